@@ -1,0 +1,11 @@
+//! Headwater's domain: identifiers, credentials and their secrets, the one authorization
+//! policy, and the validation rules shared by every transport. Nothing here does I/O.
+
+pub mod clock;
+pub mod ids;
+pub mod password;
+pub mod policy;
+pub mod ratelimit;
+pub mod scope;
+pub mod secret;
+pub mod totp;

@@ -1,0 +1,540 @@
+//! The one authorization decision.
+//!
+//! Every request is turned into a [`Subject`] (who is asking, with everything the decision
+//! needs already loaded) and an [`Action`] (module + operation). [`decide`] is the only place
+//! that says yes or no. It is pure, so the whole decision table is tested in this file.
+
+use crate::scope::TokenScope;
+use serde_json::Value;
+
+/// The parts of the API an action can touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Module {
+    Organization,
+    Stack,
+    StackSettings,
+    /// Who is in the stack: listing users, inviting (share), removing (unshare), role assignment.
+    StackUsers,
+    UserSession,
+    ManagementTokens,
+    DeliveryTokens,
+    Roles,
+    Environments,
+    Locales,
+    ContentTypes,
+    GlobalFields,
+    Entries,
+    Assets,
+    Workflows,
+    /// Accepting or rejecting a received publish/unpublish request.
+    PublishRequests,
+    Branches,
+    BranchAliases,
+    Webhooks,
+    AuditLog,
+    Labels,
+    Releases,
+    Extensions,
+    Taxonomies,
+}
+
+impl Module {
+    pub const ALL: [Module; 24] = [
+        Module::Organization,
+        Module::Stack,
+        Module::StackSettings,
+        Module::StackUsers,
+        Module::UserSession,
+        Module::ManagementTokens,
+        Module::DeliveryTokens,
+        Module::Roles,
+        Module::Environments,
+        Module::Locales,
+        Module::ContentTypes,
+        Module::GlobalFields,
+        Module::Entries,
+        Module::Assets,
+        Module::Workflows,
+        Module::PublishRequests,
+        Module::Branches,
+        Module::BranchAliases,
+        Module::Webhooks,
+        Module::AuditLog,
+        Module::Labels,
+        Module::Releases,
+        Module::Extensions,
+        Module::Taxonomies,
+    ];
+
+    /// The module name used in management-token scopes and role rules.
+    pub fn scope_name(self) -> &'static str {
+        match self {
+            Module::Organization => "organization",
+            Module::Stack => "stack",
+            Module::StackSettings => "stack_settings",
+            Module::StackUsers => "stack_users",
+            Module::UserSession => "user_session",
+            Module::ManagementTokens => "management_token",
+            Module::DeliveryTokens => "delivery_token",
+            Module::Roles => "role",
+            Module::Environments => "environment",
+            Module::Locales => "locale",
+            Module::ContentTypes => "content_type",
+            Module::GlobalFields => "global_field",
+            Module::Entries => "entry",
+            Module::Assets => "asset",
+            Module::Workflows => "workflow",
+            Module::PublishRequests => "publish_request",
+            Module::Branches => "branch",
+            Module::BranchAliases => "branch_alias",
+            Module::Webhooks => "webhook",
+            Module::AuditLog => "audit_log",
+            Module::Labels => "label",
+            Module::Releases => "release",
+            Module::Extensions => "extension",
+            Module::Taxonomies => "taxonomy",
+        }
+    }
+}
+
+/// What is done to the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Read,
+    Create,
+    Update,
+    Delete,
+    Publish,
+    /// Invite a user into the stack (StackUsers).
+    Share,
+    /// Remove a user from the stack (StackUsers).
+    Unshare,
+    /// Accept or reject a publish request (PublishRequests).
+    Decide,
+}
+
+impl Op {
+    pub const ALL: [Op; 8] = [
+        Op::Read,
+        Op::Create,
+        Op::Update,
+        Op::Delete,
+        Op::Publish,
+        Op::Share,
+        Op::Unshare,
+        Op::Decide,
+    ];
+
+    pub fn is_write(self) -> bool {
+        self != Op::Read
+    }
+}
+
+/// One request's intent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub module: Module,
+    pub op: Op,
+    /// The content type concerned, for entries and content types (role rules can name them).
+    pub content_type: Option<String>,
+}
+
+impl Action {
+    pub fn new(module: Module, op: Op) -> Action {
+        Action {
+            module,
+            op,
+            content_type: None,
+        }
+    }
+
+    pub fn on_content_type(mut self, uid: impl Into<String>) -> Action {
+        self.content_type = Some(uid.into());
+        self
+    }
+}
+
+/// A user's role in an organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrgRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+/// The built-in stack roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuiltinRole {
+    Admin,
+    Developer,
+    ContentManager,
+}
+
+impl BuiltinRole {
+    pub const ALL: [BuiltinRole; 3] = [
+        BuiltinRole::Admin,
+        BuiltinRole::Developer,
+        BuiltinRole::ContentManager,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "Admin",
+            BuiltinRole::Developer => "Developer",
+            BuiltinRole::ContentManager => "Content Manager",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "admin",
+            BuiltinRole::Developer => "developer",
+            BuiltinRole::ContentManager => "content_manager",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<BuiltinRole> {
+        BuiltinRole::ALL.into_iter().find(|r| r.key() == key)
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            BuiltinRole::Admin => "Admin can perform all actions and manage all settings of the stack, except the ability to delete or transfer ownership of the stack.",
+            BuiltinRole::Developer => "Developer can perform all Content Manager's actions, view audit logs, manage content types, languages, environments, webhooks and delivery tokens.",
+            BuiltinRole::ContentManager => "Content Managers can view all content types, manage entries and assets. They cannot edit content types or access stack settings.",
+        }
+    }
+}
+
+/// A user's standing in one stack.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StackRole {
+    Owner,
+    Builtin(BuiltinRole),
+    /// A custom role: its rules as stored (Contentstack's rule objects).
+    Custom(Vec<Value>),
+}
+
+/// A user acting with an authtoken, with the memberships that matter for the request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserAccess {
+    /// Role in the organization the request concerns (the stack's organization, or the one
+    /// named by `organization_uid`), if any.
+    pub org: Option<OrgRole>,
+    /// Standing in the stack named by `api_key`, if any.
+    pub stack: Option<StackRole>,
+}
+
+/// A management token acting on its own stack (the api_key match is checked before a subject
+/// is built: a token never reaches the policy with another stack's key).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenAccess {
+    pub scope: TokenScope,
+    /// The branch the request targets, resolved to a branch uid (`main` by default).
+    pub branch: String,
+    /// The alias the request named in its `branch` header, if it named one.
+    pub via_alias: Option<String>,
+    /// For every alias the scope names, the branch it points at now.
+    pub alias_targets: Vec<(String, String)>,
+}
+
+/// Who is asking.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Subject {
+    User(UserAccess),
+    ManagementToken(TokenAccess),
+}
+
+/// Why a request was refused. `rule` names the product rule (e.g. `MT-8`) or role rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Denial {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+fn deny(rule: &'static str, message: impl Into<String>) -> Result<(), Denial> {
+    Err(Denial {
+        rule,
+        message: message.into(),
+    })
+}
+
+/// The decision: `Ok(())` allows the action.
+pub fn decide(subject: &Subject, action: &Action) -> Result<(), Denial> {
+    match subject {
+        Subject::User(user) => decide_user(user, action),
+        Subject::ManagementToken(token) => decide_token(token, action),
+    }
+}
+
+fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {
+    use Module::*;
+    let what = match (action.module, action.op) {
+        (Organization, _) => Some("the organization module"),
+        (Stack, Op::Read) => None,
+        (Stack, _) => Some("changing, creating or deleting a stack"),
+        (StackSettings, _) => Some("stack settings"),
+        (UserSession, _) => Some("the user session module"),
+        (ManagementTokens, _) => Some("the tokens module (management tokens)"),
+        (DeliveryTokens, _) => Some("the tokens module (delivery tokens)"),
+        _ => None,
+    };
+    if let Some(what) = what {
+        return deny(
+            "MT-8",
+            format!("A management token cannot be used for {what}. Use an authtoken."),
+        );
+    }
+    if action.module == PublishRequests && action.op == Op::Decide {
+        return deny(
+            "MT-9",
+            "A management token cannot accept or reject a publish or unpublish request. An approver must use their authtoken.",
+        );
+    }
+    if action.module == StackUsers && action.op != Op::Read {
+        return deny(
+            "MT-10",
+            "A management token cannot invite users to or remove users from the stack. Use an authtoken.",
+        );
+    }
+    if matches!(action.module, Branches | BranchAliases) && action.op.is_write() {
+        return deny(
+            "MT-10",
+            "Branches are created and deleted, and aliases assigned, only with an authtoken, never with a management token.",
+        );
+    }
+
+    // Where the token may act: the branches its scope names, or `main` when it names none.
+    if !branch_in_scope(token) {
+        return deny(
+            "MT-4",
+            format!(
+                "This management token's scope does not include the branch '{}'.",
+                token.via_alias.as_deref().unwrap_or(&token.branch)
+            ),
+        );
+    }
+
+    if action.module == Stack || action.module == StackUsers {
+        // Reading the token's own stack and its member list needs no module grant.
+        return Ok(());
+    }
+    let scope_module = match action.module {
+        PublishRequests => Entries.scope_name(),
+        m => m.scope_name(),
+    };
+    let acl = token.scope.grant(scope_module);
+    if action.op == Op::Read {
+        if acl.read || acl.write {
+            return Ok(());
+        }
+        return deny(
+            "MT-4",
+            format!("This management token's scope does not include the '{scope_module}' module."),
+        );
+    }
+    if acl.write {
+        return Ok(());
+    }
+    if acl.read {
+        return deny(
+            "MT-7",
+            format!("This management token is read-only for the '{scope_module}' module; it cannot create, update, delete or publish."),
+        );
+    }
+    deny(
+        "MT-4",
+        format!("This management token's scope does not include the '{scope_module}' module."),
+    )
+}
+
+fn branch_in_scope(token: &TokenAccess) -> bool {
+    let scope = &token.scope;
+    if scope.names_no_branch() {
+        return token.branch == "main" && token.via_alias.is_none();
+    }
+    if let Some(alias) = &token.via_alias {
+        if scope.branch_aliases().any(|a| a == alias) {
+            return true;
+        }
+    }
+    if scope.branches().any(|b| b == token.branch) {
+        return true;
+    }
+    scope.branch_aliases().any(|a| {
+        token
+            .alias_targets
+            .iter()
+            .any(|(alias, target)| alias == a && *target == token.branch)
+    })
+}
+
+fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
+    use Module::*;
+    match action.module {
+        Organization => {
+            return match (user.org, action.op) {
+                (Some(_), Op::Read) => Ok(()),
+                (Some(OrgRole::Owner | OrgRole::Admin), _) => Ok(()),
+                (Some(OrgRole::Member), _) => deny(
+                    "ORG",
+                    "Only the organization's owner and admins can change the organization.",
+                ),
+                (None, _) => deny("ORG", "You are not a member of this organization."),
+            }
+        }
+        UserSession => return Ok(()),
+        Stack if action.op == Op::Create => {
+            return match user.org {
+                Some(_) => Ok(()),
+                None => deny(
+                    "ORG",
+                    "You can create stacks only in an organization you belong to.",
+                ),
+            }
+        }
+        _ => {}
+    }
+
+    // Everything else concerns one stack. Organization owners and admins act as stack admins
+    // on every stack of their organization.
+    let role = match (&user.stack, user.org) {
+        (Some(role), _) => role.clone(),
+        (None, Some(OrgRole::Owner | OrgRole::Admin)) => StackRole::Builtin(BuiltinRole::Admin),
+        (None, _) => {
+            return deny(
+                "ROLE",
+                "You do not have access to this stack.",
+            )
+        }
+    };
+    match role {
+        StackRole::Owner => Ok(()),
+        StackRole::Builtin(b) => builtin_allows(b, action),
+        StackRole::Custom(rules) => custom_allows(&rules, action),
+    }
+}
+
+fn role_denial(role: &str, action: &Action) -> Result<(), Denial> {
+    let (rule, message) = match action.module {
+        Module::ManagementTokens => (
+            "MT-5",
+            format!(
+                "Only the stack owner and admins can manage management tokens; your role is {role}."
+            ),
+        ),
+        _ => (
+            "ROLE",
+            format!(
+                "Your role ({role}) does not allow {} on {}.",
+                op_words(action.op),
+                action.module.scope_name()
+            ),
+        ),
+    };
+    Err(Denial { rule, message })
+}
+
+fn op_words(op: Op) -> &'static str {
+    match op {
+        Op::Read => "read",
+        Op::Create => "create",
+        Op::Update => "update",
+        Op::Delete => "delete",
+        Op::Publish => "publish",
+        Op::Share => "inviting users",
+        Op::Unshare => "removing users",
+        Op::Decide => "deciding publish requests",
+    }
+}
+
+fn builtin_allows(role: BuiltinRole, action: &Action) -> Result<(), Denial> {
+    use Module::*;
+    let read = action.op == Op::Read;
+    let allowed = match role {
+        BuiltinRole::Admin => !matches!(
+            (action.module, action.op),
+            (Stack, Op::Delete) | (Stack, Op::Create)
+        ),
+        BuiltinRole::Developer => match action.module {
+            Stack | StackSettings | StackUsers | Roles | Workflows => read,
+            ManagementTokens | Organization | UserSession => false,
+            PublishRequests => true,
+            DeliveryTokens | Environments | Locales | ContentTypes | GlobalFields | Entries
+            | Assets | Branches | BranchAliases | Webhooks | AuditLog | Labels | Releases
+            | Extensions | Taxonomies => true,
+        },
+        BuiltinRole::ContentManager => match action.module {
+            Entries | Assets | Releases | PublishRequests => true,
+            Labels => true,
+            Stack | StackUsers | Roles | Environments | Locales | ContentTypes | GlobalFields
+            | Branches | BranchAliases | Workflows | Extensions | Taxonomies => read,
+            _ => false,
+        },
+    };
+    if allowed {
+        Ok(())
+    } else {
+        role_denial(role.name(), action)
+    }
+}
+
+fn flag(v: Option<&Value>, key: &str) -> bool {
+    v.and_then(|v| v.get(key)).and_then(Value::as_bool) == Some(true)
+}
+
+fn op_key(op: Op) -> &'static str {
+    match op {
+        Op::Read => "read",
+        Op::Create => "create",
+        Op::Update => "update",
+        Op::Delete => "delete",
+        _ => "publish",
+    }
+}
+
+fn names_target(rule: &Value, list_key: &str, target: Option<&str>) -> bool {
+    match rule.get(list_key).and_then(Value::as_array) {
+        None => true,
+        Some(list) => list.iter().any(|v| match v.as_str() {
+            Some("$all") => true,
+            Some(uid) => target == Some(uid),
+            None => false,
+        }),
+    }
+}
+
+/// Custom roles: Contentstack's rule objects. `content_type` rules grant on content types
+/// through `acl` and on their entries through `acl.sub_acl`; other modules grant through
+/// `acl.{read,create,update,delete,publish}`. Custom roles never manage tokens, settings,
+/// stack membership or the stack itself beyond reading it.
+fn custom_allows(rules: &[Value], action: &Action) -> Result<(), Denial> {
+    use Module::*;
+    let key = op_key(action.op);
+    let allowed = match action.module {
+        Stack | StackUsers | Roles if action.op == Op::Read => true,
+        Stack | StackSettings | StackUsers | Roles | ManagementTokens | DeliveryTokens
+        | Organization | UserSession | PublishRequests => false,
+        Entries => rules.iter().any(|r| {
+            r.get("module").and_then(Value::as_str) == Some("content_type")
+                && names_target(r, "content_types", action.content_type.as_deref())
+                && flag(r.get("acl").and_then(|a| a.get("sub_acl")), key)
+        }),
+        module => rules.iter().any(|r| {
+            let named = r.get("module").and_then(Value::as_str) == Some(module.scope_name())
+                || (module == Assets
+                    && r.get("module").and_then(Value::as_str) == Some("folder"));
+            let target_ok = module != ContentTypes
+                || names_target(r, "content_types", action.content_type.as_deref());
+            named && target_ok && flag(r.get("acl"), key)
+        }),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        role_denial("a custom role", action)
+    }
+}
+
+#[cfg(test)]
+mod tests;

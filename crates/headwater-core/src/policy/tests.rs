@@ -1,0 +1,294 @@
+//! The decision table. `policy_table.txt` beside this file lists every (subject × module ×
+//! operation) decision; the test renders the table again and compares. After a deliberate
+//! policy change, regenerate it with `UPDATE_POLICY_TABLE=1 cargo test -p headwater-core` and
+//! review the diff. The named tests below pin each management-token rule on its own.
+
+use super::*;
+use crate::scope::TokenScope;
+use serde_json::json;
+
+fn token(scope: serde_json::Value) -> Subject {
+    Subject::ManagementToken(TokenAccess {
+        scope: TokenScope::parse(&scope).unwrap(),
+        branch: "main".into(),
+        via_alias: None,
+        alias_targets: vec![],
+    })
+}
+
+fn user(org: Option<OrgRole>, stack: Option<StackRole>) -> Subject {
+    Subject::User(UserAccess { org, stack })
+}
+
+fn rw_all() -> Subject {
+    token(json!([{"module": "$all", "acl": {"read": true, "write": true}}]))
+}
+
+fn ro_all() -> Subject {
+    token(json!([{"module": "$all", "acl": {"read": true, "write": false}}]))
+}
+
+fn subjects() -> Vec<(&'static str, Subject)> {
+    vec![
+        ("owner", user(Some(OrgRole::Member), Some(StackRole::Owner))),
+        (
+            "admin",
+            user(
+                Some(OrgRole::Member),
+                Some(StackRole::Builtin(BuiltinRole::Admin)),
+            ),
+        ),
+        (
+            "developer",
+            user(
+                Some(OrgRole::Member),
+                Some(StackRole::Builtin(BuiltinRole::Developer)),
+            ),
+        ),
+        (
+            "content_manager",
+            user(
+                Some(OrgRole::Member),
+                Some(StackRole::Builtin(BuiltinRole::ContentManager)),
+            ),
+        ),
+        (
+            "custom(entries of blog: read+create; assets: read)",
+            user(
+                Some(OrgRole::Member),
+                Some(StackRole::Custom(vec![
+                    json!({"module": "content_type", "content_types": ["blog"],
+                           "acl": {"read": true, "sub_acl": {"read": true, "create": true}}}),
+                    json!({"module": "asset", "assets": ["$all"], "acl": {"read": true}}),
+                ])),
+            ),
+        ),
+        ("org_admin_not_in_stack", user(Some(OrgRole::Admin), None)),
+        ("org_member_not_in_stack", user(Some(OrgRole::Member), None)),
+        ("token_rw_all", rw_all()),
+        ("token_ro_all", ro_all()),
+        (
+            "token_rw_content_type_and_entry",
+            token(json!([
+                {"module": "content_type", "acl": {"read": true, "write": true}},
+                {"module": "entry", "acl": {"read": true, "write": true}}
+            ])),
+        ),
+    ]
+}
+
+fn meaningful(module: Module, op: Op) -> bool {
+    match op {
+        Op::Share | Op::Unshare => module == Module::StackUsers,
+        Op::Decide => module == Module::PublishRequests,
+        Op::Publish => matches!(module, Module::Entries | Module::Assets | Module::Releases),
+        _ => !matches!(module, Module::PublishRequests | Module::StackUsers)
+            || (module == Module::StackUsers && op == Op::Read),
+    }
+}
+
+fn render_table() -> String {
+    let mut out = String::from("# subject | module | op | decision\n");
+    for (name, subject) in subjects() {
+        for module in Module::ALL {
+            for op in Op::ALL {
+                if !meaningful(module, op) {
+                    continue;
+                }
+                let action = Action::new(module, op).on_content_type("blog");
+                let d = match decide(&subject, &action) {
+                    Ok(()) => "allow".to_string(),
+                    Err(d) => format!("deny {}", d.rule),
+                };
+                out.push_str(&format!(
+                    "{name} | {} | {op:?} | {d}\n",
+                    module.scope_name()
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn decision_table_matches_the_reviewed_snapshot() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/policy/policy_table.txt");
+    let rendered = render_table();
+    if std::env::var_os("UPDATE_POLICY_TABLE").is_some() {
+        std::fs::write(path, &rendered).unwrap();
+        return;
+    }
+    let stored = std::fs::read_to_string(path).expect("policy_table.txt exists");
+    if stored != rendered {
+        let first = stored
+            .lines()
+            .zip(rendered.lines())
+            .find(|(a, b)| a != b)
+            .map(|(a, b)| format!("snapshot: {a}\nnow:      {b}"))
+            .unwrap_or_else(|| "line count differs".into());
+        panic!("policy decisions changed; review and regenerate.\n{first}");
+    }
+}
+
+fn denied_by(subject: &Subject, module: Module, op: Op) -> &'static str {
+    decide(subject, &Action::new(module, op))
+        .expect_err("expected a denial")
+        .rule
+}
+
+#[test]
+fn mt_03_read_write_token_reaches_every_content_module() {
+    for m in [
+        Module::Environments,
+        Module::Locales,
+        Module::ContentTypes,
+        Module::GlobalFields,
+        Module::Entries,
+        Module::Assets,
+        Module::Workflows,
+        Module::Webhooks,
+        Module::Roles,
+        Module::Releases,
+        Module::Labels,
+    ] {
+        for op in [Op::Read, Op::Create, Op::Update, Op::Delete] {
+            assert!(decide(&rw_all(), &Action::new(m, op)).is_ok(), "{m:?} {op:?}");
+        }
+    }
+    assert!(decide(&rw_all(), &Action::new(Module::Entries, Op::Publish)).is_ok());
+}
+
+#[test]
+fn mt_04_scope_not_role_limits_a_token() {
+    let ct_only = token(json!([{"module": "content_type", "acl": {"read": true, "write": true}}]));
+    assert!(decide(&ct_only, &Action::new(Module::ContentTypes, Op::Create)).is_ok());
+    assert_eq!(denied_by(&ct_only, Module::Assets, Op::Read), "MT-4");
+    let Subject::ManagementToken(mut t) = rw_all() else {
+        unreachable!()
+    };
+    t.branch = "dev".into();
+    assert_eq!(
+        denied_by(&Subject::ManagementToken(t), Module::Entries, Op::Read),
+        "MT-4"
+    );
+}
+
+#[test]
+fn mt_04_branch_and_alias_scope() {
+    let scoped = |branch: &str, alias: Option<&str>, target: &str| {
+        Subject::ManagementToken(TokenAccess {
+            scope: TokenScope::parse(&json!([
+                {"module": "$all", "acl": {"read": true, "write": true}},
+                {"module": "branch", "branches": ["dev"], "acl": {"read": true}},
+                {"module": "branch_alias", "branch_aliases": ["deploy"], "acl": {"read": true}}
+            ]))
+            .unwrap(),
+            branch: branch.into(),
+            via_alias: alias.map(str::to_string),
+            alias_targets: vec![("deploy".into(), target.into())],
+        })
+    };
+    let read = Action::new(Module::Entries, Op::Read);
+    assert!(decide(&scoped("dev", None, "release"), &read).is_ok());
+    assert!(decide(&scoped("release", Some("deploy"), "release"), &read).is_ok());
+    assert!(decide(&scoped("release", None, "release"), &read).is_ok());
+    assert!(decide(&scoped("main", None, "release"), &read).is_err());
+    // Re-pointing the alias moves the token's reach with it.
+    assert!(decide(&scoped("release", None, "hotfix"), &read).is_err());
+}
+
+#[test]
+fn mt_05_only_owner_and_admin_manage_tokens() {
+    for (name, s) in subjects() {
+        let r = decide(&s, &Action::new(Module::ManagementTokens, Op::Create));
+        let expected = matches!(name, "owner" | "admin" | "org_admin_not_in_stack");
+        assert_eq!(r.is_ok(), expected, "{name}");
+        if name == "developer" {
+            assert_eq!(r.unwrap_err().rule, "MT-5");
+        }
+    }
+}
+
+#[test]
+fn mt_07_read_only_token_refuses_every_write() {
+    for m in [Module::Entries, Module::Assets, Module::Environments, Module::ContentTypes] {
+        assert!(decide(&ro_all(), &Action::new(m, Op::Read)).is_ok());
+        for op in [Op::Create, Op::Update, Op::Delete] {
+            assert_eq!(denied_by(&ro_all(), m, op), "MT-7");
+        }
+    }
+    assert_eq!(denied_by(&ro_all(), Module::Entries, Op::Publish), "MT-7");
+    assert_eq!(denied_by(&ro_all(), Module::Assets, Op::Publish), "MT-7");
+}
+
+#[test]
+fn mt_08_forbidden_modules() {
+    for op in [Op::Read, Op::Create, Op::Update, Op::Delete] {
+        for m in [
+            Module::Organization,
+            Module::UserSession,
+            Module::ManagementTokens,
+            Module::DeliveryTokens,
+            Module::StackSettings,
+        ] {
+            assert_eq!(denied_by(&rw_all(), m, op), "MT-8", "{m:?} {op:?}");
+        }
+    }
+    for op in [Op::Create, Op::Update, Op::Delete] {
+        assert_eq!(denied_by(&rw_all(), Module::Stack, op), "MT-8");
+    }
+}
+
+#[test]
+fn mt_09_no_publish_request_decisions() {
+    assert_eq!(
+        denied_by(&rw_all(), Module::PublishRequests, Op::Decide),
+        "MT-9"
+    );
+    // Sending a request for approval is a publish, which a read-write token may do.
+    assert!(decide(&rw_all(), &Action::new(Module::PublishRequests, Op::Create)).is_ok());
+}
+
+#[test]
+fn mt_10_no_share_unshare_or_branch_management() {
+    assert_eq!(denied_by(&rw_all(), Module::StackUsers, Op::Share), "MT-10");
+    assert_eq!(denied_by(&rw_all(), Module::StackUsers, Op::Unshare), "MT-10");
+    assert_eq!(denied_by(&rw_all(), Module::Branches, Op::Create), "MT-10");
+    assert_eq!(denied_by(&rw_all(), Module::Branches, Op::Delete), "MT-10");
+    assert_eq!(denied_by(&rw_all(), Module::BranchAliases, Op::Update), "MT-10");
+    assert!(decide(&rw_all(), &Action::new(Module::Branches, Op::Read)).is_ok());
+}
+
+#[test]
+fn role_matrix_highlights() {
+    let dev = user(
+        Some(OrgRole::Member),
+        Some(StackRole::Builtin(BuiltinRole::Developer)),
+    );
+    assert!(decide(&dev, &Action::new(Module::Stack, Op::Delete)).is_err());
+    assert!(decide(&dev, &Action::new(Module::StackUsers, Op::Share)).is_err());
+    let admin = user(None, Some(StackRole::Builtin(BuiltinRole::Admin)));
+    assert!(decide(&admin, &Action::new(Module::StackUsers, Op::Share)).is_ok());
+    assert!(decide(&admin, &Action::new(Module::Stack, Op::Delete)).is_err());
+    let owner = user(None, Some(StackRole::Owner));
+    assert!(decide(&owner, &Action::new(Module::Stack, Op::Delete)).is_ok());
+    let outsider = user(Some(OrgRole::Member), None);
+    assert!(decide(&outsider, &Action::new(Module::Entries, Op::Read)).is_err());
+    assert!(decide(&outsider, &Action::new(Module::Stack, Op::Create)).is_ok());
+    let nobody = user(None, None);
+    assert!(decide(&nobody, &Action::new(Module::Stack, Op::Create)).is_err());
+}
+
+#[test]
+fn custom_role_rules_allow_and_deny_as_written() {
+    let s = subjects().remove(4).1;
+    let blog = |op| Action::new(Module::Entries, op).on_content_type("blog");
+    let news = |op| Action::new(Module::Entries, op).on_content_type("news");
+    assert!(decide(&s, &blog(Op::Read)).is_ok());
+    assert!(decide(&s, &blog(Op::Create)).is_ok());
+    assert!(decide(&s, &blog(Op::Delete)).is_err());
+    assert!(decide(&s, &news(Op::Read)).is_err());
+    assert!(decide(&s, &Action::new(Module::Assets, Op::Read)).is_ok());
+    assert!(decide(&s, &Action::new(Module::Assets, Op::Create)).is_err());
+    assert!(decide(&s, &Action::new(Module::ManagementTokens, Op::Read)).is_err());
+}

@@ -1,0 +1,253 @@
+//! Management-token scope: which modules a token may read and write, and on which branches.
+//!
+//! The wire form is Contentstack's:
+//! `[{"module": "$all", "acl": {"read": true, "write": true}},
+//!   {"module": "branch", "branches": ["main"], "acl": {"read": true}}]`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Field errors in the wire shape `{"field": ["message", …]}`.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The modules a management token's scope can name. `$all` covers every module a token may
+/// touch at all; `branch` and `branch_alias` items restrict where it may act instead.
+pub const TOKEN_SCOPE_MODULES: &[&str] = &[
+    "$all",
+    "content_type",
+    "entry",
+    "asset",
+    "global_field",
+    "environment",
+    "locale",
+    "role",
+    "workflow",
+    "webhook",
+    "label",
+    "release",
+    "extension",
+    "taxonomy",
+    "audit_log",
+    "branch",
+    "branch_alias",
+];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acl {
+    #[serde(default)]
+    pub read: bool,
+    #[serde(default)]
+    pub write: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeItem {
+    pub module: String,
+    pub acl: Acl,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branches: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_aliases: Option<Vec<String>>,
+}
+
+/// A validated token scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenScope(pub Vec<ScopeItem>);
+
+impl TokenScope {
+    /// Validates the `scope` value of a create or update body.
+    pub fn parse(value: &Value) -> Result<TokenScope, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut push = |field: &str, msg: String| {
+            errors.entry(field.to_string()).or_default().push(msg);
+        };
+        let Some(items) = value.as_array() else {
+            push("scope", "must be an array of scope objects.".into());
+            return Err(errors);
+        };
+        if items.is_empty() {
+            push("scope", "must name at least one module.".into());
+        }
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("scope[{i}]");
+            let Some(obj) = item.as_object() else {
+                push(&field, "must be an object.".into());
+                continue;
+            };
+            let module = match obj.get("module").and_then(Value::as_str) {
+                Some(m) if TOKEN_SCOPE_MODULES.contains(&m) => m.to_string(),
+                Some(m) => {
+                    push(
+                        &format!("{field}.module"),
+                        format!(
+                            "'{m}' is not a module a management token can be scoped to. Use one of: {}.",
+                            TOKEN_SCOPE_MODULES.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                None => {
+                    push(&format!("{field}.module"), "is required.".into());
+                    continue;
+                }
+            };
+            let acl = match obj.get("acl") {
+                Some(Value::Object(acl)) => {
+                    let flag = |k: &str| match acl.get(k) {
+                        None | Some(Value::Null) => Ok(false),
+                        Some(Value::Bool(b)) => Ok(*b),
+                        Some(_) => Err(k.to_string()),
+                    };
+                    match (flag("read"), flag("write")) {
+                        (Ok(read), Ok(write)) => Acl { read, write },
+                        (Err(k), _) | (_, Err(k)) => {
+                            push(&format!("{field}.acl.{k}"), "must be a boolean.".into());
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    push(
+                        &format!("{field}.acl"),
+                        "is required and must be an object with read and write booleans.".into(),
+                    );
+                    continue;
+                }
+            };
+            let names = |key: &str| -> Result<Option<Vec<String>>, String> {
+                match obj.get(key) {
+                    None | Some(Value::Null) => Ok(None),
+                    Some(Value::Array(a)) => a
+                        .iter()
+                        .map(|v| {
+                            v.as_str()
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string)
+                                .ok_or_else(|| "must be an array of non-empty strings.".to_string())
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(Some),
+                    Some(_) => Err("must be an array of non-empty strings.".into()),
+                }
+            };
+            let branches = match names("branches") {
+                Ok(b) => b,
+                Err(e) => {
+                    push(&format!("{field}.branches"), e);
+                    continue;
+                }
+            };
+            let branch_aliases = match names("branch_aliases") {
+                Ok(b) => b,
+                Err(e) => {
+                    push(&format!("{field}.branch_aliases"), e);
+                    continue;
+                }
+            };
+            if module == "branch" && branches.as_ref().is_none_or(Vec::is_empty) {
+                push(
+                    &format!("{field}.branches"),
+                    "is required for the branch module.".into(),
+                );
+                continue;
+            }
+            if module == "branch_alias" && branch_aliases.as_ref().is_none_or(Vec::is_empty) {
+                push(
+                    &format!("{field}.branch_aliases"),
+                    "is required for the branch_alias module.".into(),
+                );
+                continue;
+            }
+            out.push(ScopeItem {
+                module,
+                acl,
+                branches,
+                branch_aliases,
+            });
+        }
+        if errors.is_empty() {
+            Ok(TokenScope(out))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The (read, write) grant for a scope module name, joining `$all` and the module's items.
+    pub fn grant(&self, module: &str) -> Acl {
+        let mut acl = Acl::default();
+        for item in &self.0 {
+            if item.module == "$all" || item.module == module {
+                acl.read |= item.acl.read;
+                acl.write |= item.acl.write;
+            }
+        }
+        acl
+    }
+
+    /// Branch uids named directly by the scope.
+    pub fn branches(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(|i| i.module == "branch")
+            .flat_map(|i| i.branches.iter().flatten().map(String::as_str))
+    }
+
+    /// Branch aliases named by the scope.
+    pub fn branch_aliases(&self) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(|i| i.module == "branch_alias")
+            .flat_map(|i| i.branch_aliases.iter().flatten().map(String::as_str))
+    }
+
+    /// True when the scope says nothing about branches (then only `main` is reachable).
+    pub fn names_no_branch(&self) -> bool {
+        self.branches().next().is_none() && self.branch_aliases().next().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let s = TokenScope::parse(&json!([
+            {"module": "content_type", "acl": {"read": true, "write": true}},
+            {"module": "branch", "branches": ["main", "dev"], "acl": {"read": true}},
+            {"module": "branch_alias", "branch_aliases": ["deploy"], "acl": {"read": true}}
+        ]))
+        .unwrap();
+        assert_eq!(s.grant("content_type"), Acl { read: true, write: true });
+        assert_eq!(s.grant("entry"), Acl::default());
+        assert_eq!(s.branches().collect::<Vec<_>>(), vec!["main", "dev"]);
+        assert_eq!(s.branch_aliases().collect::<Vec<_>>(), vec!["deploy"]);
+    }
+
+    #[test]
+    fn all_covers_every_module() {
+        let s = TokenScope::parse(&json!([{"module": "$all", "acl": {"read": true}}])).unwrap();
+        assert_eq!(s.grant("entry"), Acl { read: true, write: false });
+        assert!(s.names_no_branch());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = TokenScope::parse(&json!([
+            {"module": "organization", "acl": {"read": true}},
+            {"module": "entry"},
+            {"module": "asset", "acl": {"read": "yes"}},
+            {"module": "branch", "acl": {"read": true}}
+        ]))
+        .unwrap_err();
+        assert!(e.contains_key("scope[0].module"));
+        assert!(e.contains_key("scope[1].acl"));
+        assert!(e.contains_key("scope[2].acl.read"));
+        assert!(e.contains_key("scope[3].branches"));
+        assert!(TokenScope::parse(&json!([])).is_err());
+        assert!(TokenScope::parse(&json!({"module": "$all"})).is_err());
+    }
+}
