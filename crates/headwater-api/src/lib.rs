@@ -1,1 +1,82 @@
+//! Headwater's HTTP surface: the Contentstack Content Management API under `/v3`.
 
+pub mod admin;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+pub use state::{AppState, ServerConfig};
+
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::Router;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application: routes, credential resolution and the cross-cutting layers.
+pub fn app(state: AppState) -> Router {
+    let max_body = state.config().max_body_bytes;
+    let sensitive: Vec<HeaderName> = vec![
+        AUTHORIZATION,
+        COOKIE,
+        HeaderName::from_static("authtoken"),
+        HeaderName::from_static("access_token"),
+    ];
+    routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            auth::authenticate,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive.into()))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                        let id = req
+                            .headers()
+                            .get(REQUEST_ID)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-");
+                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    }),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn(map_body_limit))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// The body-limit layer answers 413 with an empty body; give it the Contentstack error body.
+async fn map_body_limit(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp.headers().get("content-type").is_none()
+    {
+        return body::too_large().into_response();
+    }
+    resp
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then drains requests.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

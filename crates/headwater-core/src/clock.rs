@@ -9,9 +9,8 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 /// Formats an instant as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn format(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
-    let fmt = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
+    let fmt =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
     t.format(&fmt).expect("a UTC timestamp always formats")
 }
 

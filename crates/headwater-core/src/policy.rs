@@ -401,12 +401,7 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
     let role = match (&user.stack, user.org) {
         (Some(role), _) => role.clone(),
         (None, Some(OrgRole::Owner | OrgRole::Admin)) => StackRole::Builtin(BuiltinRole::Admin),
-        (None, _) => {
-            return deny(
-                "ROLE",
-                "You do not have access to this stack.",
-            )
-        }
+        (None, _) => return deny("ROLE", "You do not have access to this stack."),
     };
     match role {
         StackRole::Owner => Ok(()),
@@ -522,8 +517,7 @@ fn custom_allows(rules: &[Value], action: &Action) -> Result<(), Denial> {
         }),
         module => rules.iter().any(|r| {
             let named = r.get("module").and_then(Value::as_str) == Some(module.scope_name())
-                || (module == Assets
-                    && r.get("module").and_then(Value::as_str) == Some("folder"));
+                || (module == Assets && r.get("module").and_then(Value::as_str) == Some("folder"));
             let target_ok = module != ContentTypes
                 || names_target(r, "content_types", action.content_type.as_deref());
             named && target_ok && flag(r.get("acl"), key)

@@ -134,15 +134,29 @@ mod tests {
         assert!(l.check("tok", RequestClass::Read, 5, t0).allowed);
         assert!(l.check("other", RequestClass::Write, 5, t0).allowed);
         // One interval later one more write fits.
-        assert!(l.check("tok", RequestClass::Write, 5, t0 + Duration::from_millis(200)).allowed);
+        assert!(
+            l.check(
+                "tok",
+                RequestClass::Write,
+                5,
+                t0 + Duration::from_millis(200)
+            )
+            .allowed
+        );
     }
 
     #[test]
     fn check_all_counts_only_when_every_limit_allows() {
         let l = RateLimiter::new();
         let t0 = Instant::now();
-        assert!(l.check_all(&[("tok", 1), ("org", 10)], RequestClass::Read, t0).allowed);
-        assert!(!l.check_all(&[("tok", 1), ("org", 10)], RequestClass::Read, t0).allowed);
+        assert!(
+            l.check_all(&[("tok", 1), ("org", 10)], RequestClass::Read, t0)
+                .allowed
+        );
+        assert!(
+            !l.check_all(&[("tok", 1), ("org", 10)], RequestClass::Read, t0)
+                .allowed
+        );
         // The refused request did not consume the organization's budget.
         for _ in 0..9 {
             assert!(l.check("org", RequestClass::Read, 10, t0).allowed);

@@ -221,7 +221,13 @@ mod tests {
             {"module": "branch_alias", "branch_aliases": ["deploy"], "acl": {"read": true}}
         ]))
         .unwrap();
-        assert_eq!(s.grant("content_type"), Acl { read: true, write: true });
+        assert_eq!(
+            s.grant("content_type"),
+            Acl {
+                read: true,
+                write: true
+            }
+        );
         assert_eq!(s.grant("entry"), Acl::default());
         assert_eq!(s.branches().collect::<Vec<_>>(), vec!["main", "dev"]);
         assert_eq!(s.branch_aliases().collect::<Vec<_>>(), vec!["deploy"]);
@@ -230,7 +236,13 @@ mod tests {
     #[test]
     fn all_covers_every_module() {
         let s = TokenScope::parse(&json!([{"module": "$all", "acl": {"read": true}}])).unwrap();
-        assert_eq!(s.grant("entry"), Acl { read: true, write: false });
+        assert_eq!(
+            s.grant("entry"),
+            Acl {
+                read: true,
+                write: false
+            }
+        );
         assert!(s.names_no_branch());
     }
 

@@ -1,1 +1,314 @@
-fn main() {}
+//! `headwater`: the server and its operator commands.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use headwater_api::admin::{self, OrgChoice};
+use headwater_api::{AppState, ServerConfig};
+use headwater_core::policy::OrgRole;
+use headwater_store::repo::tokens::WhenFull;
+use headwater_store::Db;
+use std::net::SocketAddr;
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://./headwater-data/headwater.db";
+
+/// Headwater: a self-hosted headless CMS server speaking the Contentstack Content Management API.
+#[derive(Parser)]
+#[command(name = "headwater", version, about)]
+struct Cli {
+    /// Database: sqlite://PATH (embedded, the default) or postgres://USER@HOST:PORT/DB.
+    #[arg(long, global = true, env = "HEADWATER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the CMA server (migrations are applied first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage organizations (SSO strict mode, rate limits, token maximum).
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage stacks (the per-stack management-token maximum).
+    #[command(subcommand)]
+    Stack(StackCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HEADWATER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Read requests per second an organization may make through management tokens, unless
+    /// the organization has its own limit.
+    #[arg(long, env = "HEADWATER_ORG_READ_RPS", default_value_t = 10)]
+    org_read_rps: u32,
+    /// Write requests per second (POST/PUT/DELETE), likewise.
+    #[arg(long, env = "HEADWATER_ORG_WRITE_RPS", default_value_t = 10)]
+    org_write_rps: u32,
+    /// Management tokens a stack may hold, unless its stack or organization says otherwise.
+    #[arg(long, env = "HEADWATER_MAX_MANAGEMENT_TOKENS", default_value_t = 30)]
+    max_management_tokens: i64,
+    /// What creating one token more than the maximum does: refuse it, or expire the oldest.
+    #[arg(long, env = "HEADWATER_WHEN_TOKENS_FULL", value_enum, default_value_t = WhenFullArg::Refuse)]
+    when_tokens_full: WhenFullArg,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "HEADWATER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    max_body_bytes: usize,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WhenFullArg {
+    Refuse,
+    ExpireOldest,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user, in a new organization they own (--org-name) or an existing one (--org-uid).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Prompted for when not given.
+        #[arg(long, env = "HEADWATER_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        /// Name of a new organization the user will own.
+        #[arg(long, conflicts_with = "org_uid")]
+        org_name: Option<String>,
+        /// Uid of an existing organization to join.
+        #[arg(long)]
+        org_uid: Option<String>,
+        /// Role in the existing organization.
+        #[arg(long, value_enum, default_value_t = OrgRoleArg::Member, requires = "org_uid")]
+        org_role: OrgRoleArg,
+    },
+    /// Turn on two-factor (TOTP) login; prints the secret to enrol in an authenticator app.
+    Enable2fa {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OrgRoleArg {
+    Admin,
+    Member,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Turn SSO strict mode on or off: members other than the owner cannot log in by password.
+    SetSsoStrict {
+        #[arg(long)]
+        org_uid: String,
+        #[arg(long, action = clap::ArgAction::Set)]
+        strict: bool,
+    },
+    /// Set the organization's request limits and management-token maximum per stack.
+    SetLimits {
+        #[arg(long)]
+        org_uid: String,
+        #[arg(long)]
+        read_rps: Option<i64>,
+        #[arg(long)]
+        write_rps: Option<i64>,
+        #[arg(long)]
+        max_management_tokens: Option<i64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StackCommand {
+    /// Raise (or lower) one stack's management-token maximum; --clear returns to the default.
+    SetTokenLimit {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long, required_unless_present = "clear")]
+        max: Option<i64>,
+        #[arg(long)]
+        clear: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HEADWATER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let db = Db::connect(&cli.database_url).await.with_context(|| {
+        format!(
+            "connecting to {}",
+            headwater_store::db::redact(&cli.database_url)
+        )
+    })?;
+    db.migrate().await.context("applying migrations")?;
+
+    match cli.command {
+        Command::Serve(args) => serve(db, args).await,
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(cmd) => user(db, cmd).await,
+        Command::Org(cmd) => org(db, cmd).await,
+        Command::Stack(cmd) => stack(db, cmd).await,
+    }
+}
+
+async fn serve(db: Db, args: ServeArgs) -> Result<()> {
+    let mut c = db.reader().await?;
+    let users = headwater_store::repo::users::count(&mut c).await?;
+    drop(c);
+    if users == 0 {
+        println!(
+            "This Headwater database has no users yet. Create the first one (it owns a new organization):\n\n    \
+             headwater user create --email you@example.com --org-name \"My Org\"\n"
+        );
+    }
+    let config = ServerConfig {
+        default_org_read_rps: args.org_read_rps.max(1),
+        default_org_write_rps: args.org_write_rps.max(1),
+        max_management_tokens: args.max_management_tokens.max(1),
+        when_tokens_full: match args.when_tokens_full {
+            WhenFullArg::Refuse => WhenFull::Refuse,
+            WhenFullArg::ExpireOldest => WhenFull::ExpireOldest,
+        },
+        max_body_bytes: args.max_body_bytes,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = ?db.backend(), "Headwater is listening");
+    println!("Headwater CMA listening on http://{addr}/v3");
+    headwater_api::run(
+        listener,
+        AppState::new(db.clone(), config),
+        shutdown_signal(),
+    )
+    .await?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn user(db: Db, cmd: UserCommand) -> Result<()> {
+    match cmd {
+        UserCommand::Create {
+            email,
+            password,
+            first_name,
+            last_name,
+            org_name,
+            org_uid,
+            org_role,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let p = rpassword::prompt_password("Password: ")?;
+                    let again = rpassword::prompt_password("Password again: ")?;
+                    if p != again {
+                        bail!("the passwords differ");
+                    }
+                    p
+                }
+            };
+            let choice = match (&org_name, &org_uid) {
+                (_, Some(uid)) => OrgChoice::Existing {
+                    uid,
+                    role: match org_role {
+                        OrgRoleArg::Admin => OrgRole::Admin,
+                        OrgRoleArg::Member => OrgRole::Member,
+                    },
+                },
+                (Some(name), None) => OrgChoice::New { name },
+                (None, None) => OrgChoice::New {
+                    name: "My Organization",
+                },
+            };
+            let created =
+                admin::create_user(&db, &email, &password, &first_name, &last_name, choice).await?;
+            println!("user_uid: {}", created.user_uid);
+            println!("organization_uid: {}", created.org_uid);
+        }
+        UserCommand::Enable2fa { email } => {
+            let secret = admin::enable_2fa(&db, &email).await?;
+            println!("tfa_secret: {secret}");
+            println!("Enrol this secret in an authenticator app; login now needs its 6-digit code as tfa_token.");
+        }
+    }
+    Ok(())
+}
+
+async fn org(db: Db, cmd: OrgCommand) -> Result<()> {
+    match cmd {
+        OrgCommand::SetSsoStrict { org_uid, strict } => {
+            admin::set_sso_strict(&db, &org_uid, strict).await?;
+            println!("sso strict mode: {strict}");
+        }
+        OrgCommand::SetLimits {
+            org_uid,
+            read_rps,
+            write_rps,
+            max_management_tokens,
+        } => {
+            admin::set_org_limits(&db, &org_uid, read_rps, write_rps, max_management_tokens)
+                .await?;
+            println!("limits updated");
+        }
+    }
+    Ok(())
+}
+
+async fn stack(db: Db, cmd: StackCommand) -> Result<()> {
+    match cmd {
+        StackCommand::SetTokenLimit {
+            api_key,
+            max,
+            clear,
+        } => {
+            let max = if clear { None } else { max };
+            admin::set_stack_token_limit(&db, &api_key, max).await?;
+            match max {
+                Some(m) => println!("management token maximum for {api_key}: {m}"),
+                None => println!("management token maximum for {api_key}: the default"),
+            }
+        }
+    }
+    Ok(())
+}

@@ -82,8 +82,10 @@ fn meaningful(module: Module, op: Op) -> bool {
         Op::Share | Op::Unshare => module == Module::StackUsers,
         Op::Decide => module == Module::PublishRequests,
         Op::Publish => matches!(module, Module::Entries | Module::Assets | Module::Releases),
-        _ => !matches!(module, Module::PublishRequests | Module::StackUsers)
-            || (module == Module::StackUsers && op == Op::Read),
+        _ => {
+            !matches!(module, Module::PublishRequests | Module::StackUsers)
+                || (module == Module::StackUsers && op == Op::Read)
+        }
     }
 }
 
@@ -152,7 +154,10 @@ fn mt_03_read_write_token_reaches_every_content_module() {
         Module::Labels,
     ] {
         for op in [Op::Read, Op::Create, Op::Update, Op::Delete] {
-            assert!(decide(&rw_all(), &Action::new(m, op)).is_ok(), "{m:?} {op:?}");
+            assert!(
+                decide(&rw_all(), &Action::new(m, op)).is_ok(),
+                "{m:?} {op:?}"
+            );
         }
     }
     assert!(decide(&rw_all(), &Action::new(Module::Entries, Op::Publish)).is_ok());
@@ -211,7 +216,12 @@ fn mt_05_only_owner_and_admin_manage_tokens() {
 
 #[test]
 fn mt_07_read_only_token_refuses_every_write() {
-    for m in [Module::Entries, Module::Assets, Module::Environments, Module::ContentTypes] {
+    for m in [
+        Module::Entries,
+        Module::Assets,
+        Module::Environments,
+        Module::ContentTypes,
+    ] {
         assert!(decide(&ro_all(), &Action::new(m, Op::Read)).is_ok());
         for op in [Op::Create, Op::Update, Op::Delete] {
             assert_eq!(denied_by(&ro_all(), m, op), "MT-7");
@@ -252,10 +262,16 @@ fn mt_09_no_publish_request_decisions() {
 #[test]
 fn mt_10_no_share_unshare_or_branch_management() {
     assert_eq!(denied_by(&rw_all(), Module::StackUsers, Op::Share), "MT-10");
-    assert_eq!(denied_by(&rw_all(), Module::StackUsers, Op::Unshare), "MT-10");
+    assert_eq!(
+        denied_by(&rw_all(), Module::StackUsers, Op::Unshare),
+        "MT-10"
+    );
     assert_eq!(denied_by(&rw_all(), Module::Branches, Op::Create), "MT-10");
     assert_eq!(denied_by(&rw_all(), Module::Branches, Op::Delete), "MT-10");
-    assert_eq!(denied_by(&rw_all(), Module::BranchAliases, Op::Update), "MT-10");
+    assert_eq!(
+        denied_by(&rw_all(), Module::BranchAliases, Op::Update),
+        "MT-10"
+    );
     assert!(decide(&rw_all(), &Action::new(Module::Branches, Op::Read)).is_ok());
 }
 

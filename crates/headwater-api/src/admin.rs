@@ -1,0 +1,161 @@
+//! Operator actions, shared by the command line and the test kit: creating users and
+//! organizations, two-factor setup, SSO strict mode and limits. These are not reachable over
+//! HTTP.
+
+use headwater_core::policy::OrgRole;
+use headwater_core::{password, totp};
+use headwater_store::repo::{orgs, stacks, users};
+use headwater_store::{Db, StoreError};
+
+#[derive(Debug)]
+pub enum AdminError {
+    /// The operator's input was refused; the message says why.
+    Invalid(String),
+    Store(StoreError),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Invalid(m) => write!(f, "{m}"),
+            AdminError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> AdminError {
+        AdminError::Store(e)
+    }
+}
+
+/// Where a new user goes: a new organization they own, or an existing one.
+pub enum OrgChoice<'a> {
+    New { name: &'a str },
+    Existing { uid: &'a str, role: OrgRole },
+}
+
+pub struct CreatedUser {
+    pub user_uid: String,
+    pub org_uid: String,
+}
+
+pub async fn create_user(
+    db: &Db,
+    email: &str,
+    password_plain: &str,
+    first_name: &str,
+    last_name: &str,
+    org: OrgChoice<'_>,
+) -> Result<CreatedUser, AdminError> {
+    if !email.contains('@') || email.trim().len() < 3 {
+        return Err(AdminError::Invalid(format!(
+            "'{email}' is not an email address"
+        )));
+    }
+    if password_plain.chars().count() < password::MIN_LENGTH {
+        return Err(AdminError::Invalid(format!(
+            "the password must have at least {} characters",
+            password::MIN_LENGTH
+        )));
+    }
+    let pw = password_plain.to_string();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let mut tx = db.begin().await?;
+    if users::by_email(&mut tx, email).await?.is_some() {
+        return Err(AdminError::Invalid(format!(
+            "a user with email {email} already exists"
+        )));
+    }
+    let user = users::insert(&mut tx, email, &hash, first_name, last_name).await?;
+    let org_uid = match org {
+        OrgChoice::New { name } => orgs::insert(&mut tx, name, &user.uid).await?.uid,
+        OrgChoice::Existing { uid, role } => {
+            if orgs::by_uid(&mut tx, uid).await?.is_none() {
+                return Err(AdminError::Invalid(format!(
+                    "no organization with uid {uid}"
+                )));
+            }
+            orgs::add_member(&mut tx, uid, &user.uid, role).await?;
+            uid.to_string()
+        }
+    };
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(CreatedUser {
+        user_uid: user.uid,
+        org_uid,
+    })
+}
+
+/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol.
+pub async fn enable_2fa(db: &Db, email: &str) -> Result<String, AdminError> {
+    let secret = totp::new_secret();
+    let mut tx = db.begin().await?;
+    let user = users::by_email(&mut tx, email)
+        .await?
+        .ok_or_else(|| AdminError::Invalid(format!("no user with email {email}")))?;
+    users::set_tfa_secret(&mut tx, &user.uid, Some(&secret)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(secret)
+}
+
+pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<(), AdminError> {
+    let mut tx = db.begin().await?;
+    if !orgs::set_sso_strict(&mut tx, org_uid, strict).await? {
+        return Err(AdminError::Invalid(format!(
+            "no organization with uid {org_uid}"
+        )));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+pub async fn set_org_limits(
+    db: &Db,
+    org_uid: &str,
+    read_rps: Option<i64>,
+    write_rps: Option<i64>,
+    max_tokens: Option<i64>,
+) -> Result<(), AdminError> {
+    for (name, v) in [
+        ("read", read_rps),
+        ("write", write_rps),
+        ("token maximum", max_tokens),
+    ] {
+        if v.is_some_and(|v| v < 1) {
+            return Err(AdminError::Invalid(format!(
+                "the {name} must be at least 1"
+            )));
+        }
+    }
+    let mut tx = db.begin().await?;
+    if !orgs::set_limits(&mut tx, org_uid, read_rps, write_rps, max_tokens).await? {
+        return Err(AdminError::Invalid(format!(
+            "no organization with uid {org_uid}"
+        )));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Sets (or with `None` clears) a stack's own management-token maximum.
+pub async fn set_stack_token_limit(
+    db: &Db,
+    api_key: &str,
+    max: Option<i64>,
+) -> Result<(), AdminError> {
+    if max.is_some_and(|m| m < 1) {
+        return Err(AdminError::Invalid("the maximum must be at least 1".into()));
+    }
+    let mut tx = db.begin().await?;
+    let stack = stacks::by_api_key(&mut tx, api_key)
+        .await?
+        .ok_or_else(|| AdminError::Invalid(format!("no stack with api_key {api_key}")))?;
+    stacks::set_max_management_tokens(&mut tx, &stack.uid, max).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}

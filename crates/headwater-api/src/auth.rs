@@ -1,0 +1,407 @@
+//! From request headers to a [`Principal`], and from a principal plus an action to a decision
+//! by the one policy function.
+//!
+//! The `authenticate` middleware resolves credentials once per request (and applies management
+//! token rate limits); the [`Caller`] and [`StackCtx`] extractors hand the result to handlers,
+//! which name their [`Action`] and call `authorize`. No handler decides permissions itself.
+
+use crate::error::{code, ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use headwater_core::clock;
+use headwater_core::policy::{
+    decide, Action, BuiltinRole, OrgRole, StackRole, Subject, TokenAccess, UserAccess,
+};
+use headwater_core::ratelimit::{RequestClass, Verdict};
+use headwater_core::scope::TokenScope;
+use headwater_core::secret::{self, SecretKind};
+use headwater_store::repo::orgs::Org;
+use headwater_store::repo::stacks::Stack;
+use headwater_store::repo::tokens::ManagementToken;
+use headwater_store::repo::users::User;
+use headwater_store::repo::{orgs, stacks, tokens, users, Actor};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Who is making the request, once their credential has been verified.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// A person, through an authtoken.
+    User {
+        user: Arc<User>,
+        authtoken_hash: String,
+    },
+    /// A management token, with the stack it belongs to and that stack's organization.
+    Token {
+        token: Arc<ManagementToken>,
+        stack: Arc<Stack>,
+        org: Arc<Org>,
+    },
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::User { user, .. } => Actor::User(user.uid.clone()),
+            Principal::Token { token, .. } => Actor::ManagementToken(token.uid.clone()),
+        }
+    }
+
+    /// The policy subject for actions outside any stack (organization, session, stack create).
+    pub fn subject_without_stack(&self, org: Option<OrgRole>) -> Subject {
+        match self {
+            Principal::User { .. } => Subject::User(UserAccess { org, stack: None }),
+            Principal::Token { token, .. } => Subject::ManagementToken(token_access(token, "main")),
+        }
+    }
+}
+
+fn token_access(token: &ManagementToken, branch: &str) -> TokenAccess {
+    TokenAccess {
+        // Stored scopes were validated on write; an unreadable one grants nothing.
+        scope: TokenScope::parse(&token.scope).unwrap_or_default(),
+        branch: branch.to_string(),
+        via_alias: None,
+        alias_targets: Vec::new(),
+    }
+}
+
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn class_of(method: &Method) -> RequestClass {
+    if method == Method::GET || method == Method::HEAD {
+        RequestClass::Read
+    } else {
+        RequestClass::Write
+    }
+}
+
+/// Resolves the request's credential, if it carries one. `authorization` (a management
+/// token) wins over `authtoken` when both are sent, as the official JS client does.
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> ApiResult<Option<(Principal, Option<Verdict>)>> {
+    if let Some(raw) = header(headers, "authorization") {
+        return resolve_token(state, headers, method, raw).await.map(Some);
+    }
+    if let Some(raw) = header(headers, "authtoken") {
+        if !secret::well_formed(SecretKind::AuthToken, raw) {
+            return Err(ApiError::not_logged_in());
+        }
+        let hash = secret::hash(raw);
+        let mut c = state.db().reader().await?;
+        let user = users::by_authtoken(&mut c, &hash)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(ApiError::not_logged_in)?;
+        return Ok(Some((
+            Principal::User {
+                user: Arc::new(user),
+                authtoken_hash: hash,
+            },
+            None,
+        )));
+    }
+    Ok(None)
+}
+
+async fn resolve_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    raw: &str,
+) -> ApiResult<(Principal, Option<Verdict>)> {
+    // The checksum gate: junk, typos and other kinds of secret never reach the database.
+    if !secret::well_formed(SecretKind::ManagementToken, raw) {
+        return Err(ApiError::not_logged_in());
+    }
+    let hash = secret::hash(raw);
+    let mut c = state.db().reader().await?;
+    let token = tokens::by_hash(&mut c, &hash)
+        .await?
+        .ok_or_else(ApiError::not_logged_in)?;
+    let now = clock::now();
+    if token.expired_at(&now) {
+        return Err(ApiError::not_logged_in());
+    }
+    let stack = stacks::by_uid(&mut c, &token.stack_uid)
+        .await?
+        .ok_or_else(ApiError::not_logged_in)?;
+    // MT-1: a token works only with its own stack's API key.
+    if let Some(api_key) = header(headers, "api_key") {
+        if api_key != stack.api_key {
+            return Err(ApiError::not_logged_in());
+        }
+    }
+    let org = orgs::by_uid(&mut c, &stack.org_uid)
+        .await?
+        .ok_or_else(ApiError::not_logged_in)?;
+    drop(c);
+
+    let verdict = rate_limit(state, &token, &org, class_of(method))?;
+
+    if token
+        .last_used_at
+        .as_deref()
+        .is_none_or(|t| t < minute_ago().as_str())
+    {
+        let db = state.db().clone();
+        let uid = token.uid.clone();
+        tokio::spawn(async move {
+            if let Ok(mut tx) = db.begin().await {
+                let ok = tokens::touch_last_used(&mut tx, &uid, &clock::now(), &minute_ago())
+                    .await
+                    .is_ok();
+                if ok {
+                    let _ = tx.commit().await;
+                }
+            }
+        });
+    }
+    Ok((
+        Principal::Token {
+            token: Arc::new(token),
+            stack: Arc::new(stack),
+            org: Arc::new(org),
+        },
+        Some(verdict),
+    ))
+}
+
+fn minute_ago() -> String {
+    clock::format(time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
+}
+
+/// The organization's limit for a request class, falling back to the server's default.
+pub fn org_limit(state: &AppState, org: &Org, class: RequestClass) -> u32 {
+    let (own, default) = match class {
+        RequestClass::Read => (org.read_rps, state.config().default_org_read_rps),
+        RequestClass::Write => (org.write_rps, state.config().default_org_write_rps),
+    };
+    own.and_then(|v| u32::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(default)
+}
+
+/// MT-12: every token request counts against the token's own limit (when it has one) and its
+/// organization's. Over either: 429 with the rate-limit headers.
+fn rate_limit(
+    state: &AppState,
+    token: &ManagementToken,
+    org: &Org,
+    class: RequestClass,
+) -> ApiResult<Verdict> {
+    let org_rps = org_limit(state, org, class);
+    let token_rps = if token.rate_limit_enabled {
+        match class {
+            RequestClass::Read => token.read_rps,
+            RequestClass::Write => token.write_rps,
+        }
+        .and_then(|v| u32::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .map(|v| v.min(org_rps))
+    } else {
+        None
+    };
+    let token_key = format!("mt:{}", token.uid);
+    let org_key = format!("org:{}", org.uid);
+    let mut limits = vec![(org_key.as_str(), org_rps)];
+    if let Some(t) = token_rps {
+        limits.insert(0, (token_key.as_str(), t));
+    }
+    let verdict = state.0.limiter.check_all(&limits, class, Instant::now());
+    if verdict.allowed {
+        return Ok(verdict);
+    }
+    let retry = verdict.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+    let which = match class {
+        RequestClass::Read => "read",
+        RequestClass::Write => "write",
+    };
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        code::RATE_LIMITED,
+        format!(
+            "Too many {which} requests: the limit is {} per second for this management token. Retry after {retry} second(s).",
+            verdict.limit
+        ),
+    )
+    .header("x-ratelimit-limit", verdict.limit.to_string())
+    .header("x-ratelimit-remaining", "0")
+    .header("retry-after", retry.to_string()))
+}
+
+/// Middleware: resolve credentials once, make the principal available to extractors, and add
+/// the rate-limit headers to responses of token requests.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    match resolve(&state, req.headers(), &method).await {
+        Ok(Some((principal, verdict))) => {
+            req.extensions_mut().insert(principal);
+            let mut resp = next.run(req).await;
+            if let Some(v) = verdict {
+                let h = resp.headers_mut();
+                h.insert("x-ratelimit-limit", HeaderValue::from(v.limit));
+                h.insert("x-ratelimit-remaining", HeaderValue::from(v.remaining));
+            }
+            resp
+        }
+        Ok(None) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Any authenticated caller.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(ApiError::not_logged_in)
+    }
+}
+
+impl Caller {
+    /// Decides an action that concerns no stack, for a caller whose role in the organization
+    /// concerned is `org`.
+    pub fn authorize(&self, org: Option<OrgRole>, action: &Action) -> ApiResult<()> {
+        decide(&self.0.subject_without_stack(org), action).map_err(ApiError::forbidden)
+    }
+
+    /// The user behind an authtoken, after the policy has allowed the action (tokens get the
+    /// policy's refusal).
+    pub fn user(&self, action: &Action) -> ApiResult<&Arc<User>> {
+        match &self.0 {
+            Principal::User { user, .. } => Ok(user),
+            Principal::Token { .. } => {
+                self.authorize(None, action)?;
+                Err(ApiError::not_logged_in())
+            }
+        }
+    }
+}
+
+/// A request on one stack (named by the `api_key` header), with the caller's standing in it.
+pub struct StackCtx {
+    pub principal: Principal,
+    pub stack: Arc<Stack>,
+    pub subject: Subject,
+}
+
+fn missing_api_key() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        code::INVALID_API_KEY,
+        "The api_key header is required for this request.",
+    )
+    .field("api_key", "is required.")
+}
+
+fn invalid_api_key() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        code::INVALID_API_KEY,
+        "The api_key header does not name a stack you can access.",
+    )
+    .field("api_key", "is not valid.")
+}
+
+impl FromRequestParts<AppState> for StackCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        StackCtx::resolve(state, principal, &parts.headers).await
+    }
+}
+
+impl StackCtx {
+    /// Loads the stack named by `api_key` and the caller's standing in it.
+    pub async fn resolve(
+        state: &AppState,
+        principal: Principal,
+        headers: &HeaderMap,
+    ) -> ApiResult<StackCtx> {
+        let api_key = header(headers, "api_key").ok_or_else(missing_api_key)?;
+        let branch = header(headers, "branch").unwrap_or("main").to_string();
+        if branch != "main" {
+            // Only the main branch exists until branches are implemented.
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::BRANCH_NOT_FOUND,
+                format!("The branch '{branch}' doesn't exist in this stack."),
+            )
+            .field("branch", "is not valid."));
+        }
+        match &principal {
+            Principal::Token { token, stack, .. } => {
+                // resolve_token already refused a key of another stack.
+                let subject = Subject::ManagementToken(token_access(token, &branch));
+                Ok(StackCtx {
+                    stack: stack.clone(),
+                    principal: principal.clone(),
+                    subject,
+                })
+            }
+            Principal::User { user, .. } => {
+                let mut c = state.db().reader().await?;
+                let stack = stacks::by_api_key(&mut c, api_key)
+                    .await?
+                    .ok_or_else(invalid_api_key)?;
+                let org = orgs::member_role(&mut c, &stack.org_uid, &user.uid).await?;
+                let role = if stack.owner_uid == user.uid {
+                    Some(StackRole::Owner)
+                } else {
+                    stacks::membership(&mut c, &stack.uid, &user.uid)
+                        .await?
+                        .map(
+                            |m| match m.builtin.as_deref().and_then(BuiltinRole::from_key) {
+                                Some(b) => StackRole::Builtin(b),
+                                None => StackRole::Custom(
+                                    m.rules.as_array().cloned().unwrap_or_default(),
+                                ),
+                            },
+                        )
+                };
+                if role.is_none() && !matches!(org, Some(OrgRole::Owner | OrgRole::Admin)) {
+                    // Not revealing whether a stack exists to someone without access to it.
+                    return Err(invalid_api_key());
+                }
+                Ok(StackCtx {
+                    stack: Arc::new(stack),
+                    subject: Subject::User(UserAccess { org, stack: role }),
+                    principal: principal.clone(),
+                })
+            }
+        }
+    }
+
+    pub fn authorize(&self, action: &Action) -> ApiResult<()> {
+        decide(&self.subject, action).map_err(ApiError::forbidden)
+    }
+
+    pub fn actor(&self) -> Actor {
+        self.principal.actor()
+    }
+}

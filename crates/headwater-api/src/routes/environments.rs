@@ -1,0 +1,207 @@
+//! Publishing environments (`/v3/environments/{name}`), addressed by name as Contentstack does.
+
+use crate::auth::StackCtx;
+use crate::body::{Fields, JsonBody, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::environments::{self, Environment};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+fn env_json(e: &Environment) -> Value {
+    json!({
+        "uid": e.uid,
+        "name": e.name,
+        "urls": e.urls,
+        "_version": e.version,
+        "ACL": [],
+        "created_by": e.created_by,
+        "updated_by": e.updated_by,
+        "created_at": e.created_at,
+        "updated_at": e.updated_at,
+    })
+}
+
+fn validate_name(name: &str) -> ApiResult<()> {
+    if name.len() > 100
+        || !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' ' | '.'))
+    {
+        return Err(ApiError::invalid(
+            "environment.name",
+            "may contain letters, digits, spaces, '-', '_' and '.', at most 100 characters.",
+        ));
+    }
+    Ok(())
+}
+
+/// `urls`: `[{"locale": "en-us", "url": "https://…"}]`.
+fn validate_urls(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value> {
+    match map.get("urls") {
+        None => Ok(current.cloned().unwrap_or_else(|| json!([]))),
+        Some(Value::Null) => Ok(json!([])),
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let ok = item.get("locale").is_some_and(Value::is_string)
+                    && item.get("url").is_some_and(Value::is_string);
+                if !ok {
+                    return Err(ApiError::invalid(
+                        &format!("environment.urls[{i}]"),
+                        "must be an object with string 'locale' and 'url'.",
+                    ));
+                }
+            }
+            Ok(Value::Array(items.clone()))
+        }
+        Some(_) => Err(ApiError::invalid("environment.urls", "must be an array.")),
+    }
+}
+
+fn env_event<'a>(ctx: &'a StackCtx, action: &'a str, e: &'a Environment) -> Event<'a> {
+    Event {
+        org_uid: Some(&ctx.stack.org_uid),
+        stack_uid: Some(&ctx.stack.uid),
+        action,
+        module: "environment",
+        target_uid: Some(&e.uid),
+        target_title: Some(&e.name),
+    }
+}
+
+fn duplicate(name: &str) -> ApiError {
+    ApiError::invalid(
+        "environment.name",
+        format!("an environment named '{name}' already exists."),
+    )
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Environments, Op::Read))?;
+    let (skip, limit, asc) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let (items, total) = environments::list(&mut c, &ctx.stack.uid, skip, limit, asc).await?;
+    if q.flag("count") {
+        return Ok(Json(json!({ "environments": total })));
+    }
+    Ok(listed(
+        "environments",
+        items.iter().map(env_json).collect(),
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+async fn load(state: &AppState, ctx: &StackCtx, name: &str) -> ApiResult<Environment> {
+    let mut c = state.db().reader().await?;
+    environments::by_name(&mut c, &ctx.stack.uid, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found("environment"))
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Environments, Op::Read))?;
+    let e = load(&state, &ctx, &name).await?;
+    Ok(Json(json!({ "environment": env_json(&e) })))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Environments, Op::Create))?;
+    let map = body.wrapped("environment")?;
+    let name = Fields::new(map, "environment")
+        .req_str("name")?
+        .trim()
+        .to_string();
+    validate_name(&name)?;
+    let urls = validate_urls(map, None)?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let env = match environments::insert(&mut tx, &ctx.stack.uid, &name, &urls, &actor).await {
+        Ok(e) => e,
+        Err(StoreError::Conflict(_)) => return Err(duplicate(&name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, env_event(&ctx, "create", &env)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Environment created successfully.",
+        "environment",
+        env_json(&env),
+    ))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Environments, Op::Update))?;
+    let current = load(&state, &ctx, &name).await?;
+    let map = body.wrapped("environment")?;
+    let new_name = match Fields::new(map, "environment").opt_str("name")? {
+        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+        Some(_) => return Err(ApiError::invalid("environment.name", "must not be blank.")),
+        None => current.name.clone(),
+    };
+    validate_name(&new_name)?;
+    let urls = validate_urls(map, Some(&current.urls))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let env = match environments::update(
+        &mut tx,
+        &ctx.stack.uid,
+        &current.uid,
+        &new_name,
+        &urls,
+        &actor,
+    )
+    .await
+    {
+        Ok(Some(e)) => e,
+        Ok(None) => return Err(ApiError::not_found("environment")),
+        Err(StoreError::Conflict(_)) => return Err(duplicate(&new_name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, env_event(&ctx, "update", &env)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Environment updated successfully.",
+        "environment",
+        env_json(&env),
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(name): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Environments, Op::Delete))?;
+    let current = load(&state, &ctx, &name).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if !environments::delete(&mut tx, &ctx.stack.uid, &current.uid).await? {
+        return Err(ApiError::not_found("environment"));
+    }
+    audit::record(&mut tx, &actor, env_event(&ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Environment deleted successfully."))
+}

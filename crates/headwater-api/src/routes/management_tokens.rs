@@ -1,0 +1,401 @@
+//! Management tokens (`/v3/stacks/management_tokens`): the stack-level credentials for
+//! scripts and integrations. Managed only by the stack's owner and admins with an authtoken
+//! (the policy decides); the secret is returned once, in the create response.
+
+use crate::auth::{org_limit, StackCtx};
+use crate::body::{Fields, JsonBody, Query};
+use crate::error::{code, ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::clock;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_core::ratelimit::RequestClass;
+use headwater_core::scope::{FieldErrors, TokenScope};
+use headwater_core::secret::{self, SecretKind};
+use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::orgs::{self, Org};
+use headwater_store::repo::tokens::{self, Created, ManagementToken, TokenFields};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "uid": t.uid,
+        "name": t.name,
+        "description": t.description,
+        "scope": t.scope,
+        "expires_on": t.expires_on,
+        "is_email_notification_enabled": t.is_email_notification_enabled,
+        "rate_limit_enabled": t.rate_limit_enabled,
+        "rate_limit": {"read": t.read_rps, "write": t.write_rps},
+        "last_used_at": t.last_used_at,
+        "api_key": api_key,
+        "type": "management",
+        "created_by": t.created_by,
+        "updated_by": t.updated_by,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    });
+    if let Some(s) = secret {
+        v["token"] = json!(s);
+    }
+    v
+}
+
+fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
+    errors
+        .entry(field.to_string())
+        .or_default()
+        .push(msg.into());
+}
+
+/// Validates a create or update body. On update, absent fields keep their current value
+/// (the official JS client sends back the whole fetched object, so extra fields are ignored).
+fn validate(
+    map: &Map<String, Value>,
+    current: Option<&ManagementToken>,
+    read_cap: u32,
+    write_cap: u32,
+) -> ApiResult<TokenFields> {
+    let f = Fields::new(map, "token");
+    let mut errors = FieldErrors::new();
+
+    let name = match map.get("name") {
+        None if current.is_some() => current.map(|t| t.name.clone()).unwrap_or_default(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 => {
+            s.trim().to_string()
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            push(&mut errors, "name", "must be at most 255 characters.");
+            String::new()
+        }
+        _ => {
+            push(
+                &mut errors,
+                "name",
+                "is required and must be a non-empty string.",
+            );
+            String::new()
+        }
+    };
+    let description = match map.get("description") {
+        None => current.map(|t| t.description.clone()).unwrap_or_default(),
+        Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => {
+            push(&mut errors, "description", "must be a string.");
+            String::new()
+        }
+    };
+    let scope = match (map.get("scope"), current) {
+        (None, Some(t)) => t.scope.clone(),
+        (None, None) => {
+            push(
+                &mut errors,
+                "scope",
+                "is required: a list of {module, acl} objects.",
+            );
+            Value::Null
+        }
+        (Some(v), _) => match TokenScope::parse(v) {
+            Ok(s) => serde_json::to_value(s.0).unwrap_or(Value::Null),
+            Err(e) => {
+                for (k, msgs) in e {
+                    for m in msgs {
+                        push(&mut errors, &k, m);
+                    }
+                }
+                Value::Null
+            }
+        },
+    };
+    let (expires_on, expires_at) = match map.get("expires_on") {
+        None => match current {
+            Some(t) => (t.expires_on.clone(), t.expires_at.clone()),
+            None => (None, None),
+        },
+        Some(Value::Null) => (None, None),
+        Some(Value::String(s)) => match clock::parse_expiry(s) {
+            Some(at) => {
+                let at = clock::format(at);
+                if current.is_none() && at <= clock::now() {
+                    push(
+                        &mut errors,
+                        "expires_on",
+                        "is in the past: a new token would already be expired.",
+                    );
+                }
+                (Some(s.clone()), Some(at))
+            }
+            None => {
+                push(
+                    &mut errors,
+                    "expires_on",
+                    "must be a date (YYYY-MM-DD), an RFC 3339 timestamp, or null for no expiry.",
+                );
+                (None, None)
+            }
+        },
+        Some(_) => {
+            push(&mut errors, "expires_on", "must be a date string or null.");
+            (None, None)
+        }
+    };
+    let flag = |key: &str, errors: &mut FieldErrors, current: bool| match f.opt_bool(key) {
+        Ok(v) => v.unwrap_or(current),
+        Err(_) => {
+            push(errors, key, "must be a boolean.");
+            false
+        }
+    };
+    let is_email_notification_enabled = flag(
+        "is_email_notification_enabled",
+        &mut errors,
+        current.is_some_and(|t| t.is_email_notification_enabled),
+    );
+    let rate_limit_enabled = flag(
+        "rate_limit_enabled",
+        &mut errors,
+        current.is_some_and(|t| t.rate_limit_enabled),
+    );
+
+    let mut read_rps = current.and_then(|t| t.read_rps);
+    let mut write_rps = current.and_then(|t| t.write_rps);
+    match map.get("rate_limit") {
+        None => {}
+        Some(Value::Null) => {
+            read_rps = None;
+            write_rps = None;
+        }
+        Some(Value::Object(rl)) => {
+            for (key, slot, cap) in [
+                ("read", &mut read_rps, read_cap),
+                ("write", &mut write_rps, write_cap),
+            ] {
+                match rl.get(key) {
+                    None => {}
+                    Some(Value::Null) => *slot = None,
+                    Some(v) => match v.as_i64() {
+                        Some(n) if n >= 1 && n <= i64::from(cap) => *slot = Some(n),
+                        Some(n) if n >= 1 => push(
+                            &mut errors,
+                            &format!("rate_limit.{key}"),
+                            format!(
+                                "{n} requests per second exceeds the organization's {key} limit of {cap} (rule MT-12)."
+                            ),
+                        ),
+                        _ => push(
+                            &mut errors,
+                            &format!("rate_limit.{key}"),
+                            "must be a whole number of requests per second, at least 1.",
+                        ),
+                    },
+                }
+            }
+        }
+        Some(_) => push(
+            &mut errors,
+            "rate_limit",
+            "must be an object: {\"read\": N, \"write\": N} requests per second.",
+        ),
+    }
+
+    if !errors.is_empty() {
+        let verb = if current.is_some() {
+            "update"
+        } else {
+            "creation"
+        };
+        return Err(ApiError::validation(
+            format!("Management Token {verb} failed. Please check the errors."),
+            errors,
+        ));
+    }
+    Ok(TokenFields {
+        name,
+        description,
+        scope,
+        expires_on,
+        expires_at,
+        is_email_notification_enabled,
+        rate_limit_enabled,
+        read_rps,
+        write_rps,
+    })
+}
+
+async fn org_of(state: &AppState, ctx: &StackCtx) -> ApiResult<Org> {
+    let mut c = state.db().reader().await?;
+    orgs::by_uid(&mut c, &ctx.stack.org_uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("organization"))
+}
+
+fn caps(state: &AppState, org: &Org) -> (u32, u32) {
+    (
+        org_limit(state, org, RequestClass::Read),
+        org_limit(state, org, RequestClass::Write),
+    )
+}
+
+fn token_event<'a>(ctx: &'a StackCtx, action: &'a str, t: &'a ManagementToken) -> Event<'a> {
+    Event {
+        org_uid: Some(&ctx.stack.org_uid),
+        stack_uid: Some(&ctx.stack.uid),
+        action,
+        module: "management_token",
+        target_uid: Some(&t.uid),
+        target_title: Some(&t.name),
+    }
+}
+
+fn duplicate_name(name: &str) -> ApiError {
+    ApiError::validation(
+        format!("A management token named '{name}' already exists."),
+        FieldErrors::from([("name".to_string(), vec!["is not unique.".to_string()])]),
+    )
+}
+
+/// `POST /v3/stacks/management_tokens`.
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::ManagementTokens, Op::Create))?;
+    let org = org_of(&state, &ctx).await?;
+    let (read_cap, write_cap) = caps(&state, &org);
+    let fields = validate(body.wrapped("token")?, None, read_cap, write_cap)?;
+    let max = ctx
+        .stack
+        .max_management_tokens
+        .or(org.max_management_tokens)
+        .unwrap_or(state.config().max_management_tokens);
+
+    let new_secret = secret::generate(SecretKind::ManagementToken);
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let outcome = tokens::create_capped(
+        &mut tx,
+        state.db().backend(),
+        &ctx.stack.uid,
+        &fields,
+        &new_secret.hash,
+        max,
+        state.config().when_tokens_full,
+        &actor,
+    )
+    .await;
+    let token = match outcome {
+        Ok(Created::Token(t)) => t,
+        Ok(Created::Full { max }) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::TOKEN_LIMIT,
+                format!(
+                    "This stack already has the maximum of {max} management tokens (rule MT-11). Delete one, or ask the operator to raise the limit (headwater stack set-token-limit)."
+                ),
+            )
+            .field("token", format!("limit of {max} per stack reached.")))
+        }
+        Err(StoreError::Conflict(_)) => return Err(duplicate_name(&fields.name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, token_event(&ctx, "create", &token)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Management Token created successfully.",
+        "token",
+        token_json(&token, &ctx.stack.api_key, Some(&new_secret.plaintext)),
+    ))
+}
+
+/// `GET /v3/stacks/management_tokens`: never includes secrets.
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::ManagementTokens, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let all = tokens::list(&mut c, &ctx.stack.uid).await?;
+    let count = q.flag("include_count").then_some(all.len() as i64);
+    Ok(listed(
+        "tokens",
+        all.iter()
+            .map(|t| token_json(t, &ctx.stack.api_key, None))
+            .collect(),
+        count,
+    ))
+}
+
+async fn load(state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<ManagementToken> {
+    let mut c = state.db().reader().await?;
+    tokens::get(&mut c, &ctx.stack.uid, uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("management token"))
+}
+
+/// `GET /v3/stacks/management_tokens/{uid}`.
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::ManagementTokens, Op::Read))?;
+    let t = load(&state, &ctx, &uid).await?;
+    Ok(Json(
+        json!({ "token": token_json(&t, &ctx.stack.api_key, None) }),
+    ))
+}
+
+/// `PUT /v3/stacks/management_tokens/{uid}`: name, description, scope, expiry (a date of
+/// today or earlier invalidates the token at once), notification flag and rate limits.
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::ManagementTokens, Op::Update))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let org = org_of(&state, &ctx).await?;
+    let (read_cap, write_cap) = caps(&state, &org);
+    let fields = validate(body.wrapped("token")?, Some(&current), read_cap, write_cap)?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let token = match tokens::update(&mut tx, &ctx.stack.uid, &uid, &fields, &actor).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(ApiError::not_found("management token")),
+        Err(StoreError::Conflict(_)) => return Err(duplicate_name(&fields.name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, token_event(&ctx, "update", &token)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Management Token updated successfully.",
+        "token",
+        token_json(&token, &ctx.stack.api_key, None),
+    ))
+}
+
+/// `DELETE /v3/stacks/management_tokens/{uid}`: the token stops working at once.
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::ManagementTokens, Op::Delete))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if !tokens::delete(&mut tx, &ctx.stack.uid, &uid).await? {
+        return Err(ApiError::not_found("management token"));
+    }
+    audit::record(&mut tx, &actor, token_event(&ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Management Token deleted successfully."))
+}

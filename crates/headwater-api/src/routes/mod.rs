@@ -1,0 +1,122 @@
+//! The route table. One module per CMA resource.
+
+mod audit;
+mod environments;
+mod management_tokens;
+mod organizations;
+mod roles;
+mod session;
+mod stacks;
+
+use crate::error::{code, ApiError};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health))
+        .route(
+            "/v3/user-session",
+            post(session::login).delete(session::logout),
+        )
+        .route("/v3/user", get(session::current_user))
+        .route("/v3/organizations", get(organizations::list))
+        .route("/v3/organizations/{uid}", get(organizations::fetch))
+        .route(
+            "/v3/stacks",
+            get(stacks::fetch_or_list)
+                .post(stacks::create)
+                .put(stacks::update)
+                .delete(stacks::delete),
+        )
+        .route("/v3/stacks/users", get(stacks::users))
+        .route("/v3/stacks/share", post(stacks::share))
+        .route("/v3/stacks/unshare", post(stacks::unshare))
+        .route(
+            "/v3/stacks/management_tokens",
+            get(management_tokens::list).post(management_tokens::create),
+        )
+        .route(
+            "/v3/stacks/management_tokens/{uid}",
+            get(management_tokens::fetch)
+                .put(management_tokens::update)
+                .delete(management_tokens::delete),
+        )
+        .route("/v3/roles", get(roles::list).post(roles::create))
+        .route(
+            "/v3/roles/{uid}",
+            get(roles::fetch).put(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/v3/environments",
+            get(environments::list).post(environments::create),
+        )
+        .route(
+            "/v3/environments/{name}",
+            get(environments::fetch)
+                .put(environments::update)
+                .delete(environments::delete),
+        )
+        .route("/v3/audit-logs", get(audit::list))
+        .route("/v3/audit-logs/{uid}", get(audit::fetch))
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db().ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "database unavailable"})),
+        ),
+    }
+}
+
+async fn unknown_route(req: axum::extract::Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        code::UNKNOWN_ROUTE,
+        format!(
+            "There is no {} {} in this API.",
+            req.method(),
+            req.uri().path()
+        ),
+    )
+}
+
+/// `(201, {"notice": …, "<key>": value})`.
+pub(crate) fn created(notice: &str, key: &str, value: Value) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::CREATED,
+        Json(json!({ "notice": notice, key: value })),
+    )
+}
+
+/// `(200, {"notice": …, "<key>": value})`.
+pub(crate) fn updated(notice: &str, key: &str, value: Value) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::OK,
+        Json(json!({ "notice": notice, key: value })),
+    )
+}
+
+/// `(200, {"notice": …})`.
+pub(crate) fn notice(notice: &str) -> (StatusCode, Json<Value>) {
+    (StatusCode::OK, Json(json!({ "notice": notice })))
+}
+
+/// A list envelope: `{"<key>": [...]}` plus `count` when asked for.
+pub(crate) fn listed(key: &str, items: Vec<Value>, count: Option<i64>) -> Json<Value> {
+    let mut body = json!({ key: items });
+    if let Some(n) = count {
+        body["count"] = json!(n);
+    }
+    Json(body)
+}

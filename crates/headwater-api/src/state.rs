@@ -1,0 +1,59 @@
+//! Server-wide state and settings shared by every request.
+
+use headwater_core::ratelimit::RateLimiter;
+use headwater_store::repo::tokens::WhenFull;
+use headwater_store::Db;
+use std::sync::Arc;
+
+/// Settings an operator chooses when starting the server.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Requests per second an organization may make through management tokens, when the
+    /// organization has no limit of its own.
+    pub default_org_read_rps: u32,
+    pub default_org_write_rps: u32,
+    /// Management tokens a stack may hold, unless its stack or organization says otherwise.
+    pub max_management_tokens: i64,
+    pub when_tokens_full: WhenFull,
+    /// The largest JSON body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            default_org_read_rps: 10,
+            default_org_write_rps: 10,
+            max_management_tokens: 30,
+            when_tokens_full: WhenFull::Refuse,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub config: ServerConfig,
+    pub limiter: RateLimiter,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: ServerConfig) -> AppState {
+        AppState(Arc::new(Inner {
+            db,
+            config,
+            limiter: RateLimiter::new(),
+        }))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.0.db
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+}

@@ -1,0 +1,184 @@
+//! Connecting, migrating and opening transactions.
+
+use crate::dialect;
+use crate::error::{Result, StoreError};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+/// A handle to the database: a pool for reads and one for writes. On PostgreSQL they are the
+/// same pool; on SQLite the writer pool has one connection, so writes queue fairly in process.
+#[derive(Clone, Debug)]
+pub struct Db {
+    backend: Backend,
+    read: AnyPool,
+    write: AnyPool,
+}
+
+/// How long a SQLite writer waits for the file lock before the request is answered 503.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file and its folder
+    /// are created when missing.
+    pub async fn connect(url: &str) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Other(format!(
+                "unsupported database URL '{}': use sqlite://PATH or postgres://…",
+                redact(url)
+            )));
+        };
+        match backend {
+            Backend::Postgres => {
+                let opts = AnyConnectOptions::from_str(url)
+                    .map_err(|e| StoreError::Other(e.to_string()))?
+                    .disable_statement_logging();
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db {
+                    backend,
+                    read: pool.clone(),
+                    write: pool,
+                })
+            }
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if let Some(parent) = std::path::Path::new(&path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(|e| {
+                            StoreError::Other(format!("cannot create {}: {e}", parent.display()))
+                        })?;
+                    }
+                }
+                let full = if url.contains('?') {
+                    url.to_string()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let opts = AnyConnectOptions::from_str(&full)
+                    .map_err(|e| StoreError::Other(e.to_string()))?
+                    .disable_statement_logging();
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db {
+                    backend,
+                    read,
+                    write,
+                })
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<()> {
+        crate::migrate::migrator(self.backend)
+            .run(&self.write)
+            .await
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    /// Opens a write transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self
+            .write
+            .begin_with(dialect::begin_write(self.backend))
+            .await?)
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn reader(&self) -> Result<PoolConnection<Any>> {
+        Ok(self.read.acquire().await?)
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut c = self.reader().await?;
+        sqlx::query("SELECT 1").execute(&mut *c).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {
+    conn.execute(
+        format!(
+            "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+        )
+        .as_str(),
+    )
+    .await?;
+    Ok(())
+}
+
+fn sqlite_path(url: &str) -> String {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    rest.split('?').next().unwrap_or_default().to_string()
+}
+
+/// A database URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(sqlite_path("sqlite://./a/b.db?mode=rwc"), "./a/b.db");
+    }
+}

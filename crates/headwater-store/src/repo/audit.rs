@@ -1,0 +1,101 @@
+//! The audit log: one row per change, written in the same transaction as the change.
+
+use super::{Actor, Conn};
+use crate::error::Result;
+use crate::row::*;
+use headwater_core::clock;
+
+#[derive(Clone, Debug)]
+pub struct AuditEntry {
+    pub uid: String,
+    pub org_uid: Option<String>,
+    pub stack_uid: Option<String>,
+    pub actor_kind: String,
+    pub actor_uid: String,
+    pub action: String,
+    pub module: String,
+    pub target_uid: Option<String>,
+    pub target_title: Option<String>,
+    pub created_at: String,
+}
+
+/// What happened, to what.
+pub struct Event<'a> {
+    pub org_uid: Option<&'a str>,
+    pub stack_uid: Option<&'a str>,
+    pub action: &'a str,
+    pub module: &'a str,
+    pub target_uid: Option<&'a str>,
+    pub target_title: Option<&'a str>,
+}
+
+pub async fn record(c: &mut Conn, actor: &Actor, e: Event<'_>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, \
+         target_uid, target_title, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(headwater_core::ids::new_uid())
+    .bind(e.org_uid.map(str::to_string))
+    .bind(e.stack_uid.map(str::to_string))
+    .bind(actor.kind())
+    .bind(actor.uid())
+    .bind(e.action)
+    .bind(e.module)
+    .bind(e.target_uid.map(str::to_string))
+    .bind(e.target_title.map(str::to_string))
+    .bind(clock::now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+const COLS: &str = "uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, target_uid, \
+                    target_title, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> AuditEntry {
+    AuditEntry {
+        uid: s(r, "uid"),
+        org_uid: os(r, "org_uid"),
+        stack_uid: os(r, "stack_uid"),
+        actor_kind: s(r, "actor_kind"),
+        actor_uid: s(r, "actor_uid"),
+        action: s(r, "action"),
+        module: s(r, "module"),
+        target_uid: os(r, "target_uid"),
+        target_title: os(r, "target_title"),
+        created_at: s(r, "created_at"),
+    }
+}
+
+pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<AuditEntry>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLS} FROM audit_log WHERE stack_uid = $1 AND uid = $2"
+    ))
+    .bind(stack_uid)
+    .bind(uid)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// A stack's audit entries, newest first.
+pub async fn list(
+    c: &mut Conn,
+    stack_uid: &str,
+    skip: i64,
+    limit: i64,
+) -> Result<(Vec<AuditEntry>, i64)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM audit_log WHERE stack_uid = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(stack_uid)
+    .bind(limit)
+    .bind(skip)
+    .fetch_all(&mut *c)
+    .await?;
+    let total = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE stack_uid = $1")
+        .bind(stack_uid)
+        .fetch_one(c)
+        .await?;
+    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+}

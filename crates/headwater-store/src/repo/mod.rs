@@ -1,0 +1,39 @@
+//! Repositories, one module per aggregate. Functions take a connection (`&mut AnyConnection`),
+//! so the same function serves inside a write transaction and on a read connection.
+
+pub mod audit;
+pub mod environments;
+pub mod orgs;
+pub mod roles;
+pub mod stacks;
+pub mod tokens;
+pub mod users;
+
+pub use sqlx::AnyConnection as Conn;
+
+/// Who performed a change: a person or a management token (never a person for a token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    User(String),
+    ManagementToken(String),
+    /// The operator, through the command line.
+    System,
+}
+
+impl Actor {
+    /// The value written to `created_by` / `updated_by`.
+    pub fn uid(&self) -> &str {
+        match self {
+            Actor::User(u) | Actor::ManagementToken(u) => u,
+            Actor::System => "system",
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::User(_) => "user",
+            Actor::ManagementToken(_) => "management_token",
+            Actor::System => "system",
+        }
+    }
+}

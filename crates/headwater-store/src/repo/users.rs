@@ -1,0 +1,155 @@
+//! Users and their authtokens.
+
+use super::Conn;
+use crate::error::Result;
+use crate::row::*;
+use headwater_core::clock;
+use sqlx::any::AnyRow;
+
+#[derive(Clone, Debug)]
+pub struct User {
+    pub uid: String,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub tfa_secret: Option<String>,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn from_row(r: &AnyRow) -> User {
+    User {
+        uid: s(r, "uid"),
+        email: s(r, "email"),
+        password_hash: s(r, "password_hash"),
+        first_name: s(r, "first_name"),
+        last_name: s(r, "last_name"),
+        tfa_secret: os(r, "tfa_secret"),
+        active: b(r, "active"),
+        created_at: s(r, "created_at"),
+        updated_at: s(r, "updated_at"),
+    }
+}
+
+const COLS: &str =
+    "uid, email, password_hash, first_name, last_name, tfa_secret, active, created_at, updated_at";
+
+/// Emails are compared case-insensitively; they are stored lowercased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub async fn insert(
+    c: &mut Conn,
+    email: &str,
+    password_hash: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<User> {
+    let now = clock::now();
+    let uid = headwater_core::ids::new_uid();
+    sqlx::query(
+        "INSERT INTO users (uid, email, password_hash, first_name, last_name, active, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+    )
+    .bind(&uid)
+    .bind(normalize_email(email))
+    .bind(password_hash)
+    .bind(first_name)
+    .bind(last_name)
+    .bind(&now)
+    .execute(&mut *c)
+    .await?;
+    Ok(by_uid(c, &uid).await?.expect("just inserted"))
+}
+
+pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<User>> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM users WHERE uid = $1"))
+        .bind(uid)
+        .fetch_optional(c)
+        .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
+    let row = sqlx::query(&format!("SELECT {COLS} FROM users WHERE email = $1"))
+        .bind(normalize_email(email))
+        .fetch_optional(c)
+        .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn set_tfa_secret(c: &mut Conn, uid: &str, secret: Option<&str>) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET tfa_secret = $1, updated_at = $2 WHERE uid = $3")
+        .bind(secret.map(str::to_string))
+        .bind(clock::now())
+        .bind(uid)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_password(c: &mut Conn, uid: &str, password_hash: &str) -> Result<bool> {
+    let r = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE uid = $3")
+        .bind(password_hash)
+        .bind(clock::now())
+        .bind(uid)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn count(c: &mut Conn) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(c)
+        .await?;
+    Ok(i(&row, "n"))
+}
+
+/// How many authtokens a user may hold at once; a further login expires the oldest.
+pub const MAX_AUTHTOKENS: i64 = 20;
+
+/// Stores a new authtoken (its hash) and expires the user's oldest beyond the cap.
+pub async fn add_authtoken(c: &mut Conn, user_uid: &str, token_hash: &str) -> Result<()> {
+    sqlx::query("INSERT INTO authtokens (token_hash, user_uid, created_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user_uid)
+        .bind(clock::now())
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "DELETE FROM authtokens WHERE user_uid = $1 AND token_hash NOT IN \
+         (SELECT token_hash FROM authtokens WHERE user_uid = $1 \
+          ORDER BY created_at DESC, token_hash DESC LIMIT $2)",
+    )
+    .bind(user_uid)
+    .bind(MAX_AUTHTOKENS)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// The user an authtoken belongs to.
+pub async fn by_authtoken(c: &mut Conn, token_hash: &str) -> Result<Option<User>> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM users u JOIN authtokens a ON a.user_uid = u.uid WHERE a.token_hash = $1",
+        COLS.split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(token_hash)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn delete_authtoken(c: &mut Conn, token_hash: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM authtokens WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
