@@ -55,16 +55,18 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
-/// The body-limit layer answers 413 with an empty body; give it the Contentstack error body.
+/// The body-limit layer answers 413 with a plain-text body; give it the Contentstack error body.
 async fn map_body_limit(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let resp = next.run(req).await;
-    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
-        && resp.headers().get("content-type").is_none()
-    {
+    let is_json = resp
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
         return body::too_large().into_response();
     }
     resp

@@ -129,6 +129,14 @@ impl Db {
         Ok(())
     }
 
+    /// Runs one statement outside any transaction (operator and test set-up, e.g.
+    /// `CREATE DATABASE`). Never called with user input.
+    pub async fn execute_admin(&self, sql: &str) -> Result<()> {
+        let mut c = self.write.acquire().await?;
+        c.execute(sql).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
