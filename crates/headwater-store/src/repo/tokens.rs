@@ -246,3 +246,15 @@ pub async fn touch_last_used(c: &mut Conn, uid: &str, now: &str, not_since: &str
     .await?;
     Ok(())
 }
+
+/// Every stored token row as one string per row, for tests that check what is at rest.
+#[doc(hidden)]
+pub async fn dump_for_tests(c: &mut Conn) -> Result<Vec<String>> {
+    let rows = sqlx::query(&format!("SELECT {COLS}, token_hash FROM management_tokens"))
+        .fetch_all(c)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| format!("{:?} {}", from_row(r), s(r, "token_hash")))
+        .collect())
+}
