@@ -20,6 +20,10 @@ export HEADWATER_EMAIL="${HEADWATER_EMAIL:-owner@compat.example.com}"
 export HEADWATER_PASSWORD="${HEADWATER_PASSWORD:-Compat-Owner-Passw0rd-1}"
 export HEADWATER_DEV_EMAIL="${HEADWATER_DEV_EMAIL:-dev@compat.example.com}"
 export HEADWATER_DEV_PASSWORD="${HEADWATER_DEV_PASSWORD:-Compat-Dev-Passw0rd-2}"
+# The scenarios fire requests back to back; raise the organization's token rate limits so they
+# test behaviour, not the limiter (the limiter has its own tests).
+export HEADWATER_ORG_READ_RPS="${HEADWATER_ORG_READ_RPS:-1000}"
+export HEADWATER_ORG_WRITE_RPS="${HEADWATER_ORG_WRITE_RPS:-1000}"
 
 run_js=0 run_py=0
 for arg in "$@"; do

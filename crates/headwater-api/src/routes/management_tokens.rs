@@ -17,7 +17,7 @@ use headwater_core::scope::{FieldErrors, TokenScope};
 use headwater_core::secret::{self, SecretKind};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::orgs::{self, Org};
-use headwater_store::repo::tokens::{self, Created, ManagementToken, TokenFields};
+use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFields};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
@@ -284,13 +284,15 @@ pub async fn create(
         &ctx.stack.uid,
         &fields,
         &new_secret.hash,
-        max,
-        state.config().when_tokens_full,
+        Cap {
+            max,
+            when_full: state.config().when_tokens_full,
+        },
         &actor,
     )
     .await;
     let token = match outcome {
-        Ok(Created::Token(t)) => t,
+        Ok(Created::Token(t)) => *t,
         Ok(Created::Full { max }) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -86,14 +86,21 @@ pub enum WhenFull {
 /// The outcome of a capped create.
 #[derive(Debug)]
 pub enum Created {
-    Token(ManagementToken),
+    Token(Box<ManagementToken>),
     /// The stack is at its maximum; nothing was written.
     Full {
         max: i64,
     },
 }
 
-/// Creates a token if the stack holds fewer than `max`. Must run in a write transaction: the
+/// The per-stack maximum and what to do when it is reached.
+#[derive(Clone, Copy, Debug)]
+pub struct Cap {
+    pub max: i64,
+    pub when_full: WhenFull,
+}
+
+/// Creates a token if the stack holds fewer than `cap.max`. Must run in a write transaction: the
 /// stack row is locked (PostgreSQL) or the writer lock is held (SQLite) while counting, so
 /// concurrent creates cannot overshoot.
 pub async fn create_capped(
@@ -102,10 +109,10 @@ pub async fn create_capped(
     stack_uid: &str,
     fields: &TokenFields,
     token_hash: &str,
-    max: i64,
-    when_full: WhenFull,
+    cap: Cap,
     actor: &Actor,
 ) -> Result<Created> {
+    let Cap { max, when_full } = cap;
     super::stacks::lock(c, backend, stack_uid).await?;
     let n = count(c, stack_uid).await?;
     if n >= max {
@@ -148,9 +155,9 @@ pub async fn create_capped(
     .bind(&now)
     .execute(&mut *c)
     .await?;
-    Ok(Created::Token(
+    Ok(Created::Token(Box::new(
         get(c, stack_uid, &uid).await?.expect("just inserted"),
-    ))
+    )))
 }
 
 pub async fn count(c: &mut Conn, stack_uid: &str) -> Result<i64> {

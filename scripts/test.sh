@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Headwater's test command: what a newcomer runs and what CI runs.
+#
+#   scripts/test.sh
+#
+# 1. The Rust tests (unit, policy table, HTTP integration) on SQLite, and on PostgreSQL when
+#    HEADWATER_TEST_POSTGRES_URL names a server (e.g. postgres://postgres@127.0.0.1:5432/test).
+# 2. The official Contentstack clients (tests/compat): the JS and Python scenarios on SQLite,
+#    and the JS scenario on PostgreSQL when the URL is set. Needs node/npm and python3; the
+#    pinned client packages are installed on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
+  echo "notice: HEADWATER_TEST_POSTGRES_URL is not set: PostgreSQL tests are skipped (SQLite only)."
+fi
+
+cargo build --bin headwater
+cargo test --workspace
+
+echo "== official clients on SQLite"
+tests/compat/run.sh
+if [ -n "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
+  echo "== official JS client on PostgreSQL"
+  HEADWATER_DATABASE_URL="$HEADWATER_TEST_POSTGRES_URL" tests/compat/run.sh --js
+fi
