@@ -376,12 +376,22 @@ async fn malformed_bodies_get_the_documented_errors(app: TestApp) {
         .unwrap();
     assert_eq!(r.status(), 201);
 
+    // An oversized body: a small limit keeps the whole body inside the socket buffers, so the
+    // client always reads the early 413 instead of racing it with a broken pipe.
+    let small = headwater_api::ServerConfig {
+        max_body_bytes: 1024,
+        ..headwater_testkit::test_config()
+    };
+    let limited = TestApp::spawn_with(app.backend, small).await.unwrap();
+    let (_, limited_org) = limited.owner("owner@example.com").await;
+    let at = limited.login("owner@example.com").await;
+    let key = limited.stack(&at, &limited_org, "Blog").await;
     let big = format!(
         "{{\"environment\": {{\"name\": \"{}\"}}}}",
-        "x".repeat(2 * 1024 * 1024)
+        "x".repeat(4096)
     );
-    let r = app
-        .as_user(Method::POST, "/v3/environments", &owner, &api_key)
+    let r = limited
+        .as_user(Method::POST, "/v3/environments", &at, &key)
         .body(big)
         .send()
         .await
