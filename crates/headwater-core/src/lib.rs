@@ -2,9 +2,11 @@
 //! policy, and the validation rules shared by every transport. Nothing here does I/O.
 
 pub mod clock;
+pub mod content;
 pub mod ids;
 pub mod password;
 pub mod policy;
+pub mod query;
 pub mod ratelimit;
 pub mod scope;
 pub mod secret;

@@ -13,12 +13,20 @@ struct Source {
     postgres: &'static str,
 }
 
-const SOURCES: &[Source] = &[Source {
-    version: 1,
-    description: "identity",
-    sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
-    postgres: include_str!("../migrations/postgres/0001_identity.sql"),
-}];
+const SOURCES: &[Source] = &[
+    Source {
+        version: 1,
+        description: "identity",
+        sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0001_identity.sql"),
+    },
+    Source {
+        version: 2,
+        description: "content",
+        sqlite: include_str!("../migrations/sqlite/0002_content.sql"),
+        postgres: include_str!("../migrations/postgres/0002_content.sql"),
+    },
+];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {
     let migrations: Vec<Migration> = SOURCES

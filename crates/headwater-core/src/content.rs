@@ -1,0 +1,596 @@
+//! Content models: validating a content type's (or global field's) schema, and validating an
+//! entry against it. Errors name the field by its path (`author.name`, `sections[1].title`).
+
+use crate::scope::FieldErrors;
+use regex::Regex;
+use serde_json::{Map, Value};
+
+/// The field types Headwater stores and validates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataType {
+    Text,
+    Number,
+    Boolean,
+    IsoDate,
+    File,
+    Link,
+    Reference,
+    Group,
+    Blocks,
+    Json,
+    GlobalField,
+}
+
+impl DataType {
+    fn parse(s: &str) -> Option<DataType> {
+        Some(match s {
+            "text" => DataType::Text,
+            "number" => DataType::Number,
+            "boolean" => DataType::Boolean,
+            "isodate" => DataType::IsoDate,
+            "file" => DataType::File,
+            "link" => DataType::Link,
+            "reference" => DataType::Reference,
+            "group" => DataType::Group,
+            "blocks" => DataType::Blocks,
+            "json" => DataType::Json,
+            "global_field" => DataType::GlobalField,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Block {
+    pub uid: String,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub uid: String,
+    pub data_type: DataType,
+    pub mandatory: bool,
+    pub unique: bool,
+    pub multiple: bool,
+    /// Nested fields of a group or a resolved global field.
+    pub fields: Vec<Field>,
+    pub blocks: Vec<Block>,
+    /// Allowed values of a select field (`enum.choices[].value`).
+    pub choices: Option<Vec<Value>>,
+    pub format: Option<Regex>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub reference_to: Vec<String>,
+}
+
+/// Finds a global field's schema by uid, when a schema embeds one.
+pub type GlobalFieldLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
+
+fn is_field_uid(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.len() <= 64
+}
+
+/// A content type or global field uid: lowercase letters, digits and `_`, starting with a letter.
+pub fn is_schema_uid(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && is_field_uid(s)
+}
+
+fn push(errors: &mut FieldErrors, path: &str, msg: impl Into<String>) {
+    errors.entry(path.to_string()).or_default().push(msg.into());
+}
+
+/// Parses and checks a schema array. `require_title` is set for content types, which must
+/// have a mandatory text field with uid `title`.
+pub fn parse_schema(
+    schema: &Value,
+    require_title: bool,
+    globals: GlobalFieldLookup<'_>,
+) -> Result<Vec<Field>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let fields = parse_fields(schema, "schema", &mut errors, globals, 0);
+    if require_title && errors.is_empty() {
+        match fields.iter().find(|f| f.uid == "title") {
+            Some(f) if f.data_type == DataType::Text && !f.multiple => {}
+            _ => push(
+                &mut errors,
+                "schema",
+                "must contain a single-value text field with uid 'title'.",
+            ),
+        }
+    }
+    if errors.is_empty() {
+        Ok(fields)
+    } else {
+        Err(errors)
+    }
+}
+
+fn parse_fields(
+    v: &Value,
+    path: &str,
+    errors: &mut FieldErrors,
+    globals: GlobalFieldLookup<'_>,
+    depth: usize,
+) -> Vec<Field> {
+    let Some(items) = v.as_array() else {
+        push(errors, path, "must be an array of fields.");
+        return Vec::new();
+    };
+    if depth > 8 {
+        push(errors, path, "nests too deeply (at most 8 levels).");
+        return Vec::new();
+    }
+    let mut out: Vec<Field> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        let Some(obj) = item.as_object() else {
+            push(errors, &p, "must be an object.");
+            continue;
+        };
+        let uid = match obj.get("uid").and_then(Value::as_str) {
+            Some(u) if is_field_uid(u) => u.to_string(),
+            _ => {
+                push(errors, &format!("{p}.uid"), "is required: lowercase letters, digits and '_'.");
+                continue;
+            }
+        };
+        if out.iter().any(|f| f.uid == uid) {
+            push(errors, &format!("{p}.uid"), format!("'{uid}' is used twice."));
+            continue;
+        }
+        if !obj.get("display_name").is_some_and(Value::is_string) {
+            push(errors, &format!("{p}.display_name"), "is required.");
+        }
+        let Some(data_type) = obj.get("data_type").and_then(Value::as_str).and_then(DataType::parse) else {
+            push(
+                errors,
+                &format!("{p}.data_type"),
+                "must be one of text, number, boolean, isodate, file, link, reference, group, blocks, json, global_field.",
+            );
+            continue;
+        };
+        let flag = |k: &str| obj.get(k).and_then(Value::as_bool).unwrap_or(false);
+        let mut field = Field {
+            uid,
+            data_type,
+            mandatory: flag("mandatory"),
+            unique: flag("unique"),
+            multiple: flag("multiple"),
+            fields: Vec::new(),
+            blocks: Vec::new(),
+            choices: None,
+            format: None,
+            min: obj.get("min").and_then(Value::as_f64),
+            max: obj.get("max").and_then(Value::as_f64),
+            reference_to: match obj.get("reference_to") {
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                _ => Vec::new(),
+            },
+        };
+        if let Some(fmt) = obj.get("format").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            match Regex::new(fmt) {
+                Ok(r) => field.format = Some(r),
+                Err(_) => push(errors, &format!("{p}.format"), "is not a valid regular expression."),
+            }
+        }
+        if let Some(choices) = obj.get("enum").and_then(|e| e.get("choices")).and_then(Value::as_array) {
+            field.choices = Some(
+                choices
+                    .iter()
+                    .map(|c| c.get("value").cloned().unwrap_or_else(|| c.clone()))
+                    .collect(),
+            );
+        }
+        match data_type {
+            DataType::Group => {
+                field.fields = parse_fields(
+                    obj.get("schema").unwrap_or(&Value::Null),
+                    &format!("{p}.schema"),
+                    errors,
+                    globals,
+                    depth + 1,
+                );
+            }
+            DataType::Blocks => match obj.get("blocks").and_then(Value::as_array) {
+                Some(blocks) => {
+                    for (j, b) in blocks.iter().enumerate() {
+                        let bp = format!("{p}.blocks[{j}]");
+                        match b.get("uid").and_then(Value::as_str) {
+                            Some(bu) if is_field_uid(bu) => {
+                                let fields = if let Some(gf) = b.get("reference_to").and_then(Value::as_str) {
+                                    resolve_global(gf, &bp, errors, globals, depth)
+                                } else {
+                                    parse_fields(
+                                        b.get("schema").unwrap_or(&Value::Null),
+                                        &format!("{bp}.schema"),
+                                        errors,
+                                        globals,
+                                        depth + 1,
+                                    )
+                                };
+                                field.blocks.push(Block { uid: bu.to_string(), fields });
+                            }
+                            _ => push(errors, &format!("{bp}.uid"), "is required."),
+                        }
+                    }
+                }
+                None => push(errors, &format!("{p}.blocks"), "is required for a blocks field."),
+            },
+            DataType::Reference if field.reference_to.is_empty() => {
+                push(errors, &format!("{p}.reference_to"), "must name at least one content type.");
+            }
+            DataType::GlobalField => match field.reference_to.first().cloned() {
+                Some(gf) => field.fields = resolve_global(&gf, &p, errors, globals, depth),
+                None => push(errors, &format!("{p}.reference_to"), "must name a global field."),
+            },
+            _ => {}
+        }
+        out.push(field);
+    }
+    out
+}
+
+fn resolve_global(
+    uid: &str,
+    path: &str,
+    errors: &mut FieldErrors,
+    globals: GlobalFieldLookup<'_>,
+    depth: usize,
+) -> Vec<Field> {
+    match globals(uid) {
+        Some(schema) => parse_fields(&schema, &format!("{path}.schema"), errors, globals, depth + 1),
+        None => {
+            push(errors, &format!("{path}.reference_to"), format!("the global field '{uid}' doesn't exist."));
+            Vec::new()
+        }
+    }
+}
+
+/// Keys an entry body may carry that are not fields: system values the server owns. Clients
+/// send them back on update (the JS client returns the whole fetched entry); they are ignored.
+fn is_system_key(k: &str) -> bool {
+    k.starts_with('_')
+        || matches!(
+            k,
+            "uid" | "locale" | "created_at" | "updated_at" | "created_by" | "updated_by" | "ACL"
+                | "publish_details" | "tags" | "content_type_uid" | "stackHeaders" | "api_key"
+        )
+}
+
+/// Validates an entry document against its fields. Returns the document with system keys
+/// removed. Unknown keys are refused so that nothing a client sends is silently lost.
+pub fn validate_entry(fields: &[Field], doc: &Map<String, Value>) -> Result<Map<String, Value>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let out = check_object(fields, doc, "", &mut errors, true);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn check_object(
+    fields: &[Field],
+    doc: &Map<String, Value>,
+    prefix: &str,
+    errors: &mut FieldErrors,
+    top: bool,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in doc {
+        if top && is_system_key(k) {
+            continue;
+        }
+        if !fields.iter().any(|f| &f.uid == k) {
+            push(errors, &join(prefix, k), "is not a field of this content type.");
+        }
+        let _ = v;
+    }
+    for f in fields {
+        let path = join(prefix, &f.uid);
+        let value = doc.get(&f.uid).unwrap_or(&Value::Null);
+        if is_empty(value) {
+            if f.mandatory {
+                push(errors, &path, "is required.");
+            }
+            if !value.is_null() || doc.contains_key(&f.uid) {
+                out.insert(f.uid.clone(), value.clone());
+            }
+            continue;
+        }
+        if f.multiple && f.data_type != DataType::Blocks && f.data_type != DataType::Reference {
+            match value.as_array() {
+                Some(items) => {
+                    let checked: Vec<Value> = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, item)| check_value(f, item, &format!("{path}[{i}]"), errors))
+                        .collect();
+                    out.insert(f.uid.clone(), Value::Array(checked));
+                }
+                None => push(errors, &path, "must be an array (the field is multiple)."),
+            }
+        } else {
+            let checked = check_value(f, value, &path, errors);
+            out.insert(f.uid.clone(), checked);
+        }
+    }
+    out
+}
+
+fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Value {
+    if let Some(choices) = &f.choices {
+        if !choices.contains(v) {
+            push(errors, path, "is not one of the field's choices.");
+        }
+        return v.clone();
+    }
+    match f.data_type {
+        DataType::Text => match v.as_str() {
+            Some(s) => {
+                if let Some(re) = &f.format {
+                    if !re.is_match(s) {
+                        push(errors, path, "does not match the field's format.");
+                    }
+                }
+                let n = s.chars().count() as f64;
+                if f.min.is_some_and(|m| n < m) || f.max.is_some_and(|m| n > m) {
+                    push(errors, path, "has a length outside the field's limits.");
+                }
+            }
+            None => push(errors, path, "must be a string."),
+        },
+        DataType::Number => match v.as_f64() {
+            Some(n) => {
+                if f.min.is_some_and(|m| n < m) {
+                    push(errors, path, format!("must be at least {}.", f.min.unwrap_or_default()));
+                }
+                if f.max.is_some_and(|m| n > m) {
+                    push(errors, path, format!("must be at most {}.", f.max.unwrap_or_default()));
+                }
+            }
+            None => push(errors, path, "must be a number."),
+        },
+        DataType::Boolean => {
+            if !v.is_boolean() {
+                push(errors, path, "must be true or false.");
+            }
+        }
+        DataType::IsoDate => {
+            if !v.as_str().is_some_and(|s| crate::clock::parse_expiry(s).is_some()) {
+                push(errors, path, "must be a date (YYYY-MM-DD) or an ISO 8601 timestamp.");
+            }
+        }
+        DataType::File => {
+            let ok = v.is_string() || v.get("uid").is_some_and(Value::is_string);
+            if !ok {
+                push(errors, path, "must be an asset uid.");
+            }
+        }
+        DataType::Link => {
+            let ok = v.as_object().is_some_and(|o| {
+                o.iter().all(|(k, x)| matches!(k.as_str(), "title" | "href") && x.is_string())
+            });
+            if !ok {
+                push(errors, path, "must be an object with string 'title' and 'href'.");
+            }
+        }
+        DataType::Reference => match v.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let ct = item.get("_content_type_uid").and_then(Value::as_str);
+                    let ok = item.is_string()
+                        || (item.get("uid").is_some_and(Value::is_string)
+                            && ct.is_none_or(|c| f.reference_to.iter().any(|r| r == c)));
+                    if !ok {
+                        push(
+                            errors,
+                            &format!("{path}[{i}]"),
+                            "must be {\"uid\", \"_content_type_uid\"} naming an allowed content type.",
+                        );
+                    }
+                }
+                if !f.multiple && items.len() > 1 {
+                    push(errors, path, "takes one reference (the field is not multiple).");
+                }
+            }
+            None => push(errors, path, "must be an array of references."),
+        },
+        DataType::Group | DataType::GlobalField => match v.as_object() {
+            Some(o) => return Value::Object(check_object(&f.fields, o, path, errors, false)),
+            None => push(errors, path, "must be an object."),
+        },
+        DataType::Blocks => match v.as_array() {
+            Some(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let p = format!("{path}[{i}]");
+                    match item.as_object().filter(|o| o.len() == 1) {
+                        Some(o) => {
+                            let (bk, bv) = o.iter().next().expect("one key");
+                            match (f.blocks.iter().find(|b| &b.uid == bk), bv.as_object()) {
+                                (Some(b), Some(body)) => {
+                                    let checked = check_object(&b.fields, body, &join(&p, bk), errors, false);
+                                    let mut m = Map::new();
+                                    m.insert(bk.clone(), Value::Object(checked));
+                                    out.push(Value::Object(m));
+                                }
+                                (None, _) => push(errors, &p, format!("'{bk}' is not a block of this field.")),
+                                (_, None) => push(errors, &p, "a block's value must be an object."),
+                            }
+                        }
+                        None => push(errors, &p, "must be an object with exactly one block uid as key."),
+                    }
+                }
+                return Value::Array(out);
+            }
+            None => push(errors, path, "must be an array of blocks."),
+        },
+        DataType::Json => {}
+    }
+    v.clone()
+}
+
+/// Top-level fields whose values must be unique among the content type's entries in a locale.
+pub fn unique_fields(fields: &[Field]) -> impl Iterator<Item = &Field> {
+    fields
+        .iter()
+        .filter(|f| f.unique && !f.multiple && matches!(f.data_type, DataType::Text | DataType::Number))
+}
+
+/// Why a schema change would orphan stored entry data: removed fields and fields whose type or
+/// multiplicity changed. Adding fields and changing validations is always allowed.
+pub fn breaking_changes(old: &[Field], new: &[Field], prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in old {
+        let path = join(prefix, &o.uid);
+        match new.iter().find(|n| n.uid == o.uid) {
+            None => out.push(format!("{path} is removed")),
+            Some(n) if n.data_type != o.data_type || n.multiple != o.multiple => {
+                out.push(format!("{path} changes type or multiplicity"))
+            }
+            Some(n) => out.extend(breaking_changes(&o.fields, &n.fields, &path)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn no_globals(_: &str) -> Option<Value> {
+        None
+    }
+
+    fn blog() -> Vec<Field> {
+        parse_schema(
+            &json!([
+                {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true, "unique": true},
+                {"uid": "slug", "display_name": "Slug", "data_type": "text", "format": "^[a-z-]+$"},
+                {"uid": "rating", "display_name": "Rating", "data_type": "number", "min": 1, "max": 5},
+                {"uid": "live", "display_name": "Live", "data_type": "boolean"},
+                {"uid": "tags2", "display_name": "Tags", "data_type": "text", "multiple": true},
+                {"uid": "author", "display_name": "Author", "data_type": "group", "schema": [
+                    {"uid": "name", "display_name": "Name", "data_type": "text", "mandatory": true}
+                ]},
+                {"uid": "kind", "display_name": "Kind", "data_type": "text", "display_type": "dropdown",
+                 "enum": {"choices": [{"value": "news"}, {"value": "opinion"}]}},
+                {"uid": "sections", "display_name": "Sections", "data_type": "blocks", "multiple": true, "blocks": [
+                    {"uid": "quote", "title": "Quote", "schema": [
+                        {"uid": "text", "display_name": "Text", "data_type": "text", "mandatory": true}]}
+                ]},
+                {"uid": "related", "display_name": "Related", "data_type": "reference", "reference_to": ["blog"], "multiple": true},
+                {"uid": "published_on", "display_name": "Date", "data_type": "isodate"},
+                {"uid": "meta", "display_name": "Meta", "data_type": "json"},
+                {"uid": "link", "display_name": "Link", "data_type": "link"}
+            ]),
+            true,
+            &no_globals,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_valid_entry_passes_and_system_keys_are_dropped() {
+        let doc = json!({
+            "title": "Hello", "slug": "hello", "rating": 4, "live": true, "tags2": ["a"],
+            "author": {"name": "Ada"}, "kind": "news",
+            "sections": [{"quote": {"text": "Be bold"}}],
+            "related": [{"uid": "blt1", "_content_type_uid": "blog"}],
+            "published_on": "2024-05-01", "meta": {"any": [1, 2]},
+            "link": {"title": "Home", "href": "/"},
+            "uid": "ignored", "_version": 3, "ACL": {}, "publish_details": []
+        });
+        let out = validate_entry(&blog(), doc.as_object().unwrap()).unwrap();
+        assert!(!out.contains_key("uid") && !out.contains_key("_version"));
+        assert_eq!(out["author"]["name"], "Ada");
+    }
+
+    #[test]
+    fn errors_name_each_field_by_path() {
+        let doc = json!({
+            "slug": "Not Valid", "rating": 9, "live": "yes", "tags2": "a",
+            "author": {}, "kind": "satire",
+            "sections": [{"quote": {}}, {"video": {}}],
+            "related": [{"uid": "blt1", "_content_type_uid": "page"}],
+            "published_on": "someday", "link": {"url": 1}, "surprise": 1
+        });
+        let e = validate_entry(&blog(), doc.as_object().unwrap()).unwrap_err();
+        for key in [
+            "title", "slug", "rating", "live", "tags2", "author.name", "kind",
+            "sections[0].quote.text", "sections[1]", "related[0]", "published_on", "link", "surprise",
+        ] {
+            assert!(e.contains_key(key), "missing error for {key}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn schema_errors() {
+        assert!(parse_schema(&json!([{"uid": "body", "display_name": "B", "data_type": "text"}]), true, &no_globals).is_err());
+        let e = parse_schema(
+            &json!([
+                {"uid": "title", "display_name": "T", "data_type": "text"},
+                {"uid": "Bad Uid", "display_name": "x", "data_type": "text"},
+                {"uid": "x", "display_name": "x", "data_type": "colour"},
+                {"uid": "r", "display_name": "r", "data_type": "reference"},
+                {"uid": "f", "display_name": "f", "data_type": "text", "format": "("},
+                {"uid": "g", "display_name": "g", "data_type": "global_field", "reference_to": "seo"}
+            ]),
+            true,
+            &no_globals,
+        )
+        .unwrap_err();
+        for key in ["schema[1].uid", "schema[2].data_type", "schema[3].reference_to", "schema[4].format", "schema[5].reference_to"] {
+            assert!(e.contains_key(key), "{key}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn global_fields_are_resolved() {
+        let seo = |uid: &str| (uid == "seo").then(|| json!([{"uid": "keywords", "display_name": "K", "data_type": "text", "mandatory": true}]));
+        let f = parse_schema(
+            &json!([{"uid": "title", "display_name": "T", "data_type": "text"},
+                    {"uid": "seo", "display_name": "SEO", "data_type": "global_field", "reference_to": "seo"}]),
+            true,
+            &seo,
+        )
+        .unwrap();
+        let e = validate_entry(&f, json!({"title": "x", "seo": {}}).as_object().unwrap()).unwrap_err();
+        assert!(e.contains_key("seo.keywords"));
+    }
+
+    #[test]
+    fn breaking_changes_are_found() {
+        let old = blog();
+        let mut new = blog();
+        new.retain(|f| f.uid != "slug");
+        new.iter_mut().find(|f| f.uid == "rating").unwrap().data_type = DataType::Text;
+        let changes = breaking_changes(&old, &new, "");
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(breaking_changes(&old, &blog(), "").is_empty());
+    }
+}
