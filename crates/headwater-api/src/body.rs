@@ -113,7 +113,7 @@ impl<'a> Fields<'a> {
 /// Query parameters, tolerant of the forms official clients send (`?&query=…`, `true`/`false`
 /// strings, numbers in odd notations).
 #[derive(Debug, Default)]
-pub struct Query(pub HashMap<String, String>);
+pub struct Query(pub HashMap<String, String>, pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Query {
     type Rejection = ApiError;
@@ -121,11 +121,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or("");
         let mut map = HashMap::new();
+        let mut pairs = Vec::new();
         for pair in raw.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            map.insert(decode(k), decode(v));
+            let (k, v) = (decode(k), decode(v));
+            pairs.push((k.clone(), v.clone()));
+            map.insert(k, v);
         }
-        Ok(Query(map))
+        Ok(Query(map, pairs))
     }
 }
 
@@ -158,6 +161,15 @@ impl Query {
 
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
+    }
+
+    /// Every value of a repeated parameter (`only[BASE][]=a&only[BASE][]=b`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.1
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// A non-negative integer parameter, clamped to `max`; junk is a 400 naming it.
@@ -212,11 +224,14 @@ mod tests {
 
     #[test]
     fn numbers_are_clamped_or_refused() {
-        let q = Query(HashMap::from([
-            ("skip".to_string(), "1e+100".to_string()),
-            ("limit".to_string(), "5000".to_string()),
-            ("bad".to_string(), "x".to_string()),
-        ]));
+        let q = Query(
+            HashMap::from([
+                ("skip".to_string(), "1e+100".to_string()),
+                ("limit".to_string(), "5000".to_string()),
+                ("bad".to_string(), "x".to_string()),
+            ]),
+            Vec::new(),
+        );
         assert_eq!(q.int("skip", 0, 1000).unwrap(), 1000);
         assert_eq!(q.page().unwrap().1, 100);
         assert!(q.int("bad", 0, 10).is_err());

@@ -311,6 +311,44 @@ async fn mt_07_a_read_only_token_refuses_every_write(app: TestApp) {
         (200, json!(1)),
         "nothing changed"
     );
+
+    // Publishing is a write too.
+    let ct = json!({"content_type": {"title": "Blog", "uid": "blog", "schema": [
+        {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true}]}});
+    let (s, _) = send(
+        app.as_user(Method::POST, "/v3/content_types", &w.owner, &w.api_key)
+            .json(&ct),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, b) = send(
+        app.as_user(
+            Method::POST,
+            "/v3/content_types/blog/entries",
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"title": "Hello"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let entry = format!(
+        "/v3/content_types/blog/entries/{}",
+        b["entry"]["uid"].as_str().unwrap()
+    );
+    let publish = json!({"entry": {"environments": ["production"], "locales": ["en-us"]}});
+    for action in ["publish", "unpublish"] {
+        let (s, b) = send(t(Method::POST, &format!("{entry}/{action}")).json(&publish)).await;
+        assert_error(s, &b, 403, 162);
+        assert_rule(&b, "MT-7");
+    }
+    let (s, b) = send(
+        t(Method::POST, "/v3/content_types/blog/entries").json(&json!({"entry": {"title": "No"}})),
+    )
+    .await;
+    assert_error(s, &b, 403, 162);
+    let (s, b) = send(t(Method::GET, &entry)).await;
+    assert_eq!((s, b["entry"]["publish_details"].clone()), (200, json!([])));
 }
 
 async fn mt_08_tokens_cannot_use_organization_stack_session_or_token_modules(app: TestApp) {

@@ -134,18 +134,30 @@ fn parse_fields(
         let uid = match obj.get("uid").and_then(Value::as_str) {
             Some(u) if is_field_uid(u) => u.to_string(),
             _ => {
-                push(errors, &format!("{p}.uid"), "is required: lowercase letters, digits and '_'.");
+                push(
+                    errors,
+                    &format!("{p}.uid"),
+                    "is required: lowercase letters, digits and '_'.",
+                );
                 continue;
             }
         };
         if out.iter().any(|f| f.uid == uid) {
-            push(errors, &format!("{p}.uid"), format!("'{uid}' is used twice."));
+            push(
+                errors,
+                &format!("{p}.uid"),
+                format!("'{uid}' is used twice."),
+            );
             continue;
         }
         if !obj.get("display_name").is_some_and(Value::is_string) {
             push(errors, &format!("{p}.display_name"), "is required.");
         }
-        let Some(data_type) = obj.get("data_type").and_then(Value::as_str).and_then(DataType::parse) else {
+        let Some(data_type) = obj
+            .get("data_type")
+            .and_then(Value::as_str)
+            .and_then(DataType::parse)
+        else {
             push(
                 errors,
                 &format!("{p}.data_type"),
@@ -168,17 +180,33 @@ fn parse_fields(
             max: obj.get("max").and_then(Value::as_f64),
             reference_to: match obj.get("reference_to") {
                 Some(Value::String(s)) => vec![s.clone()],
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
                 _ => Vec::new(),
             },
         };
-        if let Some(fmt) = obj.get("format").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+        if let Some(fmt) = obj
+            .get("format")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        {
             match Regex::new(fmt) {
                 Ok(r) => field.format = Some(r),
-                Err(_) => push(errors, &format!("{p}.format"), "is not a valid regular expression."),
+                Err(_) => push(
+                    errors,
+                    &format!("{p}.format"),
+                    "is not a valid regular expression.",
+                ),
             }
         }
-        if let Some(choices) = obj.get("enum").and_then(|e| e.get("choices")).and_then(Value::as_array) {
+        if let Some(choices) = obj
+            .get("enum")
+            .and_then(|e| e.get("choices"))
+            .and_then(Value::as_array)
+        {
             field.choices = Some(
                 choices
                     .iter()
@@ -202,7 +230,9 @@ fn parse_fields(
                         let bp = format!("{p}.blocks[{j}]");
                         match b.get("uid").and_then(Value::as_str) {
                             Some(bu) if is_field_uid(bu) => {
-                                let fields = if let Some(gf) = b.get("reference_to").and_then(Value::as_str) {
+                                let fields = if let Some(gf) =
+                                    b.get("reference_to").and_then(Value::as_str)
+                                {
                                     resolve_global(gf, &bp, errors, globals, depth)
                                 } else {
                                     parse_fields(
@@ -213,20 +243,35 @@ fn parse_fields(
                                         depth + 1,
                                     )
                                 };
-                                field.blocks.push(Block { uid: bu.to_string(), fields });
+                                field.blocks.push(Block {
+                                    uid: bu.to_string(),
+                                    fields,
+                                });
                             }
                             _ => push(errors, &format!("{bp}.uid"), "is required."),
                         }
                     }
                 }
-                None => push(errors, &format!("{p}.blocks"), "is required for a blocks field."),
+                None => push(
+                    errors,
+                    &format!("{p}.blocks"),
+                    "is required for a blocks field.",
+                ),
             },
             DataType::Reference if field.reference_to.is_empty() => {
-                push(errors, &format!("{p}.reference_to"), "must name at least one content type.");
+                push(
+                    errors,
+                    &format!("{p}.reference_to"),
+                    "must name at least one content type.",
+                );
             }
             DataType::GlobalField => match field.reference_to.first().cloned() {
                 Some(gf) => field.fields = resolve_global(&gf, &p, errors, globals, depth),
-                None => push(errors, &format!("{p}.reference_to"), "must name a global field."),
+                None => push(
+                    errors,
+                    &format!("{p}.reference_to"),
+                    "must name a global field.",
+                ),
             },
             _ => {}
         }
@@ -243,9 +288,19 @@ fn resolve_global(
     depth: usize,
 ) -> Vec<Field> {
     match globals(uid) {
-        Some(schema) => parse_fields(&schema, &format!("{path}.schema"), errors, globals, depth + 1),
+        Some(schema) => parse_fields(
+            &schema,
+            &format!("{path}.schema"),
+            errors,
+            globals,
+            depth + 1,
+        ),
         None => {
-            push(errors, &format!("{path}.reference_to"), format!("the global field '{uid}' doesn't exist."));
+            push(
+                errors,
+                &format!("{path}.reference_to"),
+                format!("the global field '{uid}' doesn't exist."),
+            );
             Vec::new()
         }
     }
@@ -257,14 +312,27 @@ fn is_system_key(k: &str) -> bool {
     k.starts_with('_')
         || matches!(
             k,
-            "uid" | "locale" | "created_at" | "updated_at" | "created_by" | "updated_by" | "ACL"
-                | "publish_details" | "tags" | "content_type_uid" | "stackHeaders" | "api_key"
+            "uid"
+                | "locale"
+                | "created_at"
+                | "updated_at"
+                | "created_by"
+                | "updated_by"
+                | "ACL"
+                | "publish_details"
+                | "tags"
+                | "content_type_uid"
+                | "stackHeaders"
+                | "api_key"
         )
 }
 
 /// Validates an entry document against its fields. Returns the document with system keys
 /// removed. Unknown keys are refused so that nothing a client sends is silently lost.
-pub fn validate_entry(fields: &[Field], doc: &Map<String, Value>) -> Result<Map<String, Value>, FieldErrors> {
+pub fn validate_entry(
+    fields: &[Field],
+    doc: &Map<String, Value>,
+) -> Result<Map<String, Value>, FieldErrors> {
     let mut errors = FieldErrors::new();
     let out = check_object(fields, doc, "", &mut errors, true);
     if errors.is_empty() {
@@ -304,7 +372,11 @@ fn check_object(
             continue;
         }
         if !fields.iter().any(|f| &f.uid == k) {
-            push(errors, &join(prefix, k), "is not a field of this content type.");
+            push(
+                errors,
+                &join(prefix, k),
+                "is not a field of this content type.",
+            );
         }
         let _ = v;
     }
@@ -365,10 +437,18 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
         DataType::Number => match v.as_f64() {
             Some(n) => {
                 if f.min.is_some_and(|m| n < m) {
-                    push(errors, path, format!("must be at least {}.", f.min.unwrap_or_default()));
+                    push(
+                        errors,
+                        path,
+                        format!("must be at least {}.", f.min.unwrap_or_default()),
+                    );
                 }
                 if f.max.is_some_and(|m| n > m) {
-                    push(errors, path, format!("must be at most {}.", f.max.unwrap_or_default()));
+                    push(
+                        errors,
+                        path,
+                        format!("must be at most {}.", f.max.unwrap_or_default()),
+                    );
                 }
             }
             None => push(errors, path, "must be a number."),
@@ -379,8 +459,12 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
             }
         }
         DataType::IsoDate => {
-            if !v.as_str().is_some_and(|s| crate::clock::parse_expiry(s).is_some()) {
-                push(errors, path, "must be a date (YYYY-MM-DD) or an ISO 8601 timestamp.");
+            if v.as_str().and_then(crate::clock::parse_expiry).is_none() {
+                push(
+                    errors,
+                    path,
+                    "must be a date (YYYY-MM-DD) or an ISO 8601 timestamp.",
+                );
             }
         }
         DataType::File => {
@@ -391,10 +475,15 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
         }
         DataType::Link => {
             let ok = v.as_object().is_some_and(|o| {
-                o.iter().all(|(k, x)| matches!(k.as_str(), "title" | "href") && x.is_string())
+                o.iter()
+                    .all(|(k, x)| matches!(k.as_str(), "title" | "href") && x.is_string())
             });
             if !ok {
-                push(errors, path, "must be an object with string 'title' and 'href'.");
+                push(
+                    errors,
+                    path,
+                    "must be an object with string 'title' and 'href'.",
+                );
             }
         }
         DataType::Reference => match v.as_array() {
@@ -413,7 +502,11 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
                     }
                 }
                 if !f.multiple && items.len() > 1 {
-                    push(errors, path, "takes one reference (the field is not multiple).");
+                    push(
+                        errors,
+                        path,
+                        "takes one reference (the field is not multiple).",
+                    );
                 }
             }
             None => push(errors, path, "must be an array of references."),
@@ -432,16 +525,25 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
                             let (bk, bv) = o.iter().next().expect("one key");
                             match (f.blocks.iter().find(|b| &b.uid == bk), bv.as_object()) {
                                 (Some(b), Some(body)) => {
-                                    let checked = check_object(&b.fields, body, &join(&p, bk), errors, false);
+                                    let checked =
+                                        check_object(&b.fields, body, &join(&p, bk), errors, false);
                                     let mut m = Map::new();
                                     m.insert(bk.clone(), Value::Object(checked));
                                     out.push(Value::Object(m));
                                 }
-                                (None, _) => push(errors, &p, format!("'{bk}' is not a block of this field.")),
+                                (None, _) => push(
+                                    errors,
+                                    &p,
+                                    format!("'{bk}' is not a block of this field."),
+                                ),
                                 (_, None) => push(errors, &p, "a block's value must be an object."),
                             }
                         }
-                        None => push(errors, &p, "must be an object with exactly one block uid as key."),
+                        None => push(
+                            errors,
+                            &p,
+                            "must be an object with exactly one block uid as key.",
+                        ),
                     }
                 }
                 return Value::Array(out);
@@ -455,9 +557,9 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
 
 /// Top-level fields whose values must be unique among the content type's entries in a locale.
 pub fn unique_fields(fields: &[Field]) -> impl Iterator<Item = &Field> {
-    fields
-        .iter()
-        .filter(|f| f.unique && !f.multiple && matches!(f.data_type, DataType::Text | DataType::Number))
+    fields.iter().filter(|f| {
+        f.unique && !f.multiple && matches!(f.data_type, DataType::Text | DataType::Number)
+    })
 }
 
 /// Why a schema change would orphan stored entry data: removed fields and fields whose type or
@@ -541,8 +643,19 @@ mod tests {
         });
         let e = validate_entry(&blog(), doc.as_object().unwrap()).unwrap_err();
         for key in [
-            "title", "slug", "rating", "live", "tags2", "author.name", "kind",
-            "sections[0].quote.text", "sections[1]", "related[0]", "published_on", "link", "surprise",
+            "title",
+            "slug",
+            "rating",
+            "live",
+            "tags2",
+            "author.name",
+            "kind",
+            "sections[0].quote.text",
+            "sections[1]",
+            "related[0]",
+            "published_on",
+            "link",
+            "surprise",
         ] {
             assert!(e.contains_key(key), "missing error for {key}: {e:?}");
         }
@@ -550,7 +663,12 @@ mod tests {
 
     #[test]
     fn schema_errors() {
-        assert!(parse_schema(&json!([{"uid": "body", "display_name": "B", "data_type": "text"}]), true, &no_globals).is_err());
+        assert!(parse_schema(
+            &json!([{"uid": "body", "display_name": "B", "data_type": "text"}]),
+            true,
+            &no_globals
+        )
+        .is_err());
         let e = parse_schema(
             &json!([
                 {"uid": "title", "display_name": "T", "data_type": "text"},
@@ -564,14 +682,22 @@ mod tests {
             &no_globals,
         )
         .unwrap_err();
-        for key in ["schema[1].uid", "schema[2].data_type", "schema[3].reference_to", "schema[4].format", "schema[5].reference_to"] {
+        for key in [
+            "schema[1].uid",
+            "schema[2].data_type",
+            "schema[3].reference_to",
+            "schema[4].format",
+            "schema[5].reference_to",
+        ] {
             assert!(e.contains_key(key), "{key}: {e:?}");
         }
     }
 
     #[test]
     fn global_fields_are_resolved() {
-        let seo = |uid: &str| (uid == "seo").then(|| json!([{"uid": "keywords", "display_name": "K", "data_type": "text", "mandatory": true}]));
+        let seo = |uid: &str| {
+            (uid == "seo").then(|| json!([{"uid": "keywords", "display_name": "K", "data_type": "text", "mandatory": true}]))
+        };
         let f = parse_schema(
             &json!([{"uid": "title", "display_name": "T", "data_type": "text"},
                     {"uid": "seo", "display_name": "SEO", "data_type": "global_field", "reference_to": "seo"}]),
@@ -579,7 +705,8 @@ mod tests {
             &seo,
         )
         .unwrap();
-        let e = validate_entry(&f, json!({"title": "x", "seo": {}}).as_object().unwrap()).unwrap_err();
+        let e =
+            validate_entry(&f, json!({"title": "x", "seo": {}}).as_object().unwrap()).unwrap_err();
         assert!(e.contains_key("seo.keywords"));
     }
 
@@ -588,7 +715,10 @@ mod tests {
         let old = blog();
         let mut new = blog();
         new.retain(|f| f.uid != "slug");
-        new.iter_mut().find(|f| f.uid == "rating").unwrap().data_type = DataType::Text;
+        new.iter_mut()
+            .find(|f| f.uid == "rating")
+            .unwrap()
+            .data_type = DataType::Text;
         let changes = breaking_changes(&old, &new, "");
         assert_eq!(changes.len(), 2, "{changes:?}");
         assert!(breaking_changes(&old, &blog(), "").is_empty());

@@ -63,7 +63,11 @@ pub fn parse(text: &str) -> Result<Cond, QueryError> {
     parse_obj(obj, 0, &mut terms)
 }
 
-fn parse_obj(obj: &Map<String, Value>, depth: usize, terms: &mut usize) -> Result<Cond, QueryError> {
+fn parse_obj(
+    obj: &Map<String, Value>,
+    depth: usize,
+    terms: &mut usize,
+) -> Result<Cond, QueryError> {
     if depth > MAX_DEPTH {
         return Err(QueryError("query nests too deeply".into()));
     }
@@ -71,19 +75,21 @@ fn parse_obj(obj: &Map<String, Value>, depth: usize, terms: &mut usize) -> Resul
     for (key, value) in obj {
         match key.as_str() {
             "$and" | "$or" => {
-                let items = value
-                    .as_array()
-                    .filter(|a| !a.is_empty())
-                    .ok_or_else(|| QueryError(format!("{key} takes a non-empty array of conditions")))?;
+                let items = value.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+                    QueryError(format!("{key} takes a non-empty array of conditions"))
+                })?;
                 let mut parts = Vec::new();
                 for item in items {
-                    let o = item
-                        .as_object()
-                        .filter(|o| !o.is_empty())
-                        .ok_or_else(|| QueryError(format!("each {key} condition must be a non-empty object")))?;
+                    let o = item.as_object().filter(|o| !o.is_empty()).ok_or_else(|| {
+                        QueryError(format!("each {key} condition must be a non-empty object"))
+                    })?;
                     parts.push(parse_obj(o, depth + 1, terms)?);
                 }
-                all.push(if key == "$and" { Cond::And(parts) } else { Cond::Or(parts) });
+                all.push(if key == "$and" {
+                    Cond::And(parts)
+                } else {
+                    Cond::Or(parts)
+                });
             }
             k if k.starts_with('$') => return Err(QueryError(format!("unknown operator {k}"))),
             field => {
@@ -91,27 +97,37 @@ fn parse_obj(obj: &Map<String, Value>, depth: usize, terms: &mut usize) -> Resul
                 for op in parse_ops(field, value)? {
                     *terms += 1;
                     if *terms > MAX_TERMS {
-                        return Err(QueryError(format!("query has more than {MAX_TERMS} conditions")));
+                        return Err(QueryError(format!(
+                            "query has more than {MAX_TERMS} conditions"
+                        )));
                     }
-                    all.push(Cond::Cmp { path: path.clone(), op });
+                    all.push(Cond::Cmp {
+                        path: path.clone(),
+                        op,
+                    });
                 }
             }
         }
     }
-    Ok(if all.len() == 1 { all.remove(0) } else { Cond::And(all) })
+    Ok(if all.len() == 1 {
+        all.remove(0)
+    } else {
+        Cond::And(all)
+    })
 }
 
 fn parse_path(field: &str) -> Result<Vec<String>, QueryError> {
     let parts: Vec<String> = field.split('.').map(str::to_string).collect();
     let ok = parts.len() <= 10
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
     if ok {
         Ok(parts)
     } else {
-        Err(QueryError(format!("'{field}' is not a field path (letters, digits, '_' and '.')")))
+        Err(QueryError(format!(
+            "'{field}' is not a field path (letters, digits, '_' and '.')"
+        )))
     }
 }
 
@@ -121,27 +137,37 @@ fn scalar(field: &str, v: &Value) -> Result<Scalar, QueryError> {
         Value::Number(n) => Scalar::Number(n.as_f64().unwrap_or(0.0)),
         Value::Bool(b) => Scalar::Bool(*b),
         Value::Null => Scalar::Null,
-        _ => return Err(QueryError(format!("the value for '{field}' must be a string, number, boolean or null"))),
+        _ => {
+            return Err(QueryError(format!(
+                "the value for '{field}' must be a string, number, boolean or null"
+            )))
+        }
     })
 }
 
 fn ordered(field: &str, op: &str, v: &Value) -> Result<Scalar, QueryError> {
     match scalar(field, v)? {
         s @ (Scalar::Text(_) | Scalar::Number(_)) => Ok(s),
-        _ => Err(QueryError(format!("{op} on '{field}' takes a string or a number"))),
+        _ => Err(QueryError(format!(
+            "{op} on '{field}' takes a string or a number"
+        ))),
     }
 }
 
 fn list(field: &str, op: &str, v: &Value) -> Result<Vec<Scalar>, QueryError> {
-    let items = v
-        .as_array()
-        .filter(|a| a.len() <= MAX_IN)
-        .ok_or_else(|| QueryError(format!("{op} on '{field}' takes an array of at most {MAX_IN} values")))?;
+    let items = v.as_array().filter(|a| a.len() <= MAX_IN).ok_or_else(|| {
+        QueryError(format!(
+            "{op} on '{field}' takes an array of at most {MAX_IN} values"
+        ))
+    })?;
     items.iter().map(|i| scalar(field, i)).collect()
 }
 
 fn parse_ops(field: &str, value: &Value) -> Result<Vec<Op>, QueryError> {
-    let Some(obj) = value.as_object().filter(|o| o.keys().any(|k| k.starts_with('$'))) else {
+    let Some(obj) = value
+        .as_object()
+        .filter(|o| o.keys().any(|k| k.starts_with('$')))
+    else {
         return Ok(vec![Op::Eq(scalar(field, value)?)]);
     };
     let case_insensitive = match obj.get("$options") {
@@ -160,10 +186,11 @@ fn parse_ops(field: &str, value: &Value) -> Result<Vec<Op>, QueryError> {
             "$lte" => Op::Lte(ordered(field, op, v)?),
             "$gt" => Op::Gt(ordered(field, op, v)?),
             "$gte" => Op::Gte(ordered(field, op, v)?),
-            "$exists" => Op::Exists(
-                v.as_bool()
-                    .ok_or_else(|| QueryError(format!("$exists on '{field}' takes true or false")))?,
-            ),
+            "$exists" => {
+                Op::Exists(v.as_bool().ok_or_else(|| {
+                    QueryError(format!("$exists on '{field}' takes true or false"))
+                })?)
+            }
             "$regex" => {
                 let pattern = v
                     .as_str()
@@ -181,7 +208,11 @@ fn like(pattern: &str, case_insensitive: bool) -> Result<Op, QueryError> {
     let anchored_start = pattern.starts_with('^');
     let body = pattern.strip_prefix('^').unwrap_or(pattern);
     let anchored_end = body.ends_with('$') && !body.ends_with("\\$");
-    let body = if anchored_end { &body[..body.len() - 1] } else { body };
+    let body = if anchored_end {
+        &body[..body.len() - 1]
+    } else {
+        body
+    };
     let mut literal = String::new();
     let mut chars = body.chars();
     while let Some(c) = chars.next() {
@@ -219,8 +250,13 @@ mod tests {
         let c = parse(r#"{"title": "x", "rating": {"$gte": 3, "$lt": 5}, "$or": [{"a.b": {"$in": [1, "2"]}}, {"c": {"$exists": false}}]}"#).unwrap();
         let Cond::And(parts) = c else { panic!() };
         assert_eq!(parts.len(), 4);
-        assert!(parts.contains(&Cond::Cmp { path: vec!["title".into()], op: Op::Eq(Scalar::Text("x".into())) }));
-        assert!(parts.iter().any(|p| matches!(p, Cond::Or(v) if v.len() == 2)));
+        assert!(parts.contains(&Cond::Cmp {
+            path: vec!["title".into()],
+            op: Op::Eq(Scalar::Text("x".into()))
+        }));
+        assert!(parts
+            .iter()
+            .any(|p| matches!(p, Cond::Or(v) if v.len() == 2)));
     }
 
     #[test]
@@ -230,7 +266,12 @@ mod tests {
             c,
             Cond::Cmp {
                 path: vec!["title".into()],
-                op: Op::Like { literal: "Hello.".into(), anchored_start: true, anchored_end: false, case_insensitive: true }
+                op: Op::Like {
+                    literal: "Hello.".into(),
+                    anchored_start: true,
+                    anchored_end: false,
+                    case_insensitive: true
+                }
             }
         );
         assert!(parse(r#"{"title": {"$regex": "a.*b"}}"#).is_err());

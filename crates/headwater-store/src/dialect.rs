@@ -20,6 +20,96 @@ pub fn begin_write(backend: Backend) -> &'static str {
     }
 }
 
+/// A JSON value bound as text, stored as the backend's JSON type.
+pub fn json_param(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Postgres => format!("CAST(${n} AS jsonb)"),
+        Backend::Sqlite => format!("${n}"),
+    }
+}
+
+/// A JSON column read back as text.
+pub fn json_text(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("{column}::text"),
+        Backend::Sqlite => column.to_string(),
+    }
+}
+
+/// `(text, type)` expressions for a path inside a JSON document column; the path's keys are
+/// bound parameters starting at `$first` (returned: how many parameters were used, and the
+/// parameters' values). Types are normalized to `string`, `number`, `boolean`, `null`,
+/// `object`, `array`, or SQL NULL when the path is missing.
+pub fn json_path(
+    backend: Backend,
+    column: &str,
+    path: &[String],
+    first: usize,
+) -> (String, String, Vec<String>) {
+    match backend {
+        Backend::Postgres => {
+            let args: Vec<String> = (0..path.len()).map(|i| format!("${}", first + i)).collect();
+            let args = args.join(", ");
+            (
+                format!("jsonb_extract_path_text({column}, {args})"),
+                format!("jsonb_typeof(jsonb_extract_path({column}, {args}))"),
+                path.to_vec(),
+            )
+        }
+        Backend::Sqlite => {
+            // Keys are limited to [A-Za-z0-9_] by the query parser, so quoting is enough.
+            let json_path = format!(
+                "${}",
+                path.iter().map(|k| format!(".\"{k}\"")).collect::<String>()
+            );
+            (
+                format!("json_extract({column}, ${first})"),
+                format!(
+                    "(CASE json_type({column}, ${first}) WHEN 'text' THEN 'string' \
+                     WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' \
+                     WHEN 'true' THEN 'boolean' WHEN 'false' THEN 'boolean' \
+                     ELSE json_type({column}, ${first}) END)"
+                ),
+                vec![json_path],
+            )
+        }
+    }
+}
+
+/// A JSON number at a path as a float, or NULL when it is not a number.
+pub fn json_number(backend: Backend, text: &str, ty: &str) -> String {
+    match backend {
+        Backend::Postgres => {
+            format!("(CASE WHEN {ty} = 'number' THEN CAST({text} AS double precision) END)")
+        }
+        Backend::Sqlite => format!("(CASE WHEN {ty} = 'number' THEN {text} END)"),
+    }
+}
+
+/// A JSON boolean at a path compared with a constant.
+pub fn json_bool_is(backend: Backend, text: &str, ty: &str, value: bool) -> String {
+    match backend {
+        Backend::Postgres => format!("({ty} = 'boolean' AND {text} = '{value}')"),
+        Backend::Sqlite => format!("({ty} = 'boolean' AND {text} = {})", i32::from(value)),
+    }
+}
+
+/// The last `n` (a bound parameter) characters of a string.
+pub fn suffix(backend: Backend, text: &str, n_param: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("right({text}, CAST({n_param} AS integer))"),
+        Backend::Sqlite => format!("substr({text}, -{n_param})"),
+    }
+}
+
+/// Position of a substring (0 when absent).
+pub fn position(backend: Backend, text: &str, needle_param: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("strpos({text}, {needle_param})"),
+        Backend::Sqlite => format!("instr({text}, {needle_param})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

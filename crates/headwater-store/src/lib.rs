@@ -14,3 +14,21 @@ mod row;
 
 pub use db::{Backend, Db, Tx};
 pub use error::StoreError;
+
+/// A readable name for common locale codes; other codes are their own name.
+pub fn locale_name(code: &str) -> String {
+    let name = match code {
+        "en-us" => "English - United States",
+        "en-gb" => "English - United Kingdom",
+        "fr-fr" => "French - France",
+        "de-de" => "German - Germany",
+        "es-es" => "Spanish - Spain",
+        "it-it" => "Italian - Italy",
+        "ja-jp" => "Japanese - Japan",
+        "pt-br" => "Portuguese - Brazil",
+        "zh-cn" => "Chinese - China",
+        "hi-in" => "Hindi - India",
+        _ => code,
+    };
+    name.to_string()
+}

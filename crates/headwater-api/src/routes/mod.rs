@@ -1,10 +1,13 @@
 //! The route table. One module per CMA resource.
 
 mod audit;
+mod entries;
 mod environments;
+mod locales;
 mod management_tokens;
 mod organizations;
 mod roles;
+mod schemas;
 mod session;
 mod stacks;
 
@@ -61,6 +64,55 @@ pub fn router(state: AppState) -> Router {
             get(environments::fetch)
                 .put(environments::update)
                 .delete(environments::delete),
+        )
+        .route("/v3/locales", get(locales::list).post(locales::create))
+        .route(
+            "/v3/locales/{code}",
+            get(locales::fetch)
+                .put(locales::update)
+                .delete(locales::delete),
+        )
+        .route(
+            "/v3/content_types",
+            get(schemas::list_content_types).post(schemas::create_content_type),
+        )
+        .route(
+            "/v3/content_types/{uid}",
+            get(schemas::fetch_content_type)
+                .put(schemas::update_content_type)
+                .delete(schemas::delete_content_type),
+        )
+        .route(
+            "/v3/global_fields",
+            get(schemas::list_global_fields).post(schemas::create_global_field),
+        )
+        .route(
+            "/v3/global_fields/{uid}",
+            get(schemas::fetch_global_field)
+                .put(schemas::update_global_field)
+                .delete(schemas::delete_global_field),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries",
+            get(entries::list).post(entries::create),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}",
+            get(entries::fetch)
+                .put(entries::update)
+                .delete(entries::delete),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/versions",
+            get(entries::versions),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/publish",
+            post(entries::publish),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/unpublish",
+            post(entries::unpublish),
         )
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))

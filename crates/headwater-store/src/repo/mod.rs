@@ -2,9 +2,13 @@
 //! so the same function serves inside a write transaction and on a read connection.
 
 pub mod audit;
+pub mod entries;
 pub mod environments;
+pub mod locales;
 pub mod orgs;
+pub mod publications;
 pub mod roles;
+pub mod schemas;
 pub mod stacks;
 pub mod tokens;
 pub mod users;

@@ -82,6 +82,15 @@ pub async fn insert(
         )
         .await?;
     }
+    super::locales::insert(
+        c,
+        &uid,
+        master_locale,
+        &super::super::locale_name(master_locale),
+        None,
+        &actor,
+    )
+    .await?;
     Ok(by_uid(c, &uid).await?.expect("just inserted"))
 }
 

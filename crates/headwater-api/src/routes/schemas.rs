@@ -1,0 +1,425 @@
+//! Content types (`/v3/content_types`) and global fields (`/v3/global_fields`): a uid, a title
+//! and a schema of fields. One implementation serves both; [`Kind`] names the differences.
+//!
+//! Schema changes: when entries exist, an update that removes a field or changes a field's
+//! type or multiplicity is refused (422 naming the fields), so stored content is never orphaned.
+//! Adding fields and changing validations is always allowed; they apply to the next write.
+
+use crate::auth::StackCtx;
+use crate::body::{JsonBody, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::content::{self, Field};
+use headwater_core::policy::{Action, Module, Op};
+use headwater_core::scope::FieldErrors;
+use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::schemas::{self, Kind, SchemaDoc, SchemaWrite};
+use headwater_store::repo::{entries, Conn};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// Content types' errors use Contentstack's codes 115 (write failed) and 118 (not found).
+const WRITE_FAILED: i64 = 115;
+const NOT_FOUND: i64 = 118;
+
+struct Spec {
+    kind: Kind,
+    module: Module,
+    key: &'static str,
+    plural: &'static str,
+    label: &'static str,
+}
+
+const CONTENT_TYPE: Spec = Spec {
+    kind: Kind::ContentType,
+    module: Module::ContentTypes,
+    key: "content_type",
+    plural: "content_types",
+    label: "Content Type",
+};
+
+const GLOBAL_FIELD: Spec = Spec {
+    kind: Kind::GlobalField,
+    module: Module::GlobalFields,
+    key: "global_field",
+    plural: "global_fields",
+    label: "Global Field",
+};
+
+fn doc_json(d: &SchemaDoc) -> Value {
+    json!({
+        "uid": d.uid,
+        "title": d.title,
+        "description": d.description,
+        "schema": d.schema,
+        "options": d.options,
+        "_version": d.version,
+        "inbuilt_class": false,
+        "DEFAULT_ACL": {},
+        "SYS_ACL": {},
+        "last_activity": {},
+        "created_by": d.created_by,
+        "updated_by": d.updated_by,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+    })
+}
+
+pub(crate) fn not_found(label: &str, uid: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        NOT_FOUND,
+        format!("The {label} '{uid}' was not found. Please try again."),
+    )
+    .field("uid", "is not valid.")
+}
+
+fn write_failed(spec: &Spec, verb: &str, errors: FieldErrors) -> ApiError {
+    let mut e = ApiError::validation(
+        format!("{} {verb} failed. Please try again.", spec.label),
+        errors,
+    );
+    e.code = WRITE_FAILED;
+    e
+}
+
+/// Every global field's schema in the stack, for resolving `global_field` references.
+pub(crate) async fn global_schemas(
+    c: &mut Conn,
+    stack_uid: &str,
+) -> ApiResult<HashMap<String, Value>> {
+    let (all, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
+    Ok(all.into_iter().map(|g| (g.uid, g.schema)).collect())
+}
+
+/// Parses a stored or submitted schema into fields.
+pub(crate) fn fields_of(
+    schema: &Value,
+    require_title: bool,
+    globals: &HashMap<String, Value>,
+) -> Result<Vec<Field>, FieldErrors> {
+    let lookup = |uid: &str| globals.get(uid).cloned();
+    content::parse_schema(schema, require_title, &lookup)
+}
+
+async fn list(spec: &Spec, state: &AppState, ctx: &StackCtx, q: &Query) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(spec.module, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let (items, total) = schemas::list(&mut c, &ctx.stack.uid, spec.kind, skip, limit).await?;
+    if q.flag("count") {
+        return Ok(Json(json!({ spec.plural: total })));
+    }
+    Ok(listed(
+        spec.plural,
+        items.iter().map(doc_json).collect(),
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+async fn load(spec: &Spec, state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<SchemaDoc> {
+    let mut c = state.db().reader().await?;
+    schemas::get(&mut c, &ctx.stack.uid, spec.kind, uid)
+        .await?
+        .ok_or_else(|| not_found(spec.label, uid))
+}
+
+async fn fetch(spec: &Spec, state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(spec.module, Op::Read).on_content_type(uid))?;
+    let d = load(spec, state, ctx, uid).await?;
+    Ok(Json(json!({ spec.key: doc_json(&d) })))
+}
+
+struct Parsed {
+    uid: String,
+    title: String,
+    description: String,
+    schema: Value,
+    options: Value,
+    fields: Vec<Field>,
+}
+
+async fn parse_body(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    map: &Map<String, Value>,
+    current: Option<&SchemaDoc>,
+    verb: &str,
+) -> ApiResult<Parsed> {
+    let mut errors = FieldErrors::new();
+    let mut err = |k: &str, m: &str| errors.entry(k.to_string()).or_default().push(m.to_string());
+    let str_field = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_string);
+    let title = str_field("title")
+        .or_else(|| current.map(|c| c.title.clone()))
+        .unwrap_or_default();
+    if title.trim().is_empty() {
+        err("title", "is required.");
+    }
+    let uid = match current {
+        Some(c) => c.uid.clone(),
+        None => str_field("uid").unwrap_or_default(),
+    };
+    if current.is_none() && !content::is_schema_uid(&uid) {
+        err(
+            "uid",
+            "is required: lowercase letters, digits and '_', starting with a letter.",
+        );
+    }
+    let description = str_field("description")
+        .or_else(|| current.map(|c| c.description.clone()))
+        .unwrap_or_default();
+    let options = match map.get("options") {
+        Some(Value::Object(o)) => Value::Object(o.clone()),
+        Some(Value::Null) | None => current
+            .map(|c| c.options.clone())
+            .unwrap_or_else(|| json!({})),
+        Some(_) => {
+            err("options", "must be an object.");
+            Value::Null
+        }
+    };
+    let schema = map
+        .get("schema")
+        .cloned()
+        .or_else(|| current.map(|c| c.schema.clone()))
+        .unwrap_or(Value::Null);
+    let mut c = state.db().reader().await?;
+    let globals = global_schemas(&mut c, &ctx.stack.uid).await?;
+    drop(c);
+    let fields = match fields_of(&schema, spec.kind == Kind::ContentType, &globals) {
+        Ok(f) => f,
+        Err(e) => {
+            errors.extend(e);
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(write_failed(spec, verb, errors));
+    }
+    Ok(Parsed {
+        uid,
+        title,
+        description,
+        schema,
+        options,
+        fields,
+    })
+}
+
+fn event<'a>(spec: &'a Spec, ctx: &'a StackCtx, action: &'a str, d: &'a SchemaDoc) -> Event<'a> {
+    Event {
+        org_uid: Some(&ctx.stack.org_uid),
+        stack_uid: Some(&ctx.stack.uid),
+        action,
+        module: spec.key,
+        target_uid: Some(&d.uid),
+        target_title: Some(&d.title),
+    }
+}
+
+async fn create(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    body: &JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(spec.module, Op::Create))?;
+    let p = parse_body(spec, state, ctx, body.wrapped(spec.key)?, None, "creation").await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let write = SchemaWrite {
+        uid: &p.uid,
+        title: &p.title,
+        description: &p.description,
+        schema: &p.schema,
+        options: &p.options,
+    };
+    let d = match schemas::insert(&mut tx, &ctx.stack.uid, spec.kind, &write, &actor).await {
+        Ok(d) => d,
+        Err(StoreError::Conflict(_)) => {
+            return Err(write_failed(
+                spec,
+                "creation",
+                FieldErrors::from([("uid".to_string(), vec!["is not unique.".to_string()])]),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, event(spec, ctx, "create", &d)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        &format!("{} created successfully.", spec.label),
+        spec.key,
+        doc_json(&d),
+    ))
+}
+
+async fn update(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+    body: &JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(spec.module, Op::Update).on_content_type(uid))?;
+    let current = load(spec, state, ctx, uid).await?;
+    let p = parse_body(
+        spec,
+        state,
+        ctx,
+        body.wrapped(spec.key)?,
+        Some(&current),
+        "update",
+    )
+    .await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if spec.kind == Kind::ContentType
+        && entries::count_of_type(&mut tx, &ctx.stack.uid, uid).await? > 0
+    {
+        let globals = global_schemas(&mut tx, &ctx.stack.uid).await?;
+        if let Ok(old) = fields_of(&current.schema, false, &globals) {
+            let breaking = content::breaking_changes(&old, &p.fields, "");
+            if !breaking.is_empty() {
+                return Err(write_failed(
+                    spec,
+                    "update",
+                    FieldErrors::from([(
+                        "schema".to_string(),
+                        breaking
+                            .into_iter()
+                            .map(|b| format!("{b}: entries hold data for it. Remove those entries or keep the field."))
+                            .collect(),
+                    )]),
+                ));
+            }
+        }
+    }
+    let write = SchemaWrite {
+        uid,
+        title: &p.title,
+        description: &p.description,
+        schema: &p.schema,
+        options: &p.options,
+    };
+    let d = schemas::update(&mut tx, &ctx.stack.uid, spec.kind, &write, &actor)
+        .await?
+        .ok_or_else(|| not_found(spec.label, uid))?;
+    audit::record(&mut tx, &actor, event(spec, ctx, "update", &d)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        &format!("{} updated successfully.", spec.label),
+        spec.key,
+        doc_json(&d),
+    ))
+}
+
+async fn delete(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(spec.module, Op::Delete).on_content_type(uid))?;
+    let current = load(spec, state, ctx, uid).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if spec.kind == Kind::GlobalField {
+        let users = schemas::referencing(&mut tx, &ctx.stack.uid, uid).await?;
+        if !users.is_empty() {
+            return Err(write_failed(
+                spec,
+                "deletion",
+                FieldErrors::from([(
+                    "uid".to_string(),
+                    vec![format!("is used by: {}.", users.join(", "))],
+                )]),
+            ));
+        }
+    } else {
+        entries::delete_all_of_type(&mut tx, &ctx.stack.uid, uid).await?;
+    }
+    schemas::delete(&mut tx, &ctx.stack.uid, spec.kind, uid).await?;
+    audit::record(&mut tx, &actor, event(spec, ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice(&format!("{} deleted successfully.", spec.label)))
+}
+
+pub async fn list_content_types(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    list(&CONTENT_TYPE, &s, &ctx, &q).await
+}
+pub async fn create_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    create(&CONTENT_TYPE, &s, &ctx, &body).await
+}
+pub async fn fetch_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    fetch(&CONTENT_TYPE, &s, &ctx, &uid).await
+}
+pub async fn update_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    update(&CONTENT_TYPE, &s, &ctx, &uid, &body).await
+}
+pub async fn delete_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    delete(&CONTENT_TYPE, &s, &ctx, &uid).await
+}
+pub async fn list_global_fields(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    list(&GLOBAL_FIELD, &s, &ctx, &q).await
+}
+pub async fn create_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    create(&GLOBAL_FIELD, &s, &ctx, &body).await
+}
+pub async fn fetch_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    fetch(&GLOBAL_FIELD, &s, &ctx, &uid).await
+}
+pub async fn update_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    update(&GLOBAL_FIELD, &s, &ctx, &uid, &body).await
+}
+pub async fn delete_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    delete(&GLOBAL_FIELD, &s, &ctx, &uid).await
+}

@@ -1,0 +1,604 @@
+//! Entries: one row per (entry, locale) holding the current version, a history row per
+//! version, and the query compiler that turns a parsed `query` into parameterized SQL.
+
+use super::{Actor, Conn};
+use crate::dialect;
+use crate::error::Result;
+use crate::row::*;
+use crate::Backend;
+use headwater_core::clock;
+use headwater_core::query::{Cond, Op, Scalar};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub uid: String,
+    pub content_type_uid: String,
+    pub locale: String,
+    pub title: String,
+    pub version: i64,
+    pub doc: Value,
+    pub tags: Value,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn cols(backend: Backend) -> String {
+    format!(
+        "e.uid, e.content_type_uid, e.locale, e.title, e.version, {} AS doc, e.tags, \
+         e.created_by, e.updated_by, e.created_at, e.updated_at",
+        dialect::json_text(backend, "e.doc")
+    )
+}
+
+fn from_row(r: &AnyRow) -> Entry {
+    Entry {
+        uid: s(r, "uid"),
+        content_type_uid: s(r, "content_type_uid"),
+        locale: s(r, "locale"),
+        title: s(r, "title"),
+        version: i(r, "version"),
+        doc: json(r, "doc"),
+        tags: json(r, "tags"),
+        created_by: s(r, "created_by"),
+        updated_by: s(r, "updated_by"),
+        created_at: s(r, "created_at"),
+        updated_at: s(r, "updated_at"),
+    }
+}
+
+/// A value bound into a compiled query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Text(String),
+    Float(f64),
+    Int(i64),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_all<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
+    for p in params {
+        q = match p {
+            Param::Text(t) => q.bind(t.as_str()),
+            Param::Float(f) => q.bind(*f),
+            Param::Int(n) => q.bind(*n),
+        };
+    }
+    q
+}
+
+/// Compiles conditions to a SQL boolean expression over the `entries e` row.
+pub struct Compiler {
+    backend: Backend,
+    pub params: Vec<Param>,
+}
+
+/// System fields are columns; everything else lives in the JSON document.
+fn column_of(path: &[String]) -> Option<(&'static str, bool)> {
+    if path.len() != 1 {
+        return None;
+    }
+    Some(match path[0].as_str() {
+        "uid" => ("e.uid", false),
+        "title" => ("e.title", false),
+        "locale" => ("e.locale", false),
+        "created_at" => ("e.created_at", false),
+        "updated_at" => ("e.updated_at", false),
+        "created_by" => ("e.created_by", false),
+        "updated_by" => ("e.updated_by", false),
+        "_version" => ("e.version", true),
+        _ => return None,
+    })
+}
+
+impl Compiler {
+    pub fn new(backend: Backend, already_bound: usize) -> Compiler {
+        Compiler {
+            backend,
+            params: vec![Param::Int(0); already_bound],
+        }
+    }
+
+    fn push(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+
+    pub fn compile(&mut self, cond: &Cond) -> String {
+        match cond {
+            Cond::And(parts) => self.join(parts, " AND ", "TRUE"),
+            Cond::Or(parts) => self.join(parts, " OR ", "FALSE"),
+            Cond::Cmp { path, op } => self.cmp(path, op),
+        }
+    }
+
+    fn join(&mut self, parts: &[Cond], sep: &str, empty: &str) -> String {
+        if parts.is_empty() {
+            return empty.into();
+        }
+        let sql: Vec<String> = parts.iter().map(|p| self.compile(p)).collect();
+        format!("({})", sql.join(sep))
+    }
+
+    fn cmp(&mut self, path: &[String], op: &Op) -> String {
+        let (text, ty, numeric_col) = match column_of(path) {
+            Some((col, numeric)) => (
+                col.to_string(),
+                if numeric {
+                    "'number'".to_string()
+                } else {
+                    "'string'".to_string()
+                },
+                numeric,
+            ),
+            None => {
+                let first = self.params.len() + 1;
+                let (text, ty, keys) = dialect::json_path(self.backend, "e.doc", path, first);
+                for k in keys {
+                    self.params.push(Param::Text(k));
+                }
+                (text, ty, false)
+            }
+        };
+        let number = if numeric_col {
+            format!("CAST({text} AS double precision)")
+        } else {
+            dialect::json_number(self.backend, &text, &ty)
+        };
+        match op {
+            Op::Eq(v) => self.eq(&text, &ty, &number, v),
+            Op::Ne(v) => format!("NOT COALESCE({}, FALSE)", self.eq(&text, &ty, &number, v)),
+            Op::In(vs) => self.any_eq(&text, &ty, &number, vs),
+            Op::Nin(vs) => format!(
+                "NOT COALESCE({}, FALSE)",
+                self.any_eq(&text, &ty, &number, vs)
+            ),
+            Op::Lt(v) => self.order(&text, &ty, &number, "<", v),
+            Op::Lte(v) => self.order(&text, &ty, &number, "<=", v),
+            Op::Gt(v) => self.order(&text, &ty, &number, ">", v),
+            Op::Gte(v) => self.order(&text, &ty, &number, ">=", v),
+            Op::Exists(true) => format!("({ty} IS NOT NULL)"),
+            Op::Exists(false) => format!("({ty} IS NULL)"),
+            Op::Like {
+                literal,
+                anchored_start,
+                anchored_end,
+                case_insensitive,
+            } => {
+                let (subject, needle) = if *case_insensitive {
+                    (format!("lower({text})"), literal.to_lowercase())
+                } else {
+                    (text.clone(), literal.clone())
+                };
+                let len = needle.chars().count() as i64;
+                let p = self.push(Param::Text(needle));
+                let test = match (anchored_start, anchored_end) {
+                    (true, true) => format!("{subject} = {p}"),
+                    (true, false) => {
+                        let n = self.push(Param::Int(len));
+                        format!("substr({subject}, 1, CAST({n} AS integer)) = {p}")
+                    }
+                    (false, true) => {
+                        let n = self.push(Param::Int(len));
+                        format!("{} = {p}", dialect::suffix(self.backend, &subject, &n))
+                    }
+                    (false, false) => {
+                        format!("{} > 0", dialect::position(self.backend, &subject, &p))
+                    }
+                };
+                format!("({ty} = 'string' AND {test})")
+            }
+        }
+    }
+
+    fn eq(&mut self, text: &str, ty: &str, number: &str, v: &Scalar) -> String {
+        match v {
+            Scalar::Text(t) => {
+                let p = self.push(Param::Text(t.clone()));
+                format!("({ty} = 'string' AND {text} = {p})")
+            }
+            Scalar::Number(n) => {
+                let p = self.push(Param::Float(*n));
+                format!("({number} = {p})")
+            }
+            Scalar::Bool(b) => dialect::json_bool_is(self.backend, text, ty, *b),
+            Scalar::Null => format!("({ty} IS NULL OR {ty} = 'null')"),
+        }
+    }
+
+    fn any_eq(&mut self, text: &str, ty: &str, number: &str, vs: &[Scalar]) -> String {
+        if vs.is_empty() {
+            return "FALSE".into();
+        }
+        let parts: Vec<String> = vs.iter().map(|v| self.eq(text, ty, number, v)).collect();
+        format!("({})", parts.join(" OR "))
+    }
+
+    fn order(&mut self, text: &str, ty: &str, number: &str, op: &str, v: &Scalar) -> String {
+        match v {
+            Scalar::Number(n) => {
+                let p = self.push(Param::Float(*n));
+                format!("({number} {op} {p})")
+            }
+            Scalar::Text(t) => {
+                let p = self.push(Param::Text(t.clone()));
+                format!("({ty} = 'string' AND {text} {op} {p})")
+            }
+            _ => "FALSE".into(),
+        }
+    }
+
+    /// An ORDER BY expression for a field (system column or document path).
+    pub fn sort_key(&mut self, field: &str) -> String {
+        let path: Vec<String> = field.split('.').map(str::to_string).collect();
+        match column_of(&path) {
+            Some((col, _)) => col.to_string(),
+            None => {
+                let first = self.params.len() + 1;
+                let (text, _, keys) = dialect::json_path(self.backend, "e.doc", &path, first);
+                for k in keys {
+                    self.params.push(Param::Text(k));
+                }
+                text
+            }
+        }
+    }
+}
+
+/// What to list.
+pub struct ListQuery<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub locale: &'a str,
+    pub master_locale: &'a str,
+    pub filter: Option<&'a Cond>,
+    /// (field, ascending); `None` sorts by `updated_at` newest first.
+    pub sort: Option<(&'a str, bool)>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+/// A page of entries in a locale (falling back to the master locale for entries not
+/// localized), and the total that matched.
+pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> {
+    let mut comp = Compiler::new(backend, 0);
+    let stack = comp.push(Param::Text(q.stack_uid.to_string()));
+    let ct = comp.push(Param::Text(q.content_type_uid.to_string()));
+    let loc = comp.push(Param::Text(q.locale.to_string()));
+    let locale_clause = if q.locale == q.master_locale {
+        format!("e.locale = {loc}")
+    } else {
+        let master = comp.push(Param::Text(q.master_locale.to_string()));
+        format!(
+            "(e.locale = {loc} OR (e.locale = {master} AND NOT EXISTS (SELECT 1 FROM entries l \
+             WHERE l.stack_uid = e.stack_uid AND l.uid = e.uid AND l.locale = {loc})))"
+        )
+    };
+    let filter = match q.filter {
+        Some(f) => comp.compile(f),
+        None => "TRUE".into(),
+    };
+    let where_sql = format!(
+        "e.stack_uid = {stack} AND e.content_type_uid = {ct} AND {locale_clause} AND {filter}"
+    );
+    let count_params = comp.params.clone();
+    let order = match q.sort {
+        Some((field, asc)) => {
+            let key = comp.sort_key(field);
+            let dir = if asc { "ASC" } else { "DESC" };
+            format!("{key} {dir}, e.uid {dir}")
+        }
+        None => "e.updated_at DESC, e.uid DESC".into(),
+    };
+    let limit = comp.push(Param::Int(q.limit));
+    let skip = comp.push(Param::Int(q.skip));
+    let sql = format!(
+        "SELECT {} FROM entries e WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+        cols(backend)
+    );
+    let rows = bind_all(sqlx::query(&sql), &comp.params)
+        .fetch_all(&mut *c)
+        .await?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM entries e WHERE {where_sql}");
+    let total = bind_all(sqlx::query(&count_sql), &count_params)
+        .fetch_one(c)
+        .await?;
+    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+}
+
+pub async fn get(
+    c: &mut Conn,
+    backend: Backend,
+    stack_uid: &str,
+    content_type_uid: &str,
+    uid: &str,
+    locale: &str,
+) -> Result<Option<Entry>> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM entries e WHERE e.stack_uid = $1 AND e.content_type_uid = $2 AND e.uid = $3 AND e.locale = $4",
+        cols(backend)
+    ))
+    .bind(stack_uid)
+    .bind(content_type_uid)
+    .bind(uid)
+    .bind(locale)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// The fields of a write.
+pub struct EntryWrite<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub uid: &'a str,
+    pub locale: &'a str,
+    pub title: &'a str,
+    pub doc: &'a Value,
+    pub tags: &'a Value,
+}
+
+async fn record_version(
+    c: &mut Conn,
+    backend: Backend,
+    w: &EntryWrite<'_>,
+    version: i64,
+    actor: &Actor,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO entry_versions (stack_uid, uid, locale, version, content_type_uid, title, doc, tags, \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, {}, $8, $9, $10)",
+        dialect::json_param(backend, 7)
+    ))
+    .bind(w.stack_uid)
+    .bind(w.uid)
+    .bind(w.locale)
+    .bind(version)
+    .bind(w.content_type_uid)
+    .bind(w.title)
+    .bind(w.doc.to_string())
+    .bind(w.tags.to_string())
+    .bind(actor.uid())
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Inserts version 1 of an entry in a locale.
+pub async fn insert(
+    c: &mut Conn,
+    backend: Backend,
+    w: &EntryWrite<'_>,
+    actor: &Actor,
+) -> Result<Entry> {
+    let now = clock::now();
+    sqlx::query(&format!(
+        "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
+         created_by, updated_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9)",
+        dialect::json_param(backend, 6)
+    ))
+    .bind(w.stack_uid)
+    .bind(w.content_type_uid)
+    .bind(w.uid)
+    .bind(w.locale)
+    .bind(w.title)
+    .bind(w.doc.to_string())
+    .bind(w.tags.to_string())
+    .bind(actor.uid())
+    .bind(&now)
+    .execute(&mut *c)
+    .await?;
+    record_version(c, backend, w, 1, actor, &now).await?;
+    Ok(
+        get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
+            .await?
+            .expect("just inserted"),
+    )
+}
+
+/// Writes a new version if the stored one is `expected` (or any, when `None`). Returns `None`
+/// when the entry is missing or the version is stale: nothing is written then.
+pub async fn update(
+    c: &mut Conn,
+    backend: Backend,
+    w: &EntryWrite<'_>,
+    expected: Option<i64>,
+    actor: &Actor,
+) -> Result<Option<Entry>> {
+    let now = clock::now();
+    let guard = if expected.is_some() {
+        " AND version = $10"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE entries SET title = $1, doc = {}, tags = $3, version = version + 1, updated_by = $4, \
+         updated_at = $5 WHERE stack_uid = $6 AND content_type_uid = $7 AND uid = $8 AND locale = $9{guard}",
+        dialect::json_param(backend, 2)
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(w.title)
+        .bind(w.doc.to_string())
+        .bind(w.tags.to_string())
+        .bind(actor.uid())
+        .bind(&now)
+        .bind(w.stack_uid)
+        .bind(w.content_type_uid)
+        .bind(w.uid)
+        .bind(w.locale);
+    if let Some(v) = expected {
+        q = q.bind(v);
+    }
+    if q.execute(&mut *c).await?.rows_affected() != 1 {
+        return Ok(None);
+    }
+    let entry = get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
+        .await?
+        .expect("just updated");
+    record_version(c, backend, w, entry.version, actor, &now).await?;
+    Ok(Some(entry))
+}
+
+/// Deletes one locale's version of an entry, or every locale when `locale` is `None`, with
+/// its history and publications.
+pub async fn delete(
+    c: &mut Conn,
+    stack_uid: &str,
+    uid: &str,
+    locale: Option<&str>,
+) -> Result<bool> {
+    let (filter, loc) = match locale {
+        Some(l) => (" AND locale = $3", l),
+        None => ("", ""),
+    };
+    let mut n = 0;
+    for table in ["entries", "entry_versions"] {
+        let sql = format!("DELETE FROM {table} WHERE stack_uid = $1 AND uid = $2{filter}");
+        let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
+        if locale.is_some() {
+            q = q.bind(loc);
+        }
+        let r = q.execute(&mut *c).await?;
+        if table == "entries" {
+            n = r.rows_affected();
+        }
+    }
+    let sql = format!(
+        "DELETE FROM publications WHERE stack_uid = $1 AND item_type = 'entry' AND item_uid = $2{filter}"
+    );
+    let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
+    if locale.is_some() {
+        q = q.bind(loc);
+    }
+    q.execute(c).await?;
+    Ok(n > 0)
+}
+
+/// Deletes every entry of a content type (when the content type is deleted).
+pub async fn delete_all_of_type(
+    c: &mut Conn,
+    stack_uid: &str,
+    content_type_uid: &str,
+) -> Result<()> {
+    for sql in [
+        "DELETE FROM publications WHERE stack_uid = $1 AND item_type = 'entry' AND content_type_uid = $2",
+        "DELETE FROM entry_versions WHERE stack_uid = $1 AND content_type_uid = $2",
+        "DELETE FROM entries WHERE stack_uid = $1 AND content_type_uid = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(stack_uid)
+            .bind(content_type_uid)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn count_of_type(c: &mut Conn, stack_uid: &str, content_type_uid: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM entries WHERE stack_uid = $1 AND content_type_uid = $2",
+    )
+    .bind(stack_uid)
+    .bind(content_type_uid)
+    .fetch_one(c)
+    .await?;
+    Ok(i(&row, "n"))
+}
+
+/// A stored version of an entry.
+pub async fn version(
+    c: &mut Conn,
+    backend: Backend,
+    stack_uid: &str,
+    uid: &str,
+    locale: &str,
+    version: i64,
+) -> Result<Option<(Value, String, String)>> {
+    let row = sqlx::query(&format!(
+        "SELECT {} AS doc, created_by, created_at FROM entry_versions \
+         WHERE stack_uid = $1 AND uid = $2 AND locale = $3 AND version = $4",
+        dialect::json_text(backend, "doc")
+    ))
+    .bind(stack_uid)
+    .bind(uid)
+    .bind(locale)
+    .bind(version)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| (json(&r, "doc"), s(&r, "created_by"), s(&r, "created_at"))))
+}
+
+/// The version numbers of an entry in a locale, newest first, with who wrote them and when.
+pub async fn versions(
+    c: &mut Conn,
+    stack_uid: &str,
+    uid: &str,
+    locale: &str,
+) -> Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT version, created_by, created_at FROM entry_versions \
+         WHERE stack_uid = $1 AND uid = $2 AND locale = $3 ORDER BY version DESC",
+    )
+    .bind(stack_uid)
+    .bind(uid)
+    .bind(locale)
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (i(r, "version"), s(r, "created_by"), s(r, "created_at")))
+        .collect())
+}
+
+/// Where a uniqueness check looks: one content type in one locale, ignoring one entry.
+pub struct UniqueProbe<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub locale: &'a str,
+    pub except_uid: &'a str,
+}
+
+/// True when another entry of the content type in the locale has this value in a top-level field.
+pub async fn value_taken(
+    c: &mut Conn,
+    backend: Backend,
+    probe: &UniqueProbe<'_>,
+    field: &str,
+    value: &Value,
+) -> Result<bool> {
+    let UniqueProbe {
+        stack_uid,
+        content_type_uid,
+        locale,
+        except_uid,
+    } = *probe;
+    let scalar = match value {
+        Value::String(s) => Scalar::Text(s.clone()),
+        Value::Number(n) => Scalar::Number(n.as_f64().unwrap_or_default()),
+        _ => return Ok(false),
+    };
+    let mut comp = Compiler::new(backend, 0);
+    let stack = comp.push(Param::Text(stack_uid.into()));
+    let ct = comp.push(Param::Text(content_type_uid.into()));
+    let loc = comp.push(Param::Text(locale.into()));
+    let except = comp.push(Param::Text(except_uid.into()));
+    let cond = comp.compile(&Cond::Cmp {
+        path: vec![field.to_string()],
+        op: Op::Eq(scalar),
+    });
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM entries e WHERE e.stack_uid = {stack} AND e.content_type_uid = {ct} \
+         AND e.locale = {loc} AND e.uid <> {except} AND {cond}"
+    );
+    let row = bind_all(sqlx::query(&sql), &comp.params)
+        .fetch_one(c)
+        .await?;
+    Ok(i(&row, "n") > 0)
+}

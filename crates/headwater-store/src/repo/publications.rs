@@ -1,0 +1,98 @@
+//! What is published where: one row per (item, locale, environment) naming the live version.
+
+use super::{Actor, Conn};
+use crate::error::Result;
+use crate::row::*;
+use headwater_core::clock;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Publication {
+    pub item_uid: String,
+    pub locale: String,
+    pub environment_uid: String,
+    pub version: i64,
+    pub published_by: String,
+    pub published_at: String,
+}
+
+/// One item in one locale on one environment.
+pub struct Target<'a> {
+    pub stack_uid: &'a str,
+    /// `entry` or `asset`.
+    pub item_type: &'a str,
+    pub item_uid: &'a str,
+    pub content_type_uid: Option<&'a str>,
+    pub locale: &'a str,
+    pub environment_uid: &'a str,
+}
+
+/// The item as published (or re-published) at `version`.
+pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) -> Result<()> {
+    unpublish(c, t).await?;
+    sqlx::query(
+        "INSERT INTO publications (stack_uid, item_type, item_uid, locale, environment_uid, \
+         content_type_uid, version, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(t.stack_uid)
+    .bind(t.item_type)
+    .bind(t.item_uid)
+    .bind(t.locale)
+    .bind(t.environment_uid)
+    .bind(t.content_type_uid.map(str::to_string))
+    .bind(version)
+    .bind(actor.uid())
+    .bind(clock::now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Takes the item off the environment in the locale; false when it was not published there.
+pub async fn unpublish(c: &mut Conn, t: &Target<'_>) -> Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM publications WHERE stack_uid = $1 AND item_type = $2 AND item_uid = $3 \
+         AND locale = $4 AND environment_uid = $5",
+    )
+    .bind(t.stack_uid)
+    .bind(t.item_type)
+    .bind(t.item_uid)
+    .bind(t.locale)
+    .bind(t.environment_uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Publications of the given items.
+pub async fn of_items(
+    c: &mut Conn,
+    stack_uid: &str,
+    item_type: &str,
+    uids: &[String],
+) -> Result<Vec<Publication>> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..uids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT item_uid, locale, environment_uid, version, published_by, published_at FROM publications \
+         WHERE stack_uid = $1 AND item_type = $2 AND item_uid IN ({}) ORDER BY published_at",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(stack_uid).bind(item_type);
+    for u in uids {
+        q = q.bind(u.as_str());
+    }
+    let rows = q.fetch_all(c).await?;
+    Ok(rows
+        .iter()
+        .map(|r| Publication {
+            item_uid: s(r, "item_uid"),
+            locale: s(r, "locale"),
+            environment_uid: s(r, "environment_uid"),
+            version: i(r, "version"),
+            published_by: s(r, "published_by"),
+            published_at: s(r, "published_at"),
+        })
+        .collect())
+}
