@@ -3,6 +3,7 @@
 //! it), but malformed JSON, a non-object body or a wrong field type is a clear 4xx.
 
 use crate::error::{code, ApiError};
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -13,17 +14,23 @@ use std::collections::HashMap;
 /// A JSON object body.
 pub struct JsonBody(pub Map<String, Value>);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large()
-            } else {
-                ApiError::bad_body(format!("The request body could not be read: {e}"))
-            }
-        })?;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config().max_body_bytes;
+        let bytes: Bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|e| {
+                let too_big = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                    || e.to_string().contains("length limit");
+                if too_big {
+                    too_large()
+                } else {
+                    ApiError::bad_body(format!("The request body could not be read: {e}"))
+                }
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(JsonBody(Map::new()));
         }

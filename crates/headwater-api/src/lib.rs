@@ -6,6 +6,7 @@ pub mod body;
 pub mod error;
 pub mod routes;
 pub mod state;
+pub mod storage;
 
 pub use state::{AppState, ServerConfig};
 
@@ -22,7 +23,11 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application: routes, credential resolution and the cross-cutting layers.
 pub fn app(state: AppState) -> Router {
-    let max_body = state.config().max_body_bytes;
+    // JSON bodies are limited by `JsonBody`; this outer limit lets uploads through.
+    let max_body = state
+        .config()
+        .max_body_bytes
+        .max(state.config().max_upload_bytes);
     let sensitive: Vec<HeaderName> = vec![
         AUTHORIZATION,
         COOKIE,

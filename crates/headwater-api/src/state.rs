@@ -17,6 +17,13 @@ pub struct ServerConfig {
     pub when_tokens_full: WhenFull,
     /// The largest JSON body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest asset upload accepted, in bytes.
+    pub max_upload_bytes: usize,
+    /// Where asset files are stored.
+    pub assets_dir: std::path::PathBuf,
+    /// The URL clients reach this server at, used in asset `url`s (e.g. `http://127.0.0.1:8080`).
+    /// When unset, the request's `Host` header is used.
+    pub public_url: Option<String>,
 }
 
 impl Default for ServerConfig {
@@ -27,6 +34,9 @@ impl Default for ServerConfig {
             max_management_tokens: 30,
             when_tokens_full: WhenFull::Refuse,
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: 100 * 1024 * 1024,
+            assets_dir: std::path::PathBuf::from("./headwater-data/assets"),
+            public_url: None,
         }
     }
 }
@@ -36,6 +46,7 @@ pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
     pub db: Db,
+    pub storage: crate::storage::Storage,
     pub config: ServerConfig,
     pub limiter: RateLimiter,
 }
@@ -43,6 +54,7 @@ pub struct Inner {
 impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> AppState {
         AppState(Arc::new(Inner {
+            storage: crate::storage::Storage::local(config.assets_dir.clone()),
             db,
             config,
             limiter: RateLimiter::new(),
@@ -51,6 +63,10 @@ impl AppState {
 
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub fn storage(&self) -> &crate::storage::Storage {
+        &self.0.storage
     }
 
     pub fn config(&self) -> &ServerConfig {

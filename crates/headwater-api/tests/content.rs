@@ -403,6 +403,18 @@ async fn entries_are_localized_with_fallback_to_the_master_locale(app: TestApp) 
         (200, json!("fr-fr"), json!(1)),
         "{b}"
     );
+    assert_eq!(b["notice"], "Entry localized successfully.");
+    let (_, b) = send(u(Method::GET, &format!("{path}/locales"))).await;
+    assert_eq!(
+        b["locales"],
+        json!([{"code": "en-us", "localized": true}, {"code": "fr-fr", "localized": true}])
+    );
+    let (_, b) = send(
+        u(Method::PUT, &format!("{path}?locale=fr-fr"))
+            .json(&json!({"entry": {"title": "Bonjour"}})),
+    )
+    .await;
+    assert_eq!(b["notice"], "Entry updated successfully.");
     let (_, b) = send(u(Method::GET, &format!("{path}?locale=fr-fr"))).await;
     assert_eq!(b["entry"]["title"], "Bonjour");
     let (_, b) = send(u(Method::GET, &path)).await;

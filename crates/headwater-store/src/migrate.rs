@@ -26,6 +26,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0002_content.sql"),
         postgres: include_str!("../migrations/postgres/0002_content.sql"),
     },
+    Source {
+        version: 3,
+        description: "assets",
+        sqlite: include_str!("../migrations/sqlite/0003_assets.sql"),
+        postgres: include_str!("../migrations/postgres/0003_assets.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -46,6 +46,7 @@ pub fn test_config() -> ServerConfig {
     ServerConfig {
         default_org_read_rps: 100_000,
         default_org_write_rps: 100_000,
+        assets_dir: std::env::temp_dir().join(format!("headwater-assets-{}", random_suffix())),
         ..ServerConfig::default()
     }
 }

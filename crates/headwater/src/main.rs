@@ -58,9 +58,23 @@ struct ServeArgs {
     /// What creating one token more than the maximum does: refuse it, or expire the oldest.
     #[arg(long, env = "HEADWATER_WHEN_TOKENS_FULL", value_enum, default_value_t = WhenFullArg::Refuse)]
     when_tokens_full: WhenFullArg,
-    /// The largest request body accepted, in bytes.
+    /// The largest JSON request body accepted, in bytes.
     #[arg(long, env = "HEADWATER_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     max_body_bytes: usize,
+    /// The largest asset upload accepted, in bytes.
+    #[arg(long, env = "HEADWATER_MAX_UPLOAD_BYTES", default_value_t = 100 * 1024 * 1024)]
+    max_upload_bytes: usize,
+    /// Folder where asset files are stored.
+    #[arg(
+        long,
+        env = "HEADWATER_ASSETS_DIR",
+        default_value = "./headwater-data/assets"
+    )]
+    assets_dir: std::path::PathBuf,
+    /// The URL clients use to reach this server, for asset download URLs
+    /// (default: taken from each request's Host header).
+    #[arg(long, env = "HEADWATER_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -186,6 +200,9 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             WhenFullArg::ExpireOldest => WhenFull::ExpireOldest,
         },
         max_body_bytes: args.max_body_bytes,
+        max_upload_bytes: args.max_upload_bytes,
+        assets_dir: args.assets_dir,
+        public_url: args.public_url,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -247,6 +247,225 @@ await step('dev user: creating a management token is refused (403)', async () =>
     .create(tokenBody('dev token', rwScope)), [403])
 })
 
+// --- Content: locales, global fields, content types, entries, publishing -----------------------
+// Locales: the owner adds fr-fr (the stack's master locale en-us comes with it).
+await step('owner: create locale fr-fr', async () => {
+  const loc = await ownerStack().locale().create({
+    locale: { code: 'fr-fr', name: 'French - France', fallback_locale: 'en-us' },
+  })
+  check(loc.code === 'fr-fr', `created locale code is ${loc.code}`)
+  check(loc.fallback_locale === 'en-us', `created locale fallback_locale is ${loc.fallback_locale}`)
+})
+
+await step('owner: list locales (2)', async () => {
+  const list = await ownerStack().locale().query().find()
+  const codes = list.items.map((l) => l.code).sort()
+  check(JSON.stringify(codes) === JSON.stringify(['en-us', 'fr-fr']), `locales listed: ${JSON.stringify(codes)}`)
+})
+
+// stack.globalField() always adds `api_version: 3.0` and `branch: main` headers (stack/index.js).
+await step('rw token: create global field seo', async () => {
+  const gf = await rwStack().globalField().create({
+    global_field: {
+      title: 'SEO',
+      uid: 'seo',
+      schema: [{ display_name: 'Keywords', uid: 'keywords', data_type: 'text', mandatory: false, unique: false, multiple: false }],
+    },
+  })
+  check(gf.uid === 'seo', `created global field uid is ${gf.uid}`)
+  check(gf.schema?.[0]?.uid === 'keywords', `created global field schema is ${JSON.stringify(gf.schema)}`)
+})
+
+const blogSchema = [
+  { display_name: 'Title', uid: 'title', data_type: 'text', mandatory: true, unique: true, multiple: false, field_metadata: { _default: true } },
+  { display_name: 'Body', uid: 'body', data_type: 'text', mandatory: false, unique: false, multiple: false, field_metadata: { multiline: true } },
+  { display_name: 'Rating', uid: 'rating', data_type: 'number', mandatory: false, unique: false, multiple: false },
+  { display_name: 'SEO', uid: 'seo', data_type: 'global_field', reference_to: 'seo', mandatory: false, unique: false, multiple: false },
+]
+
+await step('rw token: fetch global field seo', async () => {
+  const gf = await rwStack().globalField('seo').fetch()
+  check(gf.uid === 'seo' && gf.title === 'SEO', `fetched global field is ${gf.uid} ${gf.title}`)
+  check(gf.schema?.[0]?.uid === 'keywords', `fetched global field schema is ${JSON.stringify(gf.schema)}`)
+})
+
+await step('rw token: create content type blog', async () => {
+  const ct = await rwStack().contentType().create({
+    content_type: { title: 'Blog', uid: 'blog', schema: blogSchema },
+  })
+  check(ct.uid === 'blog', `created content type uid is ${ct.uid}`)
+  check(ct.title === 'Blog', `created content type title is ${ct.title}`)
+  const uids = (ct.schema ?? []).map((f) => f.uid)
+  check(['title', 'body', 'rating', 'seo'].every((u) => uids.includes(u)), `schema field uids: ${JSON.stringify(uids)}`)
+})
+
+await step('rw token: fetch content type blog', async () => {
+  const ct = await rwStack().contentType('blog').fetch()
+  check(ct.uid === 'blog' && ct.title === 'Blog', `fetched content type is ${ct.uid} ${ct.title}`)
+  const title = (ct.schema ?? []).find((f) => f.uid === 'title')
+  check(title?.mandatory === true && title?.unique === true, `title field is ${JSON.stringify(title)}`)
+  const seo = (ct.schema ?? []).find((f) => f.uid === 'seo')
+  check(seo?.data_type === 'global_field' && seo?.reference_to === 'seo', `seo field is ${JSON.stringify(seo)}`)
+})
+
+// update() sends the whole fetched object back ({"content_type": {...}} minus uid/timestamps).
+await step('rw token: update content type title', async () => {
+  const ct = await rwStack().contentType('blog').fetch()
+  ct.title = 'Blog posts'
+  const updated = await ct.update()
+  check(updated.title === 'Blog posts', `updated title is ${updated.title}`)
+  const again = await rwStack().contentType('blog').fetch()
+  check(again.title === 'Blog posts', `title after re-fetch is ${again.title}`)
+})
+
+const blog = (client) => client.contentType('blog')
+const posts = [
+  { title: 'First post', body: 'One', rating: 1, seo: { keywords: 'first' } },
+  { title: 'Second post', body: 'Two', rating: 3, seo: { keywords: 'second' } },
+  { title: 'Third post', body: 'Three', rating: 5, seo: { keywords: 'third' } },
+]
+
+await step('rw token: create 3 entries', async () => {
+  s.entries = []
+  for (const p of posts) {
+    const e = await blog(rwStack()).entry().create({ entry: p })
+    check(e.uid, `created entry "${p.title}" has no uid`)
+    check(e.title === p.title && e.rating === p.rating, `created entry is ${JSON.stringify({ title: e.title, rating: e.rating })}`)
+    check(e._version === 1, `created entry _version is ${e._version}`)
+    check(e.seo?.keywords === p.seo.keywords, `created entry seo is ${JSON.stringify(e.seo)}`)
+    s.entries.push(e.uid)
+  }
+})
+const entryUid = (i) => need(s.entries?.[i], `entry #${i + 1}`)
+
+await step('rw token: fetch entry', async () => {
+  const e = await blog(rwStack()).entry(entryUid(0)).fetch()
+  check(e.uid === s.entries[0] && e.title === 'First post', `fetched entry is ${e.uid} ${e.title}`)
+  check(e.body === 'One' && e.rating === 1, `fetched fields are ${JSON.stringify({ body: e.body, rating: e.rating })}`)
+  check(e.locale === 'en-us', `fetched entry locale is ${e.locale}`)
+  check(e._version === 1, `fetched entry _version is ${e._version}`)
+})
+
+// The SDK's update() sends the whole fetched object back, `_version` included.
+await step('rw token: update fetched entry (_version 1 -> 2)', async () => {
+  s.staleEntry = await blog(rwStack()).entry(entryUid(0)).fetch() // captured before the update
+  const e = await blog(rwStack()).entry(entryUid(0)).fetch()
+  e.body = 'One, edited'
+  const updated = await e.update()
+  check(updated._version === 2, `updated entry _version is ${updated._version}`)
+  check(updated.body === 'One, edited', `updated body is ${updated.body}`)
+  const again = await blog(rwStack()).entry(entryUid(0)).fetch()
+  check(again._version === 2 && again.body === 'One, edited', `after re-fetch: _version ${again._version}, body ${again.body}`)
+})
+
+await step('rw token: update from a stale copy is refused (409)', async () => {
+  const stale = need(s.staleEntry, 'stale entry copy')
+  check(stale._version === 1, `the stale copy has _version ${stale._version}`)
+  stale.body = 'One, stale edit'
+  await refused(() => stale.update(), [409])
+  const again = await blog(rwStack()).entry(entryUid(0)).fetch()
+  check(again.body === 'One, edited', `body after the refused update is ${again.body}`)
+})
+
+await step('rw token: query entries {rating: {$gt: 2}}', async () => {
+  const res = await blog(rwStack()).entry()
+    .query({ query: { rating: { $gt: 2 } }, include_count: true, asc: 'rating' }).find()
+  const titles = res.items.map((e) => e.title)
+  check(JSON.stringify(titles) === JSON.stringify(['Second post', 'Third post']), `items are ${JSON.stringify(titles)}`)
+  check(res.count === 2, `count is ${res.count}`)
+  check(res.items.every((e) => e.content_type_uid === 'blog' && typeof e.update === 'function'),
+    'items are not Entry objects of blog')
+  // query().count() sends count=true and returns the body as is: {"entries": N}.
+  const counted = await blog(rwStack()).entry().query({ query: { rating: { $gt: 2 } } }).count()
+  check(counted.entries === 2, `count() returned ${JSON.stringify(counted)}`)
+})
+
+await step('rw token: query entries with $or / $in and limit', async () => {
+  const res = await blog(rwStack()).entry().query({
+    query: { $or: [{ title: 'First post' }, { rating: { $in: [5] } }] }, include_count: true, desc: 'rating', limit: 1,
+  }).find()
+  check(res.count === 2, `count is ${res.count}`)
+  check(res.items.length === 1 && res.items[0].title === 'Third post', `items are ${JSON.stringify(res.items.map((e) => e.title))}`)
+})
+
+// The SDK has no entry versions() call; fetch({version}) sends ?version=N (entity.js fetch params).
+await step('rw token: fetch entry version 1', async () => {
+  const v1 = await blog(rwStack()).entry(entryUid(0)).fetch({ version: 1 })
+  check(v1._version === 1, `_version is ${v1._version}`)
+  check(v1.body === 'One', `version 1 body is ${v1.body}`)
+})
+
+// entry.update(params): the argument becomes query parameters, so {locale} gives ?locale=fr-fr.
+await step('rw token: localize entry in fr-fr', async () => {
+  const e = await blog(rwStack()).entry(entryUid(1)).fetch()
+  e.title = 'Deuxième article'
+  e.body = 'Deux'
+  const localized = await e.update({ locale: 'fr-fr' })
+  check(localized.locale === 'fr-fr', `localized entry locale is ${localized.locale}`)
+  check(localized.title === 'Deuxième article', `localized entry title is ${localized.title}`)
+})
+
+await step('rw token: fetch entry in fr-fr', async () => {
+  const fr = await blog(rwStack()).entry(entryUid(1)).fetch({ locale: 'fr-fr' })
+  check(fr.locale === 'fr-fr' && fr.title === 'Deuxième article' && fr.body === 'Deux',
+    `fr-fr entry is ${JSON.stringify({ locale: fr.locale, title: fr.title, body: fr.body })}`)
+  const en = await blog(rwStack()).entry(entryUid(1)).fetch()
+  check(en.locale === 'en-us' && en.title === 'Second post', `en-us entry is ${en.locale} ${en.title}`)
+})
+
+// entry.publish({publishDetails, locale}) posts {"entry": publishDetails, "locale": locale} (entity.js).
+const publishDetails = { publishDetails: { environments: ['development'], locales: ['en-us'] }, locale: 'en-us' }
+
+await step('rw token: publish entry to development (en-us)', async () => {
+  const res = await blog(rwStack()).entry(entryUid(2)).publish(publishDetails)
+  check(typeof res.notice === 'string', `publish response has no notice: ${JSON.stringify(res)}`)
+  const envr = await rwStack().environment('development').fetch()
+  const e = await blog(rwStack()).entry(entryUid(2)).fetch()
+  const pd = e.publish_details
+  check(Array.isArray(pd) && pd.length === 1, `publish_details is ${JSON.stringify(pd)}`)
+  check(pd[0].locale === 'en-us', `publish_details[0].locale is ${pd[0].locale}`)
+  // In the CMA, publish_details is an array and `environment` holds the environment's uid.
+  check(pd[0].environment === envr.uid, `publish_details[0].environment is ${pd[0].environment} (environment uid ${envr.uid})`)
+  check(pd[0].version === e._version, `publish_details[0].version is ${pd[0].version}, entry _version ${e._version}`)
+})
+
+await step('rw token: unpublish entry from development', async () => {
+  const res = await blog(rwStack()).entry(entryUid(2)).unpublish(publishDetails)
+  check(typeof res.notice === 'string', `unpublish response has no notice: ${JSON.stringify(res)}`)
+  const e = await blog(rwStack()).entry(entryUid(2)).fetch()
+  check(Array.isArray(e.publish_details) && e.publish_details.length === 0, `publish_details is ${JSON.stringify(e.publish_details)}`)
+})
+
+await step('read-only token: publishing an entry is refused (403)', async () => {
+  await refused(() => blog(roStack()).entry(entryUid(2)).publish(publishDetails), [403])
+})
+
+await step('read-only token: creating an entry is refused (403)', async () => {
+  await refused(() => blog(roStack()).entry().create({ entry: { title: 'Forbidden post' } }), [403])
+})
+
+await step('rw token: an invalid field value is refused (422, errors.rating)', async () => {
+  const err = await refused(() => blog(rwStack()).entry().create({ entry: { title: 'Bad post', rating: 'high' } }),
+    [422], { code: 119 })
+  check(err.errors && 'rating' in err.errors, `errors are ${JSON.stringify(err.errors)}`)
+})
+
+await step('rw token: a duplicate title is refused (422, errors.title)', async () => {
+  const err = await refused(() => blog(rwStack()).entry().create({ entry: { title: 'Third post', rating: 2 } }),
+    [422], { code: 119 })
+  check(err.errors && 'title' in err.errors, `errors are ${JSON.stringify(err.errors)}`)
+})
+
+await step('rw token: entries of an unknown content type are refused (422, error_code 118)', async () => {
+  await refused(() => rwStack().contentType('no_such_type').entry().query().find(), [422], { code: 118 })
+})
+
+await step('rw token: delete entry; fetching it again is refused (422)', async () => {
+  const res = await blog(rwStack()).entry(entryUid(1)).delete()
+  check(typeof res.notice === 'string', `delete response has no notice: ${JSON.stringify(res)}`)
+  await refused(() => blog(rwStack()).entry(s.entries[1]).fetch(), [422], { code: 141 })
+})
+
 await step('owner: set rw token expires_on to today (UTC)', async () => {
   const today = new Date().toISOString().slice(0, 10)
   const t = await ownerStack().managementToken(need(s.rw, 'rw token').uid).fetch()

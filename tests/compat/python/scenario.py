@@ -4,6 +4,7 @@ server. One line per step (`PASS <step>` / `FAIL <step>: <reason>`), then `N pas
 Env: HEADWATER_URL, HEADWATER_EMAIL, HEADWATER_PASSWORD (HEADWATER_DEV_* are accepted but unused).
 The SDK never raises on HTTP errors, so every step checks `status_code` itself. See ../WIRE-NOTES.md.
 """
+import json
 import os
 import sys
 from urllib.parse import urlsplit
@@ -173,6 +174,91 @@ def _():
 @step("rw token: creating a management token is refused")
 def _():
     refused(token_stack("rw").management_token().create(token_body("py nested", True)), [403, 401], "management token")
+
+
+# --- Content: content type, entry, query, publish ------------------------------------------------
+@step("owner: create environment development")
+def _():
+    res = ok(owner.stack(need(state.get("api_key"), "stack api_key")).environments().create(
+        {"environment": {"name": "development", "urls": [{"locale": "en-us", "url": "http://localhost:3000"}]}}),
+        "create environment")
+    check((res.get("environment") or {}).get("name") == "development", f"response: {res}")
+
+
+ARTICLE_SCHEMA = [
+    {"display_name": "Title", "uid": "title", "data_type": "text", "mandatory": True, "unique": True,
+     "multiple": False, "field_metadata": {"_default": True}},
+    {"display_name": "Rating", "uid": "rating", "data_type": "number", "mandatory": False, "unique": False,
+     "multiple": False},
+]
+
+
+@step("rw token: create content type article")
+def _():
+    res = ok(token_stack("rw").content_types().create(
+        {"content_type": {"title": "Article", "uid": "article", "schema": ARTICLE_SCHEMA}}), "create content type")
+    ct = res.get("content_type") or {}
+    check(ct.get("uid") == "article", f"response has no content_type.uid 'article': {res}")
+    check([f.get("uid") for f in ct.get("schema") or []] == ["title", "rating"], f"schema is {ct.get('schema')}")
+
+
+@step("rw token: fetch content type article")
+def _():
+    # fetch() adds include_global_field_schema=true&include_branch=false (content_type.py).
+    res = ok(token_stack("rw").content_types("article").fetch(), "fetch content type")
+    check((res.get("content_type") or {}).get("title") == "Article", f"response: {res}")
+
+
+@step("rw token: create 2 entries")
+def _():
+    # entry().create(data, locale='en-us') sends ?locale=en-us (entries/entry.py).
+    state["articles"] = []
+    for title, rating in (("Low article", 1), ("High article", 4)):
+        res = ok(token_stack("rw").content_types("article").entry().create({"entry": {"title": title, "rating": rating}}),
+                 "create entry")
+        e = res.get("entry") or {}
+        check(e.get("uid") and e.get("title") == title and e.get("_version") == 1, f"response: {res}")
+        state["articles"].append(e["uid"])
+
+
+@step("rw token: fetch entry")
+def _():
+    uid = need((state.get("articles") or [None, None])[1], "entry uid")
+    res = ok(token_stack("rw").content_types("article").entry(uid).fetch(), "fetch entry")
+    e = res.get("entry") or {}
+    check(e.get("uid") == uid and e.get("title") == "High article" and e.get("rating") == 4, f"response: {res}")
+    check(e.get("locale") == "en-us", f"entry locale is {e.get('locale')}")
+
+
+@step("rw token: query entries {rating: {$gte: 3}}")
+def _():
+    # The Python Entry has no query builder: find() sends the params set with add_param.
+    q = token_stack("rw").content_types("article").entry()
+    q.add_param("query", json.dumps({"rating": {"$gte": 3}}))
+    q.add_param("include_count", "true")
+    res = ok(q.find(), "query entries")
+    titles = [e.get("title") for e in res.get("entries") or []]
+    check(titles == ["High article"], f"entries are {titles}")
+    check(res.get("count") == 1, f"count is {res.get('count')}")
+
+
+@step("rw token: publish entry to development (en-us)")
+def _():
+    uid = need((state.get("articles") or [None, None])[1], "entry uid")
+    entry = token_stack("rw").content_types("article").entry(uid)
+    res = ok(entry.publish({"entry": {"environments": ["development"], "locales": ["en-us"]}, "locale": "en-us"}),
+             "publish entry")
+    check(isinstance(res.get("notice"), str), f"publish response has no notice: {res}")
+    e = ok(token_stack("rw").content_types("article").entry(uid).fetch(), "fetch entry").get("entry") or {}
+    pd = e.get("publish_details")
+    check(isinstance(pd, list) and len(pd) == 1 and pd[0].get("locale") == "en-us", f"publish_details is {pd}")
+
+
+@step("read-only token: publishing an entry is refused (403)")
+def _():
+    uid = need((state.get("articles") or [None, None])[0], "entry uid")
+    refused(token_stack("ro").content_types("article").entry(uid).publish(
+        {"entry": {"environments": ["development"], "locales": ["en-us"]}, "locale": "en-us"}), [403])
 
 
 print(f"{passed} passed, {failed} failed")

@@ -433,12 +433,15 @@ pub async fn update(
         },
     };
     audit::record(&mut tx, &actor, event(&ctx, "update", &entry)).await?;
+    let pubs = publications::of_items(&mut tx, &ctx.stack.uid, "entry", std::slice::from_ref(&uid))
+        .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(
-        "Entry updated successfully.",
-        "entry",
-        entry_json(&entry, None),
-    ))
+    let message = if current.is_none() {
+        "Entry localized successfully."
+    } else {
+        "Entry updated successfully."
+    };
+    Ok(updated(message, "entry", entry_json(&entry, Some(&pubs))))
 }
 
 pub async fn delete(
@@ -482,7 +485,10 @@ pub async fn versions(
     let all = entries::versions(&mut c, &ctx.stack.uid, &uid, &entry.locale).await?;
     let out: Vec<Value> = all
         .iter()
-        .map(|(v, by, at)| json!({"_version": v, "locale": entry.locale, "created_by": by, "created_at": at}))
+        .map(|(v, by, at)| {
+            json!({"_version": v, "locale": entry.locale, "created_by": by, "created_at": at,
+                   "updated_by": by, "updated_at": at})
+        })
         .collect();
     let n = out.len() as i64;
     Ok(listed(
@@ -624,4 +630,30 @@ pub async fn unpublish(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     publish_or_unpublish(&state, &ctx, &ct, &uid, &q, &body, false).await
+}
+
+/// `GET …/entries/{uid}/locales`: every locale of the stack, marking those the entry is
+/// localized in.
+pub async fn entry_locales(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path((ct, uid)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
+    let mut c = state.db().reader().await?;
+    content_type(&mut c, &ctx, &ct).await?;
+    let backend = state.db().backend();
+    load(&state, &mut c, &ctx, &ct, &uid, &ctx.stack.master_locale).await?;
+    let mut out = Vec::new();
+    for l in locales::list(&mut c, &ctx.stack.uid).await? {
+        let localized = entries::get(&mut c, backend, &ctx.stack.uid, &ct, &uid, &l.code)
+            .await?
+            .is_some();
+        let mut item = json!({ "code": l.code });
+        if localized {
+            item["localized"] = json!(true);
+        }
+        out.push(item);
+    }
+    Ok(listed("locales", out, None))
 }

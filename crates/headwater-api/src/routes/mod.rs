@@ -1,5 +1,6 @@
 //! The route table. One module per CMA resource.
 
+mod assets;
 mod audit;
 mod entries;
 mod environments;
@@ -107,12 +108,37 @@ pub fn router(state: AppState) -> Router {
             get(entries::versions),
         )
         .route(
+            "/v3/content_types/{ct}/entries/{uid}/locales",
+            get(entries::entry_locales),
+        )
+        .route(
             "/v3/content_types/{ct}/entries/{uid}/publish",
             post(entries::publish),
         )
         .route(
             "/v3/content_types/{ct}/entries/{uid}/unpublish",
             post(entries::unpublish),
+        )
+        .route("/v3/assets", get(assets::list).post(assets::create))
+        .route("/v3/assets/folders", post(assets::create_folder))
+        .route(
+            "/v3/assets/folders/{uid}",
+            get(assets::fetch_folder)
+                .put(assets::update_folder)
+                .delete(assets::delete_folder),
+        )
+        .route(
+            "/v3/assets/{uid}",
+            get(assets::fetch)
+                .put(assets::update)
+                .delete(assets::delete),
+        )
+        .route("/v3/assets/{uid}/versions", get(assets::versions))
+        .route("/v3/assets/{uid}/publish", post(assets::publish))
+        .route("/v3/assets/{uid}/unpublish", post(assets::unpublish))
+        .route(
+            "/v3/assets/{api_key}/{uid}/{version}/{filename}",
+            get(assets::download),
         )
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))

@@ -1,6 +1,7 @@
 //! Repositories, one module per aggregate. Functions take a connection (`&mut AnyConnection`),
 //! so the same function serves inside a write transaction and on a read connection.
 
+pub mod assets;
 pub mod audit;
 pub mod entries;
 pub mod environments;

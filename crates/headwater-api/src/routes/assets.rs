@@ -1,0 +1,752 @@
+//! Assets (`/v3/assets`): multipart uploads streamed to storage, metadata, versions, folders,
+//! publishing, and the public download URL each asset carries.
+
+use crate::auth::{header, StackCtx};
+use crate::body::{JsonBody, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use crate::storage::{safe_filename, PutError};
+use axum::body::Body;
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_store::repo::assets::{self, Asset, FileInfo, Meta};
+use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::publications::{self, Publication, Target};
+use headwater_store::repo::{environments, locales, stacks};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    match &state.config().public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1")),
+    }
+}
+
+fn encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn asset_json(a: &Asset, api_key: &str, base: &str, pubs: Option<&[Publication]>) -> Value {
+    if a.is_dir {
+        return json!({
+            "uid": a.uid, "name": a.title, "is_dir": true, "parent_uid": a.parent_uid,
+            "created_by": a.created_by, "updated_by": a.updated_by,
+            "created_at": a.created_at, "updated_at": a.updated_at, "_version": a.version,
+        });
+    }
+    let mut v = json!({
+        "uid": a.uid,
+        "title": a.title,
+        "description": a.description,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "file_size": a.file_size.to_string(),
+        "tags": a.tags,
+        "url": format!("{base}/v3/assets/{api_key}/{}/{}/{}", a.uid, a.version, encode_segment(&a.filename)),
+        "parent_uid": a.parent_uid,
+        "is_dir": false,
+        "_version": a.version,
+        "ACL": {},
+        "created_by": a.created_by,
+        "updated_by": a.updated_by,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    });
+    if let Some(pubs) = pubs {
+        v["publish_details"] = Value::Array(
+            pubs.iter()
+                .filter(|p| p.item_uid == a.uid)
+                .map(|p| json!({"environment": p.environment_uid, "locale": p.locale, "time": p.published_at, "user": p.published_by, "version": p.version}))
+                .collect(),
+        );
+    }
+    v
+}
+
+fn tags_from(v: Option<&Value>) -> ApiResult<Option<Value>> {
+    Ok(match v {
+        None => None,
+        Some(Value::Null) => Some(json!([])),
+        Some(Value::String(s)) => Some(json!(s
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>())),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Some(Value::Array(a.clone())),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "asset.tags",
+                "must be an array of strings or a comma-separated string.",
+            ))
+        }
+    })
+}
+
+/// An upload: the text fields and, when a file came, where it was stored.
+struct Upload {
+    fields: Map<String, Value>,
+    file: Option<(String, String, i64, String)>,
+}
+
+fn upload_error(e: PutError, limit: usize) -> ApiError {
+    match e {
+        PutError::TooLarge => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            crate::error::code::BODY_TOO_LARGE,
+            format!("The file is larger than this server accepts ({limit} bytes)."),
+        ),
+        PutError::Source(m) => ApiError::bad_body(format!("The upload could not be read: {m}")),
+        PutError::Io(e) => {
+            tracing::error!(error = %e, "asset storage failed");
+            if e.raw_os_error() == Some(28) {
+                ApiError::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    crate::error::code::UNAVAILABLE,
+                    "The server's storage is full; nothing was written.",
+                )
+            } else {
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// Reads `asset[upload]`, `asset[title]`, `asset[description]`, `asset[tags]` and
+/// `asset[parent_uid]`, streaming the file into storage.
+async fn read_multipart(
+    state: &AppState,
+    stack_uid: &str,
+    asset_uid: &str,
+    mut mp: Multipart,
+) -> ApiResult<Upload> {
+    let mut fields = Map::new();
+    let mut file = None;
+    let limit = state.config().max_upload_bytes;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(ApiError::bad_body(format!(
+                    "The multipart body is malformed: {e}"
+                )))
+            }
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let key = name
+            .strip_prefix("asset[")
+            .and_then(|n| n.strip_suffix(']'))
+            .unwrap_or(&name)
+            .to_string();
+        if key == "upload" {
+            if file.is_some() {
+                return Err(ApiError::invalid(
+                    "asset[upload]",
+                    "send one file per request.",
+                ));
+            }
+            let filename = safe_filename(field.file_name().unwrap_or("file"));
+            let content_type = field
+                .content_type()
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            let storage_key = format!(
+                "{stack_uid}/{asset_uid}/{}/{filename}",
+                headwater_core::ids::new_uid()
+            );
+            let size = state
+                .storage()
+                .put(&storage_key, limit as u64, field)
+                .await
+                .map_err(|e| upload_error(e, limit))?;
+            file = Some((filename, content_type, size as i64, storage_key));
+        } else {
+            let text = field.text().await.map_err(|e| {
+                ApiError::bad_body(format!(
+                    "The multipart field '{name}' could not be read: {e}"
+                ))
+            })?;
+            fields.insert(key, Value::String(text));
+        }
+    }
+    Ok(Upload { fields, file })
+}
+
+async fn check_folder(state: &AppState, ctx: &StackCtx, parent: Option<&str>) -> ApiResult<()> {
+    if let Some(p) = parent {
+        let mut c = state.db().reader().await?;
+        match assets::get(&mut c, &ctx.stack.uid, p).await? {
+            Some(a) if a.is_dir => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "asset.parent_uid",
+                    format!("'{p}' is not a folder of this stack."),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn event<'a>(ctx: &'a StackCtx, action: &'a str, a: &'a Asset) -> Event<'a> {
+    Event {
+        org_uid: Some(&ctx.stack.org_uid),
+        stack_uid: Some(&ctx.stack.uid),
+        action,
+        module: if a.is_dir { "folder" } else { "asset" },
+        target_uid: Some(&a.uid),
+        target_title: Some(&a.title),
+    }
+}
+
+fn str_of<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
+    m.get(k).and_then(Value::as_str)
+}
+
+/// `POST /v3/assets` (multipart).
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    headers: HeaderMap,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Create))?;
+    let mp = mp.map_err(|e| {
+        ApiError::bad_body(format!(
+            "Upload assets as multipart/form-data with an asset[upload] file: {e}"
+        ))
+    })?;
+    let uid = headwater_core::ids::new_uid();
+    let up = read_multipart(&state, &ctx.stack.uid, &uid, mp).await?;
+    let Some((filename, content_type, size, key)) = up.file else {
+        return Err(ApiError::invalid(
+            "asset[upload]",
+            "is required: the file to upload.",
+        ));
+    };
+    let result = async {
+        let parent = str_of(&up.fields, "parent_uid").filter(|p| !p.is_empty());
+        check_folder(&state, &ctx, parent).await?;
+        let tags = tags_from(up.fields.get("tags"))?.unwrap_or_else(|| json!([]));
+        let title = str_of(&up.fields, "title")
+            .filter(|t| !t.is_empty())
+            .unwrap_or(&filename)
+            .to_string();
+        let meta = Meta {
+            title: &title,
+            description: str_of(&up.fields, "description").unwrap_or(""),
+            parent_uid: parent,
+            tags: &tags,
+        };
+        let info = FileInfo {
+            filename: &filename,
+            content_type: &content_type,
+            file_size: size,
+            storage_key: &key,
+        };
+        let actor = ctx.actor();
+        let mut tx = state.db().begin().await?;
+        let asset =
+            assets::insert(&mut tx, &ctx.stack.uid, &uid, &meta, Some(&info), &actor).await?;
+        audit::record(&mut tx, &actor, event(&ctx, "create", &asset)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok::<Asset, ApiError>(asset)
+    }
+    .await;
+    match result {
+        Ok(asset) => Ok(created(
+            "Asset created successfully.",
+            "asset",
+            asset_json(
+                &asset,
+                &ctx.stack.api_key,
+                &base_url(&state, &headers),
+                Some(&[]),
+            ),
+        )),
+        Err(e) => {
+            state.storage().delete(&key).await;
+            Err(e)
+        }
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    headers: HeaderMap,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
+    let folder = q.get("folder").filter(|f| !f.is_empty());
+    let mut c = state.db().reader().await?;
+    // Without a folder, every file of the stack is listed (as Contentstack does).
+    let (items, total) = assets::list(
+        &mut c,
+        &ctx.stack.uid,
+        false,
+        folder,
+        folder.is_none(),
+        skip,
+        limit,
+    )
+    .await?;
+    if q.flag("count") {
+        return Ok(Json(json!({ "assets": total })));
+    }
+    let mut out: Vec<Value> = Vec::new();
+    if q.flag("include_folders") {
+        let (dirs, _) = assets::list(
+            &mut c,
+            &ctx.stack.uid,
+            true,
+            folder,
+            folder.is_none(),
+            0,
+            100,
+        )
+        .await?;
+        out.extend(
+            dirs.iter()
+                .map(|a| asset_json(a, &ctx.stack.api_key, "", None)),
+        );
+    }
+    let pubs = if q.flag("include_publish_details") {
+        let uids: Vec<String> = items.iter().map(|a| a.uid.clone()).collect();
+        Some(publications::of_items(&mut c, &ctx.stack.uid, "asset", &uids).await?)
+    } else {
+        None
+    };
+    let base = base_url(&state, &headers);
+    out.extend(
+        items
+            .iter()
+            .map(|a| asset_json(a, &ctx.stack.api_key, &base, pubs.as_deref())),
+    );
+    Ok(listed(
+        "assets",
+        out,
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+async fn load(state: &AppState, ctx: &StackCtx, uid: &str, dir: bool) -> ApiResult<Asset> {
+    let mut c = state.db().reader().await?;
+    match assets::get(&mut c, &ctx.stack.uid, uid).await? {
+        Some(a) if a.is_dir == dir => Ok(a),
+        _ => Err(ApiError::not_found(if dir { "folder" } else { "asset" })),
+    }
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
+    let a = load(&state, &ctx, &uid, false).await?;
+    let mut c = state.db().reader().await?;
+    let pubs =
+        publications::of_items(&mut c, &ctx.stack.uid, "asset", std::slice::from_ref(&uid)).await?;
+    Ok(Json(
+        json!({ "asset": asset_json(&a, &ctx.stack.api_key, &base_url(&state, &headers), Some(&pubs)) }),
+    ))
+}
+
+/// `PUT /v3/assets/{uid}`: JSON `{"asset": {title, description, tags, parent_uid}}`, or
+/// multipart with a new `asset[upload]` (a new version).
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    headers: HeaderMap,
+    Path(uid): Path<String>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Update))?;
+    let current = load(&state, &ctx, &uid, false).await?;
+    let is_multipart =
+        header(&headers, "content-type").is_some_and(|c| c.starts_with("multipart/"));
+    let (fields, file) = if is_multipart {
+        let mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| ApiError::bad_body(format!("The multipart body is malformed: {e}")))?;
+        let up = read_multipart(&state, &ctx.stack.uid, &uid, mp).await?;
+        (up.fields, up.file)
+    } else {
+        let body = JsonBody::from_request(req, &state).await?;
+        (body.wrapped("asset")?.clone(), None)
+    };
+    let key = file.as_ref().map(|f| f.3.clone());
+    let result = async {
+        let parent = match fields.get("parent_uid") {
+            None => current.parent_uid.clone(),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "asset.parent_uid",
+                    "must be a folder uid or null.",
+                ))
+            }
+        };
+        check_folder(&state, &ctx, parent.as_deref()).await?;
+        let tags = tags_from(fields.get("tags"))?.unwrap_or(current.tags.clone());
+        let title = str_of(&fields, "title")
+            .filter(|t| !t.is_empty())
+            .unwrap_or(&current.title)
+            .to_string();
+        let description = str_of(&fields, "description")
+            .unwrap_or(&current.description)
+            .to_string();
+        let meta = Meta {
+            title: &title,
+            description: &description,
+            parent_uid: parent.as_deref(),
+            tags: &tags,
+        };
+        let info = file.as_ref().map(|(f, ct, size, key)| FileInfo {
+            filename: f,
+            content_type: ct,
+            file_size: *size,
+            storage_key: key,
+        });
+        let actor = ctx.actor();
+        let mut tx = state.db().begin().await?;
+        let asset = assets::update(&mut tx, &ctx.stack.uid, &uid, &meta, info.as_ref(), &actor)
+            .await?
+            .ok_or_else(|| ApiError::not_found("asset"))?;
+        audit::record(&mut tx, &actor, event(&ctx, "update", &asset)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(asset)
+    }
+    .await;
+    match result {
+        Ok(asset) => Ok(updated(
+            "Asset updated successfully.",
+            "asset",
+            asset_json(
+                &asset,
+                &ctx.stack.api_key,
+                &base_url(&state, &headers),
+                None,
+            ),
+        )),
+        Err(e) => {
+            if let Some(k) = key {
+                state.storage().delete(&k).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Delete))?;
+    let current = load(&state, &ctx, &uid, false).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let keys = assets::storage_keys(&mut tx, &ctx.stack.uid, &uid).await?;
+    assets::delete(&mut tx, &ctx.stack.uid, &uid).await?;
+    audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    // Files go after the rows: a crash in between leaves an unreferenced file, never a dangling row.
+    for k in keys {
+        state.storage().delete(&k).await;
+    }
+    Ok(notice("Asset deleted successfully."))
+}
+
+pub async fn versions(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
+    load(&state, &ctx, &uid, false).await?;
+    let mut c = state.db().reader().await?;
+    let all = assets::versions(&mut c, &ctx.stack.uid, &uid).await?;
+    let out = all
+        .iter()
+        .map(|(v, f, size, by, at)| json!({"_version": v, "filename": f, "file_size": size.to_string(), "created_by": by, "created_at": at}))
+        .collect();
+    Ok(listed("versions", out, None))
+}
+
+/// `GET /v3/assets/{api_key}/{uid}/{version}/{filename}`: the file itself. Public, like
+/// Contentstack's asset URLs (the uid is unguessable).
+pub async fn download(
+    State(state): State<AppState>,
+    Path((api_key, uid, version, _name)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    let version: i64 = version.parse().map_err(|_| ApiError::not_found("asset"))?;
+    let mut c = state.db().reader().await?;
+    let stack = stacks::by_api_key(&mut c, &api_key)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    let (filename, content_type, key) = assets::file_of(&mut c, &stack.uid, &uid, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("asset"))?;
+    drop(c);
+    let file = state.storage().open(&key).await.map_err(|e| {
+        tracing::error!(error = %e, key = %key, "asset file missing from storage");
+        ApiError::not_found("asset file")
+    })?;
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        h.insert("content-type", v);
+    }
+    if let Some(n) = len {
+        h.insert("content-length", HeaderValue::from(n));
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "inline; filename=\"{}\"",
+        safe_filename(&filename)
+    )) {
+        h.insert("content-disposition", v);
+    }
+    Ok(resp)
+}
+
+/// `POST /v3/assets/folders` `{"asset": {"name", "parent_uid"}}`.
+pub async fn create_folder(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Create))?;
+    let m = body.wrapped("asset")?;
+    let name = str_of(m, "name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::invalid("asset.name", "is required."))?
+        .to_string();
+    let parent = str_of(m, "parent_uid").filter(|p| !p.is_empty());
+    check_folder(&state, &ctx, parent).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let meta = Meta {
+        title: &name,
+        description: "",
+        parent_uid: parent,
+        tags: &json!([]),
+    };
+    let folder = assets::insert(
+        &mut tx,
+        &ctx.stack.uid,
+        &headwater_core::ids::new_uid(),
+        &meta,
+        None,
+        &actor,
+    )
+    .await?;
+    audit::record(&mut tx, &actor, event(&ctx, "create", &folder)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Folder created successfully.",
+        "asset",
+        asset_json(&folder, &ctx.stack.api_key, "", None),
+    ))
+}
+
+pub async fn fetch_folder(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
+    let f = load(&state, &ctx, &uid, true).await?;
+    Ok(Json(
+        json!({ "asset": asset_json(&f, &ctx.stack.api_key, "", None) }),
+    ))
+}
+
+pub async fn update_folder(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Update))?;
+    let current = load(&state, &ctx, &uid, true).await?;
+    let m = body.wrapped("asset")?;
+    let name = str_of(m, "name")
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&current.title)
+        .to_string();
+    let parent = match m.get("parent_uid") {
+        None => current.parent_uid.clone(),
+        Some(v) => v.as_str().filter(|p| !p.is_empty()).map(str::to_string),
+    };
+    if parent.as_deref() == Some(uid.as_str()) {
+        return Err(ApiError::invalid(
+            "asset.parent_uid",
+            "a folder cannot be inside itself.",
+        ));
+    }
+    check_folder(&state, &ctx, parent.as_deref()).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let meta = Meta {
+        title: &name,
+        description: "",
+        parent_uid: parent.as_deref(),
+        tags: &json!([]),
+    };
+    let folder = assets::update(&mut tx, &ctx.stack.uid, &uid, &meta, None, &actor)
+        .await?
+        .ok_or_else(|| ApiError::not_found("folder"))?;
+    audit::record(&mut tx, &actor, event(&ctx, "update", &folder)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Folder updated successfully.",
+        "asset",
+        asset_json(&folder, &ctx.stack.api_key, "", None),
+    ))
+}
+
+pub async fn delete_folder(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Delete))?;
+    let current = load(&state, &ctx, &uid, true).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if assets::children(&mut tx, &ctx.stack.uid, &uid).await? > 0 {
+        return Err(ApiError::invalid(
+            "asset",
+            "the folder is not empty; move or delete what it holds first.",
+        ));
+    }
+    assets::delete(&mut tx, &ctx.stack.uid, &uid).await?;
+    audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Folder deleted successfully."))
+}
+
+async fn publish_or_unpublish(
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+    body: &JsonBody,
+    publish: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Assets, Op::Publish))?;
+    let asset = load(state, ctx, uid, false).await?;
+    let spec = body.wrapped("asset")?;
+    let list = |key: &str| -> Vec<String> {
+        spec.get(key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let env_names = list("environments");
+    if env_names.is_empty() {
+        return Err(ApiError::invalid(
+            "asset.environments",
+            "is required: a non-empty array.",
+        ));
+    }
+    let mut codes = list("locales");
+    if codes.is_empty() {
+        codes.push(ctx.stack.master_locale.clone());
+    }
+    let version = body
+        .0
+        .get("version")
+        .and_then(Value::as_i64)
+        .unwrap_or(asset.version);
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    for code in &codes {
+        if locales::by_code(&mut tx, &ctx.stack.uid, code)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "asset.locales",
+                format!("'{code}' is not a locale of this stack."),
+            ));
+        }
+    }
+    for name in &env_names {
+        let env = environments::by_name(&mut tx, &ctx.stack.uid, name)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "asset.environments",
+                    format!("'{name}' is not an environment of this stack."),
+                )
+            })?;
+        for code in &codes {
+            let t = Target {
+                stack_uid: &ctx.stack.uid,
+                item_type: "asset",
+                item_uid: uid,
+                content_type_uid: None,
+                locale: code,
+                environment_uid: &env.uid,
+            };
+            if publish {
+                publications::publish(&mut tx, &t, version, &actor).await?;
+            } else {
+                publications::unpublish(&mut tx, &t).await?;
+            }
+        }
+    }
+    audit::record(
+        &mut tx,
+        &actor,
+        event(ctx, if publish { "publish" } else { "unpublish" }, &asset),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("The requested action has been performed."))
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_or_unpublish(&state, &ctx, &uid, &body, true).await
+}
+
+pub async fn unpublish(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_or_unpublish(&state, &ctx, &uid, &body, false).await
+}
