@@ -405,3 +405,92 @@ impl StackCtx {
         self.principal.actor()
     }
 }
+
+/// A Content Delivery API request: a delivery token (`access_token`) for the stack named by
+/// `api_key`, reading one environment (`environment`, query parameter or header).
+pub struct DeliveryCtx {
+    pub stack: Arc<Stack>,
+    pub environment_uid: String,
+    pub environment_name: String,
+    pub subject: Subject,
+}
+
+impl FromRequestParts<AppState> for DeliveryCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use headwater_store::repo::{delivery_tokens, environments};
+        let query = crate::body::Query::from_request_parts(parts, state).await?;
+        let raw = header(&parts.headers, "access_token")
+            .or_else(|| query.get("access_token"))
+            .ok_or_else(ApiError::not_logged_in)?;
+        if !secret::well_formed(SecretKind::DeliveryToken, raw) {
+            return Err(ApiError::not_logged_in());
+        }
+        let api_key = header(&parts.headers, "api_key")
+            .or_else(|| query.get("api_key"))
+            .ok_or_else(missing_api_key)?;
+        let mut c = state.db().reader().await?;
+        let token = delivery_tokens::by_hash(&mut c, &secret::hash(raw))
+            .await?
+            .ok_or_else(ApiError::not_logged_in)?;
+        let stack = stacks::by_uid(&mut c, &token.stack_uid)
+            .await?
+            .filter(|s| s.api_key == api_key)
+            .ok_or_else(ApiError::not_logged_in)?;
+        let name = query
+            .get("environment")
+            .or_else(|| header(&parts.headers, "environment"))
+            .filter(|e| !e.is_empty())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code::NOT_FOUND,
+                    "Failed to fetch entries. Please try again with valid parameters.",
+                )
+                .field("environment", "is required.")
+            })?
+            .to_string();
+        let env = environments::by_name(&mut c, &stack.uid, &name).await?;
+        let no_env = || {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                code::ENVIRONMENT,
+                "Environment doesn't exists or insufficient permission to access it.",
+            )
+            .field("environment", "is not valid.")
+        };
+        let env = env.ok_or_else(no_env)?;
+        let subject = Subject::DeliveryToken(headwater_core::policy::DeliveryAccess {
+            environments: token.environments.clone(),
+            environment: env.uid.clone(),
+        });
+        Ok(DeliveryCtx {
+            stack: Arc::new(stack),
+            environment_uid: env.uid,
+            environment_name: env.name,
+            subject,
+        })
+    }
+}
+
+impl DeliveryCtx {
+    /// Environment refusals answer 161 as Contentstack's delivery API does.
+    pub fn authorize(&self, action: &Action) -> ApiResult<()> {
+        decide(&self.subject, action).map_err(|d| {
+            if d.message.contains("environment") {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    code::ENVIRONMENT,
+                    "Environment doesn't exists or insufficient permission to access it.",
+                )
+                .field("environment", "is not valid.")
+            } else {
+                ApiError::forbidden(d)
+            }
+        })
+    }
+}

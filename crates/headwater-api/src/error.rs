@@ -20,8 +20,10 @@ pub mod code {
     pub const VALIDATION: i64 = 120;
     pub const NOT_FOUND: i64 = 141;
     pub const SSO_REQUIRED: i64 = 151;
+    pub const ENVIRONMENT: i64 = 161;
     pub const FORBIDDEN: i64 = 162;
     pub const TOKEN_LIMIT: i64 = 171;
+    pub const DELIVERY_TOKEN_LIMIT: i64 = 172;
     pub const TFA_REQUIRED: i64 = 294;
     pub const TFA_INVALID: i64 = 295;
     pub const UNKNOWN_ROUTE: i64 = 404;

@@ -12,7 +12,6 @@ pub use state::{AppState, ServerConfig};
 
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderName, Request, StatusCode};
-use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -77,13 +76,34 @@ async fn map_body_limit(
     resp
 }
 
+pub use axum::Router;
+
 /// Serves the application on `listener` until `shutdown` completes, then drains requests.
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    serve_router(listener, app(state), shutdown).await
+}
+
+/// Serves any router built here (the delivery API on its own port, for one).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The Content Delivery API on its own listener (paths at `/v3/…`), with the same layers.
+pub fn delivery_app(state: AppState) -> Router {
+    routes::delivery_router(state)
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(
+            vec![HeaderName::from_static("access_token"), AUTHORIZATION].into(),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(RequestBodyLimitLayer::new(64 * 1024))
 }

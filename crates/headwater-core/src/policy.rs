@@ -238,11 +238,21 @@ pub struct TokenAccess {
     pub alias_targets: Vec<(String, String)>,
 }
 
+/// A delivery token reading published content (Content Delivery API).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryAccess {
+    /// Environment uids the token's scope names.
+    pub environments: Vec<String>,
+    /// The environment the request asks for, resolved to its uid.
+    pub environment: String,
+}
+
 /// Who is asking.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Subject {
     User(UserAccess),
     ManagementToken(TokenAccess),
+    DeliveryToken(DeliveryAccess),
 }
 
 /// Why a request was refused. `rule` names the product rule (e.g. `MT-8`) or role rule.
@@ -264,7 +274,31 @@ pub fn decide(subject: &Subject, action: &Action) -> Result<(), Denial> {
     match subject {
         Subject::User(user) => decide_user(user, action),
         Subject::ManagementToken(token) => decide_token(token, action),
+        Subject::DeliveryToken(token) => decide_delivery(token, action),
     }
+}
+
+/// Delivery tokens read published entries, assets and content models of the environments in
+/// their scope; nothing else.
+fn decide_delivery(token: &DeliveryAccess, action: &Action) -> Result<(), Denial> {
+    use Module::*;
+    let readable = matches!(
+        action.module,
+        Entries | Assets | ContentTypes | GlobalFields
+    );
+    if action.op != Op::Read || !readable {
+        return deny(
+            "DT",
+            "A delivery token only reads published entries, assets and content types; use a management token or an authtoken for the Content Management API.",
+        );
+    }
+    if !token.environments.contains(&token.environment) {
+        return deny(
+            "DT",
+            "This delivery token's scope does not include the requested environment.",
+        );
+    }
+    Ok(())
 }
 
 fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {

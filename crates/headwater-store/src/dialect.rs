@@ -28,6 +28,14 @@ pub fn json_param(backend: Backend, n: usize) -> String {
     }
 }
 
+/// A text expression holding JSON, as the backend's JSON type.
+pub fn as_json(backend: Backend, expr: &str) -> String {
+    match backend {
+        Backend::Postgres => format!("CAST({expr} AS jsonb)"),
+        Backend::Sqlite => expr.to_string(),
+    }
+}
+
 /// A JSON column read back as text.
 pub fn json_text(backend: Backend, column: &str) -> String {
     match backend {

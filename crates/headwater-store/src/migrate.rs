@@ -32,6 +32,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0003_assets.sql"),
         postgres: include_str!("../migrations/postgres/0003_assets.sql"),
     },
+    Source {
+        version: 4,
+        description: "delivery",
+        sqlite: include_str!("../migrations/sqlite/0004_delivery.sql"),
+        postgres: include_str!("../migrations/postgres/0004_delivery.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

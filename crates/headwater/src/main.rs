@@ -45,6 +45,10 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "HEADWATER_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Also serve the Content Delivery API at `/v3/…` on this address (it is always at
+    /// `/cda/v3/…` on the main address).
+    #[arg(long, env = "HEADWATER_CDA_LISTEN")]
+    cda_listen: Option<SocketAddr>,
     /// Read requests per second an organization may make through management tokens, unless
     /// the organization has its own limit.
     #[arg(long, env = "HEADWATER_ORG_READ_RPS", default_value_t = 10)]
@@ -209,16 +213,34 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = ?db.backend(), "Headwater is listening");
-    println!("Headwater CMA listening on http://{addr}/v3");
-    headwater_api::run(
-        listener,
-        AppState::new(db.clone(), config),
-        shutdown_signal(),
-    )
-    .await?;
+    println!("Headwater CMA listening on http://{addr}/v3 (delivery API at http://{addr}/cda/v3)");
+    let state = AppState::new(db.clone(), config);
+    if let Some(cda) = args.cda_listen {
+        let cda_listener = tokio::net::TcpListener::bind(cda)
+            .await
+            .with_context(|| format!("binding {cda}"))?;
+        println!(
+            "Headwater delivery API listening on http://{}/v3",
+            cda_listener.local_addr()?
+        );
+        let app = headwater_api::delivery_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum_serve(cda_listener, app).await {
+                tracing::error!(error = %e, "delivery listener stopped");
+            }
+        });
+    }
+    headwater_api::run(listener, state, shutdown_signal()).await?;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    app: headwater_api::Router,
+) -> std::io::Result<()> {
+    headwater_api::serve_router(listener, app, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

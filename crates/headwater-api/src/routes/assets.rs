@@ -21,14 +21,14 @@ use headwater_store::repo::{environments, locales, stacks};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     match &state.config().public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1")),
     }
 }
 
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -39,7 +39,12 @@ fn encode_segment(s: &str) -> String {
         .collect()
 }
 
-fn asset_json(a: &Asset, api_key: &str, base: &str, pubs: Option<&[Publication]>) -> Value {
+pub(crate) fn asset_json(
+    a: &Asset,
+    api_key: &str,
+    base: &str,
+    pubs: Option<&[Publication]>,
+) -> Value {
     if a.is_dir {
         return json!({
             "uid": a.uid, "name": a.title, "is_dir": true, "parent_uid": a.parent_uid,
@@ -715,6 +720,7 @@ async fn publish_or_unpublish(
                 content_type_uid: None,
                 locale: code,
                 environment_uid: &env.uid,
+                source_locale: None,
             };
             if publish {
                 publications::publish(&mut tx, &t, version, &actor).await?;

@@ -39,7 +39,7 @@ fn entry_not_found() -> ApiError {
     ApiError::not_found("entry")
 }
 
-fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
+pub(crate) fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
     let mut out = match &e.doc {
         Value::Object(m) => m.clone(),
         _ => Map::new(),
@@ -70,7 +70,7 @@ fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
 }
 
 /// The content type and its parsed fields.
-async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
+pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
     let doc = schemas::get(c, &ctx.stack.uid, Kind::ContentType, ct)
         .await?
         .ok_or_else(|| ct_not_found("Content Type", ct))?;
@@ -160,7 +160,7 @@ fn event<'a>(ctx: &'a StackCtx, action: &'a str, e: &'a Entry) -> Event<'a> {
 }
 
 /// Applies `only[BASE][]` / `except[BASE][]` to an entry object.
-fn project(v: &mut Value, only: &[&str], except: &[&str]) {
+pub(crate) fn project(v: &mut Value, only: &[&str], except: &[&str]) {
     let Value::Object(m) = v else { return };
     if !only.is_empty() {
         m.retain(|k, _| k == "uid" || only.contains(&k.as_str()));
@@ -169,6 +169,48 @@ fn project(v: &mut Value, only: &[&str], except: &[&str]) {
         if *k != "uid" {
             m.remove(*k);
         }
+    }
+}
+
+/// The listing parameters shared by the management and delivery APIs: `query`, `asc`/`desc`,
+/// `skip`, `limit`.
+pub(crate) struct ListParams<'q> {
+    pub filter: Option<query::Cond>,
+    pub sort: Option<(&'q str, bool)>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+impl<'q> ListParams<'q> {
+    pub fn from_query(q: &'q Query) -> ApiResult<ListParams<'q>> {
+        let filter = match q.get("query").filter(|s| !s.trim().is_empty()) {
+            Some(text) => Some(query::parse(text).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code::VALIDATION,
+                    format!("The query is not valid: {}.", e.0),
+                )
+                .field("query", e.0)
+            })?),
+            None => None,
+        };
+        let sort = match (q.get("asc"), q.get("desc")) {
+            (Some(f), _) => Some((f, true)),
+            (None, Some(f)) => Some((f, false)),
+            _ => None,
+        };
+        if let Some((f, _)) = sort {
+            if !is_sort_field(f) {
+                return Err(ApiError::invalid("asc/desc", "must name a field."));
+            }
+        }
+        let (skip, limit, _) = q.page()?;
+        Ok(ListParams {
+            filter,
+            sort,
+            skip,
+            limit,
+        })
     }
 }
 
@@ -189,28 +231,7 @@ pub async fn list(
     let mut c = state.db().reader().await?;
     content_type(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let filter = match q.get("query").filter(|s| !s.trim().is_empty()) {
-        Some(text) => Some(query::parse(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                code::VALIDATION,
-                format!("The query is not valid: {}.", e.0),
-            )
-            .field("query", e.0)
-        })?),
-        None => None,
-    };
-    let sort = match (q.get("asc"), q.get("desc")) {
-        (Some(f), _) => Some((f, true)),
-        (None, Some(f)) => Some((f, false)),
-        _ => None,
-    };
-    if let Some((f, _)) = sort {
-        if !is_sort_field(f) {
-            return Err(ApiError::invalid("asc/desc", "must name a field."));
-        }
-    }
-    let (skip, limit, _) = q.page()?;
+    let p = ListParams::from_query(&q)?;
     let (items, total) = entries::list(
         &mut c,
         state.db().backend(),
@@ -219,10 +240,11 @@ pub async fn list(
             content_type_uid: &ct,
             locale: &locale,
             master_locale: &ctx.stack.master_locale,
-            filter: filter.as_ref(),
-            sort,
-            skip,
-            limit,
+            filter: p.filter.as_ref(),
+            sort: p.sort,
+            skip: p.skip,
+            limit: p.limit,
+            published_in: None,
         },
     )
     .await?;
@@ -591,6 +613,7 @@ async fn publish_or_unpublish(
                 content_type_uid: Some(ct),
                 locale: code,
                 environment_uid: &env.uid,
+                source_locale: Some(&entry.locale),
             };
             if publish {
                 publications::publish(&mut tx, &target, v, &actor).await?;

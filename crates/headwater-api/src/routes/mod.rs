@@ -2,6 +2,8 @@
 
 mod assets;
 mod audit;
+pub mod cda;
+mod delivery_tokens;
 mod entries;
 mod environments;
 mod locales;
@@ -50,6 +52,16 @@ pub fn router(state: AppState) -> Router {
             get(management_tokens::fetch)
                 .put(management_tokens::update)
                 .delete(management_tokens::delete),
+        )
+        .route(
+            "/v3/stacks/delivery_tokens",
+            get(delivery_tokens::list).post(delivery_tokens::create),
+        )
+        .route(
+            "/v3/stacks/delivery_tokens/{uid}",
+            get(delivery_tokens::fetch)
+                .put(delivery_tokens::update)
+                .delete(delivery_tokens::delete),
         )
         .route("/v3/roles", get(roles::list).post(roles::create))
         .route(
@@ -142,6 +154,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))
+        .nest("/cda", cda::router())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(unknown_route)
+        .with_state(state)
+}
+
+/// The Content Delivery API alone, at `/v3/…`, for a dedicated delivery port.
+pub fn delivery_router(state: AppState) -> Router {
+    cda::router()
+        .route("/healthz", get(health))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)

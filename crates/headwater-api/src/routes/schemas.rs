@@ -51,7 +51,7 @@ const GLOBAL_FIELD: Spec = Spec {
     label: "Global Field",
 };
 
-fn doc_json(d: &SchemaDoc) -> Value {
+pub(crate) fn doc_json(d: &SchemaDoc) -> Value {
     json!({
         "uid": d.uid,
         "title": d.title,

@@ -68,6 +68,13 @@ fn subjects() -> Vec<(&'static str, Subject)> {
         ("token_rw_all", rw_all()),
         ("token_ro_all", ro_all()),
         (
+            "delivery_token(production)",
+            Subject::DeliveryToken(DeliveryAccess {
+                environments: vec!["production".into()],
+                environment: "production".into(),
+            }),
+        ),
+        (
             "token_rw_content_type_and_entry",
             token(json!([
                 {"module": "content_type", "acl": {"read": true, "write": true}},
@@ -307,4 +314,29 @@ fn custom_role_rules_allow_and_deny_as_written() {
     assert!(decide(&s, &Action::new(Module::Assets, Op::Read)).is_ok());
     assert!(decide(&s, &Action::new(Module::Assets, Op::Create)).is_err());
     assert!(decide(&s, &Action::new(Module::ManagementTokens, Op::Read)).is_err());
+}
+
+#[test]
+fn delivery_tokens_read_published_content_of_their_environments_only() {
+    let dt = |env: &str| {
+        Subject::DeliveryToken(DeliveryAccess {
+            environments: vec!["production".into()],
+            environment: env.into(),
+        })
+    };
+    assert!(decide(&dt("production"), &Action::new(Module::Entries, Op::Read)).is_ok());
+    assert!(decide(&dt("production"), &Action::new(Module::Assets, Op::Read)).is_ok());
+    assert_eq!(denied_by(&dt("staging"), Module::Entries, Op::Read), "DT");
+    assert_eq!(
+        denied_by(&dt("production"), Module::Entries, Op::Create),
+        "DT"
+    );
+    assert_eq!(
+        denied_by(&dt("production"), Module::Environments, Op::Read),
+        "DT"
+    );
+    assert_eq!(
+        denied_by(&dt("production"), Module::ManagementTokens, Op::Read),
+        "DT"
+    );
 }

@@ -307,3 +307,54 @@ pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Files published to an environment in a locale, with the published version.
+pub async fn published(
+    c: &mut Conn,
+    stack_uid: &str,
+    environment_uid: &str,
+    locale: &str,
+    uid: Option<&str>,
+) -> Result<Vec<(Asset, i64)>> {
+    let cols: Vec<String> = COLS.split(", ").map(|c| format!("a.{c}")).collect();
+    let only = if uid.is_some() {
+        " AND a.uid = $4"
+    } else {
+        " AND $4 = $4"
+    };
+    let rows = sqlx::query(&format!(
+        "SELECT {}, p.version AS published_version FROM assets a JOIN publications p \
+         ON p.stack_uid = a.stack_uid AND p.item_uid = a.uid AND p.item_type = 'asset' \
+         WHERE a.stack_uid = $1 AND p.environment_uid = $2 AND p.locale = $3{only} \
+         ORDER BY a.created_at DESC, a.uid DESC LIMIT 1000",
+        cols.join(", ")
+    ))
+    .bind(stack_uid)
+    .bind(environment_uid)
+    .bind(locale)
+    .bind(uid.unwrap_or(""))
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (from_row(r), i(r, "published_version")))
+        .collect())
+}
+
+/// A file version's metadata: (filename, content type, size).
+pub async fn version_meta(
+    c: &mut Conn,
+    stack_uid: &str,
+    uid: &str,
+    version: i64,
+) -> Result<Option<(String, String, i64)>> {
+    let row = sqlx::query(
+        "SELECT filename, content_type, file_size FROM asset_versions WHERE stack_uid = $1 AND uid = $2 AND version = $3",
+    )
+    .bind(stack_uid)
+    .bind(uid)
+    .bind(version)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(|r| (s(&r, "filename"), s(&r, "content_type"), i(&r, "file_size"))))
+}

@@ -260,16 +260,35 @@ pub struct ListQuery<'a> {
     pub sort: Option<(&'a str, bool)>,
     pub skip: i64,
     pub limit: i64,
+    /// `Some(environment uid)`: list what is published there (the Content Delivery API)
+    /// instead of the current versions.
+    pub published_in: Option<&'a str>,
 }
 
 /// A page of entries in a locale (falling back to the master locale for entries not
-/// localized), and the total that matched.
+/// localized), and the total that matched. With `published_in`, the published versions of
+/// that environment in exactly that locale.
 pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> {
     let mut comp = Compiler::new(backend, 0);
+    let source = match q.published_in {
+        None => "entries e".to_string(),
+        Some(env) => {
+            let env = comp.push(Param::Text(env.to_string()));
+            let doc = dialect::as_json(backend, "v.doc");
+            format!(
+                "(SELECT p.stack_uid, v.content_type_uid, p.item_uid AS uid, p.locale, v.title, v.version, \
+                 {doc} AS doc, v.tags, v.created_by, v.created_by AS updated_by, v.created_at, \
+                 p.published_at AS updated_at FROM publications p JOIN entry_versions v \
+                 ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
+                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
+                 WHERE p.item_type = 'entry' AND p.environment_uid = {env}) e"
+            )
+        }
+    };
     let stack = comp.push(Param::Text(q.stack_uid.to_string()));
     let ct = comp.push(Param::Text(q.content_type_uid.to_string()));
     let loc = comp.push(Param::Text(q.locale.to_string()));
-    let locale_clause = if q.locale == q.master_locale {
+    let locale_clause = if q.locale == q.master_locale || q.published_in.is_some() {
         format!("e.locale = {loc}")
     } else {
         let master = comp.push(Param::Text(q.master_locale.to_string()));
@@ -297,13 +316,13 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     let limit = comp.push(Param::Int(q.limit));
     let skip = comp.push(Param::Int(q.skip));
     let sql = format!(
-        "SELECT {} FROM entries e WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+        "SELECT {} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
         cols(backend)
     );
     let rows = bind_all(sqlx::query(&sql), &comp.params)
         .fetch_all(&mut *c)
         .await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM entries e WHERE {where_sql}");
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
     let total = bind_all(sqlx::query(&count_sql), &count_params)
         .fetch_one(c)
         .await?;

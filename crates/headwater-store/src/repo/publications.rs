@@ -24,6 +24,9 @@ pub struct Target<'a> {
     pub content_type_uid: Option<&'a str>,
     pub locale: &'a str,
     pub environment_uid: &'a str,
+    /// For entries: the locale whose content is published (the master locale for an entry
+    /// not localized in `locale`).
+    pub source_locale: Option<&'a str>,
 }
 
 /// The item as published (or re-published) at `version`.
@@ -31,7 +34,8 @@ pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) 
     unpublish(c, t).await?;
     sqlx::query(
         "INSERT INTO publications (stack_uid, item_type, item_uid, locale, environment_uid, \
-         content_type_uid, version, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         content_type_uid, version, published_by, published_at, source_locale) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(t.stack_uid)
     .bind(t.item_type)
@@ -42,6 +46,7 @@ pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) 
     .bind(version)
     .bind(actor.uid())
     .bind(clock::now())
+    .bind(t.source_locale.map(str::to_string))
     .execute(c)
     .await?;
     Ok(())

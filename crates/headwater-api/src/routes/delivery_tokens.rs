@@ -1,0 +1,261 @@
+//! Delivery tokens (`/v3/stacks/delivery_tokens`): read-only credentials for the Content
+//! Delivery API, scoped to environments. Managed by the stack's owner, admins and developers
+//! with an authtoken (the policy decides). Unlike Contentstack, which returns a delivery
+//! token's value on every read, Headwater shows it once, at creation, and stores only its hash.
+
+use crate::auth::StackCtx;
+use crate::body::{Fields, JsonBody, Query};
+use crate::error::{code, ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_core::secret::{self, SecretKind};
+use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::delivery_tokens::{self, DeliveryToken, MAX_PER_STACK};
+use headwater_store::repo::environments::{self, Environment};
+use headwater_store::repo::Conn;
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+async fn token_json(c: &mut Conn, t: &DeliveryToken, secret: Option<&str>) -> ApiResult<Value> {
+    let mut envs = Vec::new();
+    for uid in &t.environments {
+        if let Some(e) = environments::by_name(c, &t.stack_uid, uid).await? {
+            envs.push(json!({"uid": e.uid, "name": e.name, "urls": e.urls, "_version": e.version}));
+        }
+    }
+    let mut scope = vec![
+        json!({"module": "environment", "environments": envs, "acl": {"read": true}, "_metadata": {"uid": format!("{}_env", t.uid)}}),
+    ];
+    scope.push(json!({"module": "branch", "branches": ["main"], "acl": {"read": true}, "_metadata": {"uid": format!("{}_branch", t.uid)}}));
+    let mut v = json!({
+        "uid": t.uid, "name": t.name, "description": t.description, "scope": scope, "type": "delivery",
+        "created_by": t.created_by, "updated_by": t.updated_by, "created_at": t.created_at, "updated_at": t.updated_at,
+    });
+    if let Some(s) = secret {
+        v["token"] = json!(s);
+    }
+    Ok(v)
+}
+
+/// Reads `name`, `description` and the environments of `scope` (names or uids, which must exist).
+async fn validate(
+    c: &mut Conn,
+    stack_uid: &str,
+    map: &Map<String, Value>,
+    current: Option<&DeliveryToken>,
+) -> ApiResult<(String, String, Value, Vec<String>)> {
+    let f = Fields::new(map, "token");
+    let name = match (f.opt_str("name")?, current) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+        (None, Some(t)) => t.name.clone(),
+        _ => return Err(ApiError::invalid("token.name", "is required.")),
+    };
+    let description = f
+        .opt_str("description")?
+        .map(str::to_string)
+        .or_else(|| current.map(|t| t.description.clone()))
+        .unwrap_or_default();
+    let Some(scope) = map
+        .get("scope")
+        .cloned()
+        .or_else(|| current.map(|t| t.scope.clone()))
+    else {
+        return Err(ApiError::invalid("token.scope", "is required: [{\"module\": \"environment\", \"environments\": [...], \"acl\": {\"read\": true}}]."));
+    };
+    let names: Vec<String> = scope
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("module").and_then(Value::as_str) == Some("environment"))
+        .flat_map(|i| {
+            i.get("environments")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|e| {
+            e.as_str()
+                .map(str::to_string)
+                .or_else(|| e.get("name").and_then(Value::as_str).map(str::to_string))
+        })
+        .collect();
+    if names.is_empty() {
+        return Err(ApiError::invalid(
+            "token.scope",
+            "must name at least one environment.",
+        ));
+    }
+    let mut envs: Vec<Environment> = Vec::new();
+    for n in &names {
+        let e = environments::by_name(c, stack_uid, n)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "token.scope",
+                    format!("'{n}' is not an environment of this stack."),
+                )
+            })?;
+        envs.push(e);
+    }
+    let uids = envs.iter().map(|e| e.uid.clone()).collect();
+    let stored_scope =
+        json!([{"module": "environment", "environments": names, "acl": {"read": true}}]);
+    Ok((name, description, stored_scope, uids))
+}
+
+fn event<'a>(ctx: &'a StackCtx, action: &'a str, t: &'a DeliveryToken) -> Event<'a> {
+    Event {
+        org_uid: Some(&ctx.stack.org_uid),
+        stack_uid: Some(&ctx.stack.uid),
+        action,
+        module: "delivery_token",
+        target_uid: Some(&t.uid),
+        target_title: Some(&t.name),
+    }
+}
+
+fn duplicate(name: &str) -> ApiError {
+    ApiError::invalid(
+        "token.name",
+        format!("a delivery token named '{name}' already exists."),
+    )
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Create))?;
+    let map = body.wrapped("token")?;
+    let actor = ctx.actor();
+    let new_secret = secret::generate(SecretKind::DeliveryToken);
+    let mut tx = state.db().begin().await?;
+    let (name, description, scope, envs) = validate(&mut tx, &ctx.stack.uid, map, None).await?;
+    let fields = delivery_tokens::Fields {
+        name: &name,
+        description: &description,
+        scope: &scope,
+        environments: &envs,
+    };
+    let token = match delivery_tokens::create_capped(
+        &mut tx,
+        state.db().backend(),
+        &ctx.stack.uid,
+        &fields,
+        &new_secret.hash,
+        &actor,
+    )
+    .await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::DELIVERY_TOKEN_LIMIT,
+                format!("This stack already has the maximum of {MAX_PER_STACK} delivery tokens."),
+            ))
+        }
+        Err(StoreError::Conflict(_)) => return Err(duplicate(&name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, event(&ctx, "create", &token)).await?;
+    let out = token_json(&mut tx, &token, Some(&new_secret.plaintext)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Delivery Token created successfully.",
+        "token",
+        out,
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let all = delivery_tokens::list(&mut c, &ctx.stack.uid).await?;
+    let mut out = Vec::new();
+    for t in &all {
+        out.push(token_json(&mut c, t, None).await?);
+    }
+    let n = out.len() as i64;
+    Ok(listed("tokens", out, q.flag("include_count").then_some(n)))
+}
+
+async fn load(state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<DeliveryToken> {
+    let mut c = state.db().reader().await?;
+    delivery_tokens::get(&mut c, &ctx.stack.uid, uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("delivery token"))
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Read))?;
+    let t = load(&state, &ctx, &uid).await?;
+    let mut c = state.db().reader().await?;
+    Ok(Json(
+        json!({ "token": token_json(&mut c, &t, None).await? }),
+    ))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Update))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let map = body.wrapped("token")?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let (name, description, scope, envs) =
+        validate(&mut tx, &ctx.stack.uid, map, Some(&current)).await?;
+    let fields = delivery_tokens::Fields {
+        name: &name,
+        description: &description,
+        scope: &scope,
+        environments: &envs,
+    };
+    let token = match delivery_tokens::update(&mut tx, &ctx.stack.uid, &uid, &fields, &actor).await
+    {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(ApiError::not_found("delivery token")),
+        Err(StoreError::Conflict(_)) => return Err(duplicate(&name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(&mut tx, &actor, event(&ctx, "update", &token)).await?;
+    let out = token_json(&mut tx, &token, None).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Delivery Token updated successfully.",
+        "token",
+        out,
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Delete))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    delivery_tokens::delete(&mut tx, &ctx.stack.uid, &uid).await?;
+    audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Delivery Token deleted successfully."))
+}
