@@ -123,42 +123,14 @@ async fn resolve_token(
     method: &Method,
     raw: &str,
 ) -> ApiResult<(Principal, Option<Verdict>)> {
-    // The checksum gate: junk, typos and other kinds of secret never reach the database.
-    if !secret::well_formed(SecretKind::ManagementToken, raw) {
-        return Err(ApiError::not_logged_in());
-    }
-    let hash = secret::hash(raw);
-    let mut c = state.db().reader().await?;
-    let token = tokens::by_hash(&mut c, &hash)
-        .await?
-        .ok_or_else(ApiError::not_logged_in)?;
-    let now = clock::now();
-    if token.expired_at(&now) {
-        return Err(ApiError::not_logged_in());
-    }
-    let stack = stacks::by_uid(&mut c, &token.stack_uid)
-        .await?
-        .ok_or_else(ApiError::not_logged_in)?;
-    // MT-1: a token works only with its own stack's API key.
-    if let Some(api_key) = header(headers, "api_key") {
-        if api_key != stack.api_key {
-            return Err(ApiError::not_logged_in());
-        }
-    }
-    let org = orgs::by_uid(&mut c, &stack.org_uid)
-        .await?
-        .ok_or_else(ApiError::not_logged_in)?;
-    drop(c);
-
-    let verdict = rate_limit(state, &token, &org, class_of(method))?;
-
-    if token
-        .last_used_at
-        .as_deref()
-        .is_none_or(|t| t < minute_ago().as_str())
+    let v = verify_management_token(state, raw, header(headers, "api_key")).await?;
+    let verdict = rate_limit(state, &v.token, &v.org, class_of(method))?;
+    if state
+        .token_cache()
+        .should_touch(&v.token.uid, Instant::now())
     {
         let db = state.db().clone();
-        let uid = token.uid.clone();
+        let uid = v.token.uid.clone();
         tokio::spawn(async move {
             if let Ok(mut tx) = db.begin().await {
                 let ok = tokens::touch_last_used(&mut tx, &uid, &clock::now(), &minute_ago())
@@ -172,12 +144,57 @@ async fn resolve_token(
     }
     Ok((
         Principal::Token {
-            token: Arc::new(token),
-            stack: Arc::new(stack),
-            org: Arc::new(org),
+            token: v.token,
+            stack: v.stack,
+            org: v.org,
         },
         Some(verdict),
     ))
+}
+
+/// The credential check of a management token: checksum, lookup by hash (cached for at most
+/// one second), expiry, and the stack's API key (MT-1). Every failure is the same 401.
+pub async fn verify_management_token(
+    state: &AppState,
+    raw: &str,
+    api_key: Option<&str>,
+) -> ApiResult<crate::cache::Verified> {
+    // The checksum gate: junk, typos and other kinds of secret never reach the database.
+    if !secret::well_formed(SecretKind::ManagementToken, raw) {
+        return Err(ApiError::not_logged_in());
+    }
+    let hash = secret::hash(raw);
+    let now = Instant::now();
+    let v = match state.token_cache().get(&hash, now) {
+        Some(v) => v,
+        None => {
+            let mut c = state.db().reader().await?;
+            let token = tokens::by_hash(&mut c, &hash)
+                .await?
+                .ok_or_else(ApiError::not_logged_in)?;
+            let stack = stacks::by_uid(&mut c, &token.stack_uid)
+                .await?
+                .ok_or_else(ApiError::not_logged_in)?;
+            let org = orgs::by_uid(&mut c, &stack.org_uid)
+                .await?
+                .ok_or_else(ApiError::not_logged_in)?;
+            let v = crate::cache::Verified {
+                token: Arc::new(token),
+                stack: Arc::new(stack),
+                org: Arc::new(org),
+            };
+            state.token_cache().put(hash, v.clone(), now);
+            v
+        }
+    };
+    if v.token.expired_at(&clock::now()) {
+        return Err(ApiError::not_logged_in());
+    }
+    // MT-1: a token works only with its own stack's API key.
+    if api_key.is_some_and(|k| k != v.stack.api_key) {
+        return Err(ApiError::not_logged_in());
+    }
+    Ok(v)
 }
 
 fn minute_ago() -> String {

@@ -46,6 +46,7 @@ pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
     pub db: Db,
+    pub tokens: crate::cache::TokenCache,
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
     pub limiter: RateLimiter,
@@ -54,6 +55,7 @@ pub struct Inner {
 impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> AppState {
         AppState(Arc::new(Inner {
+            tokens: crate::cache::TokenCache::default(),
             storage: crate::storage::Storage::local(config.assets_dir.clone()),
             db,
             config,
@@ -63,6 +65,10 @@ impl AppState {
 
     pub fn db(&self) -> &Db {
         &self.0.db
+    }
+
+    pub fn token_cache(&self) -> &crate::cache::TokenCache {
+        &self.0.tokens
     }
 
     pub fn storage(&self) -> &crate::storage::Storage {

@@ -308,6 +308,8 @@ pub async fn create(
     };
     audit::record(&mut tx, &actor, token_event(&ctx, "create", &token)).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    // Revocation, re-scoping and evictions take effect on the next request.
+    state.token_cache().clear();
     Ok(created(
         "Management Token created successfully.",
         "token",
@@ -377,6 +379,8 @@ pub async fn update(
     };
     audit::record(&mut tx, &actor, token_event(&ctx, "update", &token)).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    // Revocation, re-scoping and evictions take effect on the next request.
+    state.token_cache().clear();
     Ok(updated(
         "Management Token updated successfully.",
         "token",
@@ -399,5 +403,7 @@ pub async fn delete(
     }
     audit::record(&mut tx, &actor, token_event(&ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    // Revocation, re-scoping and evictions take effect on the next request.
+    state.token_cache().clear();
     Ok(notice("Management Token deleted successfully."))
 }

@@ -223,6 +223,7 @@ pub async fn delete(
     stacks::delete(&mut tx, &ctx.stack.uid).await?;
     audit::record(&mut tx, &actor, stack_event(&ctx.stack, "delete")).await?;
     tx.commit().await.map_err(StoreError::from)?;
+    state.token_cache().clear();
     Ok(notice("Stack deleted successfully!"))
 }
 
