@@ -81,6 +81,15 @@ pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiR
     })
 }
 
+/// Checks the content type exists (reads need no schema).
+async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
+    if schemas::exists(c, &ctx.stack.uid, Kind::ContentType, ct).await? {
+        Ok(())
+    } else {
+        Err(ct_not_found("Content Type", ct))
+    }
+}
+
 /// The `locale` parameter (default: the master locale), which must be a locale of the stack.
 async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
     let code = q
@@ -229,7 +238,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    content_type(&mut c, &ctx, &ct).await?;
+    content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let p = ListParams::from_query(&q)?;
     let (items, total) = entries::list(
@@ -306,7 +315,7 @@ pub async fn fetch(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    content_type(&mut c, &ctx, &ct).await?;
+    content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let mut entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
     if let Some(v) = q.get("version") {
@@ -475,7 +484,7 @@ pub async fn delete(
     ctx.authorize(&Action::new(Module::Entries, Op::Delete).on_content_type(&ct))?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    content_type(&mut tx, &ctx, &ct).await?;
+    content_type_exists(&mut tx, &ctx, &ct).await?;
     let locale = locale_of(&mut tx, &ctx, &q).await?;
     let entry = load(&state, &mut tx, &ctx, &ct, &uid, &locale).await?;
     // A locale other than the master removes only that localization.
@@ -501,7 +510,7 @@ pub async fn versions(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    content_type(&mut c, &ctx, &ct).await?;
+    content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
     let all = entries::versions(&mut c, &ctx.stack.uid, &uid, &entry.locale).await?;
@@ -566,7 +575,7 @@ async fn publish_or_unpublish(
     let actor = ctx.actor();
     let backend = state.db().backend();
     let mut tx = state.db().begin().await?;
-    content_type(&mut tx, ctx, ct).await?;
+    content_type_exists(&mut tx, ctx, ct).await?;
     if locale_codes.is_empty() {
         locale_codes.push(locale_of(&mut tx, ctx, q).await?);
     }
@@ -664,7 +673,7 @@ pub async fn entry_locales(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    content_type(&mut c, &ctx, &ct).await?;
+    content_type_exists(&mut c, &ctx, &ct).await?;
     let backend = state.db().backend();
     load(&state, &mut c, &ctx, &ct, &uid, &ctx.stack.master_locale).await?;
     let mut out = Vec::new();

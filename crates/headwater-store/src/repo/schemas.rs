@@ -193,3 +193,14 @@ fn references(v: &Value, uid: &str) -> bool {
         _ => false,
     }
 }
+
+pub async fn exists(c: &mut Conn, stack_uid: &str, kind: Kind, uid: &str) -> Result<bool> {
+    let row =
+        sqlx::query("SELECT 1 AS one FROM schemas WHERE stack_uid = $1 AND kind = $2 AND uid = $3")
+            .bind(stack_uid)
+            .bind(kind.key())
+            .bind(uid)
+            .fetch_optional(c)
+            .await?;
+    Ok(row.is_some())
+}

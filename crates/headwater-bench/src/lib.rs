@@ -1,0 +1,163 @@
+//! Benchmark support. `headwater-bench-seed` fills a database with a benchmark stack;
+//! `headwater-bench-hello` is the HTTP floor (a minimal axum handler); `benches/hot_paths.rs`
+//! measures the per-request credential check and the entry query compiler. `bench/run.sh`
+//! drives them with wrk.
+
+use headwater_api::admin::{self, OrgChoice};
+use headwater_core::secret::{self, SecretKind};
+use headwater_store::repo::entries::{self, EntryWrite};
+use headwater_store::repo::schemas::{self, Kind, SchemaWrite};
+use headwater_store::repo::tokens::{self, Cap, TokenFields, WhenFull};
+use headwater_store::repo::{orgs, stacks, users, Actor};
+use headwater_store::Db;
+use serde_json::json;
+
+/// What a seeded benchmark stack offers to the load generator.
+pub struct Seeded {
+    pub api_key: String,
+    pub management_token: String,
+    pub authtoken: String,
+    pub entry_uid: String,
+}
+
+pub const CONTENT_TYPE: &str = "article";
+pub const CATEGORIES: [&str; 10] = [
+    "news", "sport", "culture", "science", "travel", "food", "tech", "health", "money", "opinion",
+];
+
+/// Creates a user, organization (with limits raised so the benchmark measures the server,
+/// not the limiter), stack, content type, `count` entries, an environment, a read-write
+/// management token and an authtoken. Prints progress every 10,000 entries.
+pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
+    let email = format!("bench-{}@example.com", headwater_core::ids::new_uid());
+    let created = admin::create_user(
+        db,
+        &email,
+        "benchmark-password",
+        "Bench",
+        "Mark",
+        OrgChoice::New { name: "Bench Org" },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::User(created.user_uid.clone());
+    let mut tx = db.begin().await?;
+    orgs::set_limits(
+        &mut tx,
+        &created.org_uid,
+        Some(1_000_000),
+        Some(1_000_000),
+        None,
+    )
+    .await?;
+    let stack = stacks::insert(
+        &mut tx,
+        &created.org_uid,
+        &created.user_uid,
+        "Bench",
+        "",
+        "en-us",
+    )
+    .await?;
+    let schema = json!([
+        {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true},
+        {"uid": "body", "display_name": "Body", "data_type": "text"},
+        {"uid": "rating", "display_name": "Rating", "data_type": "number"},
+        {"uid": "category", "display_name": "Category", "data_type": "text"},
+        {"uid": "author", "display_name": "Author", "data_type": "group", "schema": [
+            {"uid": "name", "display_name": "Name", "data_type": "text"}]}
+    ]);
+    schemas::insert(
+        &mut tx,
+        &stack.uid,
+        Kind::ContentType,
+        &SchemaWrite {
+            uid: CONTENT_TYPE,
+            title: "Article",
+            description: "",
+            schema: &schema,
+            options: &json!({}),
+        },
+        &actor,
+    )
+    .await?;
+    headwater_store::repo::environments::insert(
+        &mut tx,
+        &stack.uid,
+        "production",
+        &json!([]),
+        &actor,
+    )
+    .await?;
+    let mt = secret::generate(SecretKind::ManagementToken);
+    let fields = TokenFields {
+        name: "bench".into(),
+        description: String::new(),
+        scope: json!([{"module": "$all", "acl": {"read": true, "write": true}}]),
+        expires_on: None,
+        expires_at: None,
+        is_email_notification_enabled: false,
+        rate_limit_enabled: false,
+        read_rps: None,
+        write_rps: None,
+    };
+    tokens::create_capped(
+        &mut tx,
+        db.backend(),
+        &stack.uid,
+        &fields,
+        &mt.hash,
+        Cap {
+            max: 30,
+            when_full: WhenFull::Refuse,
+        },
+        &actor,
+    )
+    .await?;
+    let at = secret::generate(SecretKind::AuthToken);
+    users::add_authtoken(&mut tx, &created.user_uid, &at.hash).await?;
+    tx.commit().await?;
+
+    let backend = db.backend();
+    let mut first_uid = String::new();
+    let batch = 1000;
+    let mut done = 0;
+    while done < count {
+        let mut tx = db.begin().await?;
+        for i in done..(done + batch).min(count) {
+            let uid = headwater_core::ids::new_uid();
+            let doc = json!({
+                "title": format!("Article {i}"),
+                "body": format!("Body of article {i}. {}", "Lorem ipsum dolor sit amet. ".repeat(4)),
+                "rating": i % 100,
+                "category": CATEGORIES[i % CATEGORIES.len()],
+                "author": {"name": format!("Author {}", i % 500)},
+            });
+            let title = format!("Article {i}");
+            let w = EntryWrite {
+                stack_uid: &stack.uid,
+                content_type_uid: CONTENT_TYPE,
+                uid: &uid,
+                locale: "en-us",
+                title: &title,
+                doc: &doc,
+                tags: &json!([]),
+            };
+            entries::insert(&mut tx, backend, &w, &actor).await?;
+            if first_uid.is_empty() {
+                first_uid = uid;
+            }
+        }
+        tx.commit().await?;
+        done = (done + batch).min(count);
+        if done % 10_000 == 0 || done == count {
+            eprintln!("seeded {done}/{count} entries");
+        }
+    }
+    Ok(Seeded {
+        api_key: stack.api_key,
+        management_token: mt.plaintext,
+        authtoken: at.plaintext,
+        entry_uid: first_uid,
+    })
+}
