@@ -39,6 +39,7 @@ pub fn app(state: AppState) -> Router {
             state,
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive.into()))
@@ -58,6 +59,23 @@ pub fn app(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
+}
+
+/// Runs each request in its own task, so a client that disconnects cannot cancel a handler
+/// half-way through a database transaction (a cancelled `BEGIN` can leave a pooled connection
+/// inside a transaction). The work finishes, commits or rolls back, whatever the client does.
+async fn run_to_completion(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::spawn(next.run(req)).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::error!(error = %e, "request task failed");
+            error::ApiError::internal().into_response()
+        }
+    }
 }
 
 /// The body-limit layer answers 413 with a plain-text body; give it the Contentstack error body.

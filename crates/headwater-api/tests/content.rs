@@ -16,6 +16,7 @@ on_both_backends!(
     schema_changes_that_would_orphan_entries_are_refused,
     stacks_are_isolated_from_each_other,
     roles_and_tokens_are_enforced_on_content,
+    abandoned_requests_leave_the_database_usable,
 );
 
 struct World {
@@ -653,4 +654,45 @@ async fn roles_and_tokens_are_enforced_on_content(app: TestApp) {
     .await;
     assert_error(s, &b, 403, 162);
     assert!(b["error_message"].as_str().unwrap().contains("MT-4"));
+}
+
+/// Clients that give up mid-request must not leave a database connection inside a transaction:
+/// afterwards every write still succeeds.
+async fn abandoned_requests_leave_the_database_usable(app: TestApp) {
+    let w = with_blog(&app).await;
+    // Give up after anything from 50 µs to 6 ms, so that some requests are abandoned while
+    // their transaction is being opened, some while it runs, some while it commits.
+    for round in 0..10u64 {
+        let attempts = (0..120u64).map(|i| {
+            let client = app.client.clone();
+            let url = format!("{}/v3/content_types/blog/entries", app.base);
+            let (owner, key) = (w.owner.clone(), w.api_key.clone());
+            async move {
+                let request = client
+                    .post(url)
+                    .header("authtoken", owner)
+                    .header("api_key", key)
+                    .json(&json!({"entry": {"title": format!("abandoned {round}-{i}")}}))
+                    .send();
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_micros(50 * (i + 1)), request)
+                        .await;
+            }
+        });
+        join_all(attempts).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for i in 0..20 {
+        let (s, b) = send(
+            app.as_user(
+                Method::POST,
+                "/v3/content_types/blog/entries",
+                &w.owner,
+                &w.api_key,
+            )
+            .json(&json!({"entry": {"title": format!("after {i}")}})),
+        )
+        .await;
+        assert_eq!(s, 201, "{b}");
+    }
 }
