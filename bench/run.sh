@@ -5,13 +5,15 @@
 #   bench/run.sh                      # SQLite
 #   HEADWATER_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test bench/run.sh
 #
-# Env: ENTRIES (default 100000), DURATION seconds per run (default 10), CONNECTIONS (default "1 16 64").
+# Env: ENTRIES (default 100000), DURATION seconds per run (default 10), CONNECTIONS (default "1 16 64"),
+#      BACKENDS (default "sqlite postgres"; postgres runs only with HEADWATER_BENCH_POSTGRES_URL).
 # Prints one markdown table per backend (and writes bench/last-<backend>.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENTRIES="${ENTRIES:-100000}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-1 16 64}"
+BACKENDS="${BACKENDS:-sqlite postgres}"
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 cargo build --release --bin headwater --bin headwater-bench-seed --bin headwater-bench-hello >&2
 BIN=target/release
@@ -90,8 +92,10 @@ PY
 }
 
 {
-  bench_backend sqlite "sqlite://$WORK/bench.db"
-  if [ -n "${HEADWATER_BENCH_POSTGRES_URL:-}" ]; then
+  if [[ " $BACKENDS " == *" sqlite "* ]]; then
+    bench_backend sqlite "sqlite://$WORK/bench.db"
+  fi
+  if [ -n "${HEADWATER_BENCH_POSTGRES_URL:-}" ] && [[ " $BACKENDS " == *" postgres "* ]]; then
     db="hw_bench_$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
     psql "$HEADWATER_BENCH_POSTGRES_URL" -qc "CREATE DATABASE $db" >&2
     bench_backend postgres "${HEADWATER_BENCH_POSTGRES_URL%/*}/$db"

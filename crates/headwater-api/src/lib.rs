@@ -61,14 +61,19 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
 }
 
-/// Runs each request in its own task, so a client that disconnects cannot cancel a handler
-/// half-way through a database transaction (a cancelled `BEGIN` can leave a pooled connection
-/// inside a transaction). The work finishes, commits or rolls back, whatever the client does.
+/// Runs each write request in its own task, so a client that disconnects cannot cancel a
+/// handler half-way through a database transaction (a cancelled `BEGIN` can leave a pooled
+/// connection inside a transaction). The write finishes, commits or rolls back, whatever the
+/// client does. Reads open no transaction and are still cancelled with their client, so
+/// abandoned slow reads do not keep the machine busy.
 async fn run_to_completion(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
+    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
+        return next.run(req).await;
+    }
     match tokio::spawn(next.run(req)).await {
         Ok(resp) => resp,
         Err(e) => {
