@@ -17,6 +17,7 @@ on_both_backends!(
     stacks_are_isolated_from_each_other,
     roles_and_tokens_are_enforced_on_content,
     abandoned_requests_leave_the_database_usable,
+    concurrent_publishes_of_one_entry_all_succeed,
 );
 
 struct World {
@@ -694,5 +695,31 @@ async fn abandoned_requests_leave_the_database_usable(app: TestApp) {
         )
         .await;
         assert_eq!(s, 201, "{b}");
+    }
+}
+
+/// Publishing the same entry from many clients at once always succeeds (no key collisions).
+async fn concurrent_publishes_of_one_entry_all_succeed(app: TestApp) {
+    let w = with_blog(&app).await;
+    send(
+        app.as_user(Method::POST, "/v3/environments", &w.owner, &w.api_key)
+            .json(&json!({"environment": {"name": "production"}})),
+    )
+    .await;
+    let e = new_entry(&app, &w, json!({"title": "Hot"})).await;
+    let path = format!(
+        "/v3/content_types/blog/entries/{}/publish",
+        e["uid"].as_str().unwrap()
+    );
+    let body = json!({"entry": {"environments": ["production"], "locales": ["en-us"]}});
+    let results = join_all((0..30).map(|_| {
+        send(
+            app.as_user(Method::POST, &path, &w.owner, &w.api_key)
+                .json(&body),
+        )
+    }))
+    .await;
+    for (s, b) in &results {
+        assert_eq!(*s, 200, "{b}");
     }
 }

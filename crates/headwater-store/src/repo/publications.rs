@@ -31,11 +31,16 @@ pub struct Target<'a> {
 
 /// The item as published (or re-published) at `version`.
 pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) -> Result<()> {
-    unpublish(c, t).await?;
+    // One statement, so concurrent publishes of the same item cannot collide on the key
+    // (`ON CONFLICT … DO UPDATE` has the same syntax on SQLite and PostgreSQL).
     sqlx::query(
         "INSERT INTO publications (stack_uid, item_type, item_uid, locale, environment_uid, \
          content_type_uid, version, published_by, published_at, source_locale) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (stack_uid, item_type, item_uid, locale, environment_uid) DO UPDATE SET \
+         content_type_uid = excluded.content_type_uid, version = excluded.version, \
+         published_by = excluded.published_by, published_at = excluded.published_at, \
+         source_locale = excluded.source_locale",
     )
     .bind(t.stack_uid)
     .bind(t.item_type)
