@@ -337,17 +337,22 @@ pub async fn get(
     uid: &str,
     locale: &str,
 ) -> Result<Option<Entry>> {
+    // Looked up by the primary key alone (the content type is checked below): with the
+    // content type in the WHERE clause PostgreSQL's generic plan picks a listing index and
+    // scans every entry of the type.
     let row = sqlx::query(&format!(
-        "SELECT {} FROM entries e WHERE e.stack_uid = $1 AND e.content_type_uid = $2 AND e.uid = $3 AND e.locale = $4",
+        "SELECT {} FROM entries e WHERE e.stack_uid = $1 AND e.uid = $2 AND e.locale = $3",
         cols(backend)
     ))
     .bind(stack_uid)
-    .bind(content_type_uid)
     .bind(uid)
     .bind(locale)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    Ok(row
+        .as_ref()
+        .map(from_row)
+        .filter(|e| e.content_type_uid == content_type_uid))
 }
 
 /// The fields of a write.
@@ -433,13 +438,14 @@ pub async fn update(
 ) -> Result<Option<Entry>> {
     let now = clock::now();
     let guard = if expected.is_some() {
-        " AND version = $10"
+        " AND version = $9"
     } else {
         ""
     };
+    // Matched by primary key only (see `get`); callers have checked the content type.
     let sql = format!(
         "UPDATE entries SET title = $1, doc = {}, tags = $3, version = version + 1, updated_by = $4, \
-         updated_at = $5 WHERE stack_uid = $6 AND content_type_uid = $7 AND uid = $8 AND locale = $9{guard}",
+         updated_at = $5 WHERE stack_uid = $6 AND uid = $7 AND locale = $8{guard}",
         dialect::json_param(backend, 2)
     );
     let mut q = sqlx::query(&sql)
@@ -449,7 +455,6 @@ pub async fn update(
         .bind(actor.uid())
         .bind(&now)
         .bind(w.stack_uid)
-        .bind(w.content_type_uid)
         .bind(w.uid)
         .bind(w.locale);
     if let Some(v) = expected {
