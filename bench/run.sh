@@ -15,7 +15,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-1 16 64}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release --bin headwater --bin headwater-bench-seed --bin headwater-bench-hello >&2
+cargo build --release -p headwater -p headwater-bench >&2
 BIN=target/release
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hw-bench.XXXXXX")"
 PIDS=()
