@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use headwater_core::clock;
 use headwater_core::policy::{
-    decide, Action, BuiltinRole, OrgRole, StackRole, Subject, TokenAccess, UserAccess,
+    decide, Action, BuiltinRole, Module, Op, OrgRole, StackRole, Subject, TokenAccess, UserAccess,
 };
 use headwater_core::ratelimit::{RequestClass, Verdict};
 use headwater_core::scope::TokenScope;
@@ -401,13 +401,15 @@ impl StackCtx {
                             },
                         )
                 };
-                if role.is_none() && !matches!(org, Some(OrgRole::Owner | OrgRole::Admin)) {
-                    // Not revealing whether a stack exists to someone without access to it.
+                let subject = Subject::User(UserAccess { org, stack: role });
+                // Someone the policy does not let read the stack learns nothing about it, not
+                // even that it exists: the same answer as an unknown api_key.
+                if decide(&subject, &Action::new(Module::Stack, Op::Read)).is_err() {
                     return Err(invalid_api_key());
                 }
                 Ok(StackCtx {
                     stack: Arc::new(stack),
-                    subject: Subject::User(UserAccess { org, stack: role }),
+                    subject,
                     principal: principal.clone(),
                 })
             }

@@ -192,7 +192,8 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
     if users == 0 {
         println!(
             "This Headwater database has no users yet. Create the first one (it owns a new organization):\n\n    \
-             headwater user create --email you@example.com --org-name \"My Org\"\n"
+             headwater user create --email you@example.com --org-name \"My Org\"\n\n\
+             (from the source folder: cargo run --release -- user create …)\n"
         );
     }
     let config = ServerConfig {
