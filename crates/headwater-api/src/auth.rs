@@ -38,6 +38,7 @@ pub enum Principal {
     /// A management token, with the stack it belongs to and that stack's organization.
     Token {
         token: Arc<ManagementToken>,
+        scope: Arc<TokenScope>,
         stack: Arc<Stack>,
         org: Arc<Org>,
     },
@@ -55,15 +56,14 @@ impl Principal {
     pub fn subject_without_stack(&self, org: Option<OrgRole>) -> Subject {
         match self {
             Principal::User { .. } => Subject::User(UserAccess { org, stack: None }),
-            Principal::Token { token, .. } => Subject::ManagementToken(token_access(token, "main")),
+            Principal::Token { scope, .. } => Subject::ManagementToken(token_access(scope, "main")),
         }
     }
 }
 
-fn token_access(token: &ManagementToken, branch: &str) -> TokenAccess {
+fn token_access(scope: &TokenScope, branch: &str) -> TokenAccess {
     TokenAccess {
-        // Stored scopes were validated on write; an unreadable one grants nothing.
-        scope: TokenScope::parse(&token.scope).unwrap_or_default(),
+        scope: scope.clone(),
         branch: branch.to_string(),
         via_alias: None,
         alias_targets: Vec::new(),
@@ -145,6 +145,7 @@ async fn resolve_token(
     Ok((
         Principal::Token {
             token: v.token,
+            scope: v.scope,
             stack: v.stack,
             org: v.org,
         },
@@ -179,6 +180,8 @@ pub async fn verify_management_token(
                 .await?
                 .ok_or_else(ApiError::not_logged_in)?;
             let v = crate::cache::Verified {
+                // Stored scopes were validated on write; an unreadable one grants nothing.
+                scope: Arc::new(TokenScope::parse(&token.scope).unwrap_or_default()),
                 token: Arc::new(token),
                 stack: Arc::new(stack),
                 org: Arc::new(org),
@@ -372,9 +375,9 @@ impl StackCtx {
             .field("branch", "is not valid."));
         }
         match &principal {
-            Principal::Token { token, stack, .. } => {
+            Principal::Token { scope, stack, .. } => {
                 // resolve_token already refused a key of another stack.
-                let subject = Subject::ManagementToken(token_access(token, &branch));
+                let subject = Subject::ManagementToken(token_access(scope, &branch));
                 Ok(StackCtx {
                     stack: stack.clone(),
                     principal: principal.clone(),

@@ -20,6 +20,8 @@ const TOUCH_EVERY: Duration = Duration::from_secs(60);
 #[derive(Clone, Debug)]
 pub struct Verified {
     pub token: Arc<ManagementToken>,
+    /// The token's scope, parsed once when the token is loaded.
+    pub scope: Arc<headwater_core::scope::TokenScope>,
     pub stack: Arc<Stack>,
     pub org: Arc<Org>,
 }

@@ -7,7 +7,6 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::{decide, Action, Module, Op, Subject, TokenAccess};
-use headwater_core::scope::TokenScope;
 use headwater_store::repo::entries::Compiler;
 use headwater_store::{Backend, Db};
 use std::hint::black_box;
@@ -46,7 +45,7 @@ fn credential_check(c: &mut Criterion) {
                 .await
                 .unwrap();
                 let subject = Subject::ManagementToken(TokenAccess {
-                    scope: TokenScope::parse(&v.token.scope).unwrap_or_default(),
+                    scope: (*v.scope).clone(),
                     branch: "main".into(),
                     via_alias: None,
                     alias_targets: Vec::new(),
