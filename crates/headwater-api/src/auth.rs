@@ -426,6 +426,24 @@ impl StackCtx {
     pub fn actor(&self) -> Actor {
         self.principal.actor()
     }
+
+    /// The audit record of a change to something of this stack.
+    pub fn audit<'a>(
+        &'a self,
+        action: &'a str,
+        module: &'a str,
+        target_uid: &'a str,
+        target_title: &'a str,
+    ) -> headwater_store::repo::audit::Event<'a> {
+        headwater_store::repo::audit::Event {
+            org_uid: Some(&self.stack.org_uid),
+            stack_uid: Some(&self.stack.uid),
+            action,
+            module,
+            target_uid: Some(target_uid),
+            target_title: Some(target_title),
+        }
+    }
 }
 
 /// A Content Delivery API request: a delivery token (`access_token`) for the stack named by

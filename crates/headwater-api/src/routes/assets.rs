@@ -207,14 +207,12 @@ async fn check_folder(state: &AppState, ctx: &StackCtx, parent: Option<&str>) ->
 }
 
 fn event<'a>(ctx: &'a StackCtx, action: &'a str, a: &'a Asset) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
+    ctx.audit(
         action,
-        module: if a.is_dir { "folder" } else { "asset" },
-        target_uid: Some(&a.uid),
-        target_title: Some(&a.title),
-    }
+        if a.is_dir { "folder" } else { "asset" },
+        &a.uid,
+        &a.title,
+    )
 }
 
 fn str_of<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {

@@ -108,14 +108,7 @@ async fn validate(
 }
 
 fn event<'a>(ctx: &'a StackCtx, action: &'a str, t: &'a DeliveryToken) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "delivery_token",
-        target_uid: Some(&t.uid),
-        target_title: Some(&t.name),
-    }
+    ctx.audit(action, "delivery_token", &t.uid, &t.name)
 }
 
 fn duplicate(name: &str) -> ApiError {

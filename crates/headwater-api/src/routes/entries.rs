@@ -158,14 +158,7 @@ async fn validate(
 }
 
 fn event<'a>(ctx: &'a StackCtx, action: &'a str, e: &'a Entry) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "entry",
-        target_uid: Some(&e.uid),
-        target_title: Some(&e.title),
-    }
+    ctx.audit(action, "entry", &e.uid, &e.title)
 }
 
 /// Applies `only[BASE][]` / `except[BASE][]` to an entry object.

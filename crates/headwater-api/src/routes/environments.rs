@@ -65,14 +65,7 @@ fn validate_urls(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult
 }
 
 fn env_event<'a>(ctx: &'a StackCtx, action: &'a str, e: &'a Environment) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "environment",
-        target_uid: Some(&e.uid),
-        target_title: Some(&e.name),
-    }
+    ctx.audit(action, "environment", &e.uid, &e.name)
 }
 
 fn duplicate(name: &str) -> ApiError {

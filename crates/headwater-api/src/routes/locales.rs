@@ -42,14 +42,7 @@ pub(crate) fn valid_code(code: &str) -> bool {
 }
 
 fn event<'a>(ctx: &'a StackCtx, action: &'a str, l: &'a Locale) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "locale",
-        target_uid: Some(&l.uid),
-        target_title: Some(&l.code),
-    }
+    ctx.audit(action, "locale", &l.uid, &l.code)
 }
 
 async fn check_fallback(

@@ -242,14 +242,7 @@ fn caps(state: &AppState, org: &Org) -> (u32, u32) {
 }
 
 fn token_event<'a>(ctx: &'a StackCtx, action: &'a str, t: &'a ManagementToken) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "management_token",
-        target_uid: Some(&t.uid),
-        target_title: Some(&t.name),
-    }
+    ctx.audit(action, "management_token", &t.uid, &t.name)
 }
 
 fn duplicate_name(name: &str) -> ApiError {

@@ -61,14 +61,7 @@ fn validate_rules(v: Option<&Value>) -> ApiResult<Value> {
 }
 
 fn role_event<'a>(ctx: &'a StackCtx, action: &'a str, r: &'a Role) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: "role",
-        target_uid: Some(&r.uid),
-        target_title: Some(&r.name),
-    }
+    ctx.audit(action, "role", &r.uid, &r.name)
 }
 
 fn duplicate(name: &str) -> ApiError {

@@ -213,14 +213,7 @@ async fn parse_body(
 }
 
 fn event<'a>(spec: &'a Spec, ctx: &'a StackCtx, action: &'a str, d: &'a SchemaDoc) -> Event<'a> {
-    Event {
-        org_uid: Some(&ctx.stack.org_uid),
-        stack_uid: Some(&ctx.stack.uid),
-        action,
-        module: spec.key,
-        target_uid: Some(&d.uid),
-        target_title: Some(&d.title),
-    }
+    ctx.audit(action, spec.key, &d.uid, &d.title)
 }
 
 async fn create(

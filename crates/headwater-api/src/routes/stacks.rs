@@ -305,14 +305,7 @@ pub async fn share(
         audit::record(
             &mut tx,
             &actor,
-            Event {
-                org_uid: Some(&ctx.stack.org_uid),
-                stack_uid: Some(&ctx.stack.uid),
-                action: "share",
-                module: "stack_users",
-                target_uid: Some(&user.uid),
-                target_title: Some(&user.email),
-            },
+            ctx.audit("share", "stack_users", &user.uid, &user.email),
         )
         .await?;
     }
@@ -345,14 +338,7 @@ pub async fn unshare(
     audit::record(
         &mut tx,
         &actor,
-        Event {
-            org_uid: Some(&ctx.stack.org_uid),
-            stack_uid: Some(&ctx.stack.uid),
-            action: "unshare",
-            module: "stack_users",
-            target_uid: Some(&user.uid),
-            target_title: Some(&user.email),
-        },
+        ctx.audit("unshare", "stack_users", &user.uid, &user.email),
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
