@@ -324,6 +324,9 @@ pub struct StackCtx {
     pub principal: Principal,
     pub stack: Arc<Stack>,
     pub subject: Subject,
+    /// The branch the request targets (the `branch` header resolved to a branch uid; `main`
+    /// by default).
+    pub branch: String,
 }
 
 fn missing_api_key() -> ApiError {
@@ -382,6 +385,7 @@ impl StackCtx {
                     stack: stack.clone(),
                     principal: principal.clone(),
                     subject,
+                    branch,
                 })
             }
             Principal::User { user, .. } => {
@@ -414,6 +418,7 @@ impl StackCtx {
                     stack: Arc::new(stack),
                     subject,
                     principal: principal.clone(),
+                    branch,
                 })
             }
         }
