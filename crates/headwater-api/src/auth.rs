@@ -19,6 +19,7 @@ use headwater_core::policy::{
 use headwater_core::ratelimit::{RequestClass, Verdict};
 use headwater_core::scope::TokenScope;
 use headwater_core::secret::{self, SecretKind};
+use headwater_store::repo::branches;
 use headwater_store::repo::orgs::Org;
 use headwater_store::repo::stacks::Stack;
 use headwater_store::repo::tokens::ManagementToken;
@@ -327,6 +328,48 @@ pub struct StackCtx {
     /// The branch the request targets (the `branch` header resolved to a branch uid; `main`
     /// by default).
     pub branch: String,
+    /// The branch's content space: the key of the stack's content rows on that branch.
+    pub space: String,
+}
+
+/// Where a request's `branch` header (a branch uid or an alias; `main` when absent) leads.
+pub struct Target {
+    pub branch: String,
+    pub via_alias: Option<String>,
+    pub space: String,
+}
+
+impl Target {
+    pub async fn resolve(
+        state: &AppState,
+        stack_uid: &str,
+        named: Option<&str>,
+    ) -> ApiResult<Target> {
+        let name = named.unwrap_or(branches::MAIN);
+        if name == branches::MAIN {
+            // Every stack has `main`, and an alias cannot be called `main`: no lookup.
+            return Ok(Target {
+                branch: branches::MAIN.to_string(),
+                via_alias: None,
+                space: stack_uid.to_string(),
+            });
+        }
+        let mut c = state.db().reader().await?;
+        let found = branches::resolve(&mut c, stack_uid, name).await?;
+        let found = found.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code::BRANCH_NOT_FOUND,
+                format!("The branch '{name}' doesn't exist in this stack."),
+            )
+            .field("branch", "is not valid.")
+        })?;
+        Ok(Target {
+            branch: found.branch.uid,
+            via_alias: found.via_alias,
+            space: found.branch.space_uid,
+        })
+    }
 }
 
 fn missing_api_key() -> ApiError {
@@ -367,25 +410,29 @@ impl StackCtx {
         headers: &HeaderMap,
     ) -> ApiResult<StackCtx> {
         let api_key = header(headers, "api_key").ok_or_else(missing_api_key)?;
-        let branch = header(headers, "branch").unwrap_or("main").to_string();
-        if branch != "main" {
-            // Only the main branch exists until branches are implemented.
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                code::BRANCH_NOT_FOUND,
-                format!("The branch '{branch}' doesn't exist in this stack."),
-            )
-            .field("branch", "is not valid."));
-        }
+        let named = header(headers, "branch");
         match &principal {
             Principal::Token { scope, stack, .. } => {
                 // resolve_token already refused a key of another stack.
-                let subject = Subject::ManagementToken(token_access(scope, &branch));
+                let target = Target::resolve(state, &stack.uid, named).await?;
+                let mut access = token_access(scope, &target.branch);
+                access.via_alias = target.via_alias;
+                if scope.branch_aliases().next().is_some() {
+                    // The policy checks the request's branch against where the scope's aliases
+                    // point now, so re-pointing an alias moves the token's reach with it.
+                    let mut c = state.db().reader().await?;
+                    access.alias_targets = branches::aliases(&mut c, &stack.uid)
+                        .await?
+                        .into_iter()
+                        .map(|a| (a.uid, a.target_branch))
+                        .collect();
+                }
                 Ok(StackCtx {
                     stack: stack.clone(),
                     principal: principal.clone(),
-                    subject,
-                    branch,
+                    subject: Subject::ManagementToken(access),
+                    branch: target.branch,
+                    space: target.space,
                 })
             }
             Principal::User { user, .. } => {
@@ -414,11 +461,14 @@ impl StackCtx {
                 if decide(&subject, &Action::new(Module::Stack, Op::Read)).is_err() {
                     return Err(invalid_api_key());
                 }
+                drop(c);
+                let target = Target::resolve(state, &stack.uid, named).await?;
                 Ok(StackCtx {
                     stack: Arc::new(stack),
                     subject,
                     principal: principal.clone(),
-                    branch,
+                    branch: target.branch,
+                    space: target.space,
                 })
             }
         }
@@ -458,6 +508,9 @@ pub struct DeliveryCtx {
     pub environment_uid: String,
     pub environment_name: String,
     pub subject: Subject,
+    /// The branch read (the `branch` header; `main` by default) and its content space.
+    pub branch: String,
+    pub space: String,
 }
 
 impl FromRequestParts<AppState> for DeliveryCtx {
@@ -509,15 +562,21 @@ impl FromRequestParts<AppState> for DeliveryCtx {
             .field("environment", "is not valid.")
         };
         let env = env.ok_or_else(no_env)?;
+        drop(c);
+        let target = Target::resolve(state, &stack.uid, header(&parts.headers, "branch")).await?;
         let subject = Subject::DeliveryToken(headwater_core::policy::DeliveryAccess {
             environments: token.environments.clone(),
             environment: env.uid.clone(),
+            branches: token.branches(),
+            branch: target.branch.clone(),
         });
         Ok(DeliveryCtx {
             stack: Arc::new(stack),
             environment_uid: env.uid,
             environment_name: env.name,
             subject,
+            branch: target.branch,
+            space: target.space,
         })
     }
 }

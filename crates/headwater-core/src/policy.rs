@@ -245,6 +245,10 @@ pub struct DeliveryAccess {
     pub environments: Vec<String>,
     /// The environment the request asks for, resolved to its uid.
     pub environment: String,
+    /// Branch uids the token's scope names (`main` when it names none).
+    pub branches: Vec<String>,
+    /// The branch the request targets, resolved to a branch uid.
+    pub branch: String,
 }
 
 /// Who is asking.
@@ -296,6 +300,15 @@ fn decide_delivery(token: &DeliveryAccess, action: &Action) -> Result<(), Denial
         return deny(
             "DT",
             "This delivery token's scope does not include the requested environment.",
+        );
+    }
+    if !token.branches.contains(&token.branch) {
+        return deny(
+            "DT",
+            format!(
+                "This delivery token's scope does not include the branch '{}'.",
+                token.branch
+            ),
         );
     }
     Ok(())

@@ -38,6 +38,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0004_delivery.sql"),
         postgres: include_str!("../migrations/postgres/0004_delivery.sql"),
     },
+    Source {
+        version: 5,
+        description: "branches",
+        sqlite: include_str!("../migrations/sqlite/0005_branches.sql"),
+        postgres: include_str!("../migrations/postgres/0005_branches.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -39,9 +39,26 @@ pub(crate) fn encode_segment(s: &str) -> String {
         .collect()
 }
 
+/// Where a version of an asset's file is downloaded. Files of a branch other than `main` name
+/// it, since an asset keeps its uid (and may differ in content) on every branch.
+fn download_url(base: &str, api_key: &str, branch: &str, a: &Asset) -> String {
+    let mut url = format!(
+        "{base}/v3/assets/{api_key}/{}/{}/{}",
+        a.uid,
+        a.version,
+        encode_segment(&a.filename)
+    );
+    if branch != "main" {
+        url.push_str("?branch=");
+        url.push_str(&encode_segment(branch));
+    }
+    url
+}
+
 pub(crate) fn asset_json(
     a: &Asset,
     api_key: &str,
+    branch: &str,
     base: &str,
     pubs: Option<&[Publication]>,
 ) -> Value {
@@ -60,7 +77,7 @@ pub(crate) fn asset_json(
         "content_type": a.content_type,
         "file_size": a.file_size.to_string(),
         "tags": a.tags,
-        "url": format!("{base}/v3/assets/{api_key}/{}/{}/{}", a.uid, a.version, encode_segment(&a.filename)),
+        "url": download_url(base, api_key, branch, a),
         "parent_uid": a.parent_uid,
         "is_dir": false,
         "_version": a.version,
@@ -193,7 +210,7 @@ async fn read_multipart(
 async fn check_folder(state: &AppState, ctx: &StackCtx, parent: Option<&str>) -> ApiResult<()> {
     if let Some(p) = parent {
         let mut c = state.db().reader().await?;
-        match assets::get(&mut c, &ctx.stack.uid, p).await? {
+        match assets::get(&mut c, &ctx.space, p).await? {
             Some(a) if a.is_dir => {}
             _ => {
                 return Err(ApiError::invalid(
@@ -233,7 +250,7 @@ pub async fn create(
         ))
     })?;
     let uid = headwater_core::ids::new_uid();
-    let up = read_multipart(&state, &ctx.stack.uid, &uid, mp).await?;
+    let up = read_multipart(&state, &ctx.space, &uid, mp).await?;
     let Some((filename, content_type, size, key)) = up.file else {
         return Err(ApiError::invalid(
             "asset[upload]",
@@ -262,8 +279,7 @@ pub async fn create(
         };
         let actor = ctx.actor();
         let mut tx = state.db().begin().await?;
-        let asset =
-            assets::insert(&mut tx, &ctx.stack.uid, &uid, &meta, Some(&info), &actor).await?;
+        let asset = assets::insert(&mut tx, &ctx.space, &uid, &meta, Some(&info), &actor).await?;
         audit::record(&mut tx, &actor, event(&ctx, "create", &asset)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok::<Asset, ApiError>(asset)
@@ -276,6 +292,7 @@ pub async fn create(
             asset_json(
                 &asset,
                 &ctx.stack.api_key,
+                &ctx.branch,
                 &base_url(&state, &headers),
                 Some(&[]),
             ),
@@ -300,7 +317,7 @@ pub async fn list(
     // Without a folder, every file of the stack is listed (as Contentstack does).
     let (items, total) = assets::list(
         &mut c,
-        &ctx.stack.uid,
+        &ctx.space,
         false,
         folder,
         folder.is_none(),
@@ -313,24 +330,16 @@ pub async fn list(
     }
     let mut out: Vec<Value> = Vec::new();
     if q.flag("include_folders") {
-        let (dirs, _) = assets::list(
-            &mut c,
-            &ctx.stack.uid,
-            true,
-            folder,
-            folder.is_none(),
-            0,
-            100,
-        )
-        .await?;
+        let (dirs, _) =
+            assets::list(&mut c, &ctx.space, true, folder, folder.is_none(), 0, 100).await?;
         out.extend(
             dirs.iter()
-                .map(|a| asset_json(a, &ctx.stack.api_key, "", None)),
+                .map(|a| asset_json(a, &ctx.stack.api_key, &ctx.branch, "", None)),
         );
     }
     let pubs = if q.flag("include_publish_details") {
         let uids: Vec<String> = items.iter().map(|a| a.uid.clone()).collect();
-        Some(publications::of_items(&mut c, &ctx.stack.uid, "asset", &uids).await?)
+        Some(publications::of_items(&mut c, &ctx.space, "asset", &uids).await?)
     } else {
         None
     };
@@ -338,7 +347,7 @@ pub async fn list(
     out.extend(
         items
             .iter()
-            .map(|a| asset_json(a, &ctx.stack.api_key, &base, pubs.as_deref())),
+            .map(|a| asset_json(a, &ctx.stack.api_key, &ctx.branch, &base, pubs.as_deref())),
     );
     Ok(listed(
         "assets",
@@ -349,7 +358,7 @@ pub async fn list(
 
 async fn load(state: &AppState, ctx: &StackCtx, uid: &str, dir: bool) -> ApiResult<Asset> {
     let mut c = state.db().reader().await?;
-    match assets::get(&mut c, &ctx.stack.uid, uid).await? {
+    match assets::get(&mut c, &ctx.space, uid).await? {
         Some(a) if a.is_dir == dir => Ok(a),
         _ => Err(ApiError::not_found(if dir { "folder" } else { "asset" })),
     }
@@ -365,9 +374,9 @@ pub async fn fetch(
     let a = load(&state, &ctx, &uid, false).await?;
     let mut c = state.db().reader().await?;
     let pubs =
-        publications::of_items(&mut c, &ctx.stack.uid, "asset", std::slice::from_ref(&uid)).await?;
+        publications::of_items(&mut c, &ctx.space, "asset", std::slice::from_ref(&uid)).await?;
     Ok(Json(
-        json!({ "asset": asset_json(&a, &ctx.stack.api_key, &base_url(&state, &headers), Some(&pubs)) }),
+        json!({ "asset": asset_json(&a, &ctx.stack.api_key, &ctx.branch, &base_url(&state, &headers), Some(&pubs)) }),
     ))
 }
 
@@ -388,7 +397,7 @@ pub async fn update(
         let mp = Multipart::from_request(req, &state)
             .await
             .map_err(|e| ApiError::bad_body(format!("The multipart body is malformed: {e}")))?;
-        let up = read_multipart(&state, &ctx.stack.uid, &uid, mp).await?;
+        let up = read_multipart(&state, &ctx.space, &uid, mp).await?;
         (up.fields, up.file)
     } else {
         let body = JsonBody::from_request(req, &state).await?;
@@ -431,7 +440,7 @@ pub async fn update(
         });
         let actor = ctx.actor();
         let mut tx = state.db().begin().await?;
-        let asset = assets::update(&mut tx, &ctx.stack.uid, &uid, &meta, info.as_ref(), &actor)
+        let asset = assets::update(&mut tx, &ctx.space, &uid, &meta, info.as_ref(), &actor)
             .await?
             .ok_or_else(|| ApiError::not_found("asset"))?;
         audit::record(&mut tx, &actor, event(&ctx, "update", &asset)).await?;
@@ -446,6 +455,7 @@ pub async fn update(
             asset_json(
                 &asset,
                 &ctx.stack.api_key,
+                &ctx.branch,
                 &base_url(&state, &headers),
                 None,
             ),
@@ -468,8 +478,10 @@ pub async fn delete(
     let current = load(&state, &ctx, &uid, false).await?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    let keys = assets::storage_keys(&mut tx, &ctx.stack.uid, &uid).await?;
-    assets::delete(&mut tx, &ctx.stack.uid, &uid).await?;
+    let keys = assets::storage_keys(&mut tx, &ctx.space, &uid).await?;
+    assets::delete(&mut tx, &ctx.space, &uid).await?;
+    // Another branch's copy of the asset may share these files.
+    let keys = assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     // Files go after the rows: a crash in between leaves an unreferenced file, never a dangling row.
@@ -487,7 +499,7 @@ pub async fn versions(
     ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
     load(&state, &ctx, &uid, false).await?;
     let mut c = state.db().reader().await?;
-    let all = assets::versions(&mut c, &ctx.stack.uid, &uid).await?;
+    let all = assets::versions(&mut c, &ctx.space, &uid).await?;
     let out = all
         .iter()
         .map(|(v, f, size, by, at)| json!({"_version": v, "filename": f, "file_size": size.to_string(), "created_by": by, "created_at": at}))
@@ -500,13 +512,23 @@ pub async fn versions(
 pub async fn download(
     State(state): State<AppState>,
     Path((api_key, uid, version, _name)): Path<(String, String, String, String)>,
+    query: crate::body::Query,
 ) -> ApiResult<Response> {
     let version: i64 = version.parse().map_err(|_| ApiError::not_found("asset"))?;
     let mut c = state.db().reader().await?;
     let stack = stacks::by_api_key(&mut c, &api_key)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
-    let (filename, content_type, key) = assets::file_of(&mut c, &stack.uid, &uid, version)
+    let space = match query.get("branch").filter(|b| *b != "main") {
+        None => stack.uid.clone(),
+        Some(b) => {
+            headwater_store::repo::branches::get(&mut c, &stack.uid, b)
+                .await?
+                .ok_or_else(|| ApiError::not_found("asset"))?
+                .space_uid
+        }
+    };
+    let (filename, content_type, key) = assets::file_of(&mut c, &space, &uid, version)
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     drop(c);
@@ -557,7 +579,7 @@ pub async fn create_folder(
     };
     let folder = assets::insert(
         &mut tx,
-        &ctx.stack.uid,
+        &ctx.space,
         &headwater_core::ids::new_uid(),
         &meta,
         None,
@@ -569,7 +591,7 @@ pub async fn create_folder(
     Ok(created(
         "Folder created successfully.",
         "asset",
-        asset_json(&folder, &ctx.stack.api_key, "", None),
+        asset_json(&folder, &ctx.stack.api_key, &ctx.branch, "", None),
     ))
 }
 
@@ -581,7 +603,7 @@ pub async fn fetch_folder(
     ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
     let f = load(&state, &ctx, &uid, true).await?;
     Ok(Json(
-        json!({ "asset": asset_json(&f, &ctx.stack.api_key, "", None) }),
+        json!({ "asset": asset_json(&f, &ctx.stack.api_key, &ctx.branch, "", None) }),
     ))
 }
 
@@ -618,7 +640,7 @@ pub async fn update_folder(
         parent_uid: parent.as_deref(),
         tags: &json!([]),
     };
-    let folder = assets::update(&mut tx, &ctx.stack.uid, &uid, &meta, None, &actor)
+    let folder = assets::update(&mut tx, &ctx.space, &uid, &meta, None, &actor)
         .await?
         .ok_or_else(|| ApiError::not_found("folder"))?;
     audit::record(&mut tx, &actor, event(&ctx, "update", &folder)).await?;
@@ -626,7 +648,7 @@ pub async fn update_folder(
     Ok(updated(
         "Folder updated successfully.",
         "asset",
-        asset_json(&folder, &ctx.stack.api_key, "", None),
+        asset_json(&folder, &ctx.stack.api_key, &ctx.branch, "", None),
     ))
 }
 
@@ -639,13 +661,13 @@ pub async fn delete_folder(
     let current = load(&state, &ctx, &uid, true).await?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    if assets::children(&mut tx, &ctx.stack.uid, &uid).await? > 0 {
+    if assets::children(&mut tx, &ctx.space, &uid).await? > 0 {
         return Err(ApiError::invalid(
             "asset",
             "the folder is not empty; move or delete what it holds first.",
         ));
     }
-    assets::delete(&mut tx, &ctx.stack.uid, &uid).await?;
+    assets::delete(&mut tx, &ctx.space, &uid).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Folder deleted successfully."))
@@ -691,10 +713,7 @@ async fn publish_or_unpublish(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     for code in &codes {
-        if locales::by_code(&mut tx, &ctx.stack.uid, code)
-            .await?
-            .is_none()
-        {
+        if locales::by_code(&mut tx, &ctx.space, code).await?.is_none() {
             return Err(ApiError::invalid(
                 "asset.locales",
                 format!("'{code}' is not a locale of this stack."),
@@ -712,7 +731,7 @@ async fn publish_or_unpublish(
             })?;
         for code in &codes {
             let t = Target {
-                stack_uid: &ctx.stack.uid,
+                stack_uid: &ctx.space,
                 item_type: "asset",
                 item_uid: uid,
                 content_type_uid: None,

@@ -38,7 +38,7 @@ async fn locale_of(c: &mut Conn, ctx: &DeliveryCtx, q: &Query) -> ApiResult<Stri
         .filter(|l| !l.is_empty())
         .unwrap_or(&ctx.stack.master_locale)
         .to_lowercase();
-    if locales::by_code(c, &ctx.stack.uid, &code).await?.is_none() {
+    if locales::by_code(c, &ctx.space, &code).await?.is_none() {
         return Err(ApiError::invalid(
             "locale",
             format!("'{code}' is not a locale of this stack."),
@@ -48,7 +48,7 @@ async fn locale_of(c: &mut Conn, ctx: &DeliveryCtx, q: &Query) -> ApiResult<Stri
 }
 
 async fn check_type(c: &mut Conn, ctx: &DeliveryCtx, ct: &str) -> ApiResult<()> {
-    schemas::get(c, &ctx.stack.uid, Kind::ContentType, ct)
+    schemas::get(c, &ctx.space, Kind::ContentType, ct)
         .await?
         .map(|_| ())
         .ok_or_else(|| not_found("Content Type", ct))
@@ -72,7 +72,7 @@ async fn published(
         c,
         state.db().backend(),
         &ListQuery {
-            stack_uid: &ctx.stack.uid,
+            stack_uid: &ctx.space,
             content_type_uid: ct,
             locale,
             master_locale: &ctx.stack.master_locale,
@@ -94,8 +94,7 @@ async fn content_types(
     ctx.authorize(&Action::new(Module::ContentTypes, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let mut c = state.db().reader().await?;
-    let (items, total) =
-        schemas::list(&mut c, &ctx.stack.uid, Kind::ContentType, skip, limit).await?;
+    let (items, total) = schemas::list(&mut c, &ctx.space, Kind::ContentType, skip, limit).await?;
     Ok(listed(
         "content_types",
         items.iter().map(doc_json).collect(),
@@ -110,7 +109,7 @@ async fn content_type(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::ContentTypes, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    let d = schemas::get(&mut c, &ctx.stack.uid, Kind::ContentType, &ct)
+    let d = schemas::get(&mut c, &ctx.space, Kind::ContentType, &ct)
         .await?
         .ok_or_else(|| not_found("Content Type", &ct))?;
     Ok(Json(json!({ "content_type": doc_json(&d) })))
@@ -183,18 +182,18 @@ async fn published_assets(
     let base = base_url(state, headers);
     let mut out = Vec::new();
     for (mut a, version) in
-        assets::published(&mut c, &ctx.stack.uid, &ctx.environment_uid, &locale, uid).await?
+        assets::published(&mut c, &ctx.space, &ctx.environment_uid, &locale, uid).await?
     {
         // Deliver the published version's file, even when a newer one was uploaded since.
         if let Some((filename, content_type, size)) =
-            assets::version_meta(&mut c, &ctx.stack.uid, &a.uid, version).await?
+            assets::version_meta(&mut c, &ctx.space, &a.uid, version).await?
         {
             a.filename = filename;
             a.content_type = content_type;
             a.file_size = size;
             a.version = version;
         }
-        let mut v = asset_json(&a, &ctx.stack.api_key, &base, None);
+        let mut v = asset_json(&a, &ctx.stack.api_key, &ctx.branch, &base, None);
         v["publish_details"] = json!({"environment": ctx.environment_uid, "locale": locale});
         out.push(v);
     }

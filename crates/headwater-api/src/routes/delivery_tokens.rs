@@ -30,7 +30,7 @@ async fn token_json(c: &mut Conn, t: &DeliveryToken, secret: Option<&str>) -> Ap
     let mut scope = vec![
         json!({"module": "environment", "environments": envs, "acl": {"read": true}, "_metadata": {"uid": format!("{}_env", t.uid)}}),
     ];
-    scope.push(json!({"module": "branch", "branches": ["main"], "acl": {"read": true}, "_metadata": {"uid": format!("{}_branch", t.uid)}}));
+    scope.push(json!({"module": "branch", "branches": t.branches(), "acl": {"read": true}, "_metadata": {"uid": format!("{}_branch", t.uid)}}));
     let mut v = json!({
         "uid": t.uid, "name": t.name, "description": t.description, "scope": scope, "type": "delivery",
         "created_by": t.created_by, "updated_by": t.updated_by, "created_at": t.created_at, "updated_at": t.updated_at,
@@ -102,8 +102,39 @@ async fn validate(
         envs.push(e);
     }
     let uids = envs.iter().map(|e| e.uid.clone()).collect();
-    let stored_scope =
+    // Branches: uids of existing branches; `main` alone when the scope names none.
+    let branch_names: Vec<String> = scope
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("module").and_then(Value::as_str) == Some("branch"))
+        .flat_map(|i| {
+            i.get("branches")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|b| b.as_str().map(str::to_string))
+        .collect();
+    for b in &branch_names {
+        if headwater_store::repo::branches::get(c, stack_uid, b)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "token.scope",
+                format!("'{b}' is not a branch of this stack."),
+            ));
+        }
+    }
+    let mut stored_scope =
         json!([{"module": "environment", "environments": names, "acl": {"read": true}}]);
+    if !branch_names.is_empty() {
+        stored_scope
+            .as_array_mut()
+            .expect("array")
+            .push(json!({"module": "branch", "branches": branch_names, "acl": {"read": true}}));
+    }
     Ok((name, description, stored_scope, uids))
 }
 

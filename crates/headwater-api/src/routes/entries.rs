@@ -71,10 +71,10 @@ pub(crate) fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
 
 /// The content type and its parsed fields.
 pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
-    let doc = schemas::get(c, &ctx.stack.uid, Kind::ContentType, ct)
+    let doc = schemas::get(c, &ctx.space, Kind::ContentType, ct)
         .await?
         .ok_or_else(|| ct_not_found("Content Type", ct))?;
-    let globals = global_schemas(c, &ctx.stack.uid).await?;
+    let globals = global_schemas(c, &ctx.space).await?;
     fields_of(&doc.schema, false, &globals).map_err(|e| {
         tracing::error!(content_type = ct, errors = ?e, "stored schema no longer parses");
         ApiError::internal()
@@ -83,7 +83,7 @@ pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiR
 
 /// Checks the content type exists (reads need no schema).
 async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
-    if schemas::exists(c, &ctx.stack.uid, Kind::ContentType, ct).await? {
+    if schemas::exists(c, &ctx.space, Kind::ContentType, ct).await? {
         Ok(())
     } else {
         Err(ct_not_found("Content Type", ct))
@@ -97,9 +97,7 @@ async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String>
         .filter(|l| !l.is_empty())
         .unwrap_or(&ctx.stack.master_locale)
         .to_lowercase();
-    if code != ctx.stack.master_locale
-        && locales::by_code(c, &ctx.stack.uid, &code).await?.is_none()
-    {
+    if code != ctx.stack.master_locale && locales::by_code(c, &ctx.space, &code).await?.is_none() {
         return Err(ApiError::invalid(
             "locale",
             format!("'{code}' is not a locale of this stack."),
@@ -238,7 +236,7 @@ pub async fn list(
         &mut c,
         state.db().backend(),
         &ListQuery {
-            stack_uid: &ctx.stack.uid,
+            stack_uid: &ctx.space,
             content_type_uid: &ct,
             locale: &locale,
             master_locale: &ctx.stack.master_locale,
@@ -255,7 +253,7 @@ pub async fn list(
     }
     let pubs = if q.flag("include_publish_details") {
         let uids: Vec<String> = items.iter().map(|e| e.uid.clone()).collect();
-        Some(publications::of_items(&mut c, &ctx.stack.uid, "entry", &uids).await?)
+        Some(publications::of_items(&mut c, &ctx.space, "entry", &uids).await?)
     } else {
         None
     };
@@ -285,19 +283,12 @@ async fn load(
     locale: &str,
 ) -> ApiResult<Entry> {
     let backend = state.db().backend();
-    if let Some(e) = entries::get(c, backend, &ctx.stack.uid, ct, uid, locale).await? {
+    if let Some(e) = entries::get(c, backend, &ctx.space, ct, uid, locale).await? {
         return Ok(e);
     }
-    entries::get(
-        c,
-        backend,
-        &ctx.stack.uid,
-        ct,
-        uid,
-        &ctx.stack.master_locale,
-    )
-    .await?
-    .ok_or_else(entry_not_found)
+    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale)
+        .await?
+        .ok_or_else(entry_not_found)
 }
 
 pub async fn fetch(
@@ -318,7 +309,7 @@ pub async fn fetch(
         let (doc, by, at) = entries::version(
             &mut c,
             state.db().backend(),
-            &ctx.stack.uid,
+            &ctx.space,
             &uid,
             &entry.locale,
             n,
@@ -336,7 +327,7 @@ pub async fn fetch(
         entry.updated_at = at;
     }
     let pubs =
-        publications::of_items(&mut c, &ctx.stack.uid, "entry", std::slice::from_ref(&uid)).await?;
+        publications::of_items(&mut c, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
     let mut v = entry_json(&entry, Some(&pubs));
     project(&mut v, &q.all("only[BASE][]"), &q.all("except[BASE][]"));
     Ok(Json(json!({ "entry": v })))
@@ -358,7 +349,7 @@ pub async fn create(
     let locale = locale_of(&mut tx, &ctx, &q).await?;
     let uid = headwater_core::ids::new_uid();
     let probe = UniqueProbe {
-        stack_uid: &ctx.stack.uid,
+        stack_uid: &ctx.space,
         content_type_uid: &ct,
         locale: &locale,
         except_uid: &uid,
@@ -366,7 +357,7 @@ pub async fn create(
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "creation").await?;
     let tags = tags_of(map, None)?;
     let w = EntryWrite {
-        stack_uid: &ctx.stack.uid,
+        stack_uid: &ctx.space,
         content_type_uid: &ct,
         uid: &uid,
         locale: &locale,
@@ -405,12 +396,12 @@ pub async fn update(
     let mut tx = state.db().begin().await?;
     let fields = content_type(&mut tx, &ctx, &ct).await?;
     let locale = locale_of(&mut tx, &ctx, &q).await?;
-    let current = entries::get(&mut tx, backend, &ctx.stack.uid, &ct, &uid, &locale).await?;
+    let current = entries::get(&mut tx, backend, &ctx.space, &ct, &uid, &locale).await?;
     if current.is_none()
         && entries::get(
             &mut tx,
             backend,
-            &ctx.stack.uid,
+            &ctx.space,
             &ct,
             &uid,
             &ctx.stack.master_locale,
@@ -421,7 +412,7 @@ pub async fn update(
         return Err(entry_not_found());
     }
     let probe = UniqueProbe {
-        stack_uid: &ctx.stack.uid,
+        stack_uid: &ctx.space,
         content_type_uid: &ct,
         locale: &locale,
         except_uid: &uid,
@@ -429,7 +420,7 @@ pub async fn update(
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "update").await?;
     let tags = tags_of(map, current.as_ref().map(|e| &e.tags))?;
     let w = EntryWrite {
-        stack_uid: &ctx.stack.uid,
+        stack_uid: &ctx.space,
         content_type_uid: &ct,
         uid: &uid,
         locale: &locale,
@@ -457,8 +448,8 @@ pub async fn update(
         },
     };
     audit::record(&mut tx, &actor, event(&ctx, "update", &entry)).await?;
-    let pubs = publications::of_items(&mut tx, &ctx.stack.uid, "entry", std::slice::from_ref(&uid))
-        .await?;
+    let pubs =
+        publications::of_items(&mut tx, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     let message = if current.is_none() {
         "Entry localized successfully."
@@ -489,7 +480,7 @@ pub async fn delete(
             format!("the entry is not localized in '{locale}'."),
         ));
     }
-    entries::delete(&mut tx, &ctx.stack.uid, &uid, only_locale).await?;
+    entries::delete(&mut tx, &ctx.space, &uid, only_locale).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &entry)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Entry deleted successfully."))
@@ -506,7 +497,7 @@ pub async fn versions(
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
-    let all = entries::versions(&mut c, &ctx.stack.uid, &uid, &entry.locale).await?;
+    let all = entries::versions(&mut c, &ctx.space, &uid, &entry.locale).await?;
     let out: Vec<Value> = all
         .iter()
         .map(|(v, by, at)| {
@@ -586,10 +577,7 @@ async fn publish_or_unpublish(
     }
     let mut last = None;
     for code in &locale_codes {
-        if locales::by_code(&mut tx, &ctx.stack.uid, code)
-            .await?
-            .is_none()
-        {
+        if locales::by_code(&mut tx, &ctx.space, code).await?.is_none() {
             return Err(ApiError::invalid(
                 "entry.locales",
                 format!("'{code}' is not a locale of this stack."),
@@ -598,7 +586,7 @@ async fn publish_or_unpublish(
         let entry = load(state, &mut tx, ctx, ct, uid, code).await?;
         let v = version.unwrap_or(entry.version);
         if publish
-            && entries::version(&mut tx, backend, &ctx.stack.uid, uid, &entry.locale, v)
+            && entries::version(&mut tx, backend, &ctx.space, uid, &entry.locale, v)
                 .await?
                 .is_none()
         {
@@ -609,7 +597,7 @@ async fn publish_or_unpublish(
         }
         for env in &envs {
             let target = Target {
-                stack_uid: &ctx.stack.uid,
+                stack_uid: &ctx.space,
                 item_type: "entry",
                 item_uid: uid,
                 content_type_uid: Some(ct),
@@ -670,8 +658,8 @@ pub async fn entry_locales(
     let backend = state.db().backend();
     load(&state, &mut c, &ctx, &ct, &uid, &ctx.stack.master_locale).await?;
     let mut out = Vec::new();
-    for l in locales::list(&mut c, &ctx.stack.uid).await? {
-        let localized = entries::get(&mut c, backend, &ctx.stack.uid, &ct, &uid, &l.code)
+    for l in locales::list(&mut c, &ctx.space).await? {
+        let localized = entries::get(&mut c, backend, &ctx.space, &ct, &uid, &l.code)
             .await?
             .is_some();
         let mut item = json!({ "code": l.code });

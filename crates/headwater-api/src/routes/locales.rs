@@ -59,7 +59,7 @@ async fn check_fallback(
             ));
         }
         let mut c = state.db().reader().await?;
-        if locales::by_code(&mut c, &ctx.stack.uid, f).await?.is_none() {
+        if locales::by_code(&mut c, &ctx.space, f).await?.is_none() {
             return Err(ApiError::invalid(
                 "locale.fallback_locale",
                 format!("'{f}' is not a locale of this stack."),
@@ -76,7 +76,7 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Locales, Op::Read))?;
     let mut c = state.db().reader().await?;
-    let all = locales::list(&mut c, &ctx.stack.uid).await?;
+    let all = locales::list(&mut c, &ctx.space).await?;
     let n = all.len() as i64;
     Ok(listed(
         "locales",
@@ -87,7 +87,7 @@ pub async fn list(
 
 async fn load(state: &AppState, ctx: &StackCtx, code: &str) -> ApiResult<Locale> {
     let mut c = state.db().reader().await?;
-    locales::by_code(&mut c, &ctx.stack.uid, code)
+    locales::by_code(&mut c, &ctx.space, code)
         .await?
         .ok_or_else(|| ApiError::not_found("locale"))
 }
@@ -129,7 +129,7 @@ pub async fn create(
     let mut tx = state.db().begin().await?;
     let l = match locales::insert(
         &mut tx,
-        &ctx.stack.uid,
+        &ctx.space,
         &code,
         &name,
         fallback.as_deref(),
@@ -188,7 +188,7 @@ pub async fn update(
     let mut tx = state.db().begin().await?;
     let l = locales::update(
         &mut tx,
-        &ctx.stack.uid,
+        &ctx.space,
         &code,
         &name,
         fallback.as_deref(),
@@ -220,7 +220,7 @@ pub async fn delete(
     }
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    locales::delete(&mut tx, &ctx.stack.uid, &code).await?;
+    locales::delete(&mut tx, &ctx.space, &code).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Language removed successfully."))

@@ -2,6 +2,7 @@
 
 mod assets;
 mod audit;
+mod branches;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
@@ -154,6 +155,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))
+        .route(
+            "/v3/stacks/branches",
+            get(branches::list).post(branches::create),
+        )
+        .route(
+            "/v3/stacks/branches/{uid}",
+            get(branches::fetch).delete(branches::delete),
+        )
+        .route("/v3/stacks/branch_aliases", get(branches::list_aliases))
+        .route(
+            "/v3/stacks/branch_aliases/{uid}",
+            get(branches::fetch_alias)
+                .put(branches::assign_alias)
+                .delete(branches::delete_alias),
+        )
         .nest("/cda", cda::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)

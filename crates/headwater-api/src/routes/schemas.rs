@@ -111,7 +111,7 @@ async fn list(spec: &Spec, state: &AppState, ctx: &StackCtx, q: &Query) -> ApiRe
     ctx.authorize(&Action::new(spec.module, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let mut c = state.db().reader().await?;
-    let (items, total) = schemas::list(&mut c, &ctx.stack.uid, spec.kind, skip, limit).await?;
+    let (items, total) = schemas::list(&mut c, &ctx.space, spec.kind, skip, limit).await?;
     if q.flag("count") {
         return Ok(Json(json!({ spec.plural: total })));
     }
@@ -124,7 +124,7 @@ async fn list(spec: &Spec, state: &AppState, ctx: &StackCtx, q: &Query) -> ApiRe
 
 async fn load(spec: &Spec, state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<SchemaDoc> {
     let mut c = state.db().reader().await?;
-    schemas::get(&mut c, &ctx.stack.uid, spec.kind, uid)
+    schemas::get(&mut c, &ctx.space, spec.kind, uid)
         .await?
         .ok_or_else(|| not_found(spec.label, uid))
 }
@@ -190,7 +190,7 @@ async fn parse_body(
         .or_else(|| current.map(|c| c.schema.clone()))
         .unwrap_or(Value::Null);
     let mut c = state.db().reader().await?;
-    let globals = global_schemas(&mut c, &ctx.stack.uid).await?;
+    let globals = global_schemas(&mut c, &ctx.space).await?;
     drop(c);
     let fields = match fields_of(&schema, spec.kind == Kind::ContentType, &globals) {
         Ok(f) => f,
@@ -233,7 +233,7 @@ async fn create(
         schema: &p.schema,
         options: &p.options,
     };
-    let d = match schemas::insert(&mut tx, &ctx.stack.uid, spec.kind, &write, &actor).await {
+    let d = match schemas::insert(&mut tx, &ctx.space, spec.kind, &write, &actor).await {
         Ok(d) => d,
         Err(StoreError::Conflict(_)) => {
             return Err(write_failed(
@@ -273,10 +273,9 @@ async fn update(
     .await?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    if spec.kind == Kind::ContentType
-        && entries::count_of_type(&mut tx, &ctx.stack.uid, uid).await? > 0
+    if spec.kind == Kind::ContentType && entries::count_of_type(&mut tx, &ctx.space, uid).await? > 0
     {
-        let globals = global_schemas(&mut tx, &ctx.stack.uid).await?;
+        let globals = global_schemas(&mut tx, &ctx.space).await?;
         if let Ok(old) = fields_of(&current.schema, false, &globals) {
             let breaking = content::breaking_changes(&old, &p.fields, "");
             if !breaking.is_empty() {
@@ -301,7 +300,7 @@ async fn update(
         schema: &p.schema,
         options: &p.options,
     };
-    let d = schemas::update(&mut tx, &ctx.stack.uid, spec.kind, &write, &actor)
+    let d = schemas::update(&mut tx, &ctx.space, spec.kind, &write, &actor)
         .await?
         .ok_or_else(|| not_found(spec.label, uid))?;
     audit::record(&mut tx, &actor, event(spec, ctx, "update", &d)).await?;
@@ -324,7 +323,7 @@ async fn delete(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     if spec.kind == Kind::GlobalField {
-        let users = schemas::referencing(&mut tx, &ctx.stack.uid, uid).await?;
+        let users = schemas::referencing(&mut tx, &ctx.space, uid).await?;
         if !users.is_empty() {
             return Err(write_failed(
                 spec,
@@ -336,9 +335,9 @@ async fn delete(
             ));
         }
     } else {
-        entries::delete_all_of_type(&mut tx, &ctx.stack.uid, uid).await?;
+        entries::delete_all_of_type(&mut tx, &ctx.space, uid).await?;
     }
-    schemas::delete(&mut tx, &ctx.stack.uid, spec.kind, uid).await?;
+    schemas::delete(&mut tx, &ctx.space, spec.kind, uid).await?;
     audit::record(&mut tx, &actor, event(spec, ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice(&format!("{} deleted successfully.", spec.label)))

@@ -72,6 +72,8 @@ fn subjects() -> Vec<(&'static str, Subject)> {
             Subject::DeliveryToken(DeliveryAccess {
                 environments: vec!["production".into()],
                 environment: "production".into(),
+                branches: vec!["main".into()],
+                branch: "main".into(),
             }),
         ),
         (
@@ -322,8 +324,20 @@ fn delivery_tokens_read_published_content_of_their_environments_only() {
         Subject::DeliveryToken(DeliveryAccess {
             environments: vec!["production".into()],
             environment: env.into(),
+            branches: vec!["main".into()],
+            branch: "main".into(),
         })
     };
+    let on_branch = |branch: &str| {
+        Subject::DeliveryToken(DeliveryAccess {
+            environments: vec!["production".into()],
+            environment: "production".into(),
+            branches: vec!["main".into(), "dev".into()],
+            branch: branch.into(),
+        })
+    };
+    assert!(decide(&on_branch("dev"), &Action::new(Module::Entries, Op::Read)).is_ok());
+    assert_eq!(denied_by(&on_branch("qa"), Module::Entries, Op::Read), "DT");
     assert!(decide(&dt("production"), &Action::new(Module::Entries, Op::Read)).is_ok());
     assert!(decide(&dt("production"), &Action::new(Module::Assets, Op::Read)).is_ok());
     assert_eq!(denied_by(&dt("staging"), Module::Entries, Op::Read), "DT");

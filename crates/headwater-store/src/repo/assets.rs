@@ -279,6 +279,21 @@ pub async fn storage_keys(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Ve
     Ok(rows.iter().map(|r| s(r, "storage_key")).collect())
 }
 
+/// The keys among `keys` that no asset version (of any branch) names any more.
+pub async fn unreferenced(c: &mut Conn, keys: Vec<String>) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM asset_versions WHERE storage_key = $1")
+            .bind(&k)
+            .fetch_one(&mut *c)
+            .await?;
+        if i(&row, "n") == 0 {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn children(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<i64> {
     let row =
         sqlx::query("SELECT COUNT(*) AS n FROM assets WHERE stack_uid = $1 AND parent_uid = $2")

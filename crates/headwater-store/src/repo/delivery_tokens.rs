@@ -11,6 +11,27 @@ use sqlx::any::AnyRow;
 /// Delivery tokens a stack may hold (Contentstack's documented maximum).
 pub const MAX_PER_STACK: i64 = 20;
 
+impl DeliveryToken {
+    /// The branches the token's scope names (its `branch` module); `main` when it names none.
+    pub fn branches(&self) -> Vec<String> {
+        let named: Vec<String> = self
+            .scope
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m.get("module").and_then(|v| v.as_str()) == Some("branch"))
+            .filter_map(|m| m.get("branches").and_then(|b| b.as_array()))
+            .flatten()
+            .filter_map(|b| b.as_str().map(str::to_string))
+            .collect();
+        if named.is_empty() {
+            vec!["main".to_string()]
+        } else {
+            named
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct DeliveryToken {
     pub uid: String,

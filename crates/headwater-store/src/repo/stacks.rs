@@ -70,6 +70,7 @@ pub async fn insert(
     .execute(&mut *c)
     .await?;
     let actor = Actor::User(owner_uid.to_string());
+    super::branches::insert_main(c, &uid, &actor).await?;
     for role in BuiltinRole::ALL {
         roles::insert(
             c,
