@@ -577,5 +577,124 @@ fn custom_allows(rules: &[Value], action: &Action) -> Result<(), Denial> {
     }
 }
 
+/// The people a workflow rule names: user uids and role uids (`$all` in `users` means anyone).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Named {
+    pub users: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+impl Named {
+    /// Reads `{"users": [...], "roles": [...]}`; a user or role may be a uid string or an object
+    /// with a `uid`.
+    pub fn from_json(v: &Value) -> Named {
+        let list = |key: &str| -> Vec<String> {
+            v.get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| {
+                    x.as_str()
+                        .or_else(|| x.get("uid").and_then(Value::as_str))
+                        .map(str::to_string)
+                })
+                .collect()
+        };
+        Named {
+            users: list("users"),
+            roles: list("roles"),
+        }
+    }
+
+    fn includes(&self, person: &Person) -> bool {
+        self.users.iter().any(|u| u == "$all" || *u == person.uid)
+            || person.role_uids.iter().any(|r| self.roles.contains(r))
+    }
+
+    fn everyone(&self) -> bool {
+        self.users.iter().any(|u| u == "$all")
+    }
+}
+
+/// The user behind a request, for the workflow rules that name people.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Person {
+    pub uid: String,
+    /// The uids of the user's roles in the stack.
+    pub role_uids: Vec<String>,
+}
+
+fn is_owner_or_admin(subject: &Subject) -> bool {
+    matches!(
+        subject,
+        Subject::User(UserAccess {
+            stack: Some(StackRole::Owner | StackRole::Builtin(BuiltinRole::Admin)),
+            ..
+        })
+    )
+}
+
+/// WF-1: accepting or rejecting a publish request. The module decision comes first (MT-9: never
+/// a management token; role rules for users); then only the rule's approvers decide.
+pub fn decide_approval(
+    subject: &Subject,
+    person: Option<&Person>,
+    approvers: &Named,
+    rule_uid: &str,
+) -> Result<(), Denial> {
+    decide(subject, &Action::new(Module::PublishRequests, Op::Decide))?;
+    match person {
+        Some(p) if approvers.includes(p) => Ok(()),
+        _ => deny(
+            "WF-1",
+            format!("Only the approvers of publish rule '{rule_uid}' can accept or reject this request."),
+        ),
+    }
+}
+
+/// WF-2: publishing directly where a publish rule applies. Only the rule's approvers may skip
+/// the request, and not when the rule disables approver publishing; everyone else (every
+/// management token included) sends a publish request instead.
+pub fn may_skip_approval(
+    subject: &Subject,
+    person: Option<&Person>,
+    approvers: &Named,
+    disable_approver_publishing: bool,
+) -> bool {
+    !disable_approver_publishing
+        && matches!(subject, Subject::User(_))
+        && person.is_some_and(|p| approvers.includes(p))
+}
+
+/// WF-3: moving an entry into a workflow stage. Stack owners and admins always may; others when
+/// the stage's transition rule names them (user or role); a management token only when the
+/// stage allows all users (it is nobody in particular).
+pub fn decide_transition(
+    subject: &Subject,
+    person: Option<&Person>,
+    allowed: &Named,
+    stage: &str,
+) -> Result<(), Denial> {
+    let ok = match subject {
+        Subject::ManagementToken(_) => allowed.everyone(),
+        Subject::User(_) => {
+            is_owner_or_admin(subject) || person.is_some_and(|p| allowed.includes(p))
+        }
+        Subject::DeliveryToken(_) => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let who = if matches!(subject, Subject::ManagementToken(_)) {
+        "A management token can move entries only into stages open to all users"
+    } else {
+        "You are not allowed"
+    };
+    deny(
+        "WF-3",
+        format!("{who}: the transition rule of stage '{stage}' does not include you."),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0005_branches.sql"),
         postgres: include_str!("../migrations/postgres/0005_branches.sql"),
     },
+    Source {
+        version: 6,
+        description: "workflows",
+        sqlite: include_str!("../migrations/sqlite/0006_workflows.sql"),
+        postgres: include_str!("../migrations/postgres/0006_workflows.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -82,7 +82,7 @@ pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiR
 }
 
 /// Checks the content type exists (reads need no schema).
-async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
+pub(crate) async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
     if schemas::exists(c, &ctx.space, Kind::ContentType, ct).await? {
         Ok(())
     } else {
@@ -91,7 +91,7 @@ async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResul
 }
 
 /// The `locale` parameter (default: the master locale), which must be a locale of the stack.
-async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
+pub(crate) async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
     let code = q
         .get("locale")
         .filter(|l| !l.is_empty())
@@ -274,7 +274,7 @@ pub async fn list(
 }
 
 /// The entry in `locale`, or its master-locale version when it is not localized.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     c: &mut Conn,
     ctx: &StackCtx,
@@ -576,6 +576,8 @@ async fn publish_or_unpublish(
         envs.push(env);
     }
     let mut last = None;
+    let mut requested: Vec<Value> = Vec::new();
+    let mut performed = 0;
     for code in &locale_codes {
         if locales::by_code(&mut tx, &ctx.space, code).await?.is_none() {
             return Err(ApiError::invalid(
@@ -605,11 +607,22 @@ async fn publish_or_unpublish(
                 environment_uid: &env.uid,
                 source_locale: Some(&entry.locale),
             };
+            // Under a publish rule, anyone but its approvers sends a publish request instead.
+            if let Some((req, rule)) =
+                crate::routes::workflows::gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
+                    .await?
+            {
+                requested.push(json!({"uid": req.uid, "publishing_rule": rule.uid,
+                    "action": req.action, "environment": env.name, "locale": code,
+                    "version": req.version, "status": req.status}));
+                continue;
+            }
             if publish {
                 publications::publish(&mut tx, &target, v, &actor).await?;
             } else {
                 publications::unpublish(&mut tx, &target).await?;
             }
+            performed += 1;
         }
         last = Some(entry);
     }
@@ -622,7 +635,21 @@ async fn publish_or_unpublish(
         .await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(notice("The requested action has been performed."))
+    if requested.is_empty() {
+        return Ok(notice("The requested action has been performed."));
+    }
+    let what = if performed > 0 {
+        "Part of the requested action has been performed; the rest needs approval"
+    } else {
+        "The requested action needs approval"
+    };
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "notice": format!("{what}: a publish request was sent to the approvers of the publish rule."),
+            "publish_requests": requested,
+        })),
+    ))
 }
 
 pub async fn publish(

@@ -14,6 +14,7 @@ mod roles;
 mod schemas;
 mod session;
 mod stacks;
+mod workflows;
 
 use crate::error::{code, ApiError};
 use crate::state::AppState;
@@ -163,6 +164,37 @@ pub fn router(state: AppState) -> Router {
             "/v3/stacks/branches/{uid}",
             get(branches::fetch).delete(branches::delete),
         )
+        .route(
+            "/v3/workflows",
+            get(workflows::list).post(workflows::create),
+        )
+        .route(
+            "/v3/workflows/publishing_rules",
+            get(workflows::list_rules).post(workflows::create_rule),
+        )
+        .route(
+            "/v3/workflows/publishing_rules/{uid}",
+            get(workflows::fetch_rule)
+                .put(workflows::update_rule)
+                .delete(workflows::delete_rule),
+        )
+        .route(
+            "/v3/workflows/content_type/{ct}",
+            get(workflows::rules_of_content_type),
+        )
+        .route(
+            "/v3/workflows/{uid}",
+            get(workflows::fetch)
+                .put(workflows::update)
+                .delete(workflows::delete),
+        )
+        .route("/v3/workflows/{uid}/enable", get(workflows::enable))
+        .route("/v3/workflows/{uid}/disable", get(workflows::disable))
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/workflow",
+            get(workflows::entry_workflow_details).post(workflows::entry_workflow),
+        )
+        .route("/v3/user/assignments", get(workflows::assignments))
         .route("/v3/stacks/branch_aliases", get(branches::list_aliases))
         .route(
             "/v3/stacks/branch_aliases/{uid}",

@@ -354,3 +354,78 @@ fn delivery_tokens_read_published_content_of_their_environments_only() {
         "DT"
     );
 }
+
+fn person(uid: &str, roles: &[&str]) -> Person {
+    Person {
+        uid: uid.into(),
+        role_uids: roles.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+#[test]
+fn wf_1_only_a_rules_approvers_decide_and_never_a_token() {
+    let approvers = Named::from_json(&json!({"users": ["u_ann"], "roles": [{"uid": "r_legal"}]}));
+    let cm = user(None, Some(StackRole::Builtin(BuiltinRole::ContentManager)));
+    let owner = user(None, Some(StackRole::Owner));
+    assert!(decide_approval(&cm, Some(&person("u_ann", &[])), &approvers, "r1").is_ok());
+    assert!(decide_approval(&cm, Some(&person("u_bob", &["r_legal"])), &approvers, "r1").is_ok());
+    let refused = decide_approval(&cm, Some(&person("u_bob", &["r_dev"])), &approvers, "r1");
+    assert_eq!(refused.unwrap_err().rule, "WF-1");
+    // Owning the stack does not make one an approver.
+    let refused = decide_approval(&owner, Some(&person("u_own", &[])), &approvers, "r1");
+    assert_eq!(refused.unwrap_err().rule, "WF-1");
+    // A token is refused by MT-9 before anyone looks at the approvers, even one naming `$all`.
+    let everyone = Named::from_json(&json!({"users": ["$all"]}));
+    let refused = decide_approval(&rw_all(), None, &everyone, "r1").unwrap_err();
+    assert_eq!(refused.rule, "MT-9");
+}
+
+#[test]
+fn wf_2_only_approvers_skip_the_request() {
+    let approvers = Named::from_json(&json!({"users": ["u_ann"], "roles": []}));
+    let cm = user(None, Some(StackRole::Builtin(BuiltinRole::ContentManager)));
+    assert!(may_skip_approval(
+        &cm,
+        Some(&person("u_ann", &[])),
+        &approvers,
+        false
+    ));
+    assert!(!may_skip_approval(
+        &cm,
+        Some(&person("u_ann", &[])),
+        &approvers,
+        true
+    ));
+    assert!(!may_skip_approval(
+        &cm,
+        Some(&person("u_bob", &[])),
+        &approvers,
+        false
+    ));
+    let everyone = Named::from_json(&json!({"users": ["$all"]}));
+    assert!(!may_skip_approval(&rw_all(), None, &everyone, false));
+}
+
+#[test]
+fn wf_3_stage_transitions() {
+    let some = Named::from_json(&json!({"users": ["u_ann"], "roles": ["r_rev"]}));
+    let all = Named::from_json(&json!({"users": ["$all"], "roles": []}));
+    let cm = user(None, Some(StackRole::Builtin(BuiltinRole::ContentManager)));
+    let admin = user(None, Some(StackRole::Builtin(BuiltinRole::Admin)));
+    assert!(decide_transition(&cm, Some(&person("u_ann", &[])), &some, "Review").is_ok());
+    assert!(decide_transition(&cm, Some(&person("u_x", &["r_rev"])), &some, "Review").is_ok());
+    assert_eq!(
+        decide_transition(&cm, Some(&person("u_x", &[])), &some, "Review")
+            .unwrap_err()
+            .rule,
+        "WF-3"
+    );
+    assert!(decide_transition(&admin, Some(&person("u_x", &[])), &some, "Review").is_ok());
+    assert!(decide_transition(&rw_all(), None, &all, "Review").is_ok());
+    assert_eq!(
+        decide_transition(&rw_all(), None, &some, "Review")
+            .unwrap_err()
+            .rule,
+        "WF-3"
+    );
+}

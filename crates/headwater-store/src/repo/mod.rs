@@ -15,6 +15,7 @@ pub mod schemas;
 pub mod stacks;
 pub mod tokens;
 pub mod users;
+pub mod workflows;
 
 pub use sqlx::AnyConnection as Conn;
 
