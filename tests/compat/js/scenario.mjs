@@ -240,6 +240,7 @@ const dev = newClient()
 await step('dev user: login', async () => {
   const res = await dev.login({ email: DEV.email, password: DEV.password })
   check(res.user?.authtoken, 'login response has no user.authtoken')
+  s.devUid = res.user.uid
 })
 
 await step('dev user: creating a management token is refused (403)', async () => {
@@ -464,6 +465,126 @@ await step('rw token: delete entry; fetching it again is refused (422)', async (
   const res = await blog(rwStack()).entry(entryUid(1)).delete()
   check(typeof res.notice === 'string', `delete response has no notice: ${JSON.stringify(res)}`)
   await refused(() => blog(rwStack()).entry(s.entries[1]).fetch(), [422], { code: 141 })
+})
+
+// --- Branches and aliases ---------------------------------------------------------------------
+await step('owner: create branch dev from main', async () => {
+  const b = await ownerStack().branch().create({ branch: { uid: 'dev', source: 'main' } })
+  check(b.uid === 'dev' && b.source === 'main', `created branch is ${JSON.stringify({ uid: b.uid, source: b.source })}`)
+})
+
+await step('owner: list branches (main, dev)', async () => {
+  const list = await ownerStack().branch().query().find()
+  const uids = list.items.map((b) => b.uid)
+  check(uids.includes('main') && uids.includes('dev'), `branches listed: ${JSON.stringify(uids)}`)
+})
+
+const onBranch = (client, secret, branch) => client.stack({ api_key: need(s.apiKey, 'stack api_key'), management_token: secret, branch_uid: branch })
+
+await step('rw token (no branch in scope): branch dev is refused (403)', async () => {
+  await refused(() => blog(onBranch(rw, need(s.rw, 'rw token').secret, 'dev')).entry().query().find(), [403], { message: /'dev'/ })
+})
+
+await step('owner: create a token scoped to branch dev', async () => {
+  const t = await ownerStack().managementToken().create(tokenBody('compat dev branch', [
+    { module: '$all', acl: { read: true, write: true } },
+    { module: 'branch', branches: ['dev'], acl: { read: true } },
+  ]))
+  s.devToken = t.token
+})
+
+const devBranch = newClient()
+await step('dev-branch token: content on dev stays off main', async () => {
+  const stack = onBranch(devBranch, need(s.devToken, 'dev-branch token'), 'dev')
+  const e = await blog(stack).entry().create({ entry: { title: 'Only on dev', body: 'dev', rating: 3 } })
+  const onDev = await blog(stack).entry(e.uid).fetch()
+  check(onDev.title === 'Only on dev', `fetched on dev: ${onDev.title}`)
+  await refused(() => blog(rwStack()).entry(e.uid).fetch(), [422], { code: 141 })
+})
+
+await step('dev-branch token: main is refused (403)', async () => {
+  await refused(() => blog(onBranch(devBranch, need(s.devToken, 'dev-branch token'), 'main')).entry().query().find(), [403], { message: /'main'/ })
+})
+
+await step('rw token: creating a branch is refused (403)', async () => {
+  await refused(() => rwStack().branch().create({ branch: { uid: 'rw', source: 'main' } }), [403], { message: MT_MESSAGE })
+})
+
+await step('owner: alias deploy -> dev, fetch it', async () => {
+  await ownerStack().branchAlias('deploy').createOrUpdate('dev')
+  const a = await ownerStack().branchAlias('deploy').fetch()
+  check(a.uid === 'dev', `alias deploy points at ${a.uid}`)
+})
+
+await step('owner: delete alias and branch dev', async () => {
+  const res = await ownerStack().branchAlias('deploy').delete()
+  check(typeof res.notice === 'string', `alias delete response has no notice: ${JSON.stringify(res)}`)
+  const res2 = await ownerStack().branch('dev').delete()
+  check(typeof res2.notice === 'string', `branch delete response has no notice: ${JSON.stringify(res2)}`)
+})
+
+// --- Workflows and publish requests (MT-9) ---------------------------------------------------
+await step('owner: create workflow for blog', async () => {
+  const wf = await ownerStack().workflow().create({ workflow: {
+    name: 'Compat editorial', content_types: ['blog'], branches: ['main'], admin_users: { users: [] },
+    workflow_stages: [
+      { uid: 'draft', name: 'Draft', color: '#aaa', next_available_stages: ['$all'], SYS_ACL: { others: {}, users: { uids: ['$all'] }, roles: { uids: [] } } },
+      { uid: 'ready', name: 'Ready', color: '#0a0', next_available_stages: ['$all'], SYS_ACL: { others: {}, users: { uids: ['$all'] }, roles: { uids: [] } } },
+    ],
+  } })
+  check(wf.uid && wf.workflow_stages?.length === 2, `created workflow is ${JSON.stringify(wf)}`)
+  s.workflowUid = wf.uid
+})
+
+await step('rw token: set entry stage to ready', async () => {
+  const res = await blog(rwStack()).entry(entryUid(0)).setWorkflowStage({ workflow_stage: { uid: 'ready', comment: 'done', notify: false }, locale: 'en-us' })
+  check(/stage updated/i.test(res.notice ?? ''), `notice is ${JSON.stringify(res)}`)
+})
+
+await step('owner: publish rule on development approved by the dev user', async () => {
+  const envr = await ownerStack().environment('development').fetch()
+  const rule = await ownerStack().workflow().publishRule().create({ publishing_rule: {
+    workflow: need(s.workflowUid, 'workflow'), workflow_stage: 'ready', actions: ['publish'], branches: ['main'],
+    content_types: ['blog'], locales: ['en-us'], environment: envr.uid,
+    approvers: { users: [need(s.devUid, 'dev user uid')], roles: [] }, disable_approver_publishing: false,
+  } })
+  check(rule.uid, `created rule is ${JSON.stringify(rule)}`)
+  s.ruleUid = rule.uid
+})
+
+await step('rw token: publishing under the rule becomes a publish request', async () => {
+  const res = await blog(rwStack()).entry(entryUid(0)).publish(publishDetails)
+  check(/approval/i.test(res.notice ?? ''), `notice is ${JSON.stringify(res.notice)}`)
+  const e = await blog(rwStack()).entry(entryUid(0)).fetch()
+  check(e.publish_details.length === 0, `publish_details is ${JSON.stringify(e.publish_details)}`)
+})
+
+const decide = (stack, status) => blog(stack).entry(entryUid(0)).publishRequest({
+  publishing_rule: { uid: need(s.ruleUid, 'publish rule'), action: 'publish', status, notify: false, comment: 'compat' }, locale: 'en-us',
+})
+
+await step('rw token: accepting the request is refused (403, MT-9)', async () => {
+  await refused(() => decide(rwStack(), 1), [403], { message: /MT-9/ })
+})
+
+await step('rw token: rejecting the request is refused (403, MT-9)', async () => {
+  await refused(() => decide(rwStack(), -1), [403], { message: /MT-9/ })
+})
+
+await step('dev user (approver): accepts; the entry is published', async () => {
+  const res = await decide(dev.stack({ api_key: need(s.apiKey, 'stack api_key') }), 1)
+  check(/accepted/.test(res.notice ?? ''), `notice is ${JSON.stringify(res)}`)
+  const e = await blog(rwStack()).entry(entryUid(0)).fetch()
+  check(e.publish_details.length === 1, `publish_details is ${JSON.stringify(e.publish_details)}`)
+})
+
+await step('owner: fetch and delete the publish rule and the workflow', async () => {
+  const rule = await ownerStack().workflow().publishRule(need(s.ruleUid, 'publish rule')).fetch()
+  check(rule.uid === s.ruleUid, `fetched rule ${rule.uid}`)
+  await ownerStack().workflow().publishRule(s.ruleUid).delete()
+  const wf = await ownerStack().workflow(need(s.workflowUid, 'workflow')).fetch()
+  check(wf.name === 'Compat editorial', `fetched workflow ${wf.name}`)
+  await ownerStack().workflow(s.workflowUid).delete()
 })
 
 await step('owner: set rw token expires_on to today (UTC)', async () => {
