@@ -271,6 +271,23 @@ async fn a_publish_under_a_rule_waits_for_an_approver(app: TestApp) {
         .await;
     assert_eq!(s, 200, "{b}");
     assert!(w.live(&app).await.is_empty());
+
+    // A pending request goes with its entry.
+    let (s, _) = w
+        .publish(
+            &app,
+            app.as_user(Method::POST, &w.entry_path("/publish"), &bob_at, &w.api_key),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let assigned = |app: &TestApp| {
+        let rb = app.as_user(Method::GET, "/v3/user/assignments", &ann_at, &w.api_key);
+        async move { send(rb).await.1["assignments"].as_array().unwrap().len() }
+    };
+    assert_eq!(assigned(&app).await, 1);
+    let (s, _) = send(app.as_user(Method::DELETE, &w.entry_path(""), &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200);
+    assert_eq!(assigned(&app).await, 0);
 }
 
 async fn stages_limit_who_moves_entries_and_when_a_rule_applies(app: TestApp) {

@@ -481,6 +481,7 @@ pub async fn delete(
         ));
     }
     entries::delete(&mut tx, &ctx.space, &uid, only_locale).await?;
+    headwater_store::repo::workflows::forget_entry(&mut tx, &ctx.space, &uid, only_locale).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &entry)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Entry deleted successfully."))

@@ -335,6 +335,7 @@ async fn delete(
             ));
         }
     } else {
+        headwater_store::repo::workflows::forget_content_type(&mut tx, &ctx.space, uid).await?;
         entries::delete_all_of_type(&mut tx, &ctx.space, uid).await?;
     }
     schemas::delete(&mut tx, &ctx.space, spec.kind, uid).await?;

@@ -600,3 +600,45 @@ pub async fn decide(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Removes an entry's stages, stage history and publish requests (all locales, or one).
+pub async fn forget_entry(
+    c: &mut Conn,
+    space: &str,
+    entry_uid: &str,
+    locale: Option<&str>,
+) -> Result<()> {
+    let filter = if locale.is_some() {
+        " AND locale = $3"
+    } else {
+        ""
+    };
+    for table in ["entry_stages", "entry_stage_history", "publish_requests"] {
+        let sql = format!("DELETE FROM {table} WHERE stack_uid = $1 AND entry_uid = $2{filter}");
+        let mut q = sqlx::query(&sql).bind(space).bind(entry_uid);
+        if let Some(l) = locale {
+            q = q.bind(l);
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Removes the stages, stage history and publish requests of a content type's entries; call it
+/// before the entries themselves are deleted.
+pub async fn forget_content_type(c: &mut Conn, space: &str, content_type_uid: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM entry_stages WHERE stack_uid = $1 AND entry_uid IN \
+         (SELECT uid FROM entries WHERE stack_uid = $1 AND content_type_uid = $2)",
+        "DELETE FROM entry_stage_history WHERE stack_uid = $1 AND entry_uid IN \
+         (SELECT uid FROM entries WHERE stack_uid = $1 AND content_type_uid = $2)",
+        "DELETE FROM publish_requests WHERE stack_uid = $1 AND content_type_uid = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(space)
+            .bind(content_type_uid)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
