@@ -50,6 +50,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0006_workflows.sql"),
         postgres: include_str!("../migrations/postgres/0006_workflows.sql"),
     },
+    Source {
+        version: 11,
+        description: "releases",
+        sqlite: include_str!("../migrations/sqlite/0011_releases.sql"),
+        postgres: include_str!("../migrations/postgres/0011_releases.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {
