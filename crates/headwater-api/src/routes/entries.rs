@@ -4,6 +4,7 @@
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
+use crate::events::{self, Event as WebhookEvent};
 use crate::routes::schemas::{fields_of, global_schemas, not_found as ct_not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -376,6 +377,12 @@ pub async fn create(
     };
     let entry = entries::insert(&mut tx, backend, &w, &actor).await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("create", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(created(
         "Entry created successfully.",
@@ -457,6 +464,12 @@ pub async fn update(
         },
     };
     audit::record(&mut tx, &actor, event(&ctx, "update", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("update", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     let pubs = publications::of_items(&mut tx, &ctx.stack.uid, "entry", std::slice::from_ref(&uid))
         .await?;
     tx.commit().await.map_err(StoreError::from)?;
@@ -491,6 +504,12 @@ pub async fn delete(
     }
     entries::delete(&mut tx, &ctx.stack.uid, &uid, only_locale).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("delete", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Entry deleted successfully."))
 }
@@ -632,6 +651,9 @@ async fn publish_or_unpublish(
             event(ctx, if publish { "publish" } else { "unpublish" }, entry),
         )
         .await?;
+        let action = if publish { "publish" } else { "unpublish" };
+        let ev = WebhookEvent::entry(action, ct, entry_json(entry, None));
+        events::emit(&mut tx, ctx, ev.on_environments(&env_names, &locale_codes)).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("The requested action has been performed."))

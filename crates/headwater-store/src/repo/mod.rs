@@ -12,8 +12,10 @@ pub mod publications;
 pub mod roles;
 pub mod schemas;
 pub mod stacks;
+pub mod token_notices;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use sqlx::AnyConnection as Conn;
 
