@@ -104,6 +104,13 @@ async fn claim(
     cfg: &crate::state::EventsConfig,
 ) -> Result<Vec<Delivery>, headwater_store::StoreError> {
     let now = time::OffsetDateTime::now_utc();
+    // Look on a reader first, so an idle worker never takes the (SQLite) writer.
+    {
+        let mut c = state.db().reader().await?;
+        if !webhooks::any_due(&mut c, &clock::format(now)).await? {
+            return Ok(Vec::new());
+        }
+    }
     let lease = cfg.request_timeout * 2 + Duration::from_secs(30);
     let mut tx = state.db().begin().await?;
     let claimed = webhooks::claim_due(

@@ -38,6 +38,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0004_delivery.sql"),
         postgres: include_str!("../migrations/postgres/0004_delivery.sql"),
     },
+    Source {
+        version: 7,
+        description: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0007_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0007_webhooks.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -301,6 +301,18 @@ fn delivery_from_row(r: &AnyRow) -> Delivery {
     }
 }
 
+/// True when some delivery is due (a cheap look before claiming).
+pub async fn any_due(c: &mut Conn, now: &str) -> Result<bool> {
+    let row = sqlx::query(
+        "SELECT uid FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+         AND (lease_until IS NULL OR lease_until <= $1) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Claims up to `limit` due deliveries until `lease_until`: no other worker takes them before
 /// then (PostgreSQL skips rows another transaction is claiming; SQLite has one writer). A
 /// worker that dies mid-delivery leaves the lease to run out, and the delivery is retried.
