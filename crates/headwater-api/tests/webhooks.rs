@@ -713,10 +713,13 @@ async fn a_restart_between_failure_and_retry_still_delivers(backend: TestBackend
 }
 
 /// An SMTP sink on 127.0.0.1: accepts every message; returns what it got as (recipients, data).
-async fn smtp_sink() -> (Arc<Mutex<Vec<(Vec<String>, String)>>>, u16) {
+/// Messages an SMTP sink got: (recipients, data).
+type Mails = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+async fn smtp_sink() -> (Mails, u16) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mails: Arc<Mutex<Vec<(Vec<String>, String)>>> = Arc::default();
+    let mails: Mails = Arc::default();
     let store = mails.clone();
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
