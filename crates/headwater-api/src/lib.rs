@@ -4,8 +4,12 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod delivery;
 pub mod error;
+pub mod events;
+pub mod notices;
 pub mod routes;
+pub mod smtp;
 pub mod state;
 pub mod storage;
 
@@ -108,7 +112,12 @@ pub async fn run(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_router(listener, app(state), shutdown).await
+    // The webhook delivery worker and the expiry-notice scan run beside the server and stop
+    // after it has drained its requests.
+    let background = delivery::Background::start(state.clone());
+    let result = serve_router(listener, app(state), shutdown).await;
+    background.stop().await;
+    result
 }
 
 /// Serves any router built here (the delivery API on its own port, for one).

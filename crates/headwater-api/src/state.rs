@@ -24,6 +24,43 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, used in asset `url`s (e.g. `http://127.0.0.1:8080`).
     /// When unset, the request's `Host` header is used.
     pub public_url: Option<String>,
+    /// Webhook delivery and management-token expiry notices.
+    pub events: EventsConfig,
+}
+
+/// Settings of the webhook delivery worker and the expiry-notice scan.
+#[derive(Clone, Debug)]
+pub struct EventsConfig {
+    /// How often the delivery worker looks for due deliveries when it found none.
+    pub poll_interval: std::time::Duration,
+    /// The first retry waits this long; each further retry waits twice as long as the last
+    /// (capped at one hour).
+    pub retry_base: std::time::Duration,
+    /// Attempts per delivery before it is marked failed (a manual retry adds one).
+    pub max_attempts: i64,
+    /// Timeout of one delivery request (connecting included).
+    pub request_timeout: std::time::Duration,
+    /// A management token with notifications enabled gets an "expiring" event this many days
+    /// before it expires.
+    pub notice_days: i64,
+    /// How often tokens are scanned for expiry notices.
+    pub notice_interval: std::time::Duration,
+    /// Where expiry notices are also emailed to the stack's owner and admins.
+    pub smtp: Option<crate::smtp::SmtpConfig>,
+}
+
+impl Default for EventsConfig {
+    fn default() -> EventsConfig {
+        EventsConfig {
+            poll_interval: std::time::Duration::from_secs(1),
+            retry_base: std::time::Duration::from_secs(30),
+            max_attempts: 5,
+            request_timeout: std::time::Duration::from_secs(10),
+            notice_days: 7,
+            notice_interval: std::time::Duration::from_secs(3600),
+            smtp: None,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -37,6 +74,7 @@ impl Default for ServerConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             assets_dir: std::path::PathBuf::from("./headwater-data/assets"),
             public_url: None,
+            events: EventsConfig::default(),
         }
     }
 }

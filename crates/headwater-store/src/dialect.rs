@@ -12,6 +12,15 @@ pub fn for_update(backend: Backend) -> &'static str {
     }
 }
 
+/// Suffix that locks the selected rows and skips rows another transaction holds, so
+/// concurrent workers claim disjoint rows. SQLite's single writer already serializes claims.
+pub fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
 /// The statement that opens a write transaction.
 pub fn begin_write(backend: Backend) -> &'static str {
     match backend {

@@ -51,6 +51,12 @@ const SOURCES: &[Source] = &[
         postgres: include_str!("../migrations/postgres/0006_workflows.sql"),
     },
     Source {
+        version: 7,
+        description: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0007_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0007_webhooks.sql"),
+    },
+    Source {
         version: 11,
         description: "releases",
         sqlite: include_str!("../migrations/sqlite/0011_releases.sql"),

@@ -24,6 +24,10 @@ pub struct TestApp {
     pub backend: Backend,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The database URL, kept for [`TestApp::restart_with`].
+    url: String,
+    /// The server task; it ends once the server and its background workers have stopped.
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
@@ -49,6 +53,30 @@ pub fn test_config() -> ServerConfig {
         assets_dir: std::env::temp_dir().join(format!("headwater-assets-{}", random_suffix())),
         ..ServerConfig::default()
     }
+}
+
+/// Serves `db` on 127.0.0.1:0; returns the base URL, the shutdown trigger and the task.
+async fn serve(
+    db: Db,
+    config: ServerConfig,
+) -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(db, config);
+    let task = tokio::spawn(async move {
+        let _ = headwater_api::run(listener, state, async {
+            let _ = rx.await;
+        })
+        .await;
+    });
+    (format!("http://{addr}"), tx, task)
 }
 
 impl TestApp {
@@ -91,25 +119,43 @@ impl TestApp {
         };
         let db = Db::connect(&url).await.expect("connect test database");
         db.migrate().await.expect("migrate test database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener.local_addr().expect("local addr");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(db.clone(), config);
-        tokio::spawn(async move {
-            let _ = headwater_api::run(listener, state, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
+        let (base, tx, task) = serve(db.clone(), config).await;
         Some(TestApp {
-            base: format!("http://{addr}"),
+            base,
             db,
             backend,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
+            url,
+            task: Some(task),
         })
+    }
+
+    /// Stops the server and its background workers (webhook delivery, expiry notices) and
+    /// waits until they have stopped. The database is kept.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        self.db.close().await;
+    }
+
+    /// A restart: stops the server, then starts a new one over the same database (through a
+    /// new connection) with `config`. The base URL changes.
+    pub async fn restart_with(&mut self, config: ServerConfig) {
+        self.stop().await;
+        self.client = reqwest::Client::new();
+        self.db = Db::connect(&self.url)
+            .await
+            .expect("reconnect test database");
+        self.db.migrate().await.expect("migrate test database");
+        let (base, tx, task) = serve(self.db.clone(), config).await;
+        self.base = base;
+        self.shutdown = Some(tx);
+        self.task = Some(task);
     }
 
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {

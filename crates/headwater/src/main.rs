@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use headwater_api::admin::{self, OrgChoice};
+use headwater_api::state::EventsConfig;
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::OrgRole;
 use headwater_store::repo::tokens::WhenFull;
@@ -79,6 +80,36 @@ struct ServeArgs {
     /// (default: taken from each request's Host header).
     #[arg(long, env = "HEADWATER_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Seconds before the first retry of a failed webhook delivery; each further retry waits
+    /// twice as long (at most an hour).
+    #[arg(long, env = "HEADWATER_WEBHOOK_RETRY_BASE", default_value_t = 30.0)]
+    webhook_retry_base: f64,
+    /// Attempts per webhook delivery before it is marked failed.
+    #[arg(long, env = "HEADWATER_WEBHOOK_MAX_ATTEMPTS", default_value_t = 5)]
+    webhook_max_attempts: i64,
+    /// Timeout of one webhook delivery request, in seconds.
+    #[arg(long, env = "HEADWATER_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
+    webhook_timeout: f64,
+    /// Days before a management token expires that its "expiring" notice is sent (tokens
+    /// with is_email_notification_enabled).
+    #[arg(long, env = "HEADWATER_TOKEN_NOTICE_DAYS", default_value_t = 7)]
+    token_notice_days: i64,
+    /// Seconds between scans for management tokens due an expiry notice.
+    #[arg(
+        long,
+        env = "HEADWATER_TOKEN_NOTICE_INTERVAL",
+        default_value_t = 3600.0
+    )]
+    token_notice_interval: f64,
+    /// SMTP relay for expiry-notice emails (plain SMTP, no authentication). Without it,
+    /// notices are webhook events only.
+    #[arg(long, env = "HEADWATER_SMTP_HOST", requires = "smtp_from")]
+    smtp_host: Option<String>,
+    #[arg(long, env = "HEADWATER_SMTP_PORT", default_value_t = 25)]
+    smtp_port: u16,
+    /// Sender address of notice emails.
+    #[arg(long, env = "HEADWATER_SMTP_FROM")]
+    smtp_from: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -208,6 +239,22 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         max_upload_bytes: args.max_upload_bytes,
         assets_dir: args.assets_dir,
         public_url: args.public_url,
+        events: EventsConfig {
+            retry_base: seconds(args.webhook_retry_base, "--webhook-retry-base")?,
+            max_attempts: args.webhook_max_attempts.max(1),
+            request_timeout: seconds(args.webhook_timeout, "--webhook-timeout")?,
+            notice_days: args.token_notice_days.max(0),
+            notice_interval: seconds(args.token_notice_interval, "--token-notice-interval")?,
+            smtp: match (args.smtp_host, args.smtp_from) {
+                (Some(host), Some(from)) => Some(headwater_api::smtp::SmtpConfig {
+                    host,
+                    port: args.smtp_port,
+                    from,
+                }),
+                _ => None,
+            },
+            ..EventsConfig::default()
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -235,6 +282,14 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A positive number of seconds from a flag.
+fn seconds(v: f64, flag: &str) -> Result<std::time::Duration> {
+    if !(v.is_finite() && v > 0.0 && v < 1e9) {
+        anyhow::bail!("{flag} must be a positive number of seconds");
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 async fn axum_serve(

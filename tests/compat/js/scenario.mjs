@@ -619,5 +619,102 @@ await step('old authtoken is refused after logout (401)', async () => {
   await refused(() => stale.getUser(), [401])
 })
 
+// ---- Webhooks (begin) ------------------------------------------------------------------------
+// A receiver on 127.0.0.1 gets a signed delivery of an entry created through the SDK; the SDK's
+// webhook calls (create, fetchAll, fetch, update, executions, retry, delete) drive the rest.
+{
+  const http = await import('node:http')
+  const crypto = await import('node:crypto')
+  const got = []
+  const receiver = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => { body += c })
+    req.on('end', () => { got.push({ headers: req.headers, body }); res.writeHead(200); res.end('ok') })
+  })
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  const targetUrl = `http://127.0.0.1:${receiver.address().port}/hook`
+  const wh = newClient()
+  const w = {}
+  const whStack = () => wh.stack({ api_key: need(s.apiKey, 'stack api_key') })
+  const waitFor = async (n, what) => {
+    const deadline = Date.now() + 15000
+    while (got.length < n) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  await step('webhooks: owner logs in again', async () => {
+    await wh.login({ email: OWNER.email, password: OWNER.password })
+  })
+
+  await step('webhooks: create a webhook on content_types.entries.create', async () => {
+    const created = await whStack().webhook().create({
+      webhook: {
+        name: 'Compat hook',
+        destinations: [{ target_url: targetUrl, http_basic_auth: 'compat', http_basic_password: 'pw', custom_header: [{ header_name: 'X-Compat', value: 'yes' }] }],
+        channels: ['content_types.entries.create'],
+        branches: ['main'],
+        retry_policy: 'manual',
+        disabled: false,
+      },
+    })
+    check(typeof created.uid === 'string', `no uid: ${JSON.stringify(created)}`)
+    check(typeof created.signing_secret === 'string', 'no signing_secret')
+    w.uid = created.uid
+    w.secret = created.signing_secret
+  })
+
+  await step('webhooks: fetchAll lists it, fetch and update rename it', async () => {
+    const all = await whStack().webhook().fetchAll({ include_count: true })
+    check(all.items.some((x) => x.uid === w.uid), `not listed: ${JSON.stringify(all.items.map((x) => x.uid))}`)
+    const hook = await whStack().webhook(need(w.uid, 'webhook')).fetch()
+    hook.name = 'Compat hook, renamed'
+    const updated = await hook.update()
+    check(updated.name === 'Compat hook, renamed', `name is ${updated.name}`)
+  })
+
+  await step('webhooks: creating an entry delivers a signed POST to the receiver', async () => {
+    need(w.uid, 'webhook')
+    await blog(whStack()).entry().create({ entry: { title: 'Webhook post', rating: 1 } })
+    await waitFor(1, 'the delivery')
+    const d = got[0]
+    const expected = 'sha256=' + crypto.createHmac('sha256', w.secret)
+      .update(`${d.headers['x-headwater-timestamp']}.${d.body}`).digest('hex')
+    check(d.headers['x-headwater-signature'] === expected, 'signature does not match')
+    check(d.headers['x-compat'] === 'yes', 'custom header missing')
+    check(d.headers.authorization === 'Basic ' + Buffer.from('compat:pw').toString('base64'), 'basic auth missing')
+    const payload = JSON.parse(d.body)
+    check(payload.event === 'create' && payload.module === 'entry', `payload is ${d.body}`)
+    check(payload.data.entry.title === 'Webhook post', `entry is ${JSON.stringify(payload.data.entry)}`)
+  })
+
+  await step('webhooks: executions show the delivery; retry sends it again', async () => {
+    const hook = await whStack().webhook(need(w.uid, 'webhook')).fetch()
+    const deadline = Date.now() + 15000
+    let run
+    while (!run) {
+      const res = await hook.executions()
+      run = (res.webhooks ?? []).find((x) => x.status === 200)
+      if (!run && Date.now() > deadline) throw new Error(`no successful execution: ${JSON.stringify(res)}`)
+      if (!run) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    check(run.channel[0] === 'content_types.blog.entries.create', `channel is ${run.channel}`)
+    const res = await hook.retry(run.uid)
+    check(res.notice === 'Webhook retry scheduled', `retry answered ${JSON.stringify(res)}`)
+    await waitFor(2, 'the retried delivery')
+    check(got[1].headers['x-headwater-delivery'] === got[0].headers['x-headwater-delivery'], 'the retry is another delivery')
+  })
+
+  await step('webhooks: delete the webhook', async () => {
+    const res = await whStack().webhook(need(w.uid, 'webhook')).delete()
+    check(/deleted/i.test(res.notice ?? ''), `delete answered ${JSON.stringify(res)}`)
+    await refused(() => whStack().webhook(w.uid).fetch(), [422], { code: 141 })
+  })
+
+  receiver.close()
+}
+// ---- Webhooks (end) --------------------------------------------------------------------------
+
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -4,6 +4,7 @@
 use crate::auth::{header, StackCtx};
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::events;
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use crate::storage::{safe_filename, PutError};
@@ -281,6 +282,7 @@ pub async fn create(
         let mut tx = state.db().begin().await?;
         let asset = assets::insert(&mut tx, &ctx.space, &uid, &meta, Some(&info), &actor).await?;
         audit::record(&mut tx, &actor, event(&ctx, "create", &asset)).await?;
+        events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "create", &asset)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok::<Asset, ApiError>(asset)
     }
@@ -444,6 +446,7 @@ pub async fn update(
             .await?
             .ok_or_else(|| ApiError::not_found("asset"))?;
         audit::record(&mut tx, &actor, event(&ctx, "update", &asset)).await?;
+        events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "update", &asset)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(asset)
     }
@@ -483,6 +486,7 @@ pub async fn delete(
     // Another branch's copy of the asset may share these files.
     let keys = assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
+    events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     // Files go after the rows: a crash in between leaves an unreferenced file, never a dangling row.
     for k in keys {
@@ -752,6 +756,13 @@ async fn publish_or_unpublish(
         event(ctx, if publish { "publish" } else { "unpublish" }, &asset),
     )
     .await?;
+    let ev = asset_event(
+        state,
+        ctx,
+        if publish { "publish" } else { "unpublish" },
+        &asset,
+    );
+    events::emit(&mut tx, ctx, ev.on_environments(&env_names, &codes)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("The requested action has been performed."))
 }
@@ -772,4 +783,14 @@ pub async fn unpublish(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     publish_or_unpublish(&state, &ctx, &uid, &body, false).await
+}
+
+/// The webhook event of a change to an asset (its URL from `--public-url`, else a path).
+fn asset_event(state: &AppState, ctx: &StackCtx, action: &str, a: &Asset) -> events::Event {
+    let base = state.config().public_url.as_deref().unwrap_or("");
+    let base = base.trim_end_matches('/');
+    events::Event::asset(
+        action,
+        asset_json(a, &ctx.stack.api_key, &ctx.branch, base, None),
+    )
 }

@@ -4,6 +4,7 @@
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
+use crate::events::{self, Event as WebhookEvent};
 use crate::routes::schemas::{fields_of, global_schemas, not_found as ct_not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -367,6 +368,12 @@ pub async fn create(
     };
     let entry = entries::insert(&mut tx, backend, &w, &actor).await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("create", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(created(
         "Entry created successfully.",
@@ -448,6 +455,12 @@ pub async fn update(
         },
     };
     audit::record(&mut tx, &actor, event(&ctx, "update", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("update", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     let pubs =
         publications::of_items(&mut tx, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
     tx.commit().await.map_err(StoreError::from)?;
@@ -483,6 +496,12 @@ pub async fn delete(
     entries::delete(&mut tx, &ctx.space, &uid, only_locale).await?;
     headwater_store::repo::workflows::forget_entry(&mut tx, &ctx.space, &uid, only_locale).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &entry)).await?;
+    events::emit(
+        &mut tx,
+        &ctx,
+        WebhookEvent::entry("delete", &ct, entry_json(&entry, None)),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Entry deleted successfully."))
 }
@@ -613,6 +632,15 @@ async fn publish_or_unpublish(
                 crate::routes::workflows::gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
                     .await?
             {
+                let mut data = entry_json(&entry, None);
+                data["publish_request"] = json!({"publishing_rule": rule.uid, "action": req.action,
+                    "status": "pending", "environment": env.name, "locale": code});
+                events::emit(
+                    &mut tx,
+                    ctx,
+                    WebhookEvent::entry("publish_request", ct, data),
+                )
+                .await?;
                 requested.push(json!({"uid": req.uid, "publishing_rule": rule.uid,
                     "action": req.action, "environment": env.name, "locale": code,
                     "version": req.version, "status": req.status}));
@@ -634,6 +662,9 @@ async fn publish_or_unpublish(
             event(ctx, if publish { "publish" } else { "unpublish" }, entry),
         )
         .await?;
+        let action = if publish { "publish" } else { "unpublish" };
+        let ev = WebhookEvent::entry(action, ct, entry_json(entry, None));
+        events::emit(&mut tx, ctx, ev.on_environments(&env_names, &locale_codes)).await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
     if requested.is_empty() {

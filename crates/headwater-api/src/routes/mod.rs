@@ -14,6 +14,7 @@ mod roles;
 mod schemas;
 mod session;
 mod stacks;
+mod webhooks;
 mod workflows;
 
 use crate::error::{code, ApiError};
@@ -202,6 +203,17 @@ pub fn router(state: AppState) -> Router {
                 .put(branches::assign_alias)
                 .delete(branches::delete_alias),
         )
+        .route("/v3/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/v3/webhooks/{uid}",
+            get(webhooks::fetch)
+                .put(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/v3/webhooks/{uid}/executions", get(webhooks::executions))
+        .route("/v3/webhooks/{uid}/logs", get(webhooks::logs))
+        .route("/v3/webhooks/{uid}/retry", post(webhooks::retry))
+        .route("/v3/webhooks/{uid}/export", get(webhooks::export))
         .nest("/cda", cda::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)

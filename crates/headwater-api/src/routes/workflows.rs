@@ -15,7 +15,8 @@
 use crate::auth::{Principal, StackCtx};
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::entries::{content_type_exists, load, locale_of};
+use crate::events::{self, Event};
+use crate::routes::entries::{content_type_exists, entry_json, load, locale_of};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -1184,6 +1185,14 @@ async fn set_stage(
         ctx.audit("workflow_stage", "entry", uid, &entry.title),
     )
     .await?;
+    let mut data = entry_json(&entry, None);
+    data["_workflow"] = json!({"uid": stage_uid, "name": stage_name(target), "workflow": wf.uid, "comment": comment});
+    events::emit(
+        &mut tx,
+        ctx,
+        Event::entry("workflow_stage_change", ct, data),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Workflow stage updated successfully."))
 }
@@ -1280,6 +1289,9 @@ async fn publish_request(
             ctx.audit("publish_request", "entry", uid, &entry.title),
         )
         .await?;
+        let mut data = entry_json(&entry, None);
+        data["publish_request"] = json!({"publishing_rule": rule.uid, "action": action, "status": "pending", "environment": env, "locale": locale});
+        events::emit(&mut tx, ctx, Event::entry("publish_request", ct, data)).await?;
         format!("You have sent an approval request to {action} the entry on {env} environment.")
     } else {
         let me = person(&mut tx, ctx).await?;
@@ -1313,6 +1325,9 @@ async fn publish_request(
             ));
         }
         let verb = if approved { "accepted" } else { "rejected" };
+        let mut data = entry_json(&entry, None);
+        data["publish_request"] = json!({"publishing_rule": rule.uid, "action": action, "status": if approved { "approved" } else { "rejected" }, "environment": env, "locale": locale, "comment": comment});
+        events::emit(&mut tx, ctx, Event::entry("publish_request", ct, data)).await?;
         audit::record(
             &mut tx,
             &actor,

@@ -13,8 +13,10 @@ pub mod publications;
 pub mod roles;
 pub mod schemas;
 pub mod stacks;
+pub mod token_notices;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workflows;
 
 pub use sqlx::AnyConnection as Conn;

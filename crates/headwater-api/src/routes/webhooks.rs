@@ -1,0 +1,545 @@
+//! Webhooks (`/v3/webhooks`): subscriptions to a stack's events, their executions (one per
+//! event and destination, with every attempt logged) and manual retries.
+
+use crate::auth::StackCtx;
+use crate::body::{JsonBody, Query};
+use crate::delivery::url_allowed;
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{created, listed, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_store::repo::audit;
+use headwater_store::repo::webhooks::{self, Attempt, Delivery, Webhook, WebhookFields};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+/// How a stored basic-auth password is shown.
+const MASK: &str = "********";
+const MAX_DESTINATIONS: usize = 10;
+const MAX_CHANNELS: usize = 100;
+
+/// Destinations as shown: passwords masked.
+fn shown_destinations(d: &Value) -> Value {
+    let mut d = d.clone();
+    if let Value::Array(items) = &mut d {
+        for item in items {
+            if let Some(p) = item.get_mut("http_basic_password") {
+                if p.as_str().is_some_and(|s| !s.is_empty()) {
+                    *p = json!(MASK);
+                }
+            }
+        }
+    }
+    d
+}
+
+fn webhook_json(ctx: &StackCtx, w: &Webhook, with_secret: bool) -> Value {
+    let mut v = json!({
+        "uid": w.uid,
+        "name": w.name,
+        "destinations": shown_destinations(&w.destinations),
+        "channels": w.channels,
+        "branches": w.branches,
+        "retry_policy": w.retry_policy,
+        "notifiers": w.notifiers,
+        "disabled": w.disabled,
+        "concise_payload": w.concise_payload,
+        "org_uid": ctx.stack.org_uid,
+        "created_by": w.created_by,
+        "updated_by": w.updated_by,
+        "created_at": w.created_at,
+        "updated_at": w.updated_at,
+    });
+    if with_secret {
+        v["signing_secret"] = json!(w.secret);
+    }
+    v
+}
+
+fn string_list(
+    map: &Map<String, Value>,
+    key: &str,
+    default: Vec<String>,
+) -> ApiResult<Vec<String>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(|s| s.trim().to_string()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| {
+                ApiError::invalid(&format!("webhook.{key}"), "must be an array of strings.")
+            }),
+        Some(_) => Err(ApiError::invalid(
+            &format!("webhook.{key}"),
+            "must be an array of strings.",
+        )),
+    }
+}
+
+fn bool_field(map: &Map<String, Value>, key: &str, default: bool) -> ApiResult<bool> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(_) => Err(ApiError::invalid(
+            &format!("webhook.{key}"),
+            "must be true or false.",
+        )),
+    }
+}
+
+/// Header names a destination may not set: the delivery's own.
+fn reserved_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("x-headwater-")
+        || matches!(
+            n.as_str(),
+            "content-type" | "content-length" | "host" | "transfer-encoding" | "connection"
+        )
+}
+
+fn header_token(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Validates `destinations`; a masked password keeps the one stored for that position.
+fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value> {
+    let items = match map.get("destinations") {
+        None if current.is_some() => return Ok(current.cloned().unwrap_or(Value::Null)),
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => {
+            return Err(ApiError::invalid(
+                "webhook.destinations",
+                "is required: a non-empty array of {target_url, …}.",
+            ))
+        }
+    };
+    if items.len() > MAX_DESTINATIONS {
+        return Err(ApiError::invalid(
+            "webhook.destinations",
+            format!("may hold at most {MAX_DESTINATIONS} destinations."),
+        ));
+    }
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = |k: &str| format!("webhook.destinations[{i}].{k}");
+        let Value::Object(d) = item else {
+            return Err(ApiError::invalid(
+                &format!("webhook.destinations[{i}]"),
+                "must be an object.",
+            ));
+        };
+        let url = d
+            .get("target_url")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .unwrap_or_default();
+        if !url_allowed(url) || url.len() > 2048 {
+            return Err(ApiError::invalid(
+                &field("target_url"),
+                "must be an absolute http:// or https:// URL without credentials (use http_basic_auth).",
+            ));
+        }
+        let text = |k: &str| -> ApiResult<String> {
+            match d.get(k) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(_) => Err(ApiError::invalid(&field(k), "must be a string.")),
+            }
+        };
+        let user = text("http_basic_auth")?;
+        let mut password = text("http_basic_password")?;
+        if password == MASK {
+            password = current
+                .and_then(|c| c.get(i))
+                .and_then(|c| c.get("http_basic_password"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+        }
+        let mut headers = Vec::new();
+        match d.get("custom_header") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(hs)) => {
+                for h in hs {
+                    let name = h.get("header_name").and_then(Value::as_str);
+                    let value = h.get("value").and_then(Value::as_str);
+                    let (Some(name), Some(value)) = (name, value) else {
+                        return Err(ApiError::invalid(
+                            &field("custom_header"),
+                            "must be an array of {header_name, value} strings.",
+                        ));
+                    };
+                    let name = name.trim();
+                    if name.is_empty() {
+                        continue; // the UI sends an empty row
+                    }
+                    if !header_token(name)
+                        || reserved_header(name)
+                        || value.chars().any(|c| c.is_control())
+                    {
+                        return Err(ApiError::invalid(
+                            &field("custom_header"),
+                            format!(
+                                "'{name}' is not a header name or value a destination may set."
+                            ),
+                        ));
+                    }
+                    headers.push(json!({ "header_name": name, "value": value }));
+                }
+            }
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    &field("custom_header"),
+                    "must be an array.",
+                ))
+            }
+        }
+        out.push(json!({
+            "target_url": url,
+            "http_basic_auth": user,
+            "http_basic_password": password,
+            "custom_header": headers,
+        }));
+    }
+    Ok(Value::Array(out))
+}
+
+fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<WebhookFields> {
+    let name = match map.get("name") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        None if current.is_some() => current.map(|c| c.name.clone()).unwrap_or_default(),
+        _ => return Err(ApiError::invalid("webhook.name", "is required.")),
+    };
+    if name.chars().count() > 255 {
+        return Err(ApiError::invalid(
+            "webhook.name",
+            "may be at most 255 characters.",
+        ));
+    }
+    let channels = string_list(
+        map,
+        "channels",
+        current.map(|c| c.channels.clone()).unwrap_or_default(),
+    )?;
+    if channels.len() > MAX_CHANNELS
+        || channels.iter().any(|c| {
+            c.is_empty()
+                || c.len() > 200
+                || !c
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '.' | '_' | '-'))
+        })
+    {
+        return Err(ApiError::invalid(
+            "webhook.channels",
+            format!("must be at most {MAX_CHANNELS} channel names such as 'content_types.entries.create' or 'assets.publish'."),
+        ));
+    }
+    let branches = string_list(
+        map,
+        "branches",
+        current
+            .map(|c| c.branches.clone())
+            .unwrap_or_else(|| vec!["main".to_string()]),
+    )?;
+    let retry_policy = match map.get("retry_policy") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        None | Some(Value::Null) => current
+            .map(|c| c.retry_policy.clone())
+            .unwrap_or_else(|| "manual".to_string()),
+        _ => {
+            return Err(ApiError::invalid(
+                "webhook.retry_policy",
+                "must be a string.",
+            ))
+        }
+    };
+    let notifiers = match map.get("notifiers") {
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Value::Array(a.clone()),
+        None | Some(Value::Null) => current
+            .map(|c| c.notifiers.clone())
+            .unwrap_or_else(|| json!([])),
+        _ => {
+            return Err(ApiError::invalid(
+                "webhook.notifiers",
+                "must be an array of email addresses.",
+            ))
+        }
+    };
+    Ok(WebhookFields {
+        name,
+        destinations: destinations(map, current.map(|c| &c.destinations))?,
+        channels,
+        branches,
+        retry_policy,
+        notifiers,
+        disabled: bool_field(map, "disabled", current.is_some_and(|c| c.disabled))?,
+        concise_payload: bool_field(
+            map,
+            "concise_payload",
+            current.is_some_and(|c| c.concise_payload),
+        )?,
+    })
+}
+
+async fn load(state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<Webhook> {
+    let mut c = state.db().reader().await?;
+    webhooks::get(&mut c, &ctx.stack.uid, uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Read))?;
+    let (skip, limit, asc) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let (items, total) = webhooks::list(&mut c, &ctx.stack.uid, skip, limit, asc).await?;
+    Ok(listed(
+        "webhooks",
+        items.iter().map(|w| webhook_json(&ctx, w, false)).collect(),
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Read))?;
+    let w = load(&state, &ctx, &uid).await?;
+    Ok(Json(json!({ "webhook": webhook_json(&ctx, &w, true) })))
+}
+
+/// `GET /v3/webhooks/{uid}/export`: the webhook as a JSON document (no secret, no password).
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Read))?;
+    let w = load(&state, &ctx, &uid).await?;
+    Ok(Json(webhook_json(&ctx, &w, false)))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Create))?;
+    let f = fields(body.wrapped("webhook")?, None)?;
+    let secret = headwater_core::ids::new_uid() + &headwater_core::ids::new_uid();
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let w = webhooks::insert(&mut tx, &ctx.stack.uid, &f, &secret, &actor).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "webhook", &w.uid, &w.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "The webhook was created successfully",
+        "webhook",
+        webhook_json(&ctx, &w, true),
+    ))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Update))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let f = fields(body.wrapped("webhook")?, Some(&current))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let w = webhooks::update(&mut tx, &ctx.stack.uid, &uid, &f, &actor)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "webhook", &w.uid, &w.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "The Webhook was updated successfully",
+        "webhook",
+        webhook_json(&ctx, &w, true),
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Delete))?;
+    let current = load(&state, &ctx, &uid).await?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    if !webhooks::delete(&mut tx, &ctx.stack.uid, &uid).await? {
+        return Err(ApiError::not_found("webhook"));
+    }
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("delete", "webhook", &current.uid, &current.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "notice": "The Webhook was deleted successfully", "destination": {} })),
+    ))
+}
+
+fn attempt_json(a: &Attempt) -> Value {
+    json!({
+        "uid": a.uid,
+        "retry_number": a.attempt - 1,
+        "attempt": a.attempt,
+        "request": { "method": "POST", "uri": a.target_url },
+        "response": { "statusCode": a.status_code, "body": a.response_body },
+        "error": a.error,
+        "duration_ms": a.duration_ms,
+        "created_at": a.created_at,
+    })
+}
+
+fn execution_json(
+    ctx: &StackCtx,
+    d: &Delivery,
+    hook: Option<&Webhook>,
+    attempts: &[Attempt],
+) -> Value {
+    let destination = hook
+        .and_then(|h| {
+            shown_destinations(&h.destinations)
+                .get(d.destination as usize)
+                .cloned()
+        })
+        .unwrap_or_else(|| json!({}));
+    json!({
+        "uid": d.uid,
+        "channel": [d.channel],
+        "webhooks": [d.webhook_uid],
+        "org_uid": ctx.stack.org_uid,
+        "branch": d.branch,
+        "event_data": d.payload,
+        "event_headers": {
+            "Content-Type": "application/json",
+            "X-Headwater-Event": d.channel,
+            "X-Headwater-Delivery": d.uid,
+        },
+        "destination": destination,
+        "request_details": attempts.iter().map(attempt_json).collect::<Vec<_>>(),
+        "retry_count": (d.attempts - 1).max(0),
+        "attempts": d.attempts,
+        "status": d.last_status.unwrap_or(0),
+        "state": d.status,
+        "next_attempt_at": (d.status == "pending").then_some(&d.next_attempt_at),
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
+    })
+}
+
+/// `GET /v3/webhooks/{uid}/executions`: the webhook's deliveries, newest first.
+pub async fn executions(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Read))?;
+    let hook = load(&state, &ctx, &uid).await?;
+    let (skip, limit, _) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let (items, total) = webhooks::deliveries(&mut c, &ctx.stack.uid, &uid, skip, limit).await?;
+    let mut out = Vec::new();
+    for d in &items {
+        let attempts = webhooks::attempts(&mut c, &d.uid).await?;
+        out.push(execution_json(&ctx, d, Some(&hook), &attempts));
+    }
+    Ok(listed(
+        "webhooks",
+        out,
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+/// `GET /v3/webhooks/{execution_uid}/logs`: one delivery with every attempt.
+pub async fn logs(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let d = webhooks::delivery(&mut c, &ctx.stack.uid, &uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook execution"))?;
+    let hook = webhooks::get(&mut c, &ctx.stack.uid, &d.webhook_uid).await?;
+    let attempts = webhooks::attempts(&mut c, &d.uid).await?;
+    Ok(Json(json!({
+        "webhook": execution_json(&ctx, &d, hook.as_ref(), &attempts)
+    })))
+}
+
+/// `POST /v3/webhooks/{webhook_uid}/retry {"execution_uid"}` (the JS client) or
+/// `POST /v3/webhooks/{execution_uid}/retry` (the API docs): delivers the execution again.
+pub async fn retry(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Webhooks, Op::Update))?;
+    let execution_uid = match body.0.get("execution_uid") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        None | Some(Value::Null) => uid.clone(),
+        Some(_) => return Err(ApiError::invalid("execution_uid", "must be a string.")),
+    };
+    let mut tx = state.db().begin().await?;
+    let d = webhooks::delivery(&mut tx, &ctx.stack.uid, &execution_uid)
+        .await?
+        .filter(|d| execution_uid == uid || d.webhook_uid == uid)
+        .ok_or_else(|| ApiError::not_found("webhook execution"))?;
+    if !webhooks::schedule_retry(&mut tx, &ctx.stack.uid, &d.uid).await? {
+        return Err(ApiError::invalid(
+            "execution_uid",
+            "the execution is being delivered right now; retry when it has finished.",
+        ));
+    }
+    let actor = ctx.actor();
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("retry", "webhook", &d.webhook_uid, &d.uid),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({ "notice": "Webhook retry scheduled" })),
+    ))
+}
