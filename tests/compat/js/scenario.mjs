@@ -587,6 +587,49 @@ await step('owner: fetch and delete the publish rule and the workflow', async ()
   await ownerStack().workflow(s.workflowUid).delete()
 })
 
+// --- Releases and labels ----------------------------------------------------------------------
+await step('rw token: create a release with two entries', async () => {
+  const rel = await rwStack().release().create({ release: { name: 'Compat release', description: 'compat' } })
+  check(rel.uid, `created release is ${JSON.stringify(rel)}`)
+  s.releaseUid = rel.uid
+  await rwStack().release(rel.uid).item().create({ items: [
+    { uid: entryUid(0), content_type_uid: 'blog', locale: 'en-us', action: 'publish', version: 1 },
+    { uid: entryUid(2), content_type_uid: 'blog', locale: 'en-us', action: 'publish' },
+  ] })
+  const items = await rwStack().release(rel.uid).item().findAll()
+  check(items.items.length === 2, `release items: ${JSON.stringify(items.items)}`)
+})
+
+await step('rw token: deploy the release to development', async () => {
+  const rel = await rwStack().release(need(s.releaseUid, 'release')).fetch()
+  const res = await rel.deploy({ environments: ['development'], locales: ['en-us'], action: 'publish' })
+  check(/deployment/.test(res.notice ?? ''), `notice is ${JSON.stringify(res)}`)
+  const e = await blog(rwStack()).entry(entryUid(2)).fetch()
+  check(e.publish_details.length === 1, `publish_details is ${JSON.stringify(e.publish_details)}`)
+})
+
+await step('read-only token: deploying a release is refused (403)', async () => {
+  const rel = await roStack().release(need(s.releaseUid, 'release')).fetch()
+  await refused(() => rel.deploy({ environments: ['development'], action: 'unpublish' }), [403])
+})
+
+await step('rw token: clone and delete releases', async () => {
+  const rel = await rwStack().release(need(s.releaseUid, 'release')).fetch()
+  const copy = await rel.clone({ name: 'Compat release copy', description: 'copy' })
+  check(copy.uid && copy.uid !== s.releaseUid, `clone is ${JSON.stringify(copy)}`)
+  await rwStack().release(copy.uid).delete()
+  await rwStack().release(s.releaseUid).delete()
+})
+
+await step('rw token: create, fetch and delete a label', async () => {
+  const label = await rwStack().label().create({ label: { name: 'Compat label', parent: [], content_types: ['blog'] } })
+  check(label.uid, `created label is ${JSON.stringify(label)}`)
+  const fetched = await rwStack().label(label.uid).fetch()
+  check(fetched.name === 'Compat label', `fetched label is ${fetched.name}`)
+  const res = await rwStack().label(label.uid).delete()
+  check(typeof res.notice === 'string', `delete response has no notice: ${JSON.stringify(res)}`)
+})
+
 await step('owner: set rw token expires_on to today (UTC)', async () => {
   const today = new Date().toISOString().slice(0, 10)
   const t = await ownerStack().managementToken(need(s.rw, 'rw token').uid).fetch()

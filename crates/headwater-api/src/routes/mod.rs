@@ -10,6 +10,7 @@ mod environments;
 mod locales;
 mod management_tokens;
 mod organizations;
+mod releases;
 mod roles;
 mod schemas;
 mod session;
@@ -214,6 +215,35 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/webhooks/{uid}/logs", get(webhooks::logs))
         .route("/v3/webhooks/{uid}/retry", post(webhooks::retry))
         .route("/v3/webhooks/{uid}/export", get(webhooks::export))
+        .route("/v3/releases", get(releases::list).post(releases::create))
+        .route(
+            "/v3/releases/{uid}",
+            get(releases::fetch)
+                .put(releases::update)
+                .delete(releases::delete),
+        )
+        .route(
+            "/v3/releases/{uid}/items",
+            get(releases::items)
+                .post(releases::add_items)
+                .delete(releases::remove_items),
+        )
+        .route(
+            "/v3/releases/{uid}/item",
+            post(releases::add_items).delete(releases::remove_items),
+        )
+        .route("/v3/releases/{uid}/deploy", post(releases::deploy))
+        .route("/v3/releases/{uid}/clone", post(releases::clone))
+        .route(
+            "/v3/labels",
+            get(releases::list_labels).post(releases::create_label),
+        )
+        .route(
+            "/v3/labels/{uid}",
+            get(releases::fetch_label)
+                .put(releases::update_label)
+                .delete(releases::delete_label),
+        )
         .nest("/cda", cda::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)

@@ -924,6 +924,30 @@ pub(crate) async fn rule_for(
         }))
 }
 
+/// The uid of the publish rule that would hold this publish (or unpublish) for approval by
+/// this caller, if any (releases refuse such items rather than deploy part of themselves).
+pub(crate) async fn blocking_rule(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+    locale: &str,
+    env_uid: &str,
+    publish: bool,
+) -> ApiResult<Option<String>> {
+    let action = if publish { "publish" } else { "unpublish" };
+    let Some(rule) = rule_for(c, ctx, ct, locale, env_uid, action).await? else {
+        return Ok(None);
+    };
+    let me = person(c, ctx).await?;
+    let skip = policy::may_skip_approval(
+        &ctx.subject,
+        me.as_ref(),
+        &Named::from_json(&rule.approvers),
+        rule.disable_approver_publishing,
+    );
+    Ok((!skip).then_some(rule.uid))
+}
+
 /// Refuses a request while the entry is not in the stage the rule requires.
 async fn require_stage(
     c: &mut Conn,

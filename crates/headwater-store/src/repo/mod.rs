@@ -10,6 +10,7 @@ pub mod environments;
 pub mod locales;
 pub mod orgs;
 pub mod publications;
+pub mod releases;
 pub mod roles;
 pub mod schemas;
 pub mod stacks;

@@ -1,0 +1,888 @@
+//! Releases (`/v3/releases`): a named set of entry and asset versions deployed (published or
+//! unpublished) to environments together, in one transaction — all of it or none. And labels
+//! (`/v3/labels`). Both belong to the request's branch.
+//!
+//! A deploy is decided item by item like a single publish (the `Publish` decision for the
+//! entry's content type or for assets), and publish rules hold: an item a rule would send for
+//! approval makes the whole deploy fail with a message naming the rule, since a release cannot
+//! go out half approved.
+
+use crate::auth::StackCtx;
+use crate::body::{Fields, JsonBody, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::routes::{created, listed, notice, updated};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use headwater_core::clock;
+use headwater_core::policy::{Action, Module, Op};
+use headwater_store::repo::publications::{self, Target};
+use headwater_store::repo::releases::{self, Label, Release, ReleaseWrite};
+use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
+use headwater_store::StoreError;
+use serde_json::{json, Map, Value};
+
+fn release_json(r: &Release) -> Value {
+    let items = r.items.as_array().cloned().unwrap_or_default();
+    json!({
+        "uid": r.uid,
+        "name": r.name,
+        "description": r.description,
+        "locked": r.locked,
+        "archived": r.archived,
+        "items_count": items.len(),
+        "items": items,
+        "status": r.deployments,
+        "_deploy_latest": false,
+        "created_by": r.created_by,
+        "updated_by": r.updated_by,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
+async fn load(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<Release> {
+    releases::get(c, &ctx.space, uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("release"))
+}
+
+fn locked(r: &Release) -> ApiError {
+    ApiError::invalid(
+        "release.locked",
+        format!(
+            "the release '{}' is locked; unlock it before changing it.",
+            r.name
+        ),
+    )
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let (items, total) = releases::list(&mut c, &ctx.space, skip, limit).await?;
+    Ok(listed(
+        "releases",
+        items.iter().map(release_json).collect(),
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+pub async fn fetch(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let r = load(&mut c, &ctx, &uid).await?;
+    Ok(Json(json!({ "release": release_json(&r) })))
+}
+
+fn header_fields<'a>(
+    map: &'a Map<String, Value>,
+    current: Option<&'a Release>,
+) -> ApiResult<(String, String, bool, bool)> {
+    let f = Fields::new(map, "release");
+    let name = match (f.opt_str("name")?, current) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+        (None, Some(r)) => r.name.clone(),
+        _ => return Err(ApiError::invalid("release.name", "is required.")),
+    };
+    let description = f
+        .opt_str("description")?
+        .map(str::to_string)
+        .or_else(|| current.map(|r| r.description.clone()))
+        .unwrap_or_default();
+    let locked = f
+        .opt_bool("locked")?
+        .or(current.map(|r| r.locked))
+        .unwrap_or(false);
+    let archived = f
+        .opt_bool("archived")?
+        .or(current.map(|r| r.archived))
+        .unwrap_or(false);
+    Ok((name, description, locked, archived))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Create))?;
+    let map = body.wrapped("release")?;
+    let (name, description, locked, archived) = header_fields(map, None)?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let r = releases::insert(
+        &mut tx,
+        &ctx.space,
+        &ReleaseWrite {
+            name: &name,
+            description: &description,
+            locked,
+            archived,
+            items: &json!([]),
+        },
+        &actor,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Release created successfully.",
+        "release",
+        release_json(&r),
+    ))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let map = body.wrapped("release")?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let current = load(&mut tx, &ctx, &uid).await?;
+    let (name, description, locked_now, archived) = header_fields(map, Some(&current))?;
+    // A locked release only takes being unlocked.
+    if current.locked && locked_now {
+        return Err(locked(&current));
+    }
+    let r = write(
+        &mut tx,
+        &ctx,
+        &current,
+        &ReleaseWrite {
+            name: &name,
+            description: &description,
+            locked: locked_now,
+            archived,
+            items: &current.items,
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Release updated successfully.",
+        "release",
+        release_json(&r),
+    ))
+}
+
+async fn write(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    current: &Release,
+    w: &ReleaseWrite<'_>,
+) -> ApiResult<Release> {
+    releases::update(c, &ctx.space, &current.uid, w, &ctx.actor())
+        .await?
+        .ok_or_else(|| ApiError::not_found("release"))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Delete))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let r = load(&mut tx, &ctx, &uid).await?;
+    if r.locked {
+        return Err(locked(&r));
+    }
+    releases::delete(&mut tx, &ctx.space, &uid).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("delete", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Release deleted successfully."))
+}
+
+/// Checks an item and fills in what the client left out (locale, action, title).
+async fn checked_item(
+    c: &mut Conn,
+    backend: headwater_store::Backend,
+    ctx: &StackCtx,
+    i: usize,
+    item: &Value,
+) -> ApiResult<Value> {
+    let field = |k: &str| format!("items[{i}].{k}");
+    let Value::Object(m) = item else {
+        return Err(ApiError::invalid(
+            &format!("items[{i}]"),
+            "must be an object.",
+        ));
+    };
+    let uid = m
+        .get("uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| ApiError::invalid(&field("uid"), "is required."))?;
+    let locale = m
+        .get("locale")
+        .and_then(Value::as_str)
+        .unwrap_or(&ctx.stack.master_locale)
+        .to_string();
+    if locales::by_code(c, &ctx.space, &locale).await?.is_none() {
+        return Err(ApiError::invalid(
+            &field("locale"),
+            format!("'{locale}' is not a locale of this stack."),
+        ));
+    }
+    let action = m.get("action").and_then(Value::as_str).unwrap_or("publish");
+    if action != "publish" && action != "unpublish" {
+        return Err(ApiError::invalid(
+            &field("action"),
+            "must be 'publish' or 'unpublish'.",
+        ));
+    }
+    let version = match m.get("version") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
+            ApiError::invalid(&field("version"), "must be a whole number of at least 1.")
+        })?),
+    };
+    let ct = m
+        .get("content_type_uid")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let title = match ct {
+        Some(ct) => {
+            if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+                return Err(ApiError::invalid(
+                    &field("content_type_uid"),
+                    format!("'{ct}' is not a content type of this stack."),
+                ));
+            }
+            let e = match entries::get(c, backend, &ctx.space, ct, uid, &locale).await? {
+                Some(e) => Some(e),
+                None => {
+                    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale).await?
+                }
+            }
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    &field("uid"),
+                    format!("there is no entry '{uid}' of '{ct}'."),
+                )
+            })?;
+            e.title
+        }
+        None => {
+            let a = assets::get(c, &ctx.space, uid)
+                .await?
+                .filter(|a| !a.is_dir)
+                .ok_or_else(|| {
+                    ApiError::invalid(&field("uid"), format!("there is no asset '{uid}'."))
+                })?;
+            a.title
+        }
+    };
+    let mut out = json!({"uid": uid, "locale": locale, "action": action,
+        "title": m.get("title").and_then(Value::as_str).unwrap_or(&title)});
+    if let Some(ct) = ct {
+        out["content_type_uid"] = json!(ct);
+    }
+    if let Some(v) = version {
+        out["version"] = json!(v);
+    }
+    Ok(out)
+}
+
+fn same_item(a: &Value, b: &Value) -> bool {
+    a.get("uid") == b.get("uid") && a.get("locale") == b.get("locale")
+}
+
+/// The items of a body: `{"item": {…}}` or `{"items": [...]}`.
+fn body_items(body: &JsonBody) -> ApiResult<Vec<Value>> {
+    if let Some(item) = body.0.get("item").filter(|v| !v.is_null()) {
+        return Ok(vec![item.clone()]);
+    }
+    match body.0.get("items") {
+        Some(Value::Array(a)) => Ok(a.clone()),
+        _ => Err(ApiError::invalid(
+            "items",
+            "is required: an array of items.",
+        )),
+    }
+}
+
+pub async fn items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let r = load(&mut c, &ctx, &uid).await?;
+    let items = r.items.as_array().cloned().unwrap_or_default();
+    let n = items.len() as i64;
+    Ok(listed("items", items, Some(n)))
+}
+
+/// `POST /v3/releases/{uid}/item` or `…/items`: adds items (an item already there for the same
+/// uid and locale is replaced).
+pub async fn add_items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let new = body_items(&body)?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let r = load(&mut tx, &ctx, &uid).await?;
+    if r.locked {
+        return Err(locked(&r));
+    }
+    let mut items = r.items.as_array().cloned().unwrap_or_default();
+    for (i, item) in new.iter().enumerate() {
+        let item = checked_item(&mut tx, state.db().backend(), &ctx, i, item).await?;
+        items.retain(|x| !same_item(x, &item));
+        items.push(item);
+    }
+    let r = write(
+        &mut tx,
+        &ctx,
+        &r,
+        &ReleaseWrite {
+            name: &r.name,
+            description: &r.description,
+            locked: r.locked,
+            archived: r.archived,
+            items: &Value::Array(items),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Item added to release successfully.",
+        "release",
+        release_json(&r),
+    ))
+}
+
+/// `DELETE /v3/releases/{uid}/items` `{"items": [...]}` (or `?all=true`), or `…/item`.
+pub async fn remove_items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let all = q.flag("all");
+    let gone = if all { Vec::new() } else { body_items(&body)? };
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let r = load(&mut tx, &ctx, &uid).await?;
+    if r.locked {
+        return Err(locked(&r));
+    }
+    let mut items = r.items.as_array().cloned().unwrap_or_default();
+    if all {
+        items.clear();
+    } else {
+        let master = json!(ctx.stack.master_locale);
+        for g in &gone {
+            let mut g = g.clone();
+            if g.get("locale").is_none() {
+                g["locale"] = master.clone();
+            }
+            items.retain(|x| !same_item(x, &g));
+        }
+    }
+    let r = write(
+        &mut tx,
+        &ctx,
+        &r,
+        &ReleaseWrite {
+            name: &r.name,
+            description: &r.description,
+            locked: r.locked,
+            archived: r.archived,
+            items: &Value::Array(items),
+        },
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Item deleted from release successfully.",
+        "release",
+        release_json(&r),
+    ))
+}
+
+/// `POST /v3/releases/{uid}/deploy` `{"release": {environments, locales?, action?}}`: `action`
+/// (publish or unpublish) applies to every item when given, else each item's own; `locales`
+/// limits the deploy to items of those locales.
+pub async fn deploy(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Publish))?;
+    let map = body.wrapped("release")?;
+    if map
+        .get("scheduled_at")
+        .or_else(|| map.get("scheduledAt"))
+        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+    {
+        return Err(ApiError::invalid(
+            "release.scheduled_at",
+            "scheduled deployment is not supported; deploy at the time you want it live.",
+        ));
+    }
+    let strings = |key: &str| -> Vec<String> {
+        map.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let env_names = strings("environments");
+    if env_names.is_empty() {
+        return Err(ApiError::invalid(
+            "release.environments",
+            "is required: a non-empty array.",
+        ));
+    }
+    let only_locales = strings("locales");
+    // The deploy's action, when given, applies to every item; otherwise each item's own does.
+    let forced = map.get("action").and_then(Value::as_str);
+    let default_action = forced.unwrap_or("publish");
+    if default_action != "publish" && default_action != "unpublish" {
+        return Err(ApiError::invalid(
+            "release.action",
+            "must be 'publish' or 'unpublish'.",
+        ));
+    }
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let r = load(&mut tx, &ctx, &uid).await?;
+    let items = r.items.as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "release.items",
+            "the release holds no items.",
+        ));
+    }
+    let mut envs = Vec::new();
+    for name in &env_names {
+        envs.push(
+            environments::by_name(&mut tx, &ctx.stack.uid, name)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "release.environments",
+                        format!("'{name}' is not an environment of this stack."),
+                    )
+                })?,
+        );
+    }
+    let backend = state.db().backend();
+    for item in &items {
+        let item_uid = item["uid"].as_str().unwrap_or_default();
+        let locale = item["locale"]
+            .as_str()
+            .unwrap_or(&ctx.stack.master_locale)
+            .to_string();
+        if !only_locales.is_empty() && !only_locales.contains(&locale) {
+            continue;
+        }
+        let publish = forced.unwrap_or_else(|| item["action"].as_str().unwrap_or(default_action))
+            == "publish";
+        let gone = |what: &str| {
+            ApiError::invalid(
+                "release.items",
+                format!("the {what} '{item_uid}' in this release no longer exists; remove it from the release."),
+            )
+        };
+        match item["content_type_uid"].as_str() {
+            Some(ct) => {
+                ctx.authorize(&Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
+                let entry = match entries::get(&mut tx, backend, &ctx.space, ct, item_uid, &locale)
+                    .await?
+                {
+                    Some(e) => Some(e),
+                    None => {
+                        entries::get(
+                            &mut tx,
+                            backend,
+                            &ctx.space,
+                            ct,
+                            item_uid,
+                            &ctx.stack.master_locale,
+                        )
+                        .await?
+                    }
+                }
+                .ok_or_else(|| gone("entry"))?;
+                let version = item["version"].as_i64().unwrap_or(entry.version);
+                if publish
+                    && entries::version(
+                        &mut tx,
+                        backend,
+                        &ctx.space,
+                        item_uid,
+                        &entry.locale,
+                        version,
+                    )
+                    .await?
+                    .is_none()
+                {
+                    return Err(ApiError::invalid(
+                        "release.items",
+                        format!("version {version} of the entry '{item_uid}' doesn't exist."),
+                    ));
+                }
+                for env in &envs {
+                    if let Some(rule) = crate::routes::workflows::blocking_rule(
+                        &mut tx, &ctx, ct, &locale, &env.uid, publish,
+                    )
+                    .await?
+                    {
+                        return Err(ApiError::invalid(
+                            "release.items",
+                            format!(
+                                "publish rule '{}' needs approval for the entry '{item_uid}' on '{}'; a release deploys only what needs no approval.",
+                                rule, env.name
+                            ),
+                        ));
+                    }
+                    let t = Target {
+                        stack_uid: &ctx.space,
+                        item_type: "entry",
+                        item_uid,
+                        content_type_uid: Some(ct),
+                        locale: &locale,
+                        environment_uid: &env.uid,
+                        source_locale: Some(&entry.locale),
+                    };
+                    if publish {
+                        publications::publish(&mut tx, &t, version, &actor).await?;
+                    } else {
+                        publications::unpublish(&mut tx, &t).await?;
+                    }
+                }
+            }
+            None => {
+                ctx.authorize(&Action::new(Module::Assets, Op::Publish))?;
+                let asset = assets::get(&mut tx, &ctx.space, item_uid)
+                    .await?
+                    .ok_or_else(|| gone("asset"))?;
+                let version = item["version"].as_i64().unwrap_or(asset.version);
+                for env in &envs {
+                    let t = Target {
+                        stack_uid: &ctx.space,
+                        item_type: "asset",
+                        item_uid,
+                        content_type_uid: None,
+                        locale: &locale,
+                        environment_uid: &env.uid,
+                        source_locale: None,
+                    };
+                    if publish {
+                        publications::publish(&mut tx, &t, version, &actor).await?;
+                    } else {
+                        publications::unpublish(&mut tx, &t).await?;
+                    }
+                }
+            }
+        }
+    }
+    let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();
+    deployments.push(json!({
+        "environments": env_names, "locales": only_locales, "action": forced,
+        "deployed_at": clock::now(), "deployed_by": actor.uid(),
+    }));
+    releases::record_deployment(&mut tx, &ctx.space, &uid, &Value::Array(deployments)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("deploy", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Release sent successfully for deployment."))
+}
+
+/// `POST /v3/releases/{uid}/clone` `{"release": {name, description}}`: a new, unlocked release
+/// with the same items.
+pub async fn clone(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Create))?;
+    let map = body.wrapped("release")?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let source = load(&mut tx, &ctx, &uid).await?;
+    let (name, description, _, _) = header_fields(map, None)?;
+    let r = releases::insert(
+        &mut tx,
+        &ctx.space,
+        &ReleaseWrite {
+            name: &name,
+            description: &description,
+            locked: false,
+            archived: false,
+            items: &source.items,
+        },
+        &actor,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Release cloned successfully.",
+        "release",
+        release_json(&r),
+    ))
+}
+
+// ---------------------------------------------------------------- labels
+
+fn label_json(l: &Label) -> Value {
+    json!({
+        "uid": l.uid,
+        "name": l.name,
+        "parent": l.parent,
+        "content_types": l.content_types,
+        "created_by": l.created_by,
+        "updated_by": l.updated_by,
+        "created_at": l.created_at,
+        "updated_at": l.updated_at,
+    })
+}
+
+async fn label_fields(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    body: &JsonBody,
+    current: Option<&Label>,
+) -> ApiResult<(String, Value, Value)> {
+    let map = body.wrapped("label")?;
+    let f = Fields::new(map, "label");
+    let name = match (f.opt_str("name")?, current) {
+        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+        (None, Some(l)) => l.name.clone(),
+        _ => return Err(ApiError::invalid("label.name", "is required.")),
+    };
+    let list = |key: &str, cur: Option<&Value>| -> ApiResult<Vec<String>> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(cur
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ApiError::invalid(&format!("label.{key}"), "must be an array of strings.")
+                }),
+            Some(_) => Err(ApiError::invalid(
+                &format!("label.{key}"),
+                "must be an array of strings.",
+            )),
+        }
+    };
+    let parent = list("parent", current.map(|l| &l.parent))?;
+    for p in &parent {
+        if Some(p.as_str()) == current.map(|l| l.uid.as_str()) {
+            return Err(ApiError::invalid(
+                "label.parent",
+                "a label cannot be its own parent.",
+            ));
+        }
+        if releases::label(c, &ctx.space, p).await?.is_none() {
+            return Err(ApiError::invalid(
+                "label.parent",
+                format!("'{p}' is not a label of this stack."),
+            ));
+        }
+    }
+    let cts = list("content_types", current.map(|l| &l.content_types))?;
+    for ct in &cts {
+        if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+            return Err(ApiError::invalid(
+                "label.content_types",
+                format!("'{ct}' is not a content type of this stack."),
+            ));
+        }
+    }
+    Ok((name, json!(parent), json!(cts)))
+}
+
+fn duplicate_label(name: &str) -> ApiError {
+    ApiError::invalid(
+        "label.name",
+        format!("a label named '{name}' already exists."),
+    )
+}
+
+pub async fn list_labels(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Labels, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let all = releases::labels(&mut c, &ctx.space).await?;
+    let n = all.len() as i64;
+    Ok(listed(
+        "labels",
+        all.iter().map(label_json).collect(),
+        q.flag("include_count").then_some(n),
+    ))
+}
+
+pub async fn fetch_label(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Labels, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let l = releases::label(&mut c, &ctx.space, &uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("label"))?;
+    Ok(Json(json!({ "label": label_json(&l) })))
+}
+
+pub async fn create_label(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Labels, Op::Create))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let (name, parent, cts) = label_fields(&mut tx, &ctx, &body, None).await?;
+    let l = match releases::insert_label(&mut tx, &ctx.space, &name, &parent, &cts, &actor).await {
+        Ok(l) => l,
+        Err(StoreError::Conflict(_)) => return Err(duplicate_label(&name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "label", &l.uid, &l.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(created(
+        "Label created successfully.",
+        "label",
+        label_json(&l),
+    ))
+}
+
+pub async fn update_label(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Labels, Op::Update))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let current = releases::label(&mut tx, &ctx.space, &uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("label"))?;
+    let (name, parent, cts) = label_fields(&mut tx, &ctx, &body, Some(&current)).await?;
+    let l = match releases::update_label(&mut tx, &ctx.space, &uid, &name, &parent, &cts, &actor)
+        .await
+    {
+        Ok(Some(l)) => l,
+        Ok(None) => return Err(ApiError::not_found("label")),
+        Err(StoreError::Conflict(_)) => return Err(duplicate_label(&name)),
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "label", &l.uid, &l.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Label updated successfully.",
+        "label",
+        label_json(&l),
+    ))
+}
+
+pub async fn delete_label(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Labels, Op::Delete))?;
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let l = releases::label(&mut tx, &ctx.space, &uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("label"))?;
+    releases::delete_label(&mut tx, &ctx.space, &uid).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("delete", "label", &l.uid, &l.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Label deleted successfully."))
+}
