@@ -102,6 +102,7 @@ owner = new_client()
 def _():
     res = ok(owner.login(EMAIL, PASSWORD), "login")
     state["org_uid"] = ((res.get("user") or {}).get("organizations") or [{}])[0].get("uid")
+    state["owner_uid"] = (res.get("user") or {}).get("uid")
     check(owner.client.headers.get("authtoken"), "the SDK kept no authtoken (login must answer 200 with user.authtoken)")
     check(state["org_uid"], "login response has no user.organizations[0].uid")
 
@@ -259,6 +260,73 @@ def _():
     uid = need((state.get("articles") or [None, None])[0], "entry uid")
     refused(token_stack("ro").content_types("article").entry(uid).publish(
         {"entry": {"environments": ["development"], "locales": ["en-us"]}, "locale": "en-us"}), [403])
+
+
+# --- Branches -------------------------------------------------------------------------------------
+@step("rw token: creating a branch is refused (403)")
+def _():
+    refused(token_stack("rw").branch().create({"branch": {"uid": "py_rw", "source": "main"}}), [403], "management token")
+
+
+@step("owner: create, fetch and delete branch py_dev")
+def _():
+    stack = owner.stack(need(state.get("api_key"), "stack api_key"))
+    res = ok(stack.branch().create({"branch": {"uid": "py_dev", "source": "main"}}), "create branch")
+    check((res.get("branch") or {}).get("uid") == "py_dev", f"response: {res}")
+    res = ok(stack.branch("py_dev").fetch(), "fetch branch")
+    check((res.get("branch") or {}).get("source") == "main", f"response: {res}")
+    ok(stack.branch("py_dev").delete(), "delete branch")
+
+
+# --- Workflow: a publish under a rule waits for the approver (MT-9) ---------------------------------
+@step("owner: create workflow and a publish rule approved by the owner")
+def _():
+    stack = owner.stack(need(state.get("api_key"), "stack api_key"))
+    res = ok(stack.workflows().create({"workflow": {
+        "name": "Py editorial", "content_types": ["article"], "branches": ["main"],
+        "workflow_stages": [{"uid": "draft", "name": "Draft"}, {"uid": "ready", "name": "Ready"}]}}), "create workflow")
+    state["workflow_uid"] = (res.get("workflow") or {}).get("uid")
+    res = ok(stack.workflows().create_publish_rule({"publishing_rule": {
+        "workflow": state["workflow_uid"], "actions": ["publish"], "content_types": ["article"],
+        "locales": ["en-us"], "environment": "development",
+        "approvers": {"users": [need(state.get("owner_uid"), "owner uid")], "roles": []}}}), "create publish rule")
+    state["rule_uid"] = (res.get("publishing_rule") or {}).get("uid")
+    check(state["rule_uid"], f"response: {res}")
+
+
+@step("rw token: a publish under the rule becomes a request (202)")
+def _():
+    uid = need((state.get("articles") or [None])[0], "entry uid")
+    res = token_stack("rw").content_types("article").entry(uid).publish(
+        {"entry": {"environments": ["development"], "locales": ["en-us"]}, "locale": "en-us"})
+    check(res.status_code == 202, f"expected 202, got {describe(res)}")
+    reqs = body(res).get("publish_requests") or []
+    check(len(reqs) == 1 and reqs[0].get("status") == "pending", f"publish_requests: {reqs}")
+
+
+def decision(status):
+    return {"workflow": {"publishing_rule": {"uid": need(state.get("rule_uid"), "publish rule"),
+                                             "action": "publish", "status": status, "comment": "py"}}}
+
+
+@step("rw token: accepting the publish request is refused (403, MT-9)")
+def _():
+    uid = need((state.get("articles") or [None])[0], "entry uid")
+    wf = token_stack("rw").workflows()
+    wf.add_param("locale", "en-us")
+    refused(wf.set_workflow_stage("article", uid, decision(1)), [403], "mt-9")
+
+
+@step("owner (approver): accepts; the request shows as approved")
+def _():
+    uid = need((state.get("articles") or [None])[0], "entry uid")
+    wf = owner.stack(state["api_key"]).workflows()
+    wf.add_param("locale", "en-us")
+    res = ok(wf.set_workflow_stage("article", uid, decision(1)), "accept")
+    check("accepted" in (res.get("notice") or ""), f"response: {res}")
+    res = ok(owner.stack(state["api_key"]).workflows().publish_request_approval("article", uid), "workflow details")
+    reqs = (res.get("workflow") or {}).get("publish_requests") or []
+    check(reqs and reqs[0].get("status") == "approved", f"publish_requests: {reqs}")
 
 
 print(f"{passed} passed, {failed} failed")
