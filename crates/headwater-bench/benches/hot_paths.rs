@@ -45,7 +45,7 @@ fn credential_check(c: &mut Criterion) {
                 .await
                 .unwrap();
                 let subject = Subject::ManagementToken(TokenAccess {
-                    scope: (*v.scope).clone(),
+                    scope: v.scope.clone(),
                     branch: "main".into(),
                     via_alias: None,
                     alias_targets: Vec::new(),

@@ -229,7 +229,8 @@ pub struct UserAccess {
 /// is built: a token never reaches the policy with another stack's key).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TokenAccess {
-    pub scope: TokenScope,
+    /// Shared with the verified-token cache: building a subject copies no scope.
+    pub scope: std::sync::Arc<TokenScope>,
     /// The branch the request targets, resolved to a branch uid (`main` by default).
     pub branch: String,
     /// The alias the request named in its `branch` header, if it named one.

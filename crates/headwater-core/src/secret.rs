@@ -97,10 +97,12 @@ pub fn well_formed(kind: SecretKind, candidate: &str) -> bool {
 
 /// The stored form of a secret: lowercase hex SHA-256.
 pub fn hash(plaintext: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(plaintext.as_bytes());
     let mut out = String::with_capacity(64);
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0x0f)] as char);
     }
     out
 }

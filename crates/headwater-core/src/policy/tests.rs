@@ -9,7 +9,7 @@ use serde_json::json;
 
 fn token(scope: serde_json::Value) -> Subject {
     Subject::ManagementToken(TokenAccess {
-        scope: TokenScope::parse(&scope).unwrap(),
+        scope: std::sync::Arc::new(TokenScope::parse(&scope).unwrap()),
         branch: "main".into(),
         via_alias: None,
         alias_targets: vec![],
@@ -189,19 +189,20 @@ fn mt_04_scope_not_role_limits_a_token() {
 
 #[test]
 fn mt_04_branch_and_alias_scope() {
-    let scoped = |branch: &str, alias: Option<&str>, target: &str| {
-        Subject::ManagementToken(TokenAccess {
-            scope: TokenScope::parse(&json!([
+    let scoped =
+        |branch: &str, alias: Option<&str>, target: &str| {
+            Subject::ManagementToken(TokenAccess {
+            scope: std::sync::Arc::new(TokenScope::parse(&json!([
                 {"module": "$all", "acl": {"read": true, "write": true}},
                 {"module": "branch", "branches": ["dev"], "acl": {"read": true}},
                 {"module": "branch_alias", "branch_aliases": ["deploy"], "acl": {"read": true}}
             ]))
-            .unwrap(),
+            .unwrap()),
             branch: branch.into(),
             via_alias: alias.map(str::to_string),
             alias_targets: vec![("deploy".into(), target.into())],
         })
-    };
+        };
     let read = Action::new(Module::Entries, Op::Read);
     assert!(decide(&scoped("dev", None, "release"), &read).is_ok());
     assert!(decide(&scoped("release", Some("deploy"), "release"), &read).is_ok());
