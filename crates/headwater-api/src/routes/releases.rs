@@ -357,43 +357,50 @@ pub async fn add_items(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
     let new = body_items(&body)?;
-    let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    let r = load(&mut tx, &ctx, &uid).await?;
-    if r.locked {
-        return Err(locked(&r));
-    }
+    let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
     for (i, item) in new.iter().enumerate() {
         let item = checked_item(&mut tx, state.db().backend(), &ctx, i, item).await?;
         items.retain(|x| !same_item(x, &item));
         items.push(item);
     }
-    let r = write(
-        &mut tx,
-        &ctx,
-        &r,
-        &ReleaseWrite {
-            name: &r.name,
-            description: &r.description,
-            locked: r.locked,
-            archived: r.archived,
-            items: &Value::Array(items),
-        },
-    )
-    .await?;
+    save_items(tx, &ctx, &r, items, "Item added to release successfully.").await
+}
+
+/// A release whose items may change (an unlocked one).
+async fn load_unlocked(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<Release> {
+    let r = load(c, ctx, uid).await?;
+    if r.locked {
+        return Err(locked(&r));
+    }
+    Ok(r)
+}
+
+/// Stores a release's new items with its audit record and commits.
+async fn save_items(
+    mut tx: headwater_store::Tx,
+    ctx: &StackCtx,
+    r: &Release,
+    items: Vec<Value>,
+    message: &str,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let w = ReleaseWrite {
+        name: &r.name,
+        description: &r.description,
+        locked: r.locked,
+        archived: r.archived,
+        items: &Value::Array(items),
+    };
+    let r = write(&mut tx, ctx, r, &w).await?;
     audit::record(
         &mut tx,
-        &actor,
+        &ctx.actor(),
         ctx.audit("update", "release", &r.uid, &r.name),
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(
-        "Item added to release successfully.",
-        "release",
-        release_json(&r),
-    ))
+    Ok(updated(message, "release", release_json(&r)))
 }
 
 /// `DELETE /v3/releases/{uid}/items` `{"items": [...]}` (or `?all=true`), or `…/item`.
@@ -407,12 +414,8 @@ pub async fn remove_items(
     ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
     let all = q.flag("all");
     let gone = if all { Vec::new() } else { body_items(&body)? };
-    let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    let r = load(&mut tx, &ctx, &uid).await?;
-    if r.locked {
-        return Err(locked(&r));
-    }
+    let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
     if all {
         items.clear();
@@ -426,31 +429,14 @@ pub async fn remove_items(
             items.retain(|x| !same_item(x, &g));
         }
     }
-    let r = write(
-        &mut tx,
+    save_items(
+        tx,
         &ctx,
         &r,
-        &ReleaseWrite {
-            name: &r.name,
-            description: &r.description,
-            locked: r.locked,
-            archived: r.archived,
-            items: &Value::Array(items),
-        },
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("update", "release", &r.uid, &r.name),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(
+        items,
         "Item deleted from release successfully.",
-        "release",
-        release_json(&r),
-    ))
+    )
+    .await
 }
 
 /// `POST /v3/releases/{uid}/deploy` `{"release": {environments, locales?, action?}}`: `action`

@@ -755,19 +755,30 @@ pub async fn create_rule(
     let mut tx = state.db().begin().await?;
     let b = rule_from_body(&mut tx, &ctx, &body, None).await?;
     let r = workflows::insert_rule(&mut tx, &ctx.stack.uid, &rule_write(&b), &actor).await?;
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("create", "publish_rule", &r.uid, &r.uid),
-    )
-    .await?;
-    let out = rule_json_with_env(&mut tx, &ctx, &r).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let out = finish_rule(tx, &ctx, &r, "create").await?;
     Ok(created(
         "Publish rule created successfully.",
         "publishing_rule",
         out,
     ))
+}
+
+/// Audits a rule's creation or change, commits, and renders the rule.
+async fn finish_rule(
+    mut tx: headwater_store::Tx,
+    ctx: &StackCtx,
+    r: &Rule,
+    verb: &str,
+) -> ApiResult<Value> {
+    audit::record(
+        &mut tx,
+        &ctx.actor(),
+        ctx.audit(verb, "publish_rule", &r.uid, &r.uid),
+    )
+    .await?;
+    let out = rule_json_with_env(&mut tx, ctx, r).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(out)
 }
 
 pub async fn update_rule(
@@ -786,14 +797,7 @@ pub async fn update_rule(
     let r = workflows::update_rule(&mut tx, &ctx.stack.uid, &uid, &rule_write(&b), &actor)
         .await?
         .ok_or_else(|| ApiError::not_found("publish rule"))?;
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("update", "publish_rule", &r.uid, &r.uid),
-    )
-    .await?;
-    let out = rule_json_with_env(&mut tx, &ctx, &r).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    let out = finish_rule(tx, &ctx, &r, "update").await?;
     Ok(updated(
         "Publish rule updated successfully.",
         "publishing_rule",
