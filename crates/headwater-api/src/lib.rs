@@ -8,6 +8,7 @@ pub mod error;
 pub mod routes;
 pub mod state;
 pub mod storage;
+pub mod tls;
 
 pub use state::{AppState, ServerConfig};
 

@@ -6,6 +6,7 @@
 //! (e.g. `postgres://postgres@127.0.0.1:5432/test`); otherwise they are skipped with a notice.
 
 use headwater_api::admin::{self, OrgChoice};
+use headwater_api::tls::TlsConfig;
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::OrgRole;
 use headwater_store::{Backend, Db};
@@ -51,6 +52,17 @@ pub fn test_config() -> ServerConfig {
     }
 }
 
+/// An HTTPS client that trusts only the given PEM certificate (no built-in roots).
+pub fn https_client(cert_pem: &str) -> reqwest::Client {
+    let cert = reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("certificate PEM");
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .build()
+        .expect("https client")
+}
+
 impl TestApp {
     /// A server on the given backend, or `None` (with a notice) when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -58,6 +70,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
+        TestApp::spawn_inner(backend, config, None).await
+    }
+
+    /// A server speaking HTTPS with `tls`; `client` trusts exactly `tls`'s certificate.
+    pub async fn spawn_tls(backend: Backend, tls: TlsConfig) -> Option<TestApp> {
+        TestApp::spawn_inner(backend, test_config(), Some(tls)).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        config: ServerConfig,
+        tls: Option<TlsConfig>,
+    ) -> Option<TestApp> {
         let url = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("headwater-test-{}", random_suffix()));
@@ -97,17 +122,31 @@ impl TestApp {
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(db.clone(), config);
-        tokio::spawn(async move {
-            let _ = headwater_api::run(listener, state, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
+        let shutdown = async {
+            let _ = rx.await;
+        };
+        let (base, client) = match tls {
+            None => {
+                tokio::spawn(async move {
+                    let _ = headwater_api::run(listener, state, shutdown).await;
+                });
+                (format!("http://{addr}"), reqwest::Client::new())
+            }
+            Some(tls) => {
+                let client = https_client(&tls.cert_pem);
+                let app = headwater_api::app(state);
+                tokio::spawn(async move {
+                    let _ =
+                        headwater_api::tls::serve_router_tls(listener, app, tls, shutdown).await;
+                });
+                (format!("https://{addr}"), client)
+            }
+        };
         Some(TestApp {
-            base: format!("http://{addr}"),
+            base,
             db,
             backend,
-            client: reqwest::Client::new(),
+            client,
             shutdown: Some(tx),
         })
     }
