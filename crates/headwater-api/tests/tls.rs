@@ -88,6 +88,26 @@ async fn the_api_answers_over_https_to_a_client_trusting_the_certificate(
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["environments"][0]["name"], "production");
 
+    // Asset URLs name the scheme the server speaks, and download over it.
+    let form = reqwest::multipart::Form::new().part(
+        "asset[upload]",
+        reqwest::multipart::Part::bytes(b"over tls".to_vec())
+            .file_name("note.txt")
+            .mime_str("text/plain")
+            .expect("mime"),
+    );
+    let (status, body) = send(
+        app.with_token(Method::POST, "/v3/assets", &token, &api_key)
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let url = body["asset"]["url"].as_str().expect("asset url");
+    assert!(url.starts_with(&format!("{}/", app.base)), "{url}");
+    let r = app.client.get(url).send().await.expect("download");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("bytes").as_ref(), b"over tls");
+
     // Errors keep their Contentstack body over TLS.
     let (status, body) = send(app.req(Method::GET, "/v3/no-such-thing")).await;
     assert_eq!(status, 404, "{body}");

@@ -75,7 +75,11 @@ impl TestApp {
 
     /// A server speaking HTTPS with `tls`; `client` trusts exactly `tls`'s certificate.
     pub async fn spawn_tls(backend: Backend, tls: TlsConfig) -> Option<TestApp> {
-        TestApp::spawn_inner(backend, test_config(), Some(tls)).await
+        let config = ServerConfig {
+            tls: true,
+            ..test_config()
+        };
+        TestApp::spawn_inner(backend, config, Some(tls)).await
     }
 
     async fn spawn_inner(

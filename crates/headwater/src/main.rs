@@ -96,6 +96,9 @@ struct ServeArgs {
         default_value = "./headwater-data/tls"
     )]
     tls_self_signed_dir: std::path::PathBuf,
+    /// Another DNS name or IP address for the self-signed certificate (repeatable).
+    #[arg(long = "tls-self-signed-name", value_name = "NAME")]
+    tls_self_signed_names: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -226,6 +229,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         max_upload_bytes: args.max_upload_bytes,
         assets_dir: args.assets_dir,
         public_url: args.public_url,
+        tls: tls.is_some(),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -291,14 +295,22 @@ fn tls_config(args: &ServeArgs) -> Result<Option<headwater_api::tls::TlsConfig>>
     if !args.tls_self_signed {
         return Ok(None);
     }
+    // The management SDK (and so csdx) refuses `localhost` and IP addresses as its host, so a
+    // local name it accepts comes too: map it to 127.0.0.1 in /etc/hosts to use it.
     let mut names = vec![
         "localhost".to_string(),
+        "headwater.localhost".to_string(),
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ];
     let ip = args.listen.ip();
     if !ip.is_unspecified() && !ip.is_loopback() {
         names.push(ip.to_string());
+    }
+    for name in &args.tls_self_signed_names {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
     }
     let dir = &args.tls_self_signed_dir;
     let (tls, how) = TlsConfig::self_signed(dir, &names)?;

@@ -24,7 +24,11 @@ use serde_json::{json, Map, Value};
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     match &state.config().public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
-        None => format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1")),
+        None => format!(
+            "{}://{}",
+            if state.config().tls { "https" } else { "http" },
+            header(headers, "host").unwrap_or("127.0.0.1")
+        ),
     }
 }
 
