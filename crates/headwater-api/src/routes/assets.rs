@@ -300,12 +300,14 @@ pub async fn list(
     ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let folder = q.get("folder").filter(|f| !f.is_empty());
+    let dirs_only = dir_filter(&q)? == Some(true);
     let mut c = state.db().reader().await?;
-    // Without a folder, every file of the stack is listed (as Contentstack does).
+    // Without a folder, every file of the stack is listed (as Contentstack does);
+    // `query={"is_dir": true}` lists every folder instead.
     let (items, total) = assets::list(
         &mut c,
         &ctx.stack.uid,
-        false,
+        dirs_only,
         folder,
         folder.is_none(),
         skip,
@@ -316,7 +318,7 @@ pub async fn list(
         return Ok(Json(json!({ "assets": total })));
     }
     let mut out: Vec<Value> = Vec::new();
-    if q.flag("include_folders") {
+    if q.flag("include_folders") && !dirs_only {
         let (dirs, _) = assets::list(
             &mut c,
             &ctx.stack.uid,
@@ -757,4 +759,27 @@ pub async fn unpublish(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     publish_or_unpublish(&state, &ctx, &uid, &body, false).await
+}
+
+/// The asset list's `query`: `{"is_dir": true}` (folders) or `{"is_dir": false}` (files, the
+/// default). The list has no other filter, and one it cannot apply is refused, not ignored.
+fn dir_filter(q: &Query) -> ApiResult<Option<bool>> {
+    let Some(text) = q.get("query") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            crate::error::code::VALIDATION,
+            "The asset list's query supports only {\"is_dir\": true|false}.",
+        )
+        .field("query", "supports only is_dir.")
+    };
+    let value: Value = serde_json::from_str(text).map_err(|_| bad())?;
+    let obj = value.as_object().ok_or_else(bad)?;
+    match (obj.len(), obj.get("is_dir")) {
+        (0, _) => Ok(None),
+        (1, Some(Value::Bool(b))) => Ok(Some(*b)),
+        _ => Err(bad()),
+    }
 }
