@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod cache;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;

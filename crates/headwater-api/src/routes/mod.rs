@@ -154,6 +154,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))
+        .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
