@@ -127,15 +127,21 @@ def seed(base, cafile, key, token):
         ("On compilers", grace, 8, False, ["compilers"]),
         ("A third post", ada, 5, False, []),
     ]
+    created = []
     for i, (title, author, rating, featured, tags) in enumerate(posts):
-        api.call("POST", "/v3/content_types/blog_post/entries", {"entry": {
+        created.append(api.call("POST", "/v3/content_types/blog_post/entries", {"entry": {
             "title": title, "url": f"/blog/{i + 1}", "body": f"Body of {title}.", "rating": rating,
             "featured": featured, "published_on": f"2026-0{i + 1}-15", "tags_list": tags,
             "author": [{"uid": author["uid"], "_content_type_uid": "author"}],
             "details": {"subtitle": f"Part {i + 1}"},
-            "seo": {"keywords": "engine, history", "description": f"About {title}"}}})
+            "seo": {"keywords": "engine, history", "description": f"About {title}"}}})["entry"])
+    # Published content: one post (and the author it references) and the asset.
+    target = {"environments": ["production"], "locales": ["en-us"]}
+    api.call("POST", f"/v3/content_types/blog_post/entries/{created[0]['uid']}/publish", {"entry": target})
+    api.call("POST", f"/v3/content_types/author/entries/{ada['uid']}/publish", {"entry": target})
+    api.call("POST", f"/v3/assets/{asset['uid']}/publish", {"asset": target})
     print(f"seeded: 1 environment, 1 extra locale, 1 asset, 1 global field, 2 content types, "
-          f"2 authors, {len(posts)} blog posts")
+          f"2 authors, {len(posts)} blog posts; 1 post, its author and the asset published")
 
 
 SYSTEM_KEYS = {"uid", "created_at", "updated_at", "created_by", "updated_by", "_version",
@@ -186,6 +192,13 @@ def compare(base, cafile, key_a, token_a, key_b, token_b):
     def by_uid(items):
         return {i["uid"]: i for i in items}
 
+    def env_names(api):
+        return {e["uid"]: e["name"] for e in api.call("GET", "/v3/environments")["environments"]}
+
+    def published(item, names):
+        return sorted({(names.get(p.get("environment"), "?"), p.get("locale"))
+                       for p in item.get("publish_details") or []})
+
     # Content types and global fields: same uids, titles and schemas.
     for path, key in (("/v3/content_types", "content_types"), ("/v3/global_fields", "global_fields")):
         sa, sb = by_uid(listing(a, path, key)), by_uid(listing(b, path, key))
@@ -198,17 +211,19 @@ def compare(base, cafile, key_a, token_a, key_b, token_b):
     # Assets: same files (by name, title, type, size, content hash).
     def assets(api):
         out = {}
-        for x in listing(api, "/v3/assets", "assets"):
+        names = env_names(api)
+        for x in listing(api, "/v3/assets?include_publish_details=true", "assets"):
             if x.get("is_dir"):
                 continue
             data = api.fetch_bytes(x["url"])
             out[x["filename"]] = {"title": x.get("title"), "content_type": x.get("content_type"),
                                   "file_size": int(x.get("file_size", 0)),
                                   "sha256": hashlib.sha256(data).hexdigest(),
-                                  "description": x.get("description")}
+                                  "description": x.get("description"),
+                                  "published_to": published(x, names)}
         return out
     assets_a, assets_b = assets(a), assets(b)
-    check("assets: the same files, titles, types, sizes and bytes", assets_a, assets_b)
+    check("assets: the same files, titles, types, sizes, bytes and publications", assets_a, assets_b)
     uid_to_file = {}
     for api in (a, b):
         for x in listing(api, "/v3/assets", "assets"):
@@ -217,10 +232,11 @@ def compare(base, cafile, key_a, token_a, key_b, token_b):
     # Entries: per content type, the same entries (matched by title) with the same fields;
     # references and files compared by what they point at, since uids differ between stacks.
     def entries(api, ct_uids):
+        names = env_names(api)
         titles = {}
         raw = {}
         for ct in ct_uids:
-            raw[ct] = listing(api, f"/v3/content_types/{ct}/entries", "entries")
+            raw[ct] = listing(api, f"/v3/content_types/{ct}/entries?include_publish_details=true", "entries")
             for e in raw[ct]:
                 titles[e["uid"]] = e["title"]
 
@@ -237,11 +253,18 @@ def compare(base, cafile, key_a, token_a, key_b, token_b):
 
         out = {}
         for ct, items in raw.items():
-            out[ct] = {e["title"]: {k: resolve(v) for k, v in e.items() if k not in SYSTEM_KEYS}
+            out[ct] = {e["title"]: dict({k: resolve(v) for k, v in e.items() if k not in SYSTEM_KEYS},
+                                        published_to=published(e, names))
                        for e in items}
         return out
     cts = sorted(by_uid(listing(a, "/v3/content_types", "content_types")))
     ea, eb = entries(a, cts), entries(b, cts)
+    # The comparison is not vacuous: the source holds what seed() made and published.
+    check("source: 2 authors, 3 posts, 1 asset; 2 entries and the asset published",
+          (len(ea.get("author", {})), len(ea.get("blog_post", {})), len(assets_a),
+           sum(1 for ct in ea.values() for e in ct.values() if e["published_to"]),
+           sum(1 for x in assets_a.values() if x["published_to"])),
+          (2, 3, 1, 2, 1))
     for ct in cts:
         check(f"entries of {ct}: the same titles", sorted(ea[ct]), sorted(eb.get(ct, {})))
         for title in sorted(set(ea[ct]) & set(eb.get(ct, {}))):
