@@ -116,6 +116,7 @@ impl Operation {
 }
 
 const LIST: &[&str] = &["skip", "limit", "include_count"];
+const COUNTED: &[&str] = &["include_count"];
 const ENTRY_LIST: &[&str] = &[
     "skip",
     "limit",
@@ -139,13 +140,18 @@ const ASSET_LIST: &[&str] = &[
     "include_folders",
     "include_publish_details",
 ];
-const DELIVERY_LIST: &[&str] = &[
+const DELIVERY_ENTRIES: &[&str] = &[
     "environment",
     "skip",
     "limit",
     "include_count",
+    "count",
     "query",
+    "asc",
+    "desc",
     "locale",
+    "only[BASE][]",
+    "except[BASE][]",
 ];
 
 use Auth::*;
@@ -164,9 +170,9 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/organizations/{uid}", "organizations", User, Body::None, One("organization"), "One organization"),
     op("GET", "/v3/stacks", "stacks", User, Body::None, List("stacks"),
        "The user's stacks, or with an `api_key` header that stack as `{\"stack\": {…}}`")
-        .headers(&["api_key", "organization_uid"]),
+        .headers(&["api_key", "organization_uid"]).query(&["include_count", "include_collaborators"]),
     op("POST", "/v3/stacks", "stacks", User, Json("stack"), Created("stack"), "Create a stack")
-        .headers(&["organization_uid"]),
+        .headers(&["organization_uid"]).query(&["organization_uid"]),
     op("PUT", "/v3/stacks", "stacks", StackUser, Json("stack"), Updated("stack"), "Update the stack's settings"),
     op("DELETE", "/v3/stacks", "stacks", StackUser, Body::None, Notice, "Delete the stack"),
     op("GET", "/v3/stacks/users", "stacks", StackUser, Body::None, List("users"), "The stack's users and their roles"),
@@ -174,20 +180,20 @@ pub const OPERATIONS: &[Operation] = &[
        "Share the stack: `{\"emails\": […], \"roles\": {email: [role uid]}}`"),
     op("POST", "/v3/stacks/unshare", "stacks", StackUser, JsonObject, Notice, "Unshare the stack: `{\"email\": …}`"),
     op("GET", "/v3/stacks/management_tokens", "management tokens", StackUser, Body::None, List("tokens"),
-       "The stack's management tokens (secrets are never shown again)").query(LIST),
+       "The stack's management tokens (secrets are never shown again)").query(COUNTED),
     op("POST", "/v3/stacks/management_tokens", "management tokens", StackUser, Json("token"), Created("token"),
        "Create a management token; the answer shows its secret once"),
     op("GET", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Body::None, One("token"), "One management token"),
     op("PUT", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Json("token"), Updated("token"),
        "Update a management token (name, description, scope, expiry, rate limit)"),
     op("DELETE", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Body::None, Notice, "Delete (revoke) a management token"),
-    op("GET", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Body::None, List("tokens"), "The stack's delivery tokens").query(LIST),
+    op("GET", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Body::None, List("tokens"), "The stack's delivery tokens").query(COUNTED),
     op("POST", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Json("token"), Created("token"),
        "Create a delivery token; the answer shows its secret once"),
     op("GET", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, One("token"), "One delivery token"),
     op("PUT", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Json("token"), Updated("token"), "Update a delivery token"),
     op("DELETE", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, Notice, "Delete a delivery token"),
-    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(LIST),
+    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(COUNTED),
     op("POST", "/v3/roles", "roles", Stack, Json("role"), Created("role"), "Create a custom role"),
     op("GET", "/v3/roles/{uid}", "roles", Stack, Body::None, One("role"), "One role"),
     op("PUT", "/v3/roles/{uid}", "roles", Stack, Json("role"), Updated("role"), "Update a custom role"),
@@ -198,7 +204,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/environments/{name}", "environments", Stack, Body::None, One("environment"), "One environment"),
     op("PUT", "/v3/environments/{name}", "environments", Stack, Json("environment"), Updated("environment"), "Update an environment"),
     op("DELETE", "/v3/environments/{name}", "environments", Stack, Body::None, Notice, "Delete an environment"),
-    op("GET", "/v3/locales", "locales", Stack, Body::None, List("locales"), "The stack's locales").query(LIST),
+    op("GET", "/v3/locales", "locales", Stack, Body::None, List("locales"), "The stack's locales").query(COUNTED),
     op("POST", "/v3/locales", "locales", Stack, Json("locale"), Created("locale"), "Add a locale"),
     op("GET", "/v3/locales/{code}", "locales", Stack, Body::None, One("locale"), "One locale"),
     op("PUT", "/v3/locales/{code}", "locales", Stack, Json("locale"), Updated("locale"), "Update a locale (name, fallback)"),
@@ -221,7 +227,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("POST", "/v3/content_types/{ct}/entries", "entries", Stack, Json("entry"), Created("entry"), "Create an entry (validated)")
         .query(&["locale"]),
     op("GET", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Body::None, One("entry"), "One entry")
-        .query(&["locale", "version", "include_publish_details"]),
+        .query(&["locale", "version", "only[BASE][]", "except[BASE][]"]),
     op("PUT", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Json("entry"), Updated("entry"),
        "Update (or localize, with `locale`) an entry; a stale `_version` gets 409").query(&["locale"]),
     op("DELETE", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Body::None, Notice, "Delete an entry")
@@ -240,7 +246,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/assets/folders/{uid}", "assets", Stack, Body::None, One("asset"), "One folder"),
     op("PUT", "/v3/assets/folders/{uid}", "assets", Stack, Json("asset"), Updated("asset"), "Rename or move a folder"),
     op("DELETE", "/v3/assets/folders/{uid}", "assets", Stack, Body::None, Notice, "Delete an empty folder"),
-    op("GET", "/v3/assets/{uid}", "assets", Stack, Body::None, One("asset"), "One asset").query(&["version"]),
+    op("GET", "/v3/assets/{uid}", "assets", Stack, Body::None, One("asset"), "One asset"),
     op("PUT", "/v3/assets/{uid}", "assets", Stack, AssetJsonOrUpload, Updated("asset"),
        "Update an asset's details (JSON) or replace its file (multipart)"),
     op("DELETE", "/v3/assets/{uid}", "assets", Stack, Body::None, Notice, "Delete an asset"),
@@ -254,17 +260,17 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/audit-logs/{uid}", "audit log", Stack, Body::None, One("log"), "One audit-log item"),
     op("GET", "/v3/openapi.json", "server", Public, Body::None, Document, "This description"),
     op("GET", "/cda/v3/content_types", "delivery", Delivery, Body::None, List("content_types"),
-       "Delivery API: content types").query(DELIVERY_LIST),
+       "Delivery API: content types").query(&["environment", "skip", "limit", "include_count"]),
     op("GET", "/cda/v3/content_types/{ct}", "delivery", Delivery, Body::None, One("content_type"),
        "Delivery API: one content type").query(&["environment"]),
     op("GET", "/cda/v3/content_types/{ct}/entries", "delivery", Delivery, Body::None, List("entries"),
-       "Delivery API: published entries").query(DELIVERY_LIST),
+       "Delivery API: published entries").query(DELIVERY_ENTRIES),
     op("GET", "/cda/v3/content_types/{ct}/entries/{uid}", "delivery", Delivery, Body::None, One("entry"),
        "Delivery API: one published entry").query(&["environment", "locale"]),
     op("GET", "/cda/v3/assets", "delivery", Delivery, Body::None, List("assets"), "Delivery API: published assets")
-        .query(DELIVERY_LIST),
+        .query(&["environment", "locale", "include_count"]),
     op("GET", "/cda/v3/assets/{uid}", "delivery", Delivery, Body::None, One("asset"), "Delivery API: one published asset")
-        .query(&["environment"]),
+        .query(&["environment", "locale"]),
 ];
 
 /// The schema and description of a query parameter used in [`OPERATIONS`].
@@ -305,6 +311,8 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
             boolean,
             "Also list the folders (of `folder`, or every folder).",
         ),
+        "include_collaborators" => (boolean, "Add the stack's users."),
+        "organization_uid" => (string, "The organization (instead of the header)."),
         "environment" => (string, "The environment whose published content is served."),
         _ => return None,
     })
@@ -318,7 +326,7 @@ fn header_parameter(name: &str) -> Value {
         ),
         "organization_uid" => (
             false,
-            "The organization (may be left out when the user has one).",
+            "The organization: on create, may be left out when the user has only one; on list, only its stacks.",
         ),
         "branch" => (false, "The branch to act on (default `main`)."),
         _ => (false, ""),
