@@ -85,8 +85,9 @@ struct ServeArgs {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, env = "HEADWATER_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
-    /// Serve HTTPS with a self-signed certificate for localhost, 127.0.0.1 and ::1 (and the
-    /// listen address), generated on first use and kept in --tls-self-signed-dir.
+    /// Serve HTTPS with a self-signed certificate for localhost, headwater.localhost, 127.0.0.1
+    /// and ::1 (and the listen address), generated on first use and kept in
+    /// --tls-self-signed-dir.
     #[arg(long, env = "HEADWATER_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
     tls_self_signed: bool,
     /// Folder of the self-signed certificate (self-signed-cert.pem is what clients trust).
