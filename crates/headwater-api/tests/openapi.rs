@@ -80,8 +80,8 @@ fn methods(registration: &str) -> Vec<String> {
         while let Some(pos) = registration[from..].find(&pattern) {
             let at = from + pos;
             let before = if at == 0 { b' ' } else { bytes[at - 1] };
-            // `get(` or `.get(`, not `foo_get(` or `module::get(`.
-            if !(before.is_ascii_alphanumeric() || before == b'_' || before == b':') {
+            // `get(`, `.get(` or `routing::get(`, not `forget(` or `get_all(`.
+            if !(before.is_ascii_alphanumeric() || before == b'_') {
                 found.push(m.to_ascii_uppercase());
             }
             from = at + pattern.len();
@@ -111,8 +111,21 @@ fn routes_in(router_text: &str, prefix: &str, file: &Path, out: &mut BTreeSet<(S
     }
 }
 
+/// The file and function of a nested or merged router call such as `cda::router()`.
+fn router_call(call: &str, routes_dir: &Path) -> (PathBuf, String) {
+    let call = call.trim().trim_end_matches("()");
+    let (module, function) = call
+        .rsplit_once("::")
+        .unwrap_or_else(|| panic!("read the router call `{call}` in tests/openapi.rs"));
+    let module = module.rsplit("::").next().expect("module name");
+    (
+        routes_dir.join(format!("{module}.rs")),
+        function.to_string(),
+    )
+}
+
 /// Every (METHOD, path) that `routes::router` registers, read from the source: its own
-/// `.route(…)` calls and those of the routers it `.nest(…)`s.
+/// `.route(…)` calls and those of the routers it `.nest(…)`s or `.merge(…)`s.
 fn registered_routes() -> BTreeSet<(String, String)> {
     let routes_dir = crate_dir().join("src/routes");
     let mod_rs = routes_dir.join("mod.rs");
@@ -126,27 +139,31 @@ fn registered_routes() -> BTreeSet<(String, String)> {
         let inner = parenthesized(router, open);
         let prefix = first_string_literal(inner);
         // `.nest("/cda", cda::router())`: the module's file and function.
-        let call = inner[inner.find(',').expect("nested router")..]
-            .trim_start_matches([',', ' ', '\n'])
-            .trim();
-        let (module, function) = call
-            .trim_end_matches("()")
-            .split_once("::")
-            .unwrap_or_else(|| panic!("read the nested router `{call}` in tests/openapi.rs"));
-        let file = routes_dir.join(format!("{module}.rs"));
+        let call = inner[inner.find(',').expect("nested router") + 1..].trim();
+        let (file, function) = router_call(call, &routes_dir);
         let text = std::fs::read_to_string(&file).expect("read nested router file");
         routes_in(
-            function_body(&text, function, &file),
+            function_body(&text, &function, &file),
             &prefix,
             &file,
             &mut out,
         );
         from = open + inner.len();
     }
+    let mut from = 0;
+    while let Some(pos) = router[from..].find(".merge(") {
+        // `.merge(branches::router())`: its routes as they are.
+        let open = from + pos + ".merge".len();
+        let inner = parenthesized(router, open);
+        let (file, function) = router_call(inner, &routes_dir);
+        let text = std::fs::read_to_string(&file).expect("read merged router file");
+        routes_in(function_body(&text, &function, &file), "", &file, &mut out);
+        from = open + inner.len();
+    }
     assert!(
-        !router.contains(".merge(") && !router.contains(".route_service("),
-        "routes/mod.rs now adds routes through .merge(…) or .route_service(…): teach \
-         registered_routes() in tests/openapi.rs to read them"
+        !router.contains(".route_service("),
+        "routes/mod.rs now adds routes through .route_service(…): teach registered_routes() \
+         in tests/openapi.rs to read them"
     );
     out
 }
