@@ -8,6 +8,7 @@
 # 2. The official Contentstack clients (tests/compat): the JS and Python scenarios on SQLite,
 #    and the JS scenario on PostgreSQL when the URL is set. Needs node/npm and python3; the
 #    pinned client packages are installed on first use.
+# 3. With HEADWATER_TEST_CLI=1, the csdx CLI export/import round trip (tests/cli/roundtrip.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,8 @@ tests/compat/run.sh
 if [ -n "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
   echo "== official JS client on PostgreSQL"
   HEADWATER_DATABASE_URL="$HEADWATER_TEST_POSTGRES_URL" tests/compat/run.sh --js
+fi
+if [ "${HEADWATER_TEST_CLI:-}" = 1 ]; then
+  echo "== the csdx CLI round trip (tests/cli/roundtrip.sh)"
+  HEADWATER_BIN="$PWD/target/debug/headwater" tests/cli/roundtrip.sh
 fi

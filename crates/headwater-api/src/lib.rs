@@ -8,10 +8,12 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod notices;
+pub mod openapi;
 pub mod routes;
 pub mod smtp;
 pub mod state;
 pub mod storage;
+pub mod tls;
 
 pub use state::{AppState, ServerConfig};
 
@@ -116,6 +118,19 @@ pub async fn run(
     // after it has drained its requests.
     let background = delivery::Background::start(state.clone());
     let result = serve_router(listener, app(state), shutdown).await;
+    background.stop().await;
+    result
+}
+
+/// [`run`] over HTTPS: the same background workers, the application served with `tls`.
+pub async fn run_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: tls::TlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let background = delivery::Background::start(state.clone());
+    let result = tls::serve_router_tls(listener, app(state), tls, shutdown).await;
     background.stop().await;
     result
 }

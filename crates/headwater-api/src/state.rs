@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, used in asset `url`s (e.g. `http://127.0.0.1:8080`).
     /// When unset, the request's `Host` header is used.
     pub public_url: Option<String>,
+    /// Whether this server speaks HTTPS: asset `url`s built from the `Host` header then start
+    /// with `https://`.
+    pub tls: bool,
     /// Webhook delivery and management-token expiry notices.
     pub events: EventsConfig,
 }
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             assets_dir: std::path::PathBuf::from("./headwater-data/assets"),
             public_url: None,
             events: EventsConfig::default(),
+            tls: false,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! (e.g. `postgres://postgres@127.0.0.1:5432/test`); otherwise they are skipped with a notice.
 
 use headwater_api::admin::{self, OrgChoice};
+use headwater_api::tls::TlsConfig;
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::OrgRole;
 use headwater_store::{Backend, Db};
@@ -55,12 +56,15 @@ pub fn test_config() -> ServerConfig {
     }
 }
 
-/// Serves `db` on 127.0.0.1:0; returns the base URL, the shutdown trigger and the task.
+/// Serves `db` on 127.0.0.1:0 (over HTTPS with `tls`); returns the base URL, a client for it,
+/// the shutdown trigger and the task.
 async fn serve(
     db: Db,
     config: ServerConfig,
+    tls: Option<TlsConfig>,
 ) -> (
     String,
+    reqwest::Client,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
@@ -70,13 +74,35 @@ async fn serve(
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::new(db, config);
-    let task = tokio::spawn(async move {
-        let _ = headwater_api::run(listener, state, async {
-            let _ = rx.await;
-        })
-        .await;
-    });
-    (format!("http://{addr}"), tx, task)
+    let shutdown = async {
+        let _ = rx.await;
+    };
+    match tls {
+        None => {
+            let task = tokio::spawn(async move {
+                let _ = headwater_api::run(listener, state, shutdown).await;
+            });
+            (format!("http://{addr}"), reqwest::Client::new(), tx, task)
+        }
+        Some(tls) => {
+            let client = https_client(&tls.cert_pem);
+            let task = tokio::spawn(async move {
+                let _ = headwater_api::run_tls(listener, state, tls, shutdown).await;
+            });
+            (format!("https://{addr}"), client, tx, task)
+        }
+    }
+}
+
+/// An HTTPS client that trusts only the given PEM certificate (no built-in roots).
+pub fn https_client(cert_pem: &str) -> reqwest::Client {
+    let cert = reqwest::Certificate::from_pem(cert_pem.as_bytes()).expect("certificate PEM");
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(cert)
+        .build()
+        .expect("https client")
 }
 
 impl TestApp {
@@ -86,6 +112,23 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, config: ServerConfig) -> Option<TestApp> {
+        TestApp::spawn_inner(backend, config, None).await
+    }
+
+    /// A server speaking HTTPS with `tls`; `client` trusts exactly `tls`'s certificate.
+    pub async fn spawn_tls(backend: Backend, tls: TlsConfig) -> Option<TestApp> {
+        let config = ServerConfig {
+            tls: true,
+            ..test_config()
+        };
+        TestApp::spawn_inner(backend, config, Some(tls)).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        config: ServerConfig,
+        tls: Option<TlsConfig>,
+    ) -> Option<TestApp> {
         let url = match backend {
             Backend::Sqlite => {
                 let dir = std::env::temp_dir().join(format!("headwater-test-{}", random_suffix()));
@@ -119,12 +162,12 @@ impl TestApp {
         };
         let db = Db::connect(&url).await.expect("connect test database");
         db.migrate().await.expect("migrate test database");
-        let (base, tx, task) = serve(db.clone(), config).await;
+        let (base, client, tx, task) = serve(db.clone(), config, tls).await;
         Some(TestApp {
             base,
             db,
             backend,
-            client: reqwest::Client::new(),
+            client,
             shutdown: Some(tx),
             url,
             task: Some(task),
@@ -152,7 +195,8 @@ impl TestApp {
             .await
             .expect("reconnect test database");
         self.db.migrate().await.expect("migrate test database");
-        let (base, tx, task) = serve(self.db.clone(), config).await;
+        let (base, client, tx, task) = serve(self.db.clone(), config, None).await;
+        self.client = client;
         self.base = base;
         self.shutdown = Some(tx);
         self.task = Some(task);

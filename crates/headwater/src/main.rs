@@ -110,6 +110,27 @@ struct ServeArgs {
     /// Sender address of notice emails.
     #[arg(long, env = "HEADWATER_SMTP_FROM")]
     smtp_from: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, env = "HEADWATER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "HEADWATER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Serve HTTPS with a self-signed certificate for localhost, headwater.localhost, 127.0.0.1
+    /// and ::1 (and the listen address), generated on first use and kept in
+    /// --tls-self-signed-dir.
+    #[arg(long, env = "HEADWATER_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    tls_self_signed: bool,
+    /// Folder of the self-signed certificate (self-signed-cert.pem is what clients trust).
+    #[arg(
+        long,
+        env = "HEADWATER_TLS_SELF_SIGNED_DIR",
+        default_value = "./headwater-data/tls"
+    )]
+    tls_self_signed_dir: std::path::PathBuf,
+    /// Another DNS name or IP address for the self-signed certificate (repeatable).
+    #[arg(long = "tls-self-signed-name", value_name = "NAME")]
+    tls_self_signed_names: Vec<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -227,6 +248,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
              (from the source folder: cargo run --release -- user create …)\n"
         );
     }
+    let tls = tls_config(&args)?;
     let config = ServerConfig {
         default_org_read_rps: args.org_read_rps.max(1),
         default_org_write_rps: args.org_write_rps.max(1),
@@ -255,30 +277,45 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             },
             ..EventsConfig::default()
         },
+        tls: tls.is_some(),
     };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend = ?db.backend(), "Headwater is listening");
-    println!("Headwater CMA listening on http://{addr}/v3 (delivery API at http://{addr}/cda/v3)");
+    tracing::info!(%addr, backend = ?db.backend(), tls = tls.is_some(), "Headwater is listening");
+    println!(
+        "Headwater CMA listening on {scheme}://{addr}/v3 (delivery API at {scheme}://{addr}/cda/v3)"
+    );
     let state = AppState::new(db.clone(), config);
     if let Some(cda) = args.cda_listen {
         let cda_listener = tokio::net::TcpListener::bind(cda)
             .await
             .with_context(|| format!("binding {cda}"))?;
         println!(
-            "Headwater delivery API listening on http://{}/v3",
+            "Headwater delivery API listening on {scheme}://{}/v3",
             cda_listener.local_addr()?
         );
         let app = headwater_api::delivery_app(state.clone());
+        let cda_tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum_serve(cda_listener, app).await {
+            let served = match cda_tls {
+                Some(tls) => {
+                    headwater_api::tls::serve_router_tls(cda_listener, app, tls, shutdown_signal())
+                        .await
+                }
+                None => axum_serve(cda_listener, app).await,
+            };
+            if let Err(e) = served {
                 tracing::error!(error = %e, "delivery listener stopped");
             }
         });
     }
-    headwater_api::run(listener, state, shutdown_signal()).await?;
+    match tls {
+        Some(tls) => headwater_api::run_tls(listener, state, tls, shutdown_signal()).await?,
+        None => headwater_api::run(listener, state, shutdown_signal()).await?,
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -290,6 +327,62 @@ fn seconds(v: f64, flag: &str) -> Result<std::time::Duration> {
         anyhow::bail!("{flag} must be a positive number of seconds");
     }
     Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// The TLS configuration the flags ask for, if any; prints what a client needs to trust it.
+fn tls_config(args: &ServeArgs) -> Result<Option<headwater_api::tls::TlsConfig>> {
+    use headwater_api::tls::{SelfSigned, TlsConfig, SELF_SIGNED_CERT_FILE};
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let tls = TlsConfig::from_pem_files(cert, key)?;
+        println!(
+            "TLS certificate SHA-256 fingerprint: {}",
+            tls.fingerprint_sha256
+        );
+        return Ok(Some(tls));
+    }
+    if !args.tls_self_signed {
+        return Ok(None);
+    }
+    // The management SDK (and so csdx) refuses `localhost` and IP addresses as its host, so a
+    // local name it accepts comes too: map it to 127.0.0.1 in /etc/hosts to use it.
+    let mut names = vec![
+        "localhost".to_string(),
+        "headwater.localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ];
+    let ip = args.listen.ip();
+    if !ip.is_unspecified() && !ip.is_loopback() {
+        names.push(ip.to_string());
+    }
+    for name in &args.tls_self_signed_names {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    let dir = &args.tls_self_signed_dir;
+    let (tls, how) = TlsConfig::self_signed(dir, &names)?;
+    let cert_file = dir.join(SELF_SIGNED_CERT_FILE);
+    match how {
+        SelfSigned::Generated => println!(
+            "Generated a self-signed TLS certificate for {}: {}",
+            names.join(", "),
+            cert_file.display()
+        ),
+        SelfSigned::Reused => println!(
+            "Using the self-signed TLS certificate {} (delete its folder for a new one)",
+            cert_file.display()
+        ),
+    }
+    println!(
+        "TLS certificate SHA-256 fingerprint: {}",
+        tls.fingerprint_sha256
+    );
+    println!(
+        "Trust it in Node.js clients (csdx, @contentstack/management) with:\n\n    export NODE_EXTRA_CA_CERTS={}\n",
+        cert_file.display()
+    );
+    Ok(Some(tls))
 }
 
 async fn axum_serve(

@@ -25,7 +25,11 @@ use serde_json::{json, Map, Value};
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     match &state.config().public_url {
         Some(u) => u.trim_end_matches('/').to_string(),
-        None => format!("http://{}", header(headers, "host").unwrap_or("127.0.0.1")),
+        None => format!(
+            "{}://{}",
+            if state.config().tls { "https" } else { "http" },
+            header(headers, "host").unwrap_or("127.0.0.1")
+        ),
     }
 }
 
@@ -315,12 +319,14 @@ pub async fn list(
     ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let folder = q.get("folder").filter(|f| !f.is_empty());
+    let dirs_only = dir_filter(&q)? == Some(true);
     let mut c = state.db().reader().await?;
-    // Without a folder, every file of the stack is listed (as Contentstack does).
+    // Without a folder, every file of the stack is listed (as Contentstack does);
+    // `query={"is_dir": true}` lists every folder instead.
     let (items, total) = assets::list(
         &mut c,
         &ctx.space,
-        false,
+        dirs_only,
         folder,
         folder.is_none(),
         skip,
@@ -331,7 +337,7 @@ pub async fn list(
         return Ok(Json(json!({ "assets": total })));
     }
     let mut out: Vec<Value> = Vec::new();
-    if q.flag("include_folders") {
+    if q.flag("include_folders") && !dirs_only {
         let (dirs, _) =
             assets::list(&mut c, &ctx.space, true, folder, folder.is_none(), 0, 100).await?;
         out.extend(
@@ -793,4 +799,27 @@ fn asset_event(state: &AppState, ctx: &StackCtx, action: &str, a: &Asset) -> eve
         action,
         asset_json(a, &ctx.stack.api_key, &ctx.branch, base, None),
     )
+}
+
+/// The asset list's `query`: `{"is_dir": true}` (folders) or `{"is_dir": false}` (files, the
+/// default). The list has no other filter, and one it cannot apply is refused, not ignored.
+fn dir_filter(q: &Query) -> ApiResult<Option<bool>> {
+    let Some(text) = q.get("query") else {
+        return Ok(None);
+    };
+    let bad = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            crate::error::code::VALIDATION,
+            "The asset list's query supports only {\"is_dir\": true|false}.",
+        )
+        .field("query", "supports only is_dir.")
+    };
+    let value: Value = serde_json::from_str(text).map_err(|_| bad())?;
+    let obj = value.as_object().ok_or_else(bad)?;
+    match (obj.len(), obj.get("is_dir")) {
+        (0, _) => Ok(None),
+        (1, Some(Value::Bool(b))) => Ok(Some(*b)),
+        _ => Err(bad()),
+    }
 }

@@ -244,6 +244,7 @@ pub fn router(state: AppState) -> Router {
                 .put(releases::update_label)
                 .delete(releases::delete_label),
         )
+        .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)

@@ -1,0 +1,604 @@
+//! The API description served at `GET /v3/openapi.json` (OpenAPI 3.1), generated from one
+//! table: [`OPERATIONS`], one line per route and method that `routes::router` registers.
+//!
+//! `tests/openapi.rs` keeps the table and the router in step: it reads the route
+//! registrations in `routes/mod.rs` (and the routers it nests) and fails, naming the line to
+//! add, when a registered route is missing here or this table names one the router lacks; it
+//! also sends every operation to a live server, and compares the whole document with the
+//! checked-in `openapi.json` (regenerate with `UPDATE_OPENAPI=1`, review the diff).
+//!
+//! To describe a new route, add one `op(…)` line below: method, path exactly as registered,
+//! tag (the module), who may call it ([`Auth`]), its request body ([`Body`]), its answer
+//! ([`Reply`]) and a summary; `.query(&[…])` names its query parameters (see
+//! [`query_parameter`]).
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// Who may call an operation, which decides its security requirements and headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// No credential.
+    Public,
+    /// A user's `authtoken`, no stack.
+    User,
+    /// A user's `authtoken` with the stack's `api_key` (management tokens are refused, MT-8).
+    StackUser,
+    /// The stack's `api_key` with an `authtoken` or a management token in `authorization`;
+    /// `branch` optional.
+    Stack,
+    /// Delivery API: `api_key` with a delivery token in `access_token`.
+    Delivery,
+}
+
+/// The request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    None,
+    /// JSON `{"<key>": {…}}`.
+    Json(&'static str),
+    /// JSON with no wrapper object (e.g. `{"emails": […], "roles": {…}}`).
+    JsonObject,
+    /// `multipart/form-data` with `asset[upload]` and `asset[…]` fields.
+    AssetUpload,
+    /// Either `{"asset": {…}}` JSON or an `asset[upload]` multipart form.
+    AssetJsonOrUpload,
+}
+
+/// The success answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// 200 `{"<key>": {…}}`.
+    One(&'static str),
+    /// 200 `{"<key>": […], "count": n}` (`count` with `include_count=true`).
+    List(&'static str),
+    /// 201 `{"notice": "…", "<key>": {…}}`.
+    Created(&'static str),
+    /// 200 `{"notice": "…", "<key>": {…}}`.
+    Updated(&'static str),
+    /// 200 `{"notice": "…"}`.
+    Notice,
+    /// 200 `{"status": "ok"}` (503 when the database is unreachable).
+    Health,
+    /// 200 this document.
+    Document,
+    /// 200 the file's bytes.
+    File,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub tag: &'static str,
+    pub auth: Auth,
+    pub body: Body,
+    pub reply: Reply,
+    pub summary: &'static str,
+    pub query: &'static [&'static str],
+    /// Headers beyond those of `auth` (e.g. `organization_uid`).
+    pub headers: &'static [&'static str],
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    body: Body,
+    reply: Reply,
+    summary: &'static str,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        tag,
+        auth,
+        body,
+        reply,
+        summary,
+        query: &[],
+        headers: &[],
+    }
+}
+
+impl Operation {
+    const fn query(mut self, names: &'static [&'static str]) -> Operation {
+        self.query = names;
+        self
+    }
+    const fn headers(mut self, names: &'static [&'static str]) -> Operation {
+        self.headers = names;
+        self
+    }
+}
+
+const LIST: &[&str] = &["skip", "limit", "include_count"];
+const COUNTED: &[&str] = &["include_count"];
+const ENTRY_LIST: &[&str] = &[
+    "skip",
+    "limit",
+    "include_count",
+    "count",
+    "query",
+    "asc",
+    "desc",
+    "locale",
+    "only[BASE][]",
+    "except[BASE][]",
+    "include_publish_details",
+];
+const ASSET_LIST: &[&str] = &[
+    "skip",
+    "limit",
+    "include_count",
+    "count",
+    "query",
+    "folder",
+    "include_folders",
+    "include_publish_details",
+];
+const DELIVERY_ENTRIES: &[&str] = &[
+    "environment",
+    "skip",
+    "limit",
+    "include_count",
+    "count",
+    "query",
+    "asc",
+    "desc",
+    "locale",
+    "only[BASE][]",
+    "except[BASE][]",
+];
+
+use Auth::*;
+use Body::{AssetJsonOrUpload, AssetUpload, Json, JsonObject};
+use Reply::*;
+
+/// Every route and method the main router registers. Keep in the order of `routes/mod.rs`.
+#[rustfmt::skip]
+pub const OPERATIONS: &[Operation] = &[
+    op("GET", "/healthz", "server", Public, Body::None, Health, "Liveness and database check"),
+    op("POST", "/v3/user-session", "session", Public, Json("user"), Updated("user"),
+       "Log in with email and password (and `tfa_token`); the answer carries the authtoken"),
+    op("DELETE", "/v3/user-session", "session", User, Body::None, Notice, "Log out (revokes the authtoken)"),
+    op("GET", "/v3/user", "session", User, Body::None, One("user"), "The logged-in user"),
+    op("GET", "/v3/organizations", "organizations", User, Body::None, List("organizations"), "The user's organizations"),
+    op("GET", "/v3/organizations/{uid}", "organizations", User, Body::None, One("organization"), "One organization"),
+    op("GET", "/v3/stacks", "stacks", User, Body::None, List("stacks"),
+       "The user's stacks, or with an `api_key` header that stack as `{\"stack\": {…}}`")
+        .headers(&["api_key", "organization_uid"]).query(&["include_count", "include_collaborators"]),
+    op("POST", "/v3/stacks", "stacks", User, Json("stack"), Created("stack"), "Create a stack")
+        .headers(&["organization_uid"]).query(&["organization_uid"]),
+    op("PUT", "/v3/stacks", "stacks", StackUser, Json("stack"), Updated("stack"), "Update the stack's settings"),
+    op("DELETE", "/v3/stacks", "stacks", StackUser, Body::None, Notice, "Delete the stack"),
+    op("GET", "/v3/stacks/users", "stacks", StackUser, Body::None, List("users"), "The stack's users and their roles"),
+    op("POST", "/v3/stacks/share", "stacks", StackUser, JsonObject, Notice,
+       "Share the stack: `{\"emails\": […], \"roles\": {email: [role uid]}}`"),
+    op("POST", "/v3/stacks/unshare", "stacks", StackUser, JsonObject, Notice, "Unshare the stack: `{\"email\": …}`"),
+    op("GET", "/v3/stacks/management_tokens", "management tokens", StackUser, Body::None, List("tokens"),
+       "The stack's management tokens (secrets are never shown again)").query(COUNTED),
+    op("POST", "/v3/stacks/management_tokens", "management tokens", StackUser, Json("token"), Created("token"),
+       "Create a management token; the answer shows its secret once"),
+    op("GET", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Body::None, One("token"), "One management token"),
+    op("PUT", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Json("token"), Updated("token"),
+       "Update a management token (name, description, scope, expiry, rate limit)"),
+    op("DELETE", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Body::None, Notice, "Delete (revoke) a management token"),
+    op("GET", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Body::None, List("tokens"), "The stack's delivery tokens").query(COUNTED),
+    op("POST", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Json("token"), Created("token"),
+       "Create a delivery token; the answer shows its secret once"),
+    op("GET", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, One("token"), "One delivery token"),
+    op("PUT", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Json("token"), Updated("token"), "Update a delivery token"),
+    op("DELETE", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, Notice, "Delete a delivery token"),
+    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(COUNTED),
+    op("POST", "/v3/roles", "roles", Stack, Json("role"), Created("role"), "Create a custom role"),
+    op("GET", "/v3/roles/{uid}", "roles", Stack, Body::None, One("role"), "One role"),
+    op("PUT", "/v3/roles/{uid}", "roles", Stack, Json("role"), Updated("role"), "Update a custom role"),
+    op("DELETE", "/v3/roles/{uid}", "roles", Stack, Body::None, Notice, "Delete a custom role"),
+    op("GET", "/v3/environments", "environments", Stack, Body::None, List("environments"), "The stack's environments")
+        .query(&["skip", "limit", "include_count", "count"]),
+    op("POST", "/v3/environments", "environments", Stack, Json("environment"), Created("environment"), "Create an environment"),
+    op("GET", "/v3/environments/{name}", "environments", Stack, Body::None, One("environment"), "One environment"),
+    op("PUT", "/v3/environments/{name}", "environments", Stack, Json("environment"), Updated("environment"), "Update an environment"),
+    op("DELETE", "/v3/environments/{name}", "environments", Stack, Body::None, Notice, "Delete an environment"),
+    op("GET", "/v3/locales", "locales", Stack, Body::None, List("locales"), "The stack's locales").query(COUNTED),
+    op("POST", "/v3/locales", "locales", Stack, Json("locale"), Created("locale"), "Add a locale"),
+    op("GET", "/v3/locales/{code}", "locales", Stack, Body::None, One("locale"), "One locale"),
+    op("PUT", "/v3/locales/{code}", "locales", Stack, Json("locale"), Updated("locale"), "Update a locale (name, fallback)"),
+    op("DELETE", "/v3/locales/{code}", "locales", Stack, Body::None, Notice, "Remove a locale"),
+    op("GET", "/v3/content_types", "content types", Stack, Body::None, List("content_types"), "The stack's content types")
+        .query(&["skip", "limit", "include_count", "count"]),
+    op("POST", "/v3/content_types", "content types", Stack, Json("content_type"), Created("content_type"), "Create a content type"),
+    op("GET", "/v3/content_types/{uid}", "content types", Stack, Body::None, One("content_type"), "One content type"),
+    op("PUT", "/v3/content_types/{uid}", "content types", Stack, Json("content_type"), Updated("content_type"),
+       "Update a content type (changes that would orphan stored entries are refused)"),
+    op("DELETE", "/v3/content_types/{uid}", "content types", Stack, Body::None, Notice, "Delete a content type"),
+    op("GET", "/v3/global_fields", "global fields", Stack, Body::None, List("global_fields"), "The stack's global fields")
+        .query(&["skip", "limit", "include_count", "count"]),
+    op("POST", "/v3/global_fields", "global fields", Stack, Json("global_field"), Created("global_field"), "Create a global field"),
+    op("GET", "/v3/global_fields/{uid}", "global fields", Stack, Body::None, One("global_field"), "One global field"),
+    op("PUT", "/v3/global_fields/{uid}", "global fields", Stack, Json("global_field"), Updated("global_field"), "Update a global field"),
+    op("DELETE", "/v3/global_fields/{uid}", "global fields", Stack, Body::None, Notice, "Delete a global field (refused while content types use it)"),
+    op("GET", "/v3/content_types/{ct}/entries", "entries", Stack, Body::None, List("entries"),
+       "Entries of a content type; `query` is compiled to parameterized SQL").query(ENTRY_LIST),
+    op("POST", "/v3/content_types/{ct}/entries", "entries", Stack, Json("entry"), Created("entry"), "Create an entry (validated)")
+        .query(&["locale"]),
+    op("GET", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Body::None, One("entry"), "One entry")
+        .query(&["locale", "version", "only[BASE][]", "except[BASE][]"]),
+    op("PUT", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Json("entry"), Updated("entry"),
+       "Update (or localize, with `locale`) an entry; a stale `_version` gets 409").query(&["locale"]),
+    op("DELETE", "/v3/content_types/{ct}/entries/{uid}", "entries", Stack, Body::None, Notice, "Delete an entry")
+        .query(&["locale"]),
+    op("GET", "/v3/content_types/{ct}/entries/{uid}/versions", "entries", Stack, Body::None, List("versions"), "An entry's versions")
+        .query(&["locale"]),
+    op("GET", "/v3/content_types/{ct}/entries/{uid}/locales", "entries", Stack, Body::None, List("locales"),
+       "The locales an entry is localized in"),
+    op("POST", "/v3/content_types/{ct}/entries/{uid}/publish", "entries", Stack, Json("entry"), Notice,
+       "Publish an entry: `{\"entry\": {\"environments\": […], \"locales\": […]}}`"),
+    op("POST", "/v3/content_types/{ct}/entries/{uid}/unpublish", "entries", Stack, Json("entry"), Notice, "Unpublish an entry"),
+    op("GET", "/v3/assets", "assets", Stack, Body::None, List("assets"),
+       "The stack's files (`query={\"is_dir\": true}`: its folders; `count=true`: `{\"assets\": n}`)").query(ASSET_LIST),
+    op("POST", "/v3/assets", "assets", Stack, AssetUpload, Created("asset"), "Upload an asset"),
+    op("POST", "/v3/assets/folders", "assets", Stack, Json("asset"), Created("asset"), "Create a folder: `{\"asset\": {\"name\", \"parent_uid\"}}`"),
+    op("GET", "/v3/assets/folders/{uid}", "assets", Stack, Body::None, One("asset"), "One folder"),
+    op("PUT", "/v3/assets/folders/{uid}", "assets", Stack, Json("asset"), Updated("asset"), "Rename or move a folder"),
+    op("DELETE", "/v3/assets/folders/{uid}", "assets", Stack, Body::None, Notice, "Delete an empty folder"),
+    op("GET", "/v3/assets/{uid}", "assets", Stack, Body::None, One("asset"), "One asset"),
+    op("PUT", "/v3/assets/{uid}", "assets", Stack, AssetJsonOrUpload, Updated("asset"),
+       "Update an asset's details (JSON) or replace its file (multipart)"),
+    op("DELETE", "/v3/assets/{uid}", "assets", Stack, Body::None, Notice, "Delete an asset"),
+    op("GET", "/v3/assets/{uid}/versions", "assets", Stack, Body::None, List("versions"), "An asset's versions"),
+    op("POST", "/v3/assets/{uid}/publish", "assets", Stack, Json("asset"), Notice,
+       "Publish an asset: `{\"asset\": {\"environments\": […], \"locales\": […]}}`"),
+    op("POST", "/v3/assets/{uid}/unpublish", "assets", Stack, Json("asset"), Notice, "Unpublish an asset"),
+    op("GET", "/v3/assets/{api_key}/{uid}/{version}/{filename}", "assets", Public, Body::None, File,
+       "Download one version of an asset's file (its `url`)"),
+    op("GET", "/v3/audit-logs", "audit log", Stack, Body::None, List("logs"), "The stack's audit log").query(LIST),
+    op("GET", "/v3/audit-logs/{uid}", "audit log", Stack, Body::None, One("log"), "One audit-log item"),
+    op("GET", "/v3/stacks/branches", "branches", Stack, Body::None, List("branches"), "The stack's branches").query(&["skip", "limit", "include_count", "count"]),
+    op("POST", "/v3/stacks/branches", "branches", StackUser, Json("branch"), Created("branch"),
+       "Create a branch from `source` (copies its content; authtoken only)"),
+    op("GET", "/v3/stacks/branches/{uid}", "branches", Stack, Body::None, One("branch"), "One branch"),
+    op("DELETE", "/v3/stacks/branches/{uid}", "branches", StackUser, Body::None, Notice,
+       "Delete a branch and its content (not `main`, not one an alias points at; authtoken only)"),
+    op("GET", "/v3/stacks/branch_aliases", "branches", Stack, Body::None, List("branch_aliases"), "The stack's branch aliases").query(COUNTED),
+    op("GET", "/v3/stacks/branch_aliases/{uid}", "branches", Stack, Body::None, One("branch_alias"), "One alias"),
+    op("PUT", "/v3/stacks/branch_aliases/{uid}", "branches", StackUser, Json("branch_alias"), Updated("branch_alias"),
+       "Create or re-point an alias: `{\"branch_alias\": {\"target_branch\"}}` (authtoken only)"),
+    op("DELETE", "/v3/stacks/branch_aliases/{uid}", "branches", StackUser, Body::None, Notice, "Delete an alias (authtoken only)"),
+    op("GET", "/v3/workflows", "workflows", Stack, Body::None, List("workflows"), "The stack's workflows").query(COUNTED),
+    op("POST", "/v3/workflows", "workflows", Stack, Json("workflow"), Created("workflow"), "Create a workflow (stages, content types, branches)"),
+    op("GET", "/v3/workflows/{uid}", "workflows", Stack, Body::None, One("workflow"), "One workflow"),
+    op("PUT", "/v3/workflows/{uid}", "workflows", Stack, Json("workflow"), Updated("workflow"), "Update a workflow"),
+    op("DELETE", "/v3/workflows/{uid}", "workflows", Stack, Body::None, Updated("workflow"),
+       "Delete a workflow (refused while publish rules use it)"),
+    op("GET", "/v3/workflows/{uid}/enable", "workflows", Stack, Body::None, Updated("workflow"), "Enable a workflow"),
+    op("GET", "/v3/workflows/{uid}/disable", "workflows", Stack, Body::None, Updated("workflow"), "Disable a workflow"),
+    op("GET", "/v3/workflows/publishing_rules", "workflows", Stack, Body::None, List("publishing_rules"), "The stack's publish rules")
+        .query(&["content_types", "skip", "limit", "include_count"]),
+    op("POST", "/v3/workflows/publishing_rules", "workflows", Stack, Json("publishing_rule"), Created("publishing_rule"),
+       "Create a publish rule (environment, actions, content types, locales, approvers)"),
+    op("GET", "/v3/workflows/publishing_rules/{uid}", "workflows", Stack, Body::None, One("publishing_rule"), "One publish rule"),
+    op("PUT", "/v3/workflows/publishing_rules/{uid}", "workflows", Stack, Json("publishing_rule"), Updated("publishing_rule"), "Update a publish rule"),
+    op("DELETE", "/v3/workflows/publishing_rules/{uid}", "workflows", Stack, Body::None, Notice, "Delete a publish rule"),
+    op("GET", "/v3/workflows/content_type/{ct}", "workflows", Stack, Body::None, List("publishing_rules"),
+       "The publish rules that apply to a content type").query(&["action", "locale", "environment"]),
+    op("POST", "/v3/content_types/{ct}/entries/{uid}/workflow", "workflows", Stack, Json("workflow"), Notice,
+       "Set the entry's stage (`workflow_stage`), or request (0), accept (1) or reject (-1) a publish (`publishing_rule`); a management token never accepts or rejects (MT-9)").query(&["locale"]),
+    op("GET", "/v3/content_types/{ct}/entries/{uid}/workflow", "workflows", Stack, Body::None, One("workflow"),
+       "The entry's stage, stage history and publish requests").query(&["locale"]),
+    op("GET", "/v3/user/assignments", "workflows", Stack, Body::None, List("assignments"), "Pending publish requests the caller may decide"),
+    op("GET", "/v3/releases", "releases", Stack, Body::None, List("releases"), "The branch's releases").query(LIST),
+    op("POST", "/v3/releases", "releases", Stack, Json("release"), Created("release"), "Create a release"),
+    op("GET", "/v3/releases/{uid}", "releases", Stack, Body::None, One("release"), "One release"),
+    op("PUT", "/v3/releases/{uid}", "releases", Stack, Json("release"), Updated("release"), "Update (lock, unlock, rename) a release"),
+    op("DELETE", "/v3/releases/{uid}", "releases", Stack, Body::None, Notice, "Delete an unlocked release"),
+    op("GET", "/v3/releases/{uid}/items", "releases", Stack, Body::None, List("items"), "A release's items"),
+    op("POST", "/v3/releases/{uid}/items", "releases", Stack, JsonObject, Updated("release"), "Add items: `{\"items\": […]}`"),
+    op("DELETE", "/v3/releases/{uid}/items", "releases", Stack, JsonObject, Updated("release"),
+       "Remove items: `{\"items\": […]}` or `?all=true`").query(&["all"]),
+    op("POST", "/v3/releases/{uid}/item", "releases", Stack, Json("item"), Updated("release"), "Add one item"),
+    op("DELETE", "/v3/releases/{uid}/item", "releases", Stack, Json("item"), Updated("release"), "Remove one item"),
+    op("POST", "/v3/releases/{uid}/deploy", "releases", Stack, Json("release"), Notice,
+       "Deploy every item to environments in one transaction (all or nothing)"),
+    op("POST", "/v3/releases/{uid}/clone", "releases", Stack, Json("release"), Created("release"), "Copy a release with its items"),
+    op("GET", "/v3/labels", "labels", Stack, Body::None, List("labels"), "The branch's labels").query(COUNTED),
+    op("POST", "/v3/labels", "labels", Stack, Json("label"), Created("label"), "Create a label"),
+    op("GET", "/v3/labels/{uid}", "labels", Stack, Body::None, One("label"), "One label"),
+    op("PUT", "/v3/labels/{uid}", "labels", Stack, Json("label"), Updated("label"), "Update a label"),
+    op("DELETE", "/v3/labels/{uid}", "labels", Stack, Body::None, Notice, "Delete a label (its children lose it as parent)"),
+    op("GET", "/v3/webhooks", "webhooks", Stack, Body::None, List("webhooks"), "The stack's webhooks").query(LIST),
+    op("POST", "/v3/webhooks", "webhooks", Stack, Json("webhook"), Created("webhook"),
+       "Create a webhook (channels, destinations; deliveries are signed)"),
+    op("GET", "/v3/webhooks/{uid}", "webhooks", Stack, Body::None, One("webhook"), "One webhook"),
+    op("PUT", "/v3/webhooks/{uid}", "webhooks", Stack, Json("webhook"), Updated("webhook"), "Update a webhook"),
+    op("DELETE", "/v3/webhooks/{uid}", "webhooks", Stack, Body::None, Notice, "Delete a webhook"),
+    op("GET", "/v3/webhooks/{uid}/executions", "webhooks", Stack, Body::None, List("webhooks"),
+       "A webhook's deliveries with their attempts").query(LIST),
+    op("GET", "/v3/webhooks/{uid}/logs", "webhooks", Stack, Body::None, One("webhook"), "One delivery (execution uid) with every attempt"),
+    op("POST", "/v3/webhooks/{uid}/retry", "webhooks", Stack, JsonObject, Notice,
+       "Deliver an execution again (`{\"execution_uid\"}` with the webhook uid, or the execution uid in the path)"),
+    op("GET", "/v3/webhooks/{uid}/export", "webhooks", Stack, Body::None, One("webhook"), "A webhook's definition"),
+    op("GET", "/v3/openapi.json", "server", Public, Body::None, Document, "This description"),
+    op("GET", "/cda/v3/content_types", "delivery", Delivery, Body::None, List("content_types"),
+       "Delivery API: content types").query(&["environment", "skip", "limit", "include_count"]),
+    op("GET", "/cda/v3/content_types/{ct}", "delivery", Delivery, Body::None, One("content_type"),
+       "Delivery API: one content type").query(&["environment"]),
+    op("GET", "/cda/v3/content_types/{ct}/entries", "delivery", Delivery, Body::None, List("entries"),
+       "Delivery API: published entries").query(DELIVERY_ENTRIES),
+    op("GET", "/cda/v3/content_types/{ct}/entries/{uid}", "delivery", Delivery, Body::None, One("entry"),
+       "Delivery API: one published entry").query(&["environment", "locale"]),
+    op("GET", "/cda/v3/assets", "delivery", Delivery, Body::None, List("assets"), "Delivery API: published assets")
+        .query(&["environment", "locale", "include_count"]),
+    op("GET", "/cda/v3/assets/{uid}", "delivery", Delivery, Body::None, One("asset"), "Delivery API: one published asset")
+        .query(&["environment", "locale"]),
+];
+
+/// The schema and description of a query parameter used in [`OPERATIONS`].
+pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
+    let int = json!({"type": "integer", "minimum": 0});
+    let boolean = json!({"type": "boolean"});
+    let string = json!({"type": "string"});
+    Some(match name {
+        "skip" => (int, "Items to skip."),
+        "limit" => (
+            json!({"type": "integer", "minimum": 0, "maximum": 100}),
+            "Items to return (at most 100).",
+        ),
+        "include_count" => (boolean, "Add `count`, the number of items matching."),
+        "count" => (boolean, "Answer only the number of items matching."),
+        "query" => (
+            string,
+            "A JSON query (`$eq $ne $in $nin $lt $lte $gt $gte $exists $regex $and $or`).",
+        ),
+        "asc" => (string, "Sort ascending by this field."),
+        "desc" => (string, "Sort descending by this field."),
+        "locale" => (
+            string,
+            "Locale code; unlocalized entries fall back to the master locale.",
+        ),
+        "version" => (json!({"type": "integer", "minimum": 1}), "A past version."),
+        "only[BASE][]" => (
+            json!({"type": "array", "items": {"type": "string"}}),
+            "Return only these fields.",
+        ),
+        "except[BASE][]" => (
+            json!({"type": "array", "items": {"type": "string"}}),
+            "Leave out these fields.",
+        ),
+        "include_publish_details" => (boolean, "Add `publish_details`."),
+        "folder" => (string, "List the files of this folder only."),
+        "include_folders" => (
+            boolean,
+            "Also list the folders (of `folder`, or every folder).",
+        ),
+        "include_collaborators" => (boolean, "Add the stack's users."),
+        "organization_uid" => (string, "The organization (instead of the header)."),
+        "environment" => (string, "The environment whose published content is served."),
+        "content_types" => (string, "Comma-separated content type uids."),
+        "action" => (string, "`publish` or `unpublish`."),
+        "all" => (boolean, "All items."),
+        _ => return None,
+    })
+}
+
+fn header_parameter(name: &str) -> Value {
+    let (required, description) = match name {
+        "api_key" => (
+            false,
+            "The stack's API key: with it, this stack is answered as `{\"stack\": {…}}`.",
+        ),
+        "organization_uid" => (
+            false,
+            "The organization: on create, may be left out when the user has only one; on list, only its stacks.",
+        ),
+        "branch" => (false, "The branch to act on (default `main`)."),
+        _ => (false, ""),
+    };
+    json!({"name": name, "in": "header", "required": required, "description": description,
+           "schema": {"type": "string"}})
+}
+
+fn path_parameters(path: &str) -> Vec<Value> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+        .collect()
+}
+
+fn security(auth: Auth) -> Value {
+    match auth {
+        Public => json!([]),
+        User => json!([{"authtoken": []}]),
+        StackUser => json!([{"api_key": [], "authtoken": []}]),
+        Stack => json!([{"api_key": [], "authtoken": []}, {"api_key": [], "management_token": []}]),
+        Delivery => json!([{"api_key": [], "access_token": []}]),
+    }
+}
+
+fn object_ref() -> Value {
+    json!({"$ref": "#/components/schemas/Object"})
+}
+
+fn wrapped(key: &str, notice: bool) -> Value {
+    let mut props = Map::new();
+    let mut required = vec![json!(key)];
+    if notice {
+        props.insert("notice".into(), json!({"type": "string"}));
+        required.insert(0, json!("notice"));
+    }
+    props.insert(key.into(), object_ref());
+    json!({"type": "object", "required": required, "properties": props})
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+fn request_body(body: Body) -> Option<Value> {
+    let upload = json!({"multipart/form-data": {"schema": {"type": "object", "required": ["asset[upload]"],
+        "properties": {
+            "asset[upload]": {"type": "string", "contentMediaType": "application/octet-stream"},
+            "asset[title]": {"type": "string"},
+            "asset[description]": {"type": "string"},
+            "asset[tags]": {"type": "string", "description": "comma-separated"},
+            "asset[parent_uid]": {"type": "string"}}}}});
+    let content = match body {
+        Body::None => return None,
+        Json(key) => json_content(wrapped(key, false)),
+        JsonObject => json_content(object_ref()),
+        AssetUpload => upload,
+        AssetJsonOrUpload => {
+            let mut c = json_content(wrapped("asset", false));
+            c.as_object_mut()
+                .expect("object")
+                .extend(upload.as_object().expect("object").clone());
+            c
+        }
+    };
+    Some(json!({"required": true, "content": content}))
+}
+
+fn responses(reply: Reply) -> Value {
+    let (status, description, content) = match reply {
+        One(key) => ("200", "The object.", json_content(wrapped(key, false))),
+        List(key) => (
+            "200",
+            "The list (`count` with `include_count=true`).",
+            json_content(json!({"type": "object", "required": [key], "properties": {
+                key: {"type": "array", "items": object_ref()},
+                "count": {"type": "integer"}}})),
+        ),
+        Created(key) => ("201", "Created.", json_content(wrapped(key, true))),
+        Updated(key) => ("200", "Done.", json_content(wrapped(key, true))),
+        Notice => (
+            "200",
+            "Done.",
+            json_content(json!({"$ref": "#/components/schemas/Notice"})),
+        ),
+        Health => (
+            "200",
+            "Up, database reachable (503 otherwise).",
+            json_content(json!({"type": "object", "properties": {"status": {"type": "string"}}})),
+        ),
+        Document => (
+            "200",
+            "OpenAPI 3.1 document.",
+            json_content(json!({"type": "object"})),
+        ),
+        File => (
+            "200",
+            "The file, with its content type.",
+            json!({"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}),
+        ),
+    };
+    json!({
+        status: {"description": description, "content": content},
+        "4XX": {"$ref": "#/components/responses/Error"},
+        "5XX": {"$ref": "#/components/responses/Error"},
+    })
+}
+
+fn operation_id(o: &Operation) -> String {
+    let mut id = o.method.to_ascii_lowercase();
+    for seg in o.path.split('/').filter(|s| !s.is_empty()) {
+        id.push('_');
+        id.extend(
+            seg.trim_start_matches('{')
+                .trim_end_matches('}')
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }),
+        );
+    }
+    id
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for o in OPERATIONS {
+        let mut parameters = path_parameters(o.path);
+        for h in o.headers {
+            parameters.push(header_parameter(h));
+        }
+        if o.auth == Stack {
+            parameters.push(json!({"$ref": "#/components/parameters/branch"}));
+        }
+        for q in o.query {
+            let (schema, description) =
+                query_parameter(q).unwrap_or_else(|| (json!({"type": "string"}), ""));
+            parameters.push(json!({"name": q, "in": "query", "required": false,
+                                   "description": description, "schema": schema}));
+        }
+        let mut item = json!({
+            "operationId": operation_id(o),
+            "tags": [o.tag],
+            "summary": o.summary,
+            "security": security(o.auth),
+            "parameters": parameters,
+            "responses": responses(o.reply),
+        });
+        if let Some(body) = request_body(o.body) {
+            item["requestBody"] = body;
+        }
+        let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
+        entry[o.method.to_ascii_lowercase()] = item;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Headwater Content Management API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Contentstack's Content Management API (v3) as Headwater serves it, and the \
+                Content Delivery API at /cda/v3 (also at /v3 on the --cda-listen port). Stack \
+                requests carry the stack's `api_key` header and either a user's `authtoken` or a \
+                management token sent raw in `authorization`. Every error is \
+                `{\"error_message\", \"error_code\", \"errors\"}`; 429 answers carry \
+                `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `Retry-After`.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "authtoken": {"type": "apiKey", "in": "header", "name": "authtoken",
+                              "description": "A user's session token, from POST /v3/user-session."},
+                "management_token": {"type": "apiKey", "in": "header", "name": "authorization",
+                                     "description": "A stack management token (`hwmt_…`), sent raw."},
+                "api_key": {"type": "apiKey", "in": "header", "name": "api_key",
+                            "description": "The stack's API key."},
+                "access_token": {"type": "apiKey", "in": "header", "name": "access_token",
+                                 "description": "A delivery token (`hwdt_…`)."},
+            },
+            "parameters": {
+                "branch": header_parameter("branch"),
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error_message", "error_code"], "properties": {
+                    "error_message": {"type": "string"},
+                    "error_code": {"type": "integer", "description": "See docs/errors.md."},
+                    "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                               "description": "Messages per field path, e.g. `token.name`, `schema[2].data_type`."},
+                }},
+                "Notice": {"type": "object", "required": ["notice"], "properties": {"notice": {"type": "string"}}},
+                "Object": {"type": "object", "additionalProperties": true,
+                           "description": "A Contentstack object (see the CMA reference for its fields)."},
+            },
+            "responses": {
+                "Error": {"description": "An error in Contentstack's shape.",
+                          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+            },
+        },
+    })
+}
+
+/// `GET /v3/openapi.json`: no credential needed.
+pub async fn serve() -> Response {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    let text = TEXT.get_or_init(|| {
+        serde_json::to_string_pretty(&document()).expect("the document serializes")
+    });
+    ([(CONTENT_TYPE, "application/json")], text.clone()).into_response()
+}
