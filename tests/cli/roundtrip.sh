@@ -44,7 +44,12 @@ trap cleanup EXIT
 step "csdx"
 cd "$HERE"
 if [[ ! -x node_modules/.bin/csdx ]]; then
-    npm ci --no-audit --no-fund --loglevel=error
+    # npm 11 refuses `npm ci` for this tree: the lock it writes leaves out the other platforms'
+    # optional rollup binaries, then calls itself out of sync. `npm install` installs the locked
+    # versions all the same; a copy keeps the committed lock from being rewritten.
+    cp package-lock.json "${TMPDIR:-/tmp}/headwater-cli-lock.json"
+    npm install --no-audit --no-fund --loglevel=error
+    cp "${TMPDIR:-/tmp}/headwater-cli-lock.json" package-lock.json
 fi
 CSDX="$HERE/node_modules/.bin/csdx"
 echo "@contentstack/cli $(node -p 'require("./node_modules/@contentstack/cli/package.json").version')"
