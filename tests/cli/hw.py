@@ -140,6 +140,14 @@ def seed(base, cafile, key, token):
     api.call("POST", f"/v3/content_types/blog_post/entries/{created[0]['uid']}/publish", {"entry": target})
     api.call("POST", f"/v3/content_types/author/entries/{ada['uid']}/publish", {"entry": target})
     api.call("POST", f"/v3/assets/{asset['uid']}/publish", {"asset": target})
+    # Modules beside the content: a label, a workflow, a webhook (disabled, aimed at 127.0.0.1).
+    api.call("POST", "/v3/labels", {"label": {"name": "Featured", "parent": [], "content_types": ["blog_post"]}})
+    api.call("POST", "/v3/workflows", {"workflow": {"name": "Editorial", "content_types": ["blog_post"],
+                                                    "branches": ["main"], "workflow_stages": [
+        {"name": "Draft", "color": "#777777"}, {"name": "Review", "color": "#2196f3"}]}})
+    api.call("POST", "/v3/webhooks", {"webhook": {"name": "Rebuild", "disabled": True,
+        "destinations": [{"target_url": "http://127.0.0.1:9/hook"}],
+        "channels": ["content_types.entries.publish"], "branches": ["main"]}})
     print(f"seeded: 1 environment, 1 extra locale, 1 asset, 1 global field, 2 content types, "
           f"2 authors, {len(posts)} blog posts; 1 post, its author and the asset published")
 
@@ -269,6 +277,15 @@ def compare(base, cafile, key_a, token_a, key_b, token_b):
         check(f"entries of {ct}: the same titles", sorted(ea[ct]), sorted(eb.get(ct, {})))
         for title in sorted(set(ea[ct]) & set(eb.get(ct, {}))):
             check(f"entries of {ct}: '{title}' fields", ea[ct][title], eb[ct][title])
+
+    # Labels, workflows (with their stages) and webhooks come along.
+    check("labels: the same", sorted(x["name"] for x in a.call("GET", "/v3/labels")["labels"]),
+          sorted(x["name"] for x in b.call("GET", "/v3/labels")["labels"]))
+    stages = lambda api: sorted((w["name"], tuple(st["name"] for st in w["workflow_stages"]))
+                                for w in api.call("GET", "/v3/workflows")["workflows"])
+    check("workflows: the same names and stages", stages(a), stages(b))
+    check("webhooks: the same", sorted(x["name"] for x in a.call("GET", "/v3/webhooks")["webhooks"]),
+          sorted(x["name"] for x in b.call("GET", "/v3/webhooks")["webhooks"]))
 
     # Environments and locales come along too.
     for path, key, field in (("/v3/environments", "environments", "name"), ("/v3/locales", "locales", "code")):
