@@ -38,6 +38,12 @@ const SOURCES: &[Source] = &[
         sqlite: include_str!("../migrations/sqlite/0004_delivery.sql"),
         postgres: include_str!("../migrations/postgres/0004_delivery.sql"),
     },
+    Source {
+        version: 8,
+        description: "entry field index",
+        sqlite: include_str!("../migrations/sqlite/0008_entry_field_index.sql"),
+        postgres: include_str!("../migrations/postgres/0008_entry_field_index.sql"),
+    },
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

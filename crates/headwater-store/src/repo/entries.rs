@@ -1,7 +1,7 @@
 //! Entries: one row per (entry, locale) holding the current version, a history row per
 //! version, and the query compiler that turns a parsed `query` into parameterized SQL.
 
-use super::{Actor, Conn};
+use super::{field_index, Actor, Conn};
 use crate::dialect;
 use crate::error::Result;
 use crate::row::*;
@@ -75,6 +75,14 @@ fn bind_all<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
 pub struct Compiler {
     backend: Backend,
     pub params: Vec<Param>,
+}
+
+/// The placeholders naming where a pre-filter looks up fields: the content space, the
+/// content type and the locales the query reads.
+pub struct FieldScope {
+    pub stack: String,
+    pub content_type: String,
+    pub locales: Vec<String>,
 }
 
 /// System fields are columns; everything else lives in the JSON document.
@@ -232,6 +240,131 @@ impl Compiler {
         }
     }
 
+    /// A set of entry `seq`s that contains every entry `cond` can match, found through the
+    /// field index (`repo::field_index`), or `None` when the index cannot narrow `cond`.
+    /// Used beside the exact condition, never instead of it, so it only has to be a superset:
+    /// string equality compares the indexed prefix, strict number bounds are widened to
+    /// inclusive ones, and only positive comparisons (`$eq`, `$in`, number `$lt`…`$gte`) on
+    /// document paths with plain keys take part; an `$or` takes part when all its branches do.
+    /// The paths and values are bound parameters like everything else.
+    pub fn prefilter(&mut self, cond: &Cond, scope: &FieldScope) -> Option<String> {
+        self.prefilter_set(cond, scope).map(|(sql, _)| sql)
+    }
+
+    /// (SQL, whether it is a compound SELECT that must be wrapped before combining).
+    fn prefilter_set(&mut self, cond: &Cond, scope: &FieldScope) -> Option<(String, bool)> {
+        match cond {
+            Cond::And(parts) => {
+                let sets: Vec<_> = parts
+                    .iter()
+                    .filter_map(|p| self.prefilter_set(p, scope))
+                    .collect();
+                Self::combine(sets, " INTERSECT ")
+            }
+            Cond::Or(parts) => {
+                let mut sets = Vec::new();
+                for p in parts {
+                    sets.push(self.prefilter_set(p, scope)?);
+                }
+                Self::combine(sets, " UNION ")
+            }
+            Cond::Cmp { path, op } => self.prefilter_cmp(path, op, scope),
+        }
+    }
+
+    fn combine(sets: Vec<(String, bool)>, op: &str) -> Option<(String, bool)> {
+        if sets.len() <= 1 {
+            return sets.into_iter().next();
+        }
+        let parts: Vec<String> = sets
+            .into_iter()
+            .enumerate()
+            .map(|(i, (sql, compound))| {
+                if compound {
+                    format!("SELECT seq FROM ({sql}) AS pf{i}")
+                } else {
+                    sql
+                }
+            })
+            .collect();
+        Some((parts.join(op), true))
+    }
+
+    fn prefilter_cmp(
+        &mut self,
+        path: &[String],
+        op: &Op,
+        scope: &FieldScope,
+    ) -> Option<(String, bool)> {
+        if column_of(path).is_some()
+            || path.is_empty()
+            || !path.iter().all(|k| field_index::indexable_key(k))
+        {
+            return None;
+        }
+        let mut texts = Vec::new();
+        let mut numbers = Vec::new();
+        let mut range = None;
+        match op {
+            Op::Eq(Scalar::Text(t)) => texts.push(t),
+            Op::Eq(Scalar::Number(n)) => numbers.push(*n),
+            Op::In(vs) => {
+                for v in vs {
+                    match v {
+                        Scalar::Text(t) => texts.push(t),
+                        Scalar::Number(n) => numbers.push(*n),
+                        // `$in` with a boolean or null can match rows the index lacks.
+                        _ => return None,
+                    }
+                }
+            }
+            Op::Lt(Scalar::Number(n)) | Op::Lte(Scalar::Number(n)) => range = Some(("<=", *n)),
+            Op::Gt(Scalar::Number(n)) | Op::Gte(Scalar::Number(n)) => range = Some((">=", *n)),
+            _ => return None,
+        }
+        let joined = path.join(".");
+        let p = self.push(Param::Text(joined));
+        let field = format!(
+            "v.field_id IN (SELECT f.id FROM entry_fields f WHERE f.stack_uid = {} AND \
+             f.content_type_uid = {} AND f.locale IN ({}) AND f.path = {p})",
+            scope.stack,
+            scope.content_type,
+            scope.locales.join(", ")
+        );
+        let mut sets = Vec::new();
+        if !texts.is_empty() {
+            let list: Vec<String> = texts
+                .iter()
+                .map(|t| self.push(Param::Text(field_index::text_prefix(t).to_string())))
+                .collect();
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.t IN ({})",
+                list.join(", ")
+            ));
+        }
+        if !numbers.is_empty() {
+            let list: Vec<String> = numbers
+                .iter()
+                .map(|n| self.push(Param::Float(*n)))
+                .collect();
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n IN ({})",
+                list.join(", ")
+            ));
+        }
+        if let Some((cmp, n)) = range {
+            let x = self.push(Param::Float(n));
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n {cmp} {x}"
+            ));
+        }
+        match sets.len() {
+            0 => None,
+            1 => sets.pop().map(|s| (s, false)),
+            _ => Some((sets.join(" UNION "), true)),
+        }
+    }
+
     /// An ORDER BY expression for a field (system column or document path).
     pub fn sort_key(&mut self, field: &str) -> String {
         let path: Vec<String> = field.split('.').map(str::to_string).collect();
@@ -288,22 +421,49 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     let stack = comp.push(Param::Text(q.stack_uid.to_string()));
     let ct = comp.push(Param::Text(q.content_type_uid.to_string()));
     let loc = comp.push(Param::Text(q.locale.to_string()));
+    let mut locales = vec![loc.clone()];
     let locale_clause = if q.locale == q.master_locale || q.published_in.is_some() {
         format!("e.locale = {loc}")
     } else {
         let master = comp.push(Param::Text(q.master_locale.to_string()));
+        locales.push(master.clone());
         format!(
             "(e.locale = {loc} OR (e.locale = {master} AND NOT EXISTS (SELECT 1 FROM entries l \
              WHERE l.stack_uid = e.stack_uid AND l.uid = e.uid AND l.locale = {loc})))"
         )
     };
+    // The field index describes current versions only, so published listings do not use it.
+    let prefilter = match (q.filter, q.published_in) {
+        (Some(f), None) => comp.prefilter(
+            f,
+            &FieldScope {
+                stack: stack.clone(),
+                content_type: ct.clone(),
+                locales,
+            },
+        ),
+        _ => None,
+    };
     let filter = match q.filter {
         Some(f) => comp.compile(f),
         None => "TRUE".into(),
     };
-    let where_sql = format!(
-        "e.stack_uid = {stack} AND e.content_type_uid = {ct} AND {locale_clause} AND {filter}"
-    );
+    let (source, where_sql) = match &prefilter {
+        // Candidates come from the field index; the exact condition still decides.
+        Some(set) => (
+            dialect::entries_by_seq(backend),
+            format!(
+                "e.seq IN ({set}) AND e.stack_uid = {stack} AND e.content_type_uid = {ct} \
+                 AND {locale_clause} AND {filter}"
+            ),
+        ),
+        None => (
+            source,
+            format!(
+                "e.stack_uid = {stack} AND e.content_type_uid = {ct} AND {locale_clause} AND {filter}"
+            ),
+        ),
+    };
     let count_params = comp.params.clone();
     let order = match q.sort {
         Some((field, asc)) => {
@@ -315,18 +475,32 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     };
     let limit = comp.push(Param::Int(q.limit));
     let skip = comp.push(Param::Int(q.skip));
+    // With a pre-filter every match is at hand anyway, so the page carries the total
+    // (one pass instead of two).
+    let total_col = if prefilter.is_some() {
+        ", COUNT(*) OVER () AS hw_total"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT {} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+        "SELECT {}{total_col} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
         cols(backend)
     );
     let rows = bind_all(sqlx::query(&sql), &comp.params)
         .fetch_all(&mut *c)
         .await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
-    let total = bind_all(sqlx::query(&count_sql), &count_params)
-        .fetch_one(c)
-        .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    let total = match rows.first() {
+        Some(r) if prefilter.is_some() => i(r, "hw_total"),
+        None if prefilter.is_some() && q.skip == 0 => 0,
+        _ => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
+            let row = bind_all(sqlx::query(&count_sql), &count_params)
+                .fetch_one(c)
+                .await?;
+            i(&row, "n")
+        }
+    };
+    Ok((rows.iter().map(from_row).collect(), total))
 }
 
 pub async fn get(
@@ -366,6 +540,17 @@ pub struct EntryWrite<'a> {
     pub tags: &'a Value,
 }
 
+/// Keeps the field index in step with an entry row's document (same transaction).
+async fn index_doc(c: &mut Conn, backend: Backend, w: &EntryWrite<'_>, seq: i64) -> Result<()> {
+    let owner = field_index::Owner {
+        stack_uid: w.stack_uid,
+        content_type_uid: w.content_type_uid,
+        locale: w.locale,
+        seq,
+    };
+    field_index::write(c, backend, &owner, w.doc).await
+}
+
 async fn record_version(
     c: &mut Conn,
     backend: Backend,
@@ -402,10 +587,15 @@ pub async fn insert(
     actor: &Actor,
 ) -> Result<Entry> {
     let now = clock::now();
-    sqlx::query(&format!(
+    let (seq_col, seq_val) = match backend {
+        // A serial column on PostgreSQL; SQLite's single writer makes max + 1 safe.
+        Backend::Postgres => ("", ""),
+        Backend::Sqlite => (", seq", ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)"),
+    };
+    let row = sqlx::query(&format!(
         "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
-         created_by, updated_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9)",
+         created_by, updated_by, created_at, updated_at{seq_col}) \
+         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9{seq_val}) RETURNING seq",
         dialect::json_param(backend, 6)
     ))
     .bind(w.stack_uid)
@@ -417,8 +607,9 @@ pub async fn insert(
     .bind(w.tags.to_string())
     .bind(actor.uid())
     .bind(&now)
-    .execute(&mut *c)
+    .fetch_one(&mut *c)
     .await?;
+    index_doc(c, backend, w, i(&row, "seq")).await?;
     record_version(c, backend, w, 1, actor, &now).await?;
     Ok(
         get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
@@ -445,7 +636,7 @@ pub async fn update(
     // Matched by primary key only (see `get`); callers have checked the content type.
     let sql = format!(
         "UPDATE entries SET title = $1, doc = {}, tags = $3, version = version + 1, updated_by = $4, \
-         updated_at = $5 WHERE stack_uid = $6 AND uid = $7 AND locale = $8{guard}",
+         updated_at = $5 WHERE stack_uid = $6 AND uid = $7 AND locale = $8{guard} RETURNING seq",
         dialect::json_param(backend, 2)
     );
     let mut q = sqlx::query(&sql)
@@ -460,9 +651,10 @@ pub async fn update(
     if let Some(v) = expected {
         q = q.bind(v);
     }
-    if q.execute(&mut *c).await?.rows_affected() != 1 {
+    let Some(row) = q.fetch_optional(&mut *c).await? else {
         return Ok(None);
-    }
+    };
+    index_doc(c, backend, w, i(&row, "seq")).await?;
     let entry = get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
         .await?
         .expect("just updated");
@@ -482,6 +674,12 @@ pub async fn delete(
         Some(l) => (" AND locale = $3", l),
         None => ("", ""),
     };
+    let sql = field_index::delete_sql(&format!("stack_uid = $1 AND uid = $2{filter}"));
+    let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
+    if locale.is_some() {
+        q = q.bind(loc);
+    }
+    q.execute(&mut *c).await?;
     let mut n = 0;
     for table in ["entries", "entry_versions"] {
         let sql = format!("DELETE FROM {table} WHERE stack_uid = $1 AND uid = $2{filter}");
@@ -511,7 +709,10 @@ pub async fn delete_all_of_type(
     stack_uid: &str,
     content_type_uid: &str,
 ) -> Result<()> {
+    let values = field_index::delete_sql("stack_uid = $1 AND content_type_uid = $2");
     for sql in [
+        values.as_str(),
+        "DELETE FROM entry_fields WHERE stack_uid = $1 AND content_type_uid = $2",
         "DELETE FROM publications WHERE stack_uid = $1 AND item_type = 'entry' AND content_type_uid = $2",
         "DELETE FROM entry_versions WHERE stack_uid = $1 AND content_type_uid = $2",
         "DELETE FROM entries WHERE stack_uid = $1 AND content_type_uid = $2",
