@@ -154,6 +154,8 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
             eprintln!("seeded {done}/{count} entries");
         }
     }
+    // Fresh planner statistics, as an operator would have after loading data.
+    db.execute_admin("ANALYZE").await?;
     Ok(Seeded {
         api_key: stack.api_key,
         management_token: mt.plaintext,

@@ -2,6 +2,7 @@
 
 mod assets;
 mod audit;
+mod bulk;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
@@ -155,6 +156,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/audit-logs", get(audit::list))
         .route("/v3/audit-logs/{uid}", get(audit::fetch))
         .nest("/cda", cda::router())
+        .route("/v3/bulk/publish", post(bulk::publish))
+        .route("/v3/bulk/unpublish", post(bulk::unpublish))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)
