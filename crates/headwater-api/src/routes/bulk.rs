@@ -12,6 +12,7 @@
 //! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer, so there is
 //! no job to poll. Headers the client may add (`api_version`, `bulk_version`,
 //! `skip_workflow_stage_check`, `approvals`) change nothing: there are no workflows or approvals.
+//! Environments may be named by name or uid.
 
 use crate::auth::StackCtx;
 use crate::body::JsonBody;
@@ -213,9 +214,11 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let stack = &ctx.stack.uid;
+    // Environments are named by name or by uid (the client's examples show uids).
+    let (all_envs, _) = environments::list(&mut tx, stack, 0, i64::MAX, true).await?;
     let mut envs = Vec::new();
     for (i, name) in env_names.iter().enumerate() {
-        match environments::by_name(&mut tx, stack, name).await? {
+        match all_envs.iter().find(|e| &e.name == name || &e.uid == name) {
             Some(env) => envs.push(env),
             None => add(
                 &mut errors,
