@@ -85,6 +85,15 @@ pub struct FieldScope {
     pub locales: Vec<String>,
 }
 
+/// A pre-filter's SQL: a SELECT of one column, `seq`.
+struct SeqSet {
+    sql: String,
+    /// A compound SELECT (`UNION`), which must be wrapped before it is combined.
+    compound: bool,
+    /// An index lookup of equal values, good to drive an intersection.
+    equality: bool,
+}
+
 /// System fields are columns; everything else lives in the JSON document.
 fn column_of(path: &[String]) -> Option<(&'static str, bool)> {
     if path.len() != 1 {
@@ -248,54 +257,70 @@ impl Compiler {
     /// document paths with plain keys take part; an `$or` takes part when all its branches do.
     /// The paths and values are bound parameters like everything else.
     pub fn prefilter(&mut self, cond: &Cond, scope: &FieldScope) -> Option<String> {
-        self.prefilter_set(cond, scope).map(|(sql, _)| sql)
+        self.prefilter_set(cond, scope).map(|set| set.sql)
     }
 
-    /// (SQL, whether it is a compound SELECT that must be wrapped before combining).
-    fn prefilter_set(&mut self, cond: &Cond, scope: &FieldScope) -> Option<(String, bool)> {
+    fn prefilter_set(&mut self, cond: &Cond, scope: &FieldScope) -> Option<SeqSet> {
         match cond {
             Cond::And(parts) => {
-                let sets: Vec<_> = parts
+                let mut sets: Vec<SeqSet> = parts
                     .iter()
                     .filter_map(|p| self.prefilter_set(p, scope))
                     .collect();
-                Self::combine(sets, " INTERSECT ")
+                if sets.len() <= 1 {
+                    return sets.pop();
+                }
+                // One set drives (an equality lookup when there is one: a short index range
+                // read in order); the others are membership tests. Cheaper than INTERSECT,
+                // which copies one side into a temporary b-tree and probes it with the other.
+                sets.sort_by_key(|s| !s.equality);
+                let mut it = sets.into_iter();
+                let first = it.next().expect("two or more sets");
+                let tests: Vec<String> = it.map(|s| format!("pf.seq IN ({})", s.sql)).collect();
+                Some(SeqSet {
+                    sql: format!(
+                        "SELECT pf.seq FROM ({}) AS pf WHERE {}",
+                        first.sql,
+                        tests.join(" AND ")
+                    ),
+                    compound: false,
+                    equality: first.equality,
+                })
             }
             Cond::Or(parts) => {
                 let mut sets = Vec::new();
                 for p in parts {
                     sets.push(self.prefilter_set(p, scope)?);
                 }
-                Self::combine(sets, " UNION ")
+                Some(Self::union(sets))
             }
             Cond::Cmp { path, op } => self.prefilter_cmp(path, op, scope),
         }
     }
 
-    fn combine(sets: Vec<(String, bool)>, op: &str) -> Option<(String, bool)> {
-        if sets.len() <= 1 {
-            return sets.into_iter().next();
+    fn union(mut sets: Vec<SeqSet>) -> SeqSet {
+        if sets.len() == 1 {
+            return sets.pop().expect("one set");
         }
         let parts: Vec<String> = sets
             .into_iter()
             .enumerate()
-            .map(|(i, (sql, compound))| {
-                if compound {
-                    format!("SELECT seq FROM ({sql}) AS pf{i}")
+            .map(|(i, s)| {
+                if s.compound {
+                    format!("SELECT seq FROM ({}) AS pu{i}", s.sql)
                 } else {
-                    sql
+                    s.sql
                 }
             })
             .collect();
-        Some((parts.join(op), true))
+        SeqSet {
+            sql: parts.join(" UNION "),
+            compound: true,
+            equality: false,
+        }
     }
 
-    fn prefilter_cmp(
-        &mut self,
-        path: &[String],
-        op: &Op,
-        scope: &FieldScope,
-    ) -> Option<(String, bool)> {
+    fn prefilter_cmp(&mut self, path: &[String], op: &Op, scope: &FieldScope) -> Option<SeqSet> {
         if column_of(path).is_some()
             || path.is_empty()
             || !path.iter().all(|k| field_index::indexable_key(k))
@@ -332,6 +357,7 @@ impl Compiler {
             scope.locales.join(", ")
         );
         let mut sets = Vec::new();
+        let equality = range.is_none();
         if !texts.is_empty() {
             let list: Vec<String> = texts
                 .iter()
@@ -358,11 +384,18 @@ impl Compiler {
                 "SELECT v.seq FROM entry_values v WHERE {field} AND v.n {cmp} {x}"
             ));
         }
-        match sets.len() {
-            0 => None,
-            1 => sets.pop().map(|s| (s, false)),
-            _ => Some((sets.join(" UNION "), true)),
+        if sets.is_empty() {
+            return None;
         }
+        let sets = sets
+            .into_iter()
+            .map(|sql| SeqSet {
+                sql,
+                compound: false,
+                equality,
+            })
+            .collect();
+        Some(Self::union(sets))
     }
 
     /// An ORDER BY expression for a field (system column or document path).
@@ -475,17 +508,22 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     };
     let limit = comp.push(Param::Int(q.limit));
     let skip = comp.push(Param::Int(q.skip));
-    // With a pre-filter every match is at hand anyway, so the page carries the total
-    // (one pass instead of two).
-    let total_col = if prefilter.is_some() {
-        ", COUNT(*) OVER () AS hw_total"
+    let sql = if prefilter.is_some() {
+        // Every match is at hand anyway, so the page carries the total (one pass instead of
+        // two); the matches are ranked by their keys alone and only the page's rows are read
+        // whole.
+        format!(
+            "SELECT {}, p.hw_total FROM (SELECT e.seq, COUNT(*) OVER () AS hw_total FROM {source} \
+             WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}) p \
+             JOIN entries e ON e.seq = p.seq ORDER BY {order}",
+            cols(backend)
+        )
     } else {
-        ""
+        format!(
+            "SELECT {} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+            cols(backend)
+        )
     };
-    let sql = format!(
-        "SELECT {}{total_col} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
-        cols(backend)
-    );
     let rows = bind_all(sqlx::query(&sql), &comp.params)
         .fetch_all(&mut *c)
         .await?;
