@@ -93,21 +93,59 @@ pub struct Owner<'a> {
 
 /// Replaces the indexed values of one entry row with those of `doc`.
 pub async fn write(c: &mut Conn, backend: Backend, owner: &Owner<'_>, doc: &Value) -> Result<()> {
+    let place = Place {
+        stack_uid: owner.stack_uid,
+        content_type_uid: owner.content_type_uid,
+        locale: owner.locale,
+    };
+    write_many(c, backend, &place, &[(owner.seq, doc)]).await
+}
+
+/// The content space, content type and locale of entry rows.
+pub struct Place<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub locale: &'a str,
+}
+
+/// Replaces the indexed values of many entry rows of one place, in a few statements.
+pub async fn write_many(
+    c: &mut Conn,
+    backend: Backend,
+    place: &Place<'_>,
+    rows: &[(i64, &Value)],
+) -> Result<()> {
     // Always clear first: on SQLite a `seq` freed by a deletion can be handed out again.
-    sqlx::query("DELETE FROM entry_values WHERE seq = $1")
-        .bind(owner.seq)
-        .execute(&mut *c)
-        .await?;
-    let all = leaves(doc);
+    for chunk in rows.chunks(CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "DELETE FROM entry_values WHERE seq IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (seq, _) in chunk {
+            q = q.bind(*seq);
+        }
+        q.execute(&mut *c).await?;
+    }
+    let all: Vec<(i64, Leaf)> = rows
+        .iter()
+        .flat_map(|(seq, doc)| leaves(doc).into_iter().map(move |l| (*seq, l)))
+        .collect();
+    let mut paths: Vec<&str> = all.iter().map(|(_, l)| l.path()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for chunk in paths.chunks(CHUNK) {
+        ensure_fields(c, place, chunk).await?;
+    }
     for chunk in all.chunks(CHUNK) {
-        ensure_fields(c, owner, chunk).await?;
-        insert_values(c, backend, owner, chunk).await?;
+        insert_values(c, backend, place, chunk).await?;
     }
     Ok(())
 }
 
-async fn ensure_fields(c: &mut Conn, owner: &Owner<'_>, chunk: &[Leaf]) -> Result<()> {
-    let paths: Vec<String> = (0..chunk.len())
+async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[&str]) -> Result<()> {
+    let selects: Vec<String> = (0..paths.len())
         .map(|i| format!("SELECT CAST(${} AS TEXT) AS path", i + 4))
         .collect();
     let sql = format!(
@@ -115,14 +153,14 @@ async fn ensure_fields(c: &mut Conn, owner: &Owner<'_>, chunk: &[Leaf]) -> Resul
          SELECT $1, $2, $3, p.path FROM ({}) p WHERE NOT EXISTS (SELECT 1 FROM entry_fields f \
          WHERE f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 AND f.path = p.path) \
          ON CONFLICT (stack_uid, content_type_uid, locale, path) DO NOTHING",
-        paths.join(" UNION ALL ")
+        selects.join(" UNION ALL ")
     );
     let mut q = sqlx::query(&sql)
-        .bind(owner.stack_uid)
-        .bind(owner.content_type_uid)
-        .bind(owner.locale);
-    for leaf in chunk {
-        q = q.bind(leaf.path());
+        .bind(place.stack_uid)
+        .bind(place.content_type_uid)
+        .bind(place.locale);
+    for path in paths {
+        q = q.bind(*path);
     }
     q.execute(c).await?;
     Ok(())
@@ -131,8 +169,8 @@ async fn ensure_fields(c: &mut Conn, owner: &Owner<'_>, chunk: &[Leaf]) -> Resul
 async fn insert_values(
     c: &mut Conn,
     backend: Backend,
-    owner: &Owner<'_>,
-    chunk: &[Leaf],
+    place: &Place<'_>,
+    chunk: &[(i64, Leaf)],
 ) -> Result<()> {
     let number = match backend {
         Backend::Postgres => "DOUBLE PRECISION",
@@ -140,27 +178,29 @@ async fn insert_values(
     };
     let rows: Vec<String> = (0..chunk.len())
         .map(|i| {
-            let at = 5 + 3 * i;
+            let at = 4 + 4 * i;
             format!(
-                "SELECT CAST(${} AS TEXT) AS path, CAST(${} AS TEXT) AS t, CAST(${} AS {number}) AS n",
+                "SELECT CAST(${} AS BIGINT) AS seq, CAST(${} AS TEXT) AS path, \
+                 CAST(${} AS TEXT) AS t, CAST(${} AS {number}) AS n",
                 at,
                 at + 1,
-                at + 2
+                at + 2,
+                at + 3
             )
         })
         .collect();
     let sql = format!(
-        "INSERT INTO entry_values (seq, field_id, t, n) SELECT $1, f.id, v.t, v.n FROM ({}) v \
-         JOIN entry_fields f ON f.stack_uid = $2 AND f.content_type_uid = $3 AND f.locale = $4 \
+        "INSERT INTO entry_values (seq, field_id, t, n) SELECT v.seq, f.id, v.t, v.n FROM ({}) v \
+         JOIN entry_fields f ON f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 \
          AND f.path = v.path",
         rows.join(" UNION ALL ")
     );
     let mut q = sqlx::query(&sql)
-        .bind(owner.seq)
-        .bind(owner.stack_uid)
-        .bind(owner.content_type_uid)
-        .bind(owner.locale);
-    for leaf in chunk {
+        .bind(place.stack_uid)
+        .bind(place.content_type_uid)
+        .bind(place.locale);
+    for (seq, leaf) in chunk {
+        q = q.bind(*seq);
         q = match leaf {
             Leaf::Text(p, t) => q.bind(p.as_str()).bind(Some(t.as_str())).bind(None::<&str>),
             Leaf::Number(p, n) => q.bind(p.as_str()).bind(None::<&str>).bind(Some(n.as_str())),
