@@ -66,8 +66,13 @@ fn urlencode(s: &str) -> String {
 
 /// (titles in title order, count) for a query.
 async fn run(app: &TestApp, w: &World, query: &Value, extra: &str) -> (Vec<String>, u64) {
+    let order = if extra.contains("asc=") || extra.contains("desc=") {
+        ""
+    } else {
+        "&asc=title"
+    };
     let url = format!(
-        "/v3/content_types/doc/entries?include_count=true&asc=title&limit=100{extra}&query={}",
+        "/v3/content_types/doc/entries?include_count=true{order}&limit=100{extra}&query={}",
         urlencode(&query.to_string())
     );
     let (s, b) = send(app.as_user(Method::GET, &url, &w.owner, &w.api_key)).await;
@@ -180,6 +185,18 @@ async fn indexed_queries_agree_with_full_scans(app: TestApp) {
     )
     .await;
     agree(&app, &w, json!({"body": {"$gt": format!("{long}f")}}), "").await;
+    // Sorting by a document field, and by a system column, over indexed matches.
+    let (titles, count) = agree(&app, &w, json!({"rating": {"$gte": 1}}), "&desc=rating").await;
+    assert_eq!(count, 6);
+    assert_eq!(titles.len(), 6);
+    agree(
+        &app,
+        &w,
+        json!({"body": {"$in": ["x", "y", "5"]}}),
+        "&desc=updated_at&skip=1&limit=1",
+    )
+    .await;
+    agree(&app, &w, json!({"author.name": "Ada"}), "&asc=author.name").await;
     // Paging past the matches still counts them; sorting by a field is unchanged.
     let (titles, count) = agree(&app, &w, json!({"rating": {"$gte": 5}}), "&skip=10").await;
     assert!(titles.is_empty());

@@ -5,7 +5,8 @@
 -- `entries.seq` is a compact integer key of an entry row (one per entry and locale), assigned at
 -- insert; the index refers to entries by it.
 ALTER TABLE entries ADD COLUMN seq BIGSERIAL;
-CREATE UNIQUE INDEX entries_seq ON entries (seq);
+-- With the default order's columns, so matches can be ranked without reading their rows.
+CREATE UNIQUE INDEX entries_seq ON entries (seq, updated_at, uid);
 
 -- One row per (content space, content type, locale, dotted path) ever indexed.
 CREATE TABLE entry_fields (

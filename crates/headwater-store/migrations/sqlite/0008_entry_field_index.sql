@@ -6,7 +6,8 @@
 -- insert; the index refers to entries by it.
 ALTER TABLE entries ADD COLUMN seq INTEGER;
 UPDATE entries SET seq = rowid;
-CREATE UNIQUE INDEX entries_seq ON entries (seq);
+-- With the default order's columns, so matches can be ranked without reading their rows.
+CREATE UNIQUE INDEX entries_seq ON entries (seq, updated_at, uid);
 
 -- One row per (content space, content type, locale, dotted path) ever indexed.
 CREATE TABLE entry_fields (
@@ -18,12 +19,13 @@ CREATE TABLE entry_fields (
     UNIQUE (stack_uid, content_type_uid, locale, path)
 );
 
--- `t`: a string value (its first 200 characters); `n`: a number value.
+-- `t`: a string value (its first 200 characters); `n`: a number value (NUMERIC: integers stay
+-- exact, as json_extract returns them).
 CREATE TABLE entry_values (
     seq INTEGER NOT NULL,
     field_id INTEGER NOT NULL,
     t TEXT,
-    n REAL,
+    n NUMERIC,
     PRIMARY KEY (seq, field_id)
 ) WITHOUT ROWID;
 CREATE INDEX entry_values_text ON entry_values (field_id, t, seq) WHERE t IS NOT NULL;
@@ -40,7 +42,7 @@ WHERE j.type IN ('text', 'integer', 'real') AND instr(j.fullkey, '[') = 0
 INSERT INTO entry_values (seq, field_id, t, n)
 SELECT e.seq, f.id,
        CASE WHEN j.type = 'text' THEN substr(j.atom, 1, 200) END,
-       CASE WHEN j.type <> 'text' THEN CAST(j.atom AS REAL) END
+       CASE WHEN j.type <> 'text' THEN j.atom END
 FROM entries e, json_tree(e.doc) j
 JOIN entry_fields f ON f.stack_uid = e.stack_uid AND f.content_type_uid = e.content_type_uid
      AND f.locale = e.locale AND f.path = substr(j.fullkey, 3)

@@ -92,6 +92,8 @@ struct SeqSet {
     compound: bool,
     /// An index lookup of equal values, good to drive an intersection.
     equality: bool,
+    /// Exactly the rows the condition matches (not only a superset).
+    exact: bool,
 }
 
 /// System fields are columns; everything else lives in the JSON document.
@@ -251,13 +253,14 @@ impl Compiler {
 
     /// A set of entry `seq`s that contains every entry `cond` can match, found through the
     /// field index (`repo::field_index`), or `None` when the index cannot narrow `cond`.
-    /// Used beside the exact condition, never instead of it, so it only has to be a superset:
-    /// string equality compares the indexed prefix, strict number bounds are widened to
-    /// inclusive ones, and only positive comparisons (`$eq`, `$in`, number `$lt`…`$gte`) on
-    /// document paths with plain keys take part; an `$or` takes part when all its branches do.
-    /// The paths and values are bound parameters like everything else.
-    pub fn prefilter(&mut self, cond: &Cond, scope: &FieldScope) -> Option<String> {
-        self.prefilter_set(cond, scope).map(|set| set.sql)
+    /// Only positive comparisons (`$eq`, `$in`, number `$lt`…`$gte`) on document paths with
+    /// plain keys take part; an `$or` takes part when all its branches do. The set is exact
+    /// (the second value `true`) when every part of `cond` took part and no string compared
+    /// is as long as the indexed prefix; otherwise it is a superset and the exact condition
+    /// must still be applied. The paths and values are bound parameters like everything else.
+    pub fn prefilter(&mut self, cond: &Cond, scope: &FieldScope) -> Option<(String, bool)> {
+        self.prefilter_set(cond, scope)
+            .map(|set| (set.sql, set.exact))
     }
 
     fn prefilter_set(&mut self, cond: &Cond, scope: &FieldScope) -> Option<SeqSet> {
@@ -267,8 +270,12 @@ impl Compiler {
                     .iter()
                     .filter_map(|p| self.prefilter_set(p, scope))
                     .collect();
+                let all_exact = sets.len() == parts.len() && sets.iter().all(|s| s.exact);
                 if sets.len() <= 1 {
-                    return sets.pop();
+                    return sets.pop().map(|s| SeqSet {
+                        exact: all_exact,
+                        ..s
+                    });
                 }
                 // One set drives (an equality lookup when there is one: a short index range
                 // read in order); the others are membership tests. Cheaper than INTERSECT,
@@ -285,6 +292,7 @@ impl Compiler {
                     ),
                     compound: false,
                     equality: first.equality,
+                    exact: all_exact,
                 })
             }
             Cond::Or(parts) => {
@@ -302,6 +310,7 @@ impl Compiler {
         if sets.len() == 1 {
             return sets.pop().expect("one set");
         }
+        let exact = sets.iter().all(|s| s.exact);
         let parts: Vec<String> = sets
             .into_iter()
             .enumerate()
@@ -317,6 +326,7 @@ impl Compiler {
             sql: parts.join(" UNION "),
             compound: true,
             equality: false,
+            exact,
         }
     }
 
@@ -343,8 +353,12 @@ impl Compiler {
                     }
                 }
             }
-            Op::Lt(Scalar::Number(n)) | Op::Lte(Scalar::Number(n)) => range = Some(("<=", *n)),
-            Op::Gt(Scalar::Number(n)) | Op::Gte(Scalar::Number(n)) => range = Some((">=", *n)),
+            // The index holds numbers as the database parses their JSON text, exactly as the
+            // condition's own comparison does, so bounds apply unchanged.
+            Op::Lt(Scalar::Number(n)) => range = Some(("<", *n)),
+            Op::Lte(Scalar::Number(n)) => range = Some(("<=", *n)),
+            Op::Gt(Scalar::Number(n)) => range = Some((">", *n)),
+            Op::Gte(Scalar::Number(n)) => range = Some((">=", *n)),
             _ => return None,
         }
         let joined = path.join(".");
@@ -358,6 +372,10 @@ impl Compiler {
         );
         let mut sets = Vec::new();
         let equality = range.is_none();
+        // A string as long as the indexed prefix may stand for a longer stored one.
+        let exact = texts
+            .iter()
+            .all(|t| t.chars().count() < field_index::TEXT_PREFIX_CHARS);
         if !texts.is_empty() {
             let list: Vec<String> = texts
                 .iter()
@@ -393,6 +411,7 @@ impl Compiler {
                 sql,
                 compound: false,
                 equality,
+                exact,
             })
             .collect();
         Some(Self::union(sets))
@@ -465,6 +484,7 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
              WHERE l.stack_uid = e.stack_uid AND l.uid = e.uid AND l.locale = {loc})))"
         )
     };
+    let one_locale = locales.len() == 1;
     // The field index describes current versions only, so published listings do not use it.
     let prefilter = match (q.filter, q.published_in) {
         (Some(f), None) => comp.prefilter(
@@ -477,6 +497,14 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
         ),
         _ => None,
     };
+    if let Some((set, true)) = &prefilter {
+        if one_locale {
+            // The index answers the condition exactly, and its fields belong to this stack,
+            // content type and locale: the matches are the set itself.
+            return list_exact(c, backend, comp, set, q).await;
+        }
+    }
+    let prefilter = prefilter.map(|(set, _)| set);
     let filter = match q.filter {
         Some(f) => comp.compile(f),
         None => "TRUE".into(),
@@ -532,6 +560,51 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
         None if prefilter.is_some() && q.skip == 0 => 0,
         _ => {
             let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
+            let row = bind_all(sqlx::query(&count_sql), &count_params)
+                .fetch_one(c)
+                .await?;
+            i(&row, "n")
+        }
+    };
+    Ok((rows.iter().map(from_row).collect(), total))
+}
+
+/// A listing whose condition the field index answers exactly: counted and ranked from the
+/// index (and the `(seq, updated_at, uid)` index of entries for the default order); only the
+/// page's rows are read whole.
+async fn list_exact(
+    c: &mut Conn,
+    backend: Backend,
+    mut comp: Compiler,
+    set: &str,
+    q: &ListQuery<'_>,
+) -> Result<(Vec<Entry>, i64)> {
+    let count_params = comp.params.clone();
+    let order = match q.sort {
+        Some((field, asc)) => {
+            let key = comp.sort_key(field);
+            let dir = if asc { "ASC" } else { "DESC" };
+            format!("{key} {dir}, e.uid {dir}")
+        }
+        None => "e.updated_at DESC, e.uid DESC".into(),
+    };
+    let limit = comp.push(Param::Int(q.limit));
+    let skip = comp.push(Param::Int(q.skip));
+    let sql = format!(
+        "WITH m AS ({set}) SELECT {}, p.hw_total FROM (SELECT e.seq, (SELECT COUNT(*) FROM m) AS hw_total \
+         FROM {} WHERE e.seq IN (SELECT seq FROM m) ORDER BY {order} LIMIT {limit} OFFSET {skip}) p \
+         JOIN entries e ON e.seq = p.seq ORDER BY {order}",
+        cols(backend),
+        dialect::entries_by_seq(backend)
+    );
+    let rows = bind_all(sqlx::query(&sql), &comp.params)
+        .fetch_all(&mut *c)
+        .await?;
+    let total = match rows.first() {
+        Some(r) => i(r, "hw_total"),
+        None if q.skip == 0 => 0,
+        None => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM ({set}) m");
             let row = bind_all(sqlx::query(&count_sql), &count_params)
                 .fetch_one(c)
                 .await?;

@@ -12,7 +12,8 @@
 //!
 //! What is indexed mirrors what the query language can reach: paths through objects only
 //! (never into arrays), with keys that are plain identifiers ([`indexable_key`]); strings by
-//! their first [`TEXT_PREFIX_CHARS`] characters; numbers as the database parses their JSON text.
+//! their first [`TEXT_PREFIX_CHARS`] characters; numbers as the database parses their JSON text
+//! (so number comparisons on the index and on the document agree exactly).
 //! Booleans and nulls are not indexed.
 
 use super::Conn;
@@ -172,9 +173,11 @@ async fn insert_values(
     place: &Place<'_>,
     chunk: &[(i64, Leaf)],
 ) -> Result<()> {
+    // As the query's comparisons see numbers: a double on PostgreSQL; on SQLite an integer
+    // when the text is one (REAL would round integers beyond 2^53), else a real.
     let number = match backend {
         Backend::Postgres => "DOUBLE PRECISION",
-        Backend::Sqlite => "REAL",
+        Backend::Sqlite => "NUMERIC",
     };
     let rows: Vec<String> = (0..chunk.len())
         .map(|i| {
