@@ -591,7 +591,7 @@ async fn list_exact(
     let limit = comp.push(Param::Int(q.limit));
     let skip = comp.push(Param::Int(q.skip));
     let sql = format!(
-        "WITH m AS ({set}) SELECT {}, p.hw_total FROM (SELECT e.seq, (SELECT COUNT(*) FROM m) AS hw_total \
+        "WITH m AS MATERIALIZED ({set}) SELECT {}, p.hw_total FROM (SELECT e.seq, (SELECT COUNT(*) FROM m) AS hw_total \
          FROM {} WHERE e.seq IN (SELECT seq FROM m) ORDER BY {order} LIMIT {limit} OFFSET {skip}) p \
          JOIN entries e ON e.seq = p.seq ORDER BY {order}",
         cols(backend),
