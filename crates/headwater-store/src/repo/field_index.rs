@@ -133,14 +133,16 @@ pub async fn write_many(
         .iter()
         .flat_map(|(seq, doc)| leaves(doc).into_iter().map(move |l| (*seq, l)))
         .collect();
-    let mut paths: Vec<&str> = all.iter().map(|(_, l)| l.path()).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    for chunk in paths.chunks(CHUNK) {
-        ensure_fields(c, place, chunk).await?;
-    }
     for chunk in all.chunks(CHUNK) {
-        insert_values(c, backend, place, chunk).await?;
+        // Values whose path is known are inserted at once; only when some path is new are
+        // the paths registered and the chunk inserted again (already inserted rows are kept).
+        if insert_values(c, backend, place, chunk).await? < chunk.len() as u64 {
+            let mut paths: Vec<&str> = chunk.iter().map(|(_, l)| l.path()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            ensure_fields(c, place, &paths).await?;
+            insert_values(c, backend, place, chunk).await?;
+        }
     }
     Ok(())
 }
@@ -172,7 +174,7 @@ async fn insert_values(
     backend: Backend,
     place: &Place<'_>,
     chunk: &[(i64, Leaf)],
-) -> Result<()> {
+) -> Result<u64> {
     // As the query's comparisons see numbers: a double on PostgreSQL; on SQLite an integer
     // when the text is one (REAL would round integers beyond 2^53), else a real.
     let number = match backend {
@@ -195,7 +197,7 @@ async fn insert_values(
     let sql = format!(
         "INSERT INTO entry_values (seq, field_id, t, n) SELECT v.seq, f.id, v.t, v.n FROM ({}) v \
          JOIN entry_fields f ON f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 \
-         AND f.path = v.path",
+         AND f.path = v.path WHERE TRUE ON CONFLICT (seq, field_id) DO NOTHING",
         rows.join(" UNION ALL ")
     );
     let mut q = sqlx::query(&sql)
@@ -209,8 +211,7 @@ async fn insert_values(
             Leaf::Number(p, n) => q.bind(p.as_str()).bind(None::<&str>).bind(Some(n.as_str())),
         };
     }
-    q.execute(c).await?;
-    Ok(())
+    Ok(q.execute(c).await?.rows_affected())
 }
 
 /// Removes the indexed values of the entry rows a `WHERE` clause over `entries` selects
