@@ -7,13 +7,22 @@
 #    HEADWATER_TEST_POSTGRES_URL names a server (e.g. postgres://postgres@127.0.0.1:5432/test).
 # 2. The official Contentstack clients (tests/compat): the JS and Python scenarios on SQLite,
 #    and the JS scenario on PostgreSQL when the URL is set. Needs node/npm and python3; the
-#    pinned client packages are installed on first use.
-# 3. With HEADWATER_TEST_CLI=1, the csdx CLI export/import round trip (tests/cli/roundtrip.sh).
+#    pinned client packages are installed on first use, and so is moto (tests/s3), the local
+#    S3 server the asset storage tests use.
+# 3. With HEADWATER_TEST_CLI=1 (CI sets it), the csdx CLI export/import round trip
+#    (tests/cli/roundtrip.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
   echo "notice: HEADWATER_TEST_POSTGRES_URL is not set: PostgreSQL tests are skipped (SQLite only)."
+fi
+
+# The S3 storage tests run against moto's S3 server on 127.0.0.1 (pinned in tests/s3/).
+if [ ! -x tests/s3/.venv/bin/moto_server ]; then
+  echo "== installing moto (tests/s3/requirements.txt) for the S3 storage tests"
+  { python3 -m venv tests/s3/.venv && tests/s3/.venv/bin/pip install -q -r tests/s3/requirements.txt; } \
+    || { rm -rf tests/s3/.venv; echo "moto install failed: the S3 storage tests will fail" >&2; }
 fi
 
 cargo build --bin headwater

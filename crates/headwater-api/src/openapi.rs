@@ -258,6 +258,12 @@ pub const OPERATIONS: &[Operation] = &[
        "Download one version of an asset's file (its `url`)"),
     op("GET", "/v3/audit-logs", "audit log", Stack, Body::None, List("logs"), "The stack's audit log").query(LIST),
     op("GET", "/v3/audit-logs/{uid}", "audit log", Stack, Body::None, One("log"), "One audit-log item"),
+    op("POST", "/v3/bulk/publish", "entries", Stack, JsonObject, Notice,
+       "Publish entries and assets in one transaction (all or none): `{\"entries\": [{uid, content_type, locale}], \"assets\": [{uid}], \"locales\", \"environments\"}`")
+        .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
+    op("POST", "/v3/bulk/unpublish", "entries", Stack, JsonObject, Notice,
+       "Unpublish entries and assets in one transaction (all or none)")
+        .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
     op("GET", "/v3/stacks/branches", "branches", Stack, Body::None, List("branches"), "The stack's branches").query(&["skip", "limit", "include_count", "count"]),
     op("POST", "/v3/stacks/branches", "branches", StackUser, Json("branch"), Created("branch"),
        "Create a branch from `source` (copies its content; authtoken only)"),

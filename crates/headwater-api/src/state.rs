@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, used in asset `url`s (e.g. `http://127.0.0.1:8080`).
     /// When unset, the request's `Host` header is used.
     pub public_url: Option<String>,
+    /// Keep asset files in this S3-compatible bucket instead of `assets_dir` (which then
+    /// holds only upload spool files).
+    pub s3: Option<crate::storage::S3Config>,
     /// Whether this server speaks HTTPS: asset `url`s built from the `Host` header then start
     /// with `https://`.
     pub tls: bool,
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             public_url: None,
             events: EventsConfig::default(),
             tls: false,
+            s3: None,
         }
     }
 }
@@ -98,7 +102,8 @@ impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> AppState {
         AppState(Arc::new(Inner {
             tokens: crate::cache::TokenCache::default(),
-            storage: crate::storage::Storage::local(config.assets_dir.clone()),
+            storage: crate::storage::Storage::from_config(&config)
+                .expect("storage settings are checked with Storage::from_config before start"),
             db,
             config,
             limiter: RateLimiter::new(),

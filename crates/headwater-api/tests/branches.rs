@@ -121,6 +121,15 @@ async fn upload(app: &TestApp, w: &World, bytes: &'static [u8]) -> Value {
     b["asset"].clone()
 }
 
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 async fn download(url: &str) -> (u16, Vec<u8>) {
     let r = reqwest::get(url).await.unwrap();
     (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
@@ -193,6 +202,24 @@ async fn a_branch_copies_its_source_and_then_lives_apart(app: TestApp) {
     assert_eq!(s, 200, "{b}");
     assert_eq!(w.titles(&app, Some("dev")).await, ["Dev only", "Home v2"]);
     assert_eq!(w.titles(&app, None).await, ["Home"]);
+    // Filtered queries (answered through the field index) see each branch's own values.
+    let filtered = |branch: Option<&'static str>, title: &'static str| {
+        let q = format!(
+            "/v3/content_types/page/entries?include_count=true&query={}",
+            urlencode(&json!({"title": title}).to_string())
+        );
+        let rb = w.on(&app, branch, Method::GET, &q);
+        async move {
+            let (s, b) = send(rb).await;
+            assert_eq!(s, 200, "{b}");
+            b["count"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(filtered(Some("dev"), "Home v2").await, 1);
+    assert_eq!(filtered(Some("dev"), "Home").await, 0);
+    assert_eq!(filtered(None, "Home").await, 1);
+    assert_eq!(filtered(None, "Home v2").await, 0);
+    assert_eq!(filtered(Some("dev"), "Dev only").await, 1);
     assert_eq!(w.titles(&app, Some("main")).await, ["Home"]);
     let (s, _) = send(
         w.on(&app, Some("dev"), Method::POST, "/v3/content_types").json(
@@ -246,9 +273,22 @@ async fn a_branch_copies_its_source_and_then_lives_apart(app: TestApp) {
     assert!(b["error_message"].as_str().unwrap().contains("'dev'"));
     assert_eq!(w.titles(&app, None).await, ["Home"]);
     assert_eq!(download(main_url).await, (200, b"hello from main".to_vec()));
+    let (s, b) = send(w.on(
+        &app,
+        None,
+        Method::GET,
+        "/v3/content_types/page/entries?include_count=true&query=%7B%22title%22%3A%22Home%22%7D",
+    ))
+    .await;
+    assert_eq!((s, b["count"].as_i64()), (200, Some(1)), "{b}");
+
     let (s, b) = w.branch(&app, "dev", "main").await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(w.titles(&app, Some("dev")).await, ["Home"]);
+    // The new dev's field index holds its own values, none left from the deleted one.
+    assert_eq!(filtered(Some("dev"), "Home").await, 1);
+    assert_eq!(filtered(Some("dev"), "Home v2").await, 0);
+    assert_eq!(filtered(Some("dev"), "Dev only").await, 0);
 }
 
 async fn branch_and_alias_management_is_validated_and_authtoken_only(app: TestApp) {

@@ -260,6 +260,15 @@ async fn a_release_that_cannot_fully_deploy_deploys_nothing(app: TestApp) {
     assert!(b["error_message"].as_str().unwrap().contains(&rule), "{b}");
     // The asset, listed first, was not published either.
     assert_eq!(w.live(&app).await, [0, 0, 0]);
+    // Bulk publishing holds to the rule the same way.
+    let (s, b) = send(w.u(&app, Method::POST, "/v3/bulk/publish").json(&json!({
+        "entries": [{"uid": w.entries[0], "content_type": "page", "locale": "en-us"}],
+        "assets": [{"uid": w.asset}],
+        "locales": ["en-us"], "environments": ["production"]})))
+    .await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"].to_string().contains(&rule), "{b}");
+    assert_eq!(w.live(&app).await, [0, 0, 0]);
     // An entry deleted after it was added makes the deploy fail the same way.
     let (s, _) = send(w.u(
         &app,

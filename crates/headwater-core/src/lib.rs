@@ -10,4 +10,5 @@ pub mod query;
 pub mod ratelimit;
 pub mod scope;
 pub mod secret;
+pub mod sigv4;
 pub mod totp;

@@ -127,6 +127,16 @@ pub fn position(backend: Backend, text: &str, needle_param: &str) -> String {
     }
 }
 
+/// `entries e` for a query whose candidates come from the field index (`e.seq IN (…)`).
+/// SQLite is told to drive from the `seq` index: without it the planner may walk a listing
+/// index over every entry of the content type and test each against the candidate set.
+pub fn entries_by_seq(backend: Backend) -> String {
+    match backend {
+        Backend::Postgres => "entries e".into(),
+        Backend::Sqlite => "entries e INDEXED BY entries_seq".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

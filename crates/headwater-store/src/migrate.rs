@@ -57,6 +57,12 @@ const SOURCES: &[Source] = &[
         postgres: include_str!("../migrations/postgres/0007_webhooks.sql"),
     },
     Source {
+        version: 8,
+        description: "entry field index",
+        sqlite: include_str!("../migrations/sqlite/0008_entry_field_index.sql"),
+        postgres: include_str!("../migrations/postgres/0008_entry_field_index.sql"),
+    },
+    Source {
         version: 11,
         description: "releases",
         sqlite: include_str!("../migrations/sqlite/0011_releases.sql"),

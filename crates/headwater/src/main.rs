@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the CMA server (migrations are applied first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage users.
@@ -131,6 +131,48 @@ struct ServeArgs {
     /// Another DNS name or IP address for the self-signed certificate (repeatable).
     #[arg(long = "tls-self-signed-name", value_name = "NAME")]
     tls_self_signed_names: Vec<String>,
+    /// Keep asset files in an S3-compatible bucket at this endpoint (e.g.
+    /// `https://s3.eu-west-1.amazonaws.com`, `http://127.0.0.1:9000`) instead of
+    /// --assets-dir, which then holds only upload spool files. Credentials come from
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN when set).
+    #[arg(long, env = "HEADWATER_S3_ENDPOINT", requires = "s3_bucket")]
+    s3_endpoint: Option<String>,
+    /// The bucket (it must exist).
+    #[arg(long, env = "HEADWATER_S3_BUCKET", requires = "s3_endpoint")]
+    s3_bucket: Option<String>,
+    /// The bucket's region, used in request signatures.
+    #[arg(long, env = "HEADWATER_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Path-style addressing (`endpoint/bucket/key`, as MinIO and most local servers need)
+    /// instead of virtual-hosted (`bucket.endpoint/key`).
+    #[arg(long, env = "HEADWATER_S3_PATH_STYLE")]
+    s3_path_style: bool,
+}
+
+/// The S3 settings of `serve`, with credentials from the environment.
+fn s3_config(args: &ServeArgs) -> Result<Option<headwater_api::storage::S3Config>> {
+    let (Some(endpoint), Some(bucket)) = (&args.s3_endpoint, &args.s3_bucket) else {
+        return Ok(None);
+    };
+    let var = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .with_context(|| format!("--s3-endpoint needs {name} in the environment"))
+    };
+    Ok(Some(headwater_api::storage::S3Config {
+        endpoint: endpoint.clone(),
+        bucket: bucket.clone(),
+        region: args.s3_region.clone(),
+        path_style: args.s3_path_style,
+        credentials: headwater_core::sigv4::Credentials {
+            access_key_id: var("AWS_ACCESS_KEY_ID")?,
+            secret_access_key: var("AWS_SECRET_ACCESS_KEY")?,
+        },
+        session_token: std::env::var("AWS_SESSION_TOKEN")
+            .ok()
+            .filter(|v| !v.is_empty()),
+    }))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -226,7 +268,7 @@ async fn main() -> Result<()> {
     db.migrate().await.context("applying migrations")?;
 
     match cli.command {
-        Command::Serve(args) => serve(db, args).await,
+        Command::Serve(args) => serve(db, *args).await,
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
@@ -259,6 +301,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         },
         max_body_bytes: args.max_body_bytes,
         max_upload_bytes: args.max_upload_bytes,
+        s3: s3_config(&args)?,
         assets_dir: args.assets_dir,
         public_url: args.public_url,
         events: EventsConfig {
@@ -280,6 +323,10 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         tls: tls.is_some(),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let storage =
+        headwater_api::storage::Storage::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
+    storage.check().await.map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(storage = %storage.describe(), "asset storage");
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;

@@ -759,5 +759,53 @@ await step('old authtoken is refused after logout (401)', async () => {
 }
 // ---- Webhooks (end) --------------------------------------------------------------------------
 
+// --- Bulk publishing (stack.bulkOperation()) -------------------------------------------------
+// publish({details}) posts details as the body to /bulk/publish (bulkOperation/index.js);
+// skip_workflow_stage and approvals become headers. Earlier steps logged out and expired the
+// tokens, so a fresh login drives these.
+const bulkOwner = newClient()
+const bulkStack = () => bulkOwner.stack({ api_key: need(s.apiKey, 'stack api_key') })
+const bulkDetails = () => ({
+  entries: [
+    { uid: entryUid(0), content_type: 'blog', locale: 'en-us' },
+    { uid: entryUid(2), content_type: 'blog', locale: 'en-us' },
+  ],
+  locales: ['en-us'],
+  environments: ['development'],
+})
+
+await step('bulk: owner logs in again', async () => {
+  const res = await bulkOwner.login({ email: OWNER.email, password: OWNER.password })
+  check(typeof res.user?.authtoken === 'string', 'login response has no user.authtoken')
+})
+
+await step('bulk: publish two entries in one request', async () => {
+  const res = await bulkStack().bulkOperation().publish({ details: bulkDetails(), skip_workflow_stage: true, approvals: true })
+  check(typeof res.notice === 'string', `bulk publish response has no notice: ${JSON.stringify(res)}`)
+  for (const i of [0, 2]) {
+    const e = await blog(bulkStack()).entry(entryUid(i)).fetch()
+    check(Array.isArray(e.publish_details) && e.publish_details.length === 1, `entry #${i + 1} publish_details is ${JSON.stringify(e.publish_details)}`)
+  }
+})
+
+await step('bulk: an unknown entry is named and nothing is published (422)', async () => {
+  const details = bulkDetails()
+  details.entries.push({ uid: 'blt0000000000000000', content_type: 'blog', locale: 'en-us' })
+  const err = await refused(() => bulkStack().bulkOperation().unpublish({ details }), [422], { code: 120 })
+  check(JSON.stringify(err.errors ?? {}).includes('entries[2].uid'), `errors are ${JSON.stringify(err.errors)}`)
+  const e = await blog(bulkStack()).entry(entryUid(0)).fetch()
+  check(e.publish_details.length === 1, `publish_details is ${JSON.stringify(e.publish_details)}`)
+})
+
+await step('bulk: unpublish both entries', async () => {
+  const res = await bulkStack().bulkOperation().unpublish({ details: bulkDetails() })
+  check(typeof res.notice === 'string', `bulk unpublish response has no notice: ${JSON.stringify(res)}`)
+  for (const i of [0, 2]) {
+    const e = await blog(bulkStack()).entry(entryUid(i)).fetch()
+    check(Array.isArray(e.publish_details) && e.publish_details.length === 0, `entry #${i + 1} publish_details is ${JSON.stringify(e.publish_details)}`)
+  }
+})
+// --- end of bulk publishing ------------------------------------------------------------------
+
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -8,7 +8,6 @@ use crate::events;
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use crate::storage::{safe_filename, PutError};
-use axum::body::Body;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -542,12 +541,12 @@ pub async fn download(
         .await?
         .ok_or_else(|| ApiError::not_found("asset"))?;
     drop(c);
-    let file = state.storage().open(&key).await.map_err(|e| {
+    let object = state.storage().get(&key).await.map_err(|e| {
         tracing::error!(error = %e, key = %key, "asset file missing from storage");
         ApiError::not_found("asset file")
     })?;
-    let len = file.metadata().await.map(|m| m.len()).ok();
-    let mut resp = Body::from_stream(tokio_util::io::ReaderStream::new(file)).into_response();
+    let len = object.len;
+    let mut resp = object.body.into_response();
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         h.insert("content-type", v);

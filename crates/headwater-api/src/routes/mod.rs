@@ -3,6 +3,7 @@
 mod assets;
 mod audit;
 mod branches;
+mod bulk;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
@@ -246,6 +247,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())
+        .route("/v3/bulk/publish", post(bulk::publish))
+        .route("/v3/bulk/unpublish", post(bulk::unpublish))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)

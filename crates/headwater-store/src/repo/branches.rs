@@ -8,6 +8,7 @@
 use super::{Actor, Conn};
 use crate::error::Result;
 use crate::row::*;
+use crate::Backend;
 use headwater_core::clock;
 use sqlx::any::AnyRow;
 
@@ -157,12 +158,24 @@ const COPIES: &[(&str, &str)] = &[
 /// caller's transaction, so a failure leaves no partial branch.
 pub async fn create(
     c: &mut Conn,
+    backend: Backend,
     stack_uid: &str,
     uid: &str,
     source: &Branch,
     actor: &Actor,
 ) -> Result<Branch> {
     let branch = insert_row(c, stack_uid, uid, &source.uid, actor).await?;
+    // Entry rows get new `seq` keys (PostgreSQL assigns them; on SQLite they follow the
+    // largest in use, offset by the unique rowid), then the field index is built for them.
+    let base = match backend {
+        Backend::Sqlite => Some(i(
+            &sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM entries")
+                .fetch_one(&mut *c)
+                .await?,
+            "m",
+        )),
+        Backend::Postgres => None,
+    };
     for (table, cols) in COPIES {
         sqlx::query(&format!(
             "INSERT INTO {table} (stack_uid, {cols}) SELECT $1, {cols} FROM {table} WHERE stack_uid = $2"
@@ -172,11 +185,37 @@ pub async fn create(
         .execute(&mut *c)
         .await?;
     }
+    if let Some(base) = base {
+        sqlx::query("UPDATE entries SET seq = $1 + rowid WHERE stack_uid = $2 AND seq IS NULL")
+            .bind(base)
+            .bind(&branch.space_uid)
+            .execute(&mut *c)
+            .await?;
+    }
+    super::field_index::reindex(c, backend, &branch.space_uid).await?;
     Ok(branch)
+}
+
+/// Removes a content space's field index (its rows carry no foreign key to the entries).
+pub async fn drop_field_index(c: &mut Conn, space_uid: &str) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM entry_values WHERE seq IN (SELECT seq FROM entries WHERE stack_uid = $1)",
+    )
+    .bind(space_uid)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("DELETE FROM entry_fields WHERE stack_uid = $1")
+        .bind(space_uid)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a branch and, through the foreign keys, its content and the aliases pointing at it.
 pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
+    if let Some(b) = get(c, stack_uid, uid).await? {
+        drop_field_index(c, &b.space_uid).await?;
+    }
     let r = sqlx::query("DELETE FROM branches WHERE stack_uid = $1 AND uid = $2")
         .bind(stack_uid)
         .bind(uid)

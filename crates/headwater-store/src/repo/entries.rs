@@ -1,7 +1,7 @@
 //! Entries: one row per (entry, locale) holding the current version, a history row per
 //! version, and the query compiler that turns a parsed `query` into parameterized SQL.
 
-use super::{Actor, Conn};
+use super::{field_index, Actor, Conn};
 use crate::dialect;
 use crate::error::Result;
 use crate::row::*;
@@ -75,6 +75,25 @@ fn bind_all<'q>(mut q: AnyQuery<'q>, params: &'q [Param]) -> AnyQuery<'q> {
 pub struct Compiler {
     backend: Backend,
     pub params: Vec<Param>,
+}
+
+/// The placeholders naming where a pre-filter looks up fields: the content space, the
+/// content type and the locales the query reads.
+pub struct FieldScope {
+    pub stack: String,
+    pub content_type: String,
+    pub locales: Vec<String>,
+}
+
+/// A pre-filter's SQL: a SELECT of one column, `seq`.
+struct SeqSet {
+    sql: String,
+    /// A compound SELECT (`UNION`), which must be wrapped before it is combined.
+    compound: bool,
+    /// An index lookup of equal values, good to drive an intersection.
+    equality: bool,
+    /// Exactly the rows the condition matches (not only a superset).
+    exact: bool,
 }
 
 /// System fields are columns; everything else lives in the JSON document.
@@ -232,6 +251,193 @@ impl Compiler {
         }
     }
 
+    /// A set of entry `seq`s that contains every entry `cond` can match, found through the
+    /// field index (`repo::field_index`), or `None` when the index cannot narrow `cond`.
+    /// Only positive comparisons (`$eq`, `$in`, number `$lt`…`$gte`) on document paths with
+    /// plain keys take part; an `$or` takes part when all its branches do. The set is exact
+    /// (the second value `true`) when every part of `cond` took part and no string compared
+    /// is as long as the indexed prefix; otherwise it is a superset and the exact condition
+    /// must still be applied. The paths and values are bound parameters like everything else.
+    pub fn prefilter(&mut self, cond: &Cond, scope: &FieldScope) -> Option<(String, bool)> {
+        self.prefilter_set(cond, scope)
+            .map(|set| (set.sql, set.exact))
+    }
+
+    fn prefilter_set(&mut self, cond: &Cond, scope: &FieldScope) -> Option<SeqSet> {
+        match cond {
+            Cond::And(parts) => {
+                let mut sets: Vec<SeqSet> = parts
+                    .iter()
+                    .filter_map(|p| self.prefilter_set(p, scope))
+                    .collect();
+                let all_exact = sets.len() == parts.len() && sets.iter().all(|s| s.exact);
+                if sets.len() <= 1 {
+                    return sets.pop().map(|s| SeqSet {
+                        exact: all_exact,
+                        ..s
+                    });
+                }
+                if self.backend == Backend::Postgres {
+                    // PostgreSQL intersects by hashing (HashSetOp); given membership tests
+                    // instead, its planner probes the other side once per row (4x slower).
+                    let parts: Vec<String> = sets
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            if s.compound {
+                                format!("SELECT seq FROM ({}) AS pi{i}", s.sql)
+                            } else {
+                                s.sql
+                            }
+                        })
+                        .collect();
+                    return Some(SeqSet {
+                        sql: parts.join(" INTERSECT "),
+                        compound: true,
+                        equality: false,
+                        exact: all_exact,
+                    });
+                }
+                // SQLite: one set drives (an equality lookup when there is one: a short index
+                // range read in order); the others are membership tests. Cheaper than
+                // INTERSECT, which copies one side into a temporary b-tree and probes it.
+                sets.sort_by_key(|s| !s.equality);
+                let mut it = sets.into_iter();
+                let first = it.next().expect("two or more sets");
+                let tests: Vec<String> = it.map(|s| format!("pf.seq IN ({})", s.sql)).collect();
+                Some(SeqSet {
+                    sql: format!(
+                        "SELECT pf.seq FROM ({}) AS pf WHERE {}",
+                        first.sql,
+                        tests.join(" AND ")
+                    ),
+                    compound: false,
+                    equality: first.equality,
+                    exact: all_exact,
+                })
+            }
+            Cond::Or(parts) => {
+                let mut sets = Vec::new();
+                for p in parts {
+                    sets.push(self.prefilter_set(p, scope)?);
+                }
+                Some(Self::union(sets))
+            }
+            Cond::Cmp { path, op } => self.prefilter_cmp(path, op, scope),
+        }
+    }
+
+    fn union(mut sets: Vec<SeqSet>) -> SeqSet {
+        if sets.len() == 1 {
+            return sets.pop().expect("one set");
+        }
+        let exact = sets.iter().all(|s| s.exact);
+        let parts: Vec<String> = sets
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if s.compound {
+                    format!("SELECT seq FROM ({}) AS pu{i}", s.sql)
+                } else {
+                    s.sql
+                }
+            })
+            .collect();
+        SeqSet {
+            sql: parts.join(" UNION "),
+            compound: true,
+            equality: false,
+            exact,
+        }
+    }
+
+    fn prefilter_cmp(&mut self, path: &[String], op: &Op, scope: &FieldScope) -> Option<SeqSet> {
+        if column_of(path).is_some()
+            || path.is_empty()
+            || !path.iter().all(|k| field_index::indexable_key(k))
+        {
+            return None;
+        }
+        let mut texts = Vec::new();
+        let mut numbers = Vec::new();
+        let mut range = None;
+        match op {
+            Op::Eq(Scalar::Text(t)) => texts.push(t),
+            Op::Eq(Scalar::Number(n)) => numbers.push(*n),
+            Op::In(vs) => {
+                for v in vs {
+                    match v {
+                        Scalar::Text(t) => texts.push(t),
+                        Scalar::Number(n) => numbers.push(*n),
+                        // `$in` with a boolean or null can match rows the index lacks.
+                        _ => return None,
+                    }
+                }
+            }
+            // The index holds numbers as the database parses their JSON text, exactly as the
+            // condition's own comparison does, so bounds apply unchanged.
+            Op::Lt(Scalar::Number(n)) => range = Some(("<", *n)),
+            Op::Lte(Scalar::Number(n)) => range = Some(("<=", *n)),
+            Op::Gt(Scalar::Number(n)) => range = Some((">", *n)),
+            Op::Gte(Scalar::Number(n)) => range = Some((">=", *n)),
+            _ => return None,
+        }
+        let joined = path.join(".");
+        let p = self.push(Param::Text(joined));
+        let field = format!(
+            "v.field_id IN (SELECT f.id FROM entry_fields f WHERE f.stack_uid = {} AND \
+             f.content_type_uid = {} AND f.locale IN ({}) AND f.path = {p})",
+            scope.stack,
+            scope.content_type,
+            scope.locales.join(", ")
+        );
+        let mut sets = Vec::new();
+        let equality = range.is_none();
+        // A string as long as the indexed prefix may stand for a longer stored one.
+        let exact = texts
+            .iter()
+            .all(|t| t.chars().count() < field_index::TEXT_PREFIX_CHARS);
+        if !texts.is_empty() {
+            let list: Vec<String> = texts
+                .iter()
+                .map(|t| self.push(Param::Text(field_index::text_prefix(t).to_string())))
+                .collect();
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.t IN ({})",
+                list.join(", ")
+            ));
+        }
+        if !numbers.is_empty() {
+            let list: Vec<String> = numbers
+                .iter()
+                .map(|n| self.push(Param::Float(*n)))
+                .collect();
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n IN ({})",
+                list.join(", ")
+            ));
+        }
+        if let Some((cmp, n)) = range {
+            let x = self.push(Param::Float(n));
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n {cmp} {x}"
+            ));
+        }
+        if sets.is_empty() {
+            return None;
+        }
+        let sets = sets
+            .into_iter()
+            .map(|sql| SeqSet {
+                sql,
+                compound: false,
+                equality,
+                exact,
+            })
+            .collect();
+        Some(Self::union(sets))
+    }
+
     /// An ORDER BY expression for a field (system column or document path).
     pub fn sort_key(&mut self, field: &str) -> String {
         let path: Vec<String> = field.split('.').map(str::to_string).collect();
@@ -288,22 +494,112 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     let stack = comp.push(Param::Text(q.stack_uid.to_string()));
     let ct = comp.push(Param::Text(q.content_type_uid.to_string()));
     let loc = comp.push(Param::Text(q.locale.to_string()));
+    let mut locales = vec![loc.clone()];
     let locale_clause = if q.locale == q.master_locale || q.published_in.is_some() {
         format!("e.locale = {loc}")
     } else {
         let master = comp.push(Param::Text(q.master_locale.to_string()));
+        locales.push(master.clone());
         format!(
             "(e.locale = {loc} OR (e.locale = {master} AND NOT EXISTS (SELECT 1 FROM entries l \
              WHERE l.stack_uid = e.stack_uid AND l.uid = e.uid AND l.locale = {loc})))"
         )
     };
+    let one_locale = locales.len() == 1;
+    // The field index describes current versions only, so published listings do not use it.
+    let prefilter = match (q.filter, q.published_in) {
+        (Some(f), None) => comp.prefilter(
+            f,
+            &FieldScope {
+                stack: stack.clone(),
+                content_type: ct.clone(),
+                locales,
+            },
+        ),
+        _ => None,
+    };
+    if let Some((set, true)) = &prefilter {
+        if one_locale {
+            // The index answers the condition exactly, and its fields belong to this stack,
+            // content type and locale: the matches are the set itself.
+            return list_exact(c, backend, comp, set, q).await;
+        }
+    }
+    let prefilter = prefilter.map(|(set, _)| set);
     let filter = match q.filter {
         Some(f) => comp.compile(f),
         None => "TRUE".into(),
     };
-    let where_sql = format!(
-        "e.stack_uid = {stack} AND e.content_type_uid = {ct} AND {locale_clause} AND {filter}"
-    );
+    let (source, where_sql) = match &prefilter {
+        // Candidates come from the field index; the exact condition still decides.
+        Some(set) => (
+            dialect::entries_by_seq(backend),
+            format!(
+                "e.seq IN ({set}) AND e.stack_uid = {stack} AND e.content_type_uid = {ct} \
+                 AND {locale_clause} AND {filter}"
+            ),
+        ),
+        None => (
+            source,
+            format!(
+                "e.stack_uid = {stack} AND e.content_type_uid = {ct} AND {locale_clause} AND {filter}"
+            ),
+        ),
+    };
+    let count_params = comp.params.clone();
+    let order = match q.sort {
+        Some((field, asc)) => {
+            let key = comp.sort_key(field);
+            let dir = if asc { "ASC" } else { "DESC" };
+            format!("{key} {dir}, e.uid {dir}")
+        }
+        None => "e.updated_at DESC, e.uid DESC".into(),
+    };
+    let limit = comp.push(Param::Int(q.limit));
+    let skip = comp.push(Param::Int(q.skip));
+    let sql = if prefilter.is_some() {
+        // Every match is at hand anyway, so the page carries the total (one pass instead of
+        // two); the matches are ranked by their keys alone and only the page's rows are read
+        // whole.
+        format!(
+            "SELECT {}, p.hw_total FROM (SELECT e.seq, COUNT(*) OVER () AS hw_total FROM {source} \
+             WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}) p \
+             JOIN entries e ON e.seq = p.seq ORDER BY {order}",
+            cols(backend)
+        )
+    } else {
+        format!(
+            "SELECT {} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+            cols(backend)
+        )
+    };
+    let rows = bind_all(sqlx::query(&sql), &comp.params)
+        .fetch_all(&mut *c)
+        .await?;
+    let total = match rows.first() {
+        Some(r) if prefilter.is_some() => i(r, "hw_total"),
+        None if prefilter.is_some() && q.skip == 0 => 0,
+        _ => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
+            let row = bind_all(sqlx::query(&count_sql), &count_params)
+                .fetch_one(c)
+                .await?;
+            i(&row, "n")
+        }
+    };
+    Ok((rows.iter().map(from_row).collect(), total))
+}
+
+/// A listing whose condition the field index answers exactly: counted and ranked from the
+/// index (and the `(seq, updated_at, uid)` index of entries for the default order); only the
+/// page's rows are read whole.
+async fn list_exact(
+    c: &mut Conn,
+    backend: Backend,
+    mut comp: Compiler,
+    set: &str,
+    q: &ListQuery<'_>,
+) -> Result<(Vec<Entry>, i64)> {
     let count_params = comp.params.clone();
     let order = match q.sort {
         Some((field, asc)) => {
@@ -316,17 +612,27 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     let limit = comp.push(Param::Int(q.limit));
     let skip = comp.push(Param::Int(q.skip));
     let sql = format!(
-        "SELECT {} FROM {source} WHERE {where_sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
-        cols(backend)
+        "WITH m AS MATERIALIZED ({set}) SELECT {}, p.hw_total FROM (SELECT e.seq, (SELECT COUNT(*) FROM m) AS hw_total \
+         FROM {} WHERE e.seq IN (SELECT seq FROM m) ORDER BY {order} LIMIT {limit} OFFSET {skip}) p \
+         JOIN entries e ON e.seq = p.seq ORDER BY {order}",
+        cols(backend),
+        dialect::entries_by_seq(backend)
     );
     let rows = bind_all(sqlx::query(&sql), &comp.params)
         .fetch_all(&mut *c)
         .await?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
-    let total = bind_all(sqlx::query(&count_sql), &count_params)
-        .fetch_one(c)
-        .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    let total = match rows.first() {
+        Some(r) => i(r, "hw_total"),
+        None if q.skip == 0 => 0,
+        None => {
+            let count_sql = format!("SELECT COUNT(*) AS n FROM ({set}) m");
+            let row = bind_all(sqlx::query(&count_sql), &count_params)
+                .fetch_one(c)
+                .await?;
+            i(&row, "n")
+        }
+    };
+    Ok((rows.iter().map(from_row).collect(), total))
 }
 
 pub async fn get(
@@ -366,6 +672,17 @@ pub struct EntryWrite<'a> {
     pub tags: &'a Value,
 }
 
+/// Keeps the field index in step with an entry row's document (same transaction).
+async fn index_doc(c: &mut Conn, backend: Backend, w: &EntryWrite<'_>, seq: i64) -> Result<()> {
+    let owner = field_index::Owner {
+        stack_uid: w.stack_uid,
+        content_type_uid: w.content_type_uid,
+        locale: w.locale,
+        seq,
+    };
+    field_index::write(c, backend, &owner, w.doc).await
+}
+
 async fn record_version(
     c: &mut Conn,
     backend: Backend,
@@ -402,10 +719,15 @@ pub async fn insert(
     actor: &Actor,
 ) -> Result<Entry> {
     let now = clock::now();
-    sqlx::query(&format!(
+    let (seq_col, seq_val) = match backend {
+        // A serial column on PostgreSQL; SQLite's single writer makes max + 1 safe.
+        Backend::Postgres => ("", ""),
+        Backend::Sqlite => (", seq", ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)"),
+    };
+    let row = sqlx::query(&format!(
         "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
-         created_by, updated_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9)",
+         created_by, updated_by, created_at, updated_at{seq_col}) \
+         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9{seq_val}) RETURNING seq",
         dialect::json_param(backend, 6)
     ))
     .bind(w.stack_uid)
@@ -417,14 +739,115 @@ pub async fn insert(
     .bind(w.tags.to_string())
     .bind(actor.uid())
     .bind(&now)
-    .execute(&mut *c)
+    .fetch_one(&mut *c)
     .await?;
+    index_doc(c, backend, w, i(&row, "seq")).await?;
     record_version(c, backend, w, 1, actor, &now).await?;
     Ok(
         get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
             .await?
             .expect("just inserted"),
     )
+}
+
+/// Inserts version 1 of many entries of one content type in one locale with a few statements
+/// per hundred entries (bulk loading, such as the benchmark's seed): the same rows, history
+/// and field index as [`insert`] one by one, without the per-entry round trips.
+pub async fn insert_many(
+    c: &mut Conn,
+    backend: Backend,
+    place: &field_index::Place<'_>,
+    items: &[(&str, &str, &Value)],
+    actor: &Actor,
+) -> Result<()> {
+    const ROWS: usize = 200;
+    let now = clock::now();
+    let mut next_seq = match backend {
+        Backend::Sqlite => {
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM entries")
+                .fetch_one(&mut *c)
+                .await?;
+            i(&row, "m") + 1
+        }
+        Backend::Postgres => 0,
+    };
+    let mut indexed: Vec<(i64, &Value)> = Vec::with_capacity(items.len());
+    for chunk in items.chunks(ROWS) {
+        // $1 stack, $2 content type, $3 locale, $4 actor, $5 now; then per row.
+        let per_row = if backend == Backend::Sqlite { 4 } else { 3 };
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let at = 6 + per_row * k;
+                let seq = if backend == Backend::Sqlite {
+                    format!(", ${}", at + 3)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "($1, $2, ${}, $3, ${}, 1, {}, '[]', $4, $4, $5, $5{seq})",
+                    at,
+                    at + 1,
+                    dialect::json_param(backend, at + 2)
+                )
+            })
+            .collect();
+        let seq_col = if backend == Backend::Sqlite {
+            ", seq"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
+             created_by, updated_by, created_at, updated_at{seq_col}) VALUES {} RETURNING uid, seq",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(place.stack_uid)
+            .bind(place.content_type_uid)
+            .bind(place.locale)
+            .bind(actor.uid())
+            .bind(&now);
+        for (uid, title, doc) in chunk {
+            q = q.bind(*uid).bind(*title).bind(doc.to_string());
+            if backend == Backend::Sqlite {
+                q = q.bind(next_seq);
+                next_seq += 1;
+            }
+        }
+        let rows = q.fetch_all(&mut *c).await?;
+        let seqs: std::collections::HashMap<String, i64> =
+            rows.iter().map(|r| (s(r, "uid"), i(r, "seq"))).collect();
+        for (uid, _, doc) in chunk {
+            indexed.push((seqs[*uid], *doc));
+        }
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let at = 6 + 3 * k;
+                format!(
+                    "($1, ${}, $3, 1, $2, ${}, ${}, '[]', $4, $5)",
+                    at,
+                    at + 1,
+                    at + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO entry_versions (stack_uid, uid, locale, version, content_type_uid, title, doc, \
+             tags, created_by, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(place.stack_uid)
+            .bind(place.content_type_uid)
+            .bind(place.locale)
+            .bind(actor.uid())
+            .bind(&now);
+        for (uid, title, doc) in chunk {
+            q = q.bind(*uid).bind(*title).bind(doc.to_string());
+        }
+        q.execute(&mut *c).await?;
+    }
+    field_index::write_many(c, backend, place, &indexed).await
 }
 
 /// Writes a new version if the stored one is `expected` (or any, when `None`). Returns `None`
@@ -445,7 +868,7 @@ pub async fn update(
     // Matched by primary key only (see `get`); callers have checked the content type.
     let sql = format!(
         "UPDATE entries SET title = $1, doc = {}, tags = $3, version = version + 1, updated_by = $4, \
-         updated_at = $5 WHERE stack_uid = $6 AND uid = $7 AND locale = $8{guard}",
+         updated_at = $5 WHERE stack_uid = $6 AND uid = $7 AND locale = $8{guard} RETURNING seq",
         dialect::json_param(backend, 2)
     );
     let mut q = sqlx::query(&sql)
@@ -460,9 +883,10 @@ pub async fn update(
     if let Some(v) = expected {
         q = q.bind(v);
     }
-    if q.execute(&mut *c).await?.rows_affected() != 1 {
+    let Some(row) = q.fetch_optional(&mut *c).await? else {
         return Ok(None);
-    }
+    };
+    index_doc(c, backend, w, i(&row, "seq")).await?;
     let entry = get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
         .await?
         .expect("just updated");
@@ -482,6 +906,12 @@ pub async fn delete(
         Some(l) => (" AND locale = $3", l),
         None => ("", ""),
     };
+    let sql = field_index::delete_sql(&format!("stack_uid = $1 AND uid = $2{filter}"));
+    let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
+    if locale.is_some() {
+        q = q.bind(loc);
+    }
+    q.execute(&mut *c).await?;
     let mut n = 0;
     for table in ["entries", "entry_versions"] {
         let sql = format!("DELETE FROM {table} WHERE stack_uid = $1 AND uid = $2{filter}");
@@ -511,7 +941,10 @@ pub async fn delete_all_of_type(
     stack_uid: &str,
     content_type_uid: &str,
 ) -> Result<()> {
+    let values = field_index::delete_sql("stack_uid = $1 AND content_type_uid = $2");
     for sql in [
+        values.as_str(),
+        "DELETE FROM entry_fields WHERE stack_uid = $1 AND content_type_uid = $2",
         "DELETE FROM publications WHERE stack_uid = $1 AND item_type = 'entry' AND content_type_uid = $2",
         "DELETE FROM entry_versions WHERE stack_uid = $1 AND content_type_uid = $2",
         "DELETE FROM entries WHERE stack_uid = $1 AND content_type_uid = $2",

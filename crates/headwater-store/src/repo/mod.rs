@@ -7,6 +7,7 @@ pub mod branches;
 pub mod delivery_tokens;
 pub mod entries;
 pub mod environments;
+pub mod field_index;
 pub mod locales;
 pub mod orgs;
 pub mod publications;

@@ -150,6 +150,10 @@ pub async fn update(
 }
 
 pub async fn delete(c: &mut Conn, uid: &str) -> Result<bool> {
+    // The field index has no foreign keys: clear it for every branch's content first.
+    for b in super::branches::list(c, uid).await? {
+        super::branches::drop_field_index(c, &b.space_uid).await?;
+    }
     // Members reference roles, which belong to the stack: remove members first.
     sqlx::query("DELETE FROM stack_members WHERE stack_uid = $1")
         .bind(uid)

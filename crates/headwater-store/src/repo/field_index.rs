@@ -1,0 +1,281 @@
+//! The entry field index (`entry_fields`, `entry_values`): one row per string or number value
+//! at an object path of an entry's current document, keyed by the entry row's `seq`.
+//!
+//! It exists so that a filtered query finds its candidate entries through an index instead of
+//! evaluating JSON paths over every entry of the content type. The query compiler uses it only
+//! as a *pre-filter* (a superset of the matches, see `entries::Compiler::prefilter`): the exact
+//! condition is still evaluated on the candidates, so results do not depend on it beyond speed.
+//!
+//! It is maintained here, in the same transaction as every entry write (`entries::insert`,
+//! `entries::update`, `entries::delete`, `entries::delete_all_of_type`). Code that writes
+//! `entries` rows any other way must call [`reindex`] for them in its transaction.
+//!
+//! What is indexed mirrors what the query language can reach: paths through objects only
+//! (never into arrays), with keys that are plain identifiers ([`indexable_key`]); strings by
+//! their first [`TEXT_PREFIX_CHARS`] characters; numbers as the database parses their JSON text
+//! (so number comparisons on the index and on the document agree exactly).
+//! Booleans and nulls are not indexed.
+
+use super::Conn;
+use crate::error::Result;
+use crate::Backend;
+use serde_json::Value;
+
+/// Strings are indexed by this many leading characters (long text stays out of the index).
+pub const TEXT_PREFIX_CHARS: usize = 200;
+
+/// Paths and values per statement (SQLite allows at most 500 terms in a compound SELECT).
+const CHUNK: usize = 100;
+
+/// A key the index holds and the compiler may look up: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn indexable_key(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A string cut to the indexed prefix.
+pub fn text_prefix(s: &str) -> &str {
+    match s.char_indices().nth(TEXT_PREFIX_CHARS) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    }
+}
+
+/// One indexed value: a dotted path and either a string (prefix) or a number (its JSON text,
+/// parsed to a double by the database, exactly as the query's number comparisons do).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Leaf {
+    Text(String, String),
+    Number(String, String),
+}
+
+impl Leaf {
+    fn path(&self) -> &str {
+        match self {
+            Leaf::Text(p, _) | Leaf::Number(p, _) => p,
+        }
+    }
+}
+
+/// The indexed values of a document.
+pub fn leaves(doc: &Value) -> Vec<Leaf> {
+    fn walk(v: &Value, prefix: &str, out: &mut Vec<Leaf>) {
+        let Value::Object(map) = v else { return };
+        for (k, child) in map {
+            if !indexable_key(k) {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match child {
+                Value::String(s) => out.push(Leaf::Text(path, text_prefix(s).to_string())),
+                Value::Number(n) => out.push(Leaf::Number(path, n.to_string())),
+                Value::Object(_) => walk(child, &path, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(doc, "", &mut out);
+    out
+}
+
+/// Where an entry row's values belong.
+pub struct Owner<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub locale: &'a str,
+    pub seq: i64,
+}
+
+/// Replaces the indexed values of one entry row with those of `doc`.
+pub async fn write(c: &mut Conn, backend: Backend, owner: &Owner<'_>, doc: &Value) -> Result<()> {
+    let place = Place {
+        stack_uid: owner.stack_uid,
+        content_type_uid: owner.content_type_uid,
+        locale: owner.locale,
+    };
+    write_many(c, backend, &place, &[(owner.seq, doc)]).await
+}
+
+/// The content space, content type and locale of entry rows.
+pub struct Place<'a> {
+    pub stack_uid: &'a str,
+    pub content_type_uid: &'a str,
+    pub locale: &'a str,
+}
+
+/// Replaces the indexed values of many entry rows of one place, in a few statements.
+pub async fn write_many(
+    c: &mut Conn,
+    backend: Backend,
+    place: &Place<'_>,
+    rows: &[(i64, &Value)],
+) -> Result<()> {
+    // Always clear first: on SQLite a `seq` freed by a deletion can be handed out again.
+    for chunk in rows.chunks(CHUNK) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "DELETE FROM entry_values WHERE seq IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (seq, _) in chunk {
+            q = q.bind(*seq);
+        }
+        q.execute(&mut *c).await?;
+    }
+    let all: Vec<(i64, Leaf)> = rows
+        .iter()
+        .flat_map(|(seq, doc)| leaves(doc).into_iter().map(move |l| (*seq, l)))
+        .collect();
+    for chunk in all.chunks(CHUNK) {
+        // Values whose path is known are inserted at once; only when some path is new are
+        // the paths registered and the chunk inserted again (already inserted rows are kept).
+        if insert_values(c, backend, place, chunk).await? < chunk.len() as u64 {
+            let mut paths: Vec<&str> = chunk.iter().map(|(_, l)| l.path()).collect();
+            paths.sort_unstable();
+            paths.dedup();
+            ensure_fields(c, place, &paths).await?;
+            insert_values(c, backend, place, chunk).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[&str]) -> Result<()> {
+    let selects: Vec<String> = (0..paths.len())
+        .map(|i| format!("SELECT CAST(${} AS TEXT) AS path", i + 4))
+        .collect();
+    let sql = format!(
+        "INSERT INTO entry_fields (stack_uid, content_type_uid, locale, path) \
+         SELECT $1, $2, $3, p.path FROM ({}) p WHERE NOT EXISTS (SELECT 1 FROM entry_fields f \
+         WHERE f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 AND f.path = p.path) \
+         ON CONFLICT (stack_uid, content_type_uid, locale, path) DO NOTHING",
+        selects.join(" UNION ALL ")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(place.stack_uid)
+        .bind(place.content_type_uid)
+        .bind(place.locale);
+    for path in paths {
+        q = q.bind(*path);
+    }
+    q.execute(c).await?;
+    Ok(())
+}
+
+async fn insert_values(
+    c: &mut Conn,
+    backend: Backend,
+    place: &Place<'_>,
+    chunk: &[(i64, Leaf)],
+) -> Result<u64> {
+    // As the query's comparisons see numbers: a double on PostgreSQL; on SQLite an integer
+    // when the text is one (REAL would round integers beyond 2^53), else a real.
+    let number = match backend {
+        Backend::Postgres => "DOUBLE PRECISION",
+        Backend::Sqlite => "NUMERIC",
+    };
+    let rows: Vec<String> = (0..chunk.len())
+        .map(|i| {
+            let at = 4 + 4 * i;
+            format!(
+                "SELECT CAST(${} AS BIGINT) AS seq, CAST(${} AS TEXT) AS path, \
+                 CAST(${} AS TEXT) AS t, CAST(${} AS {number}) AS n",
+                at,
+                at + 1,
+                at + 2,
+                at + 3
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO entry_values (seq, field_id, t, n) SELECT v.seq, f.id, v.t, v.n FROM ({}) v \
+         JOIN entry_fields f ON f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 \
+         AND f.path = v.path WHERE TRUE ON CONFLICT (seq, field_id) DO NOTHING",
+        rows.join(" UNION ALL ")
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(place.stack_uid)
+        .bind(place.content_type_uid)
+        .bind(place.locale);
+    for (seq, leaf) in chunk {
+        q = q.bind(*seq);
+        q = match leaf {
+            Leaf::Text(p, t) => q.bind(p.as_str()).bind(Some(t.as_str())).bind(None::<&str>),
+            Leaf::Number(p, n) => q.bind(p.as_str()).bind(None::<&str>).bind(Some(n.as_str())),
+        };
+    }
+    Ok(q.execute(c).await?.rows_affected())
+}
+
+/// Removes the indexed values of the entry rows a `WHERE` clause over `entries` selects
+/// (`filter` uses `$1`… bound by the caller's binder).
+pub(crate) fn delete_sql(filter: &str) -> String {
+    format!("DELETE FROM entry_values WHERE seq IN (SELECT seq FROM entries WHERE {filter})")
+}
+
+/// Rebuilds the index for every entry row of a content space (for code that wrote `entries`
+/// rows without going through `repo::entries`, such as a bulk copy).
+pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<u64> {
+    let rows = sqlx::query(&format!(
+        "SELECT seq, content_type_uid, locale, {} AS doc FROM entries WHERE stack_uid = $1",
+        crate::dialect::json_text(backend, "doc")
+    ))
+    .bind(stack_uid)
+    .fetch_all(&mut *c)
+    .await?;
+    let mut n = 0;
+    for r in &rows {
+        let owner = Owner {
+            stack_uid,
+            content_type_uid: &crate::row::s(r, "content_type_uid"),
+            locale: &crate::row::s(r, "locale"),
+            seq: crate::row::i(r, "seq"),
+        };
+        write(c, backend, &owner, &crate::row::json(r, "doc")).await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn leaves_follow_objects_and_skip_arrays_booleans_nulls_and_odd_keys() {
+        let doc = json!({
+            "title": "Hello", "rating": 4.5, "count": 3, "flag": true, "none": null,
+            "author": {"name": "Ada", "age": 36, "tags": ["x"]},
+            "sections": [{"quote": "q"}], "odd key": "x", "a.b": "y", "9lives": "z"
+        });
+        let mut got = leaves(&doc);
+        got.sort_by(|a, b| a.path().cmp(b.path()));
+        assert_eq!(
+            got,
+            vec![
+                Leaf::Number("author.age".into(), "36".into()),
+                Leaf::Text("author.name".into(), "Ada".into()),
+                Leaf::Number("count".into(), "3".into()),
+                Leaf::Number("rating".into(), "4.5".into()),
+                Leaf::Text("title".into(), "Hello".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn long_strings_are_cut_at_a_character_boundary() {
+        let long = "é".repeat(TEXT_PREFIX_CHARS + 5);
+        assert_eq!(text_prefix(&long).chars().count(), TEXT_PREFIX_CHARS);
+        assert_eq!(text_prefix("short"), "short");
+        assert!(indexable_key("_a1") && indexable_key("Title"));
+        assert!(!indexable_key("") && !indexable_key("1a") && !indexable_key("a-b"));
+    }
+}
