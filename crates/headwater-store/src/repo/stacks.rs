@@ -149,6 +149,16 @@ pub async fn update(
 }
 
 pub async fn delete(c: &mut Conn, uid: &str) -> Result<bool> {
+    // The entry field index is keyed by entry row, not by stack: remove it with the entries
+    // (which the stack's deletion cascades to).
+    sqlx::query(&super::field_index::delete_sql("stack_uid = $1"))
+        .bind(uid)
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM entry_fields WHERE stack_uid = $1")
+        .bind(uid)
+        .execute(&mut *c)
+        .await?;
     // Members reference roles, which belong to the stack: remove members first.
     sqlx::query("DELETE FROM stack_members WHERE stack_uid = $1")
         .bind(uid)
