@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 on_both_backends!(
     indexed_queries_agree_with_full_scans,
     the_index_follows_updates_locales_and_deletes,
+    deleting_a_stack_removes_its_field_index,
 );
 
 struct World {
@@ -348,4 +349,37 @@ async fn the_index_follows_updates_locales_and_deletes(app: TestApp) {
             0
         );
     }
+}
+
+async fn index_rows(app: &TestApp) -> (i64, i64) {
+    use sqlx::Row;
+    let mut c = app.db.reader().await.unwrap();
+    let v: i64 = sqlx::query("SELECT COUNT(*) AS n FROM entry_values")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .get("n");
+    let f: i64 = sqlx::query("SELECT COUNT(*) AS n FROM entry_fields")
+        .fetch_one(&mut *c)
+        .await
+        .unwrap()
+        .get("n");
+    (v, f)
+}
+
+async fn deleting_a_stack_removes_its_field_index(app: TestApp) {
+    let w = world(&app).await;
+    create(
+        &app,
+        &w,
+        json!({"title": "one", "rating": 1, "author": {"name": "Ada"}}),
+        None,
+    )
+    .await;
+    create(&app, &w, json!({"title": "two", "rating": 2}), None).await;
+    // title, rating, author.name; title, rating.
+    assert_eq!(index_rows(&app).await, (5, 3));
+    let (s, b) = send(app.as_user(Method::DELETE, "/v3/stacks", &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(index_rows(&app).await, (0, 0));
 }

@@ -109,6 +109,22 @@ impl Db {
             .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
     }
 
+    /// Applies the migrations up to `last` only (tests of later migrations over older data).
+    #[cfg(test)]
+    pub(crate) async fn migrate_through(&self, last: i64) -> Result<()> {
+        let mut m = crate::migrate::migrator(self.backend);
+        m.migrations = std::borrow::Cow::Owned(
+            m.migrations
+                .iter()
+                .filter(|x| x.version <= last)
+                .cloned()
+                .collect(),
+        );
+        m.run(&self.write)
+            .await
+            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
     /// Opens a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(self

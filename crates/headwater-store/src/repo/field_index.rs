@@ -270,6 +270,93 @@ mod tests {
         );
     }
 
+    // Migration 0008 indexes the entries that existed before it, as the write path would.
+    #[tokio::test]
+    async fn migration_0008_indexes_existing_entries() {
+        let path = std::env::temp_dir().join(format!(
+            "hw-fi-{}-{}.db",
+            std::process::id(),
+            headwater_core::ids::new_uid()
+        ));
+        let db = crate::Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        db.migrate_through(4).await.unwrap();
+        // Raw rows as an older server wrote them (the stack row is not needed here).
+        db.execute_admin("PRAGMA foreign_keys = OFF").await.unwrap();
+        for (uid, locale, doc) in [
+            (
+                "u1",
+                "en-us",
+                r#"{"title": "One", "rating": 9007199254740993, "author": {"name": "Ada"}, "tags": ["x"], "odd key": 1, "flag": true}"#,
+            ),
+            ("u2", "en-us", r#"{"title": "Two", "rating": 2.5}"#),
+            ("u3", "fr-fr", r#"{"title": "Trois", "rating": 3}"#),
+        ] {
+            db.execute_admin(&format!(
+                "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, \
+                 tags, created_by, updated_by, created_at, updated_at) VALUES ('s', 'ct', '{uid}', \
+                 '{locale}', 't', 1, '{doc}', '[]', 'x', 'x', '2026-01-01T00:00:00.000000Z', \
+                 '2026-01-01T00:00:00.000000Z')"
+            ))
+            .await
+            .unwrap();
+        }
+        db.migrate().await.unwrap();
+        let mut c = db.reader().await.unwrap();
+        let rows = sqlx::query(
+            "SELECT e.uid, f.locale, f.path, v.t, CAST(v.n AS TEXT) AS n FROM entry_values v \
+             JOIN entry_fields f ON f.id = v.field_id JOIN entries e ON e.seq = v.seq \
+             ORDER BY e.uid, f.path",
+        )
+        .fetch_all(&mut *c)
+        .await
+        .unwrap();
+        let got: Vec<(String, String, String, String)> = rows
+            .iter()
+            .map(|r| {
+                let t = crate::row::os(r, "t");
+                let n = crate::row::os(r, "n");
+                (
+                    crate::row::s(r, "uid"),
+                    crate::row::s(r, "locale"),
+                    crate::row::s(r, "path"),
+                    t.or(n).unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want = [
+            ("u1", "en-us", "author.name", "Ada"),
+            ("u1", "en-us", "rating", "9007199254740993"),
+            ("u1", "en-us", "title", "One"),
+            ("u2", "en-us", "rating", "2.5"),
+            ("u2", "en-us", "title", "Two"),
+            ("u3", "fr-fr", "rating", "3"),
+            ("u3", "fr-fr", "title", "Trois"),
+        ];
+        let want: Vec<(String, String, String, String)> = want
+            .iter()
+            .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()))
+            .collect();
+        assert_eq!(got, want);
+        // The same rows the write path produces for those documents.
+        let doc: Value = serde_json::from_str(
+            r#"{"title": "One", "rating": 9007199254740993, "author": {"name": "Ada"}, "tags": ["x"], "odd key": 1, "flag": true}"#,
+        )
+        .unwrap();
+        let mut paths: Vec<String> = leaves(&doc).iter().map(|l| l.path().to_string()).collect();
+        paths.sort();
+        let indexed: Vec<String> = got
+            .iter()
+            .filter(|g| g.0 == "u1")
+            .map(|g| g.2.clone())
+            .collect();
+        assert_eq!(paths, indexed, "the write path indexes the same paths");
+        drop(c);
+        db.close().await;
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn long_strings_are_cut_at_a_character_boundary() {
         let long = "é".repeat(TEXT_PREFIX_CHARS + 5);
