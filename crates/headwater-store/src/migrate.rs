@@ -13,61 +13,28 @@ struct Source {
     postgres: &'static str,
 }
 
+/// One migration: the same file name in both backends' folders.
+macro_rules! source {
+    ($version:literal, $description:literal, $file:literal) => {
+        Source {
+            version: $version,
+            description: $description,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file)),
+            postgres: include_str!(concat!("../migrations/postgres/", $file)),
+        }
+    };
+}
+
 const SOURCES: &[Source] = &[
-    Source {
-        version: 1,
-        description: "identity",
-        sqlite: include_str!("../migrations/sqlite/0001_identity.sql"),
-        postgres: include_str!("../migrations/postgres/0001_identity.sql"),
-    },
-    Source {
-        version: 2,
-        description: "content",
-        sqlite: include_str!("../migrations/sqlite/0002_content.sql"),
-        postgres: include_str!("../migrations/postgres/0002_content.sql"),
-    },
-    Source {
-        version: 3,
-        description: "assets",
-        sqlite: include_str!("../migrations/sqlite/0003_assets.sql"),
-        postgres: include_str!("../migrations/postgres/0003_assets.sql"),
-    },
-    Source {
-        version: 4,
-        description: "delivery",
-        sqlite: include_str!("../migrations/sqlite/0004_delivery.sql"),
-        postgres: include_str!("../migrations/postgres/0004_delivery.sql"),
-    },
-    Source {
-        version: 5,
-        description: "branches",
-        sqlite: include_str!("../migrations/sqlite/0005_branches.sql"),
-        postgres: include_str!("../migrations/postgres/0005_branches.sql"),
-    },
-    Source {
-        version: 6,
-        description: "workflows",
-        sqlite: include_str!("../migrations/sqlite/0006_workflows.sql"),
-        postgres: include_str!("../migrations/postgres/0006_workflows.sql"),
-    },
-    Source {
-        version: 7,
-        description: "webhooks",
-        sqlite: include_str!("../migrations/sqlite/0007_webhooks.sql"),
-        postgres: include_str!("../migrations/postgres/0007_webhooks.sql"),
-    },
-    Source {
-        version: 8,
-        description: "entry field index",
-        sqlite: include_str!("../migrations/sqlite/0008_entry_field_index.sql"),
-        postgres: include_str!("../migrations/postgres/0008_entry_field_index.sql"),
-    },
-    Source {
-        version: 11,
-        description: "releases",
-        sqlite: include_str!("../migrations/sqlite/0011_releases.sql"),
-        postgres: include_str!("../migrations/postgres/0011_releases.sql"),
-    },
+    source!(1, "identity", "0001_identity.sql"),
+    source!(2, "content", "0002_content.sql"),
+    source!(3, "assets", "0003_assets.sql"),
+    source!(4, "delivery", "0004_delivery.sql"),
+    source!(5, "branches", "0005_branches.sql"),
+    source!(6, "workflows", "0006_workflows.sql"),
+    source!(7, "webhooks", "0007_webhooks.sql"),
+    source!(8, "entry field index", "0008_entry_field_index.sql"),
+    source!(9, "releases", "0009_releases.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

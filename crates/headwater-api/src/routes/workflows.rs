@@ -401,7 +401,7 @@ async fn set_enabled(
     ctx: &StackCtx,
     uid: &str,
     enabled: bool,
-) -> ApiResult<Workflow> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Workflows, Op::Update))?;
     let mut tx = state.db().begin().await?;
     let current = load_workflow(&mut tx, ctx, uid).await?;
@@ -431,7 +431,12 @@ async fn set_enabled(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(w)
+    let notice = if enabled {
+        "Workflow enabled successfully."
+    } else {
+        "Workflow disabled successfully."
+    };
+    Ok(updated(notice, "workflow", wf_json(ctx, &w)))
 }
 
 /// `GET /v3/workflows/{uid}/enable` (a GET, as Contentstack has it).
@@ -440,12 +445,7 @@ pub async fn enable(
     ctx: StackCtx,
     Path(uid): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let w = set_enabled(&state, &ctx, &uid, true).await?;
-    Ok(updated(
-        "Workflow enabled successfully.",
-        "workflow",
-        wf_json(&ctx, &w),
-    ))
+    set_enabled(&state, &ctx, &uid, true).await
 }
 
 pub async fn disable(
@@ -453,12 +453,7 @@ pub async fn disable(
     ctx: StackCtx,
     Path(uid): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let w = set_enabled(&state, &ctx, &uid, false).await?;
-    Ok(updated(
-        "Workflow disabled successfully.",
-        "workflow",
-        wf_json(&ctx, &w),
-    ))
+    set_enabled(&state, &ctx, &uid, false).await
 }
 
 pub async fn delete(
