@@ -300,9 +300,16 @@ pub async fn fetch(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
-    content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let mut entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
+    // An entry found is of an existing content type (deleting a type deletes its entries), so
+    // the type is looked up only to tell "no such type" (118) from "no such entry" (141).
+    let mut entry = match load(&state, &mut c, &ctx, &ct, &uid, &locale).await {
+        Ok(e) => e,
+        Err(e) => {
+            content_type_exists(&mut c, &ctx, &ct).await?;
+            return Err(e);
+        }
+    };
     if let Some(v) = q.get("version") {
         let n: i64 = v
             .parse()
