@@ -352,6 +352,23 @@ mod tests {
             .map(|g| g.2.clone())
             .collect();
         assert_eq!(paths, indexed, "the write path indexes the same paths");
+        // reindex rebuilds the same rows from the documents (for rows written another way).
+        drop(c);
+        db.execute_admin("DELETE FROM entry_values").await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        assert_eq!(
+            reindex(&mut tx, crate::Backend::Sqlite, "s").await.unwrap(),
+            3
+        );
+        tx.commit().await.unwrap();
+        let mut c = db.reader().await.unwrap();
+        let again = sqlx::query(
+            "SELECT COUNT(*) AS n FROM entry_values v JOIN entry_fields f ON f.id = v.field_id",
+        )
+        .fetch_one(&mut *c)
+        .await
+        .unwrap();
+        assert_eq!(crate::row::i(&again, "n"), want.len() as i64);
         drop(c);
         db.close().await;
         let _ = std::fs::remove_file(&path);
