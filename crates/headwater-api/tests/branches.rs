@@ -2,7 +2,7 @@
 //! apart; every content request honours the `branch` header; management tokens reach only the
 //! branches (and aliases) their scope names, and an alias re-pointed moves that reach.
 
-use headwater_testkit::{assert_error, on_both_backends, send, TestApp};
+use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -12,6 +12,7 @@ on_both_backends!(
     branch_and_alias_management_is_validated_and_authtoken_only,
     tokens_reach_only_the_branches_and_aliases_their_scope_names,
     the_delivery_api_reads_the_branch_it_is_asked_for,
+    deleting_a_stack_removes_the_files_of_every_branch,
 );
 
 struct World {
@@ -588,5 +589,54 @@ async fn the_delivery_api_reads_the_branch_it_is_asked_for(app: TestApp) {
     assert!(
         b["error_message"].as_str().unwrap().contains("'dev'"),
         "{b}"
+    );
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn deleting_a_stack_removes_the_files_of_every_branch(app: TestApp) {
+    let config = test_config();
+    let dir = config.assets_dir.clone();
+    let app = TestApp::spawn_with(app.backend, config).await.unwrap();
+    let w = world(&app).await;
+    upload(&app, &w, b"on main, shared with dev").await;
+    assert_eq!(w.branch(&app, "dev", "main").await.0, 201);
+    let form = Form::new().part(
+        "asset[upload]",
+        Part::bytes(&b"only on dev"[..])
+            .file_name("dev.txt")
+            .mime_str("text/plain")
+            .unwrap(),
+    );
+    let (s, b) = send(
+        w.on(&app, Some("dev"), Method::POST, "/v3/assets")
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        files_under(&dir).len(),
+        2,
+        "one shared file, one of dev's own"
+    );
+    let (s, b) = send(w.on(&app, None, Method::DELETE, "/v3/stacks")).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(
+        files_under(&dir).is_empty(),
+        "left: {:?}",
+        files_under(&dir)
     );
 }

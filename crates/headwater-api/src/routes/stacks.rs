@@ -220,10 +220,22 @@ pub async fn delete(
     ctx.authorize(&Action::new(Module::Stack, Op::Delete))?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
+    // The files of every branch's assets go after the rows (a crash in between leaves stray
+    // files, never rows without their files).
+    let mut keys = Vec::new();
+    for b in headwater_store::repo::branches::list(&mut tx, &ctx.stack.uid).await? {
+        keys.extend(headwater_store::repo::branches::storage_keys(&mut tx, &b.space_uid).await?);
+    }
     stacks::delete(&mut tx, &ctx.stack.uid).await?;
+    keys.sort();
+    keys.dedup();
+    let keys = headwater_store::repo::assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, stack_event(&ctx.stack, "delete")).await?;
     tx.commit().await.map_err(StoreError::from)?;
     state.token_cache().clear();
+    for k in keys {
+        state.storage().delete(&k).await;
+    }
     Ok(notice("Stack deleted successfully!"))
 }
 
