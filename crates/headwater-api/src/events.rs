@@ -64,6 +64,14 @@ impl Event {
         .also_on(format!("content_types.entries.{action}"))
     }
 
+    /// Adds `key` to the event's `data` (beside `entry` or `asset`).
+    pub fn with(mut self, key: &str, value: Value) -> Event {
+        if let Value::Object(m) = &mut self.data {
+            m.insert(key.to_string(), value);
+        }
+        self
+    }
+
     /// An asset event: channel `assets.{action}`.
     pub fn asset(action: &str, asset: Value) -> Event {
         Event::new(

@@ -42,6 +42,7 @@ both!(
     a_failing_receiver_gets_the_event_until_it_succeeds_then_on_retry,
     a_restart_between_failure_and_retry_still_delivers,
     token_expiry_notices_are_events_and_emails,
+    workflow_stage_changes_and_publish_requests_are_events,
 );
 
 fn fast(events: EventsConfig) -> ServerConfig {
@@ -893,4 +894,105 @@ async fn token_expiry_notices_are_events_and_emails(backend: TestBackend) {
     .await
     .unwrap();
     assert!(n.is_empty(), "{n:?}");
+}
+
+async fn workflow_stage_changes_and_publish_requests_are_events(backend: TestBackend) {
+    let Some(app) = spawn(backend, fast_events()).await else {
+        return;
+    };
+    let w = world(&app).await;
+    let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
+    let (_, me) = send(u(Method::GET, "/v3/user")).await;
+    let owner_uid = me["user"]["uid"].as_str().unwrap().to_string();
+    let (got, url) = receiver(&[]).await;
+    let mut body = hook(
+        "workflow",
+        &url,
+        &[
+            "content_types.entries.workflow_stage_change",
+            "content_types.blog.entries.publish_request",
+        ],
+    );
+    body["concise_payload"] = json!(false);
+    create_webhook(&app, &w, body).await;
+    let (s, _) = send(
+        u(Method::POST, "/v3/environments").json(&json!({"environment": {"name": "production"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, b) = send(u(Method::POST, "/v3/workflows").json(&json!({"workflow": {
+        "name": "Editorial", "content_types": ["blog"],
+        "workflow_stages": [{"uid": "draft", "name": "Draft"}]}})))
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = send(u(Method::POST, "/v3/workflows/publishing_rules").json(
+        &json!({"publishing_rule": {
+            "environment": "production", "actions": ["publish"], "content_types": ["blog"],
+            "approvers": {"users": [owner_uid]}}}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let rule = b["publishing_rule"]["uid"].as_str().unwrap().to_string();
+    let entry = new_entry(&app, &w, "Hello").await;
+    let uid = entry["uid"].as_str().unwrap();
+    let wf = format!("/v3/content_types/blog/entries/{uid}/workflow?locale=en-us");
+    let (s, b) = send(
+        u(Method::POST, &wf)
+            .json(&json!({"workflow": {"workflow_stage": {"uid": "draft", "comment": "start"}}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    // A token's publish becomes a request; the owner, the rule's approver, accepts it.
+    let (mt, _) = app.rw_token(&w.owner, &w.api_key, "ci").await;
+    let (s, b) = send(
+        app.with_token(
+            Method::POST,
+            &format!("/v3/content_types/blog/entries/{uid}/publish"),
+            &mt,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"environments": ["production"], "locales": ["en-us"]}})),
+    )
+    .await;
+    assert_eq!(s, 202, "{b}");
+    let (s, b) = send(
+        u(Method::POST, &wf).json(&json!({"workflow": {"publishing_rule": {
+        "uid": rule, "action": "publish", "status": 1, "comment": "fine"}}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+
+    let deliveries = eventually(10, "three workflow deliveries", || {
+        let got = got.clone();
+        async move { (got.got().len() >= 3).then(|| got.got()) }
+    })
+    .await;
+    // Deliveries are independent (at least once, not ordered): compare them sorted.
+    let mut seen: Vec<(String, String)> = deliveries
+        .iter()
+        .map(|d| {
+            let v = d.json();
+            let status = v["data"]["publish_request"]["status"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            (v["event"].as_str().unwrap().to_string(), status)
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("publish_request".to_string(), "approved".to_string()),
+            ("publish_request".to_string(), "pending".to_string()),
+            ("workflow_stage_change".to_string(), String::new()),
+        ]
+    );
+    let stage = deliveries
+        .iter()
+        .map(Received::json)
+        .find(|v| v["event"] == "workflow_stage_change")
+        .unwrap();
+    assert_eq!(stage["data"]["entry"]["_workflow"]["uid"], "draft");
+    assert_eq!(stage["data"]["entry"]["uid"], uid);
 }

@@ -639,13 +639,13 @@ async fn publish_or_unpublish(
                 crate::routes::workflows::gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
                     .await?
             {
-                let mut data = entry_json(&entry, None);
-                data["publish_request"] = json!({"publishing_rule": rule.uid, "action": req.action,
+                let request = json!({"publishing_rule": rule.uid, "action": req.action,
                     "status": "pending", "environment": env.name, "locale": code});
                 events::emit(
                     &mut tx,
                     ctx,
-                    WebhookEvent::entry("publish_request", ct, data),
+                    WebhookEvent::entry("publish_request", ct, entry_json(&entry, None))
+                        .with("publish_request", request),
                 )
                 .await?;
                 requested.push(json!({"uid": req.uid, "publishing_rule": rule.uid,

@@ -1312,9 +1312,13 @@ async fn publish_request(
             ctx.audit("publish_request", "entry", uid, &entry.title),
         )
         .await?;
-        let mut data = entry_json(&entry, None);
-        data["publish_request"] = json!({"publishing_rule": rule.uid, "action": action, "status": "pending", "environment": env, "locale": locale});
-        events::emit(&mut tx, ctx, Event::entry("publish_request", ct, data)).await?;
+        events::emit(
+            &mut tx,
+            ctx,
+            Event::entry("publish_request", ct, entry_json(&entry, None))
+                .with("publish_request", json!({"publishing_rule": rule.uid, "action": action, "status": "pending", "environment": env, "locale": locale})),
+        )
+        .await?;
         format!("You have sent an approval request to {action} the entry on {env} environment.")
     } else {
         let me = person(&mut tx, ctx).await?;
@@ -1348,9 +1352,13 @@ async fn publish_request(
             ));
         }
         let verb = if approved { "accepted" } else { "rejected" };
-        let mut data = entry_json(&entry, None);
-        data["publish_request"] = json!({"publishing_rule": rule.uid, "action": action, "status": if approved { "approved" } else { "rejected" }, "environment": env, "locale": locale, "comment": comment});
-        events::emit(&mut tx, ctx, Event::entry("publish_request", ct, data)).await?;
+        events::emit(
+            &mut tx,
+            ctx,
+            Event::entry("publish_request", ct, entry_json(&entry, None))
+                .with("publish_request", json!({"publishing_rule": rule.uid, "action": action, "status": if approved { "approved" } else { "rejected" }, "environment": env, "locale": locale, "comment": comment})),
+        )
+        .await?;
         audit::record(
             &mut tx,
             &actor,
