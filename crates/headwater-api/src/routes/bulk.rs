@@ -273,15 +273,13 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
     }
     // Publish rules hold here too: an entry a rule would send for approval is refused by name
     // (a bulk request cannot half wait for approval).
+    let rules = crate::routes::workflows::PublishRules::load(&mut tx, ctx).await?;
     for p in plan.iter().filter(|p| p.item_type == "entry") {
         let ct = p.content_type.as_deref().unwrap_or_default();
         for (code, _, _) in &p.targets {
             for env in &envs {
-                if let Some(rule) = crate::routes::workflows::blocking_rule(
-                    &mut tx, ctx, ct, code, &env.uid, publish,
-                )
-                .await?
-                {
+                if let Some(rule) = rules.blocking(ctx, ct, code, &env.uid, publish) {
+                    let rule = &rule.uid;
                     add(
                         &mut errors,
                         "entries",

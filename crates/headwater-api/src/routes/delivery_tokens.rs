@@ -103,19 +103,7 @@ async fn validate(
     }
     let uids = envs.iter().map(|e| e.uid.clone()).collect();
     // Branches: uids of existing branches; `main` alone when the scope names none.
-    let branch_names: Vec<String> = scope
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i.get("module").and_then(Value::as_str) == Some("branch"))
-        .flat_map(|i| {
-            i.get("branches")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|b| b.as_str().map(str::to_string))
-        .collect();
+    let branch_names = delivery_tokens::named_branches(&scope);
     for b in &branch_names {
         if headwater_store::repo::branches::get(c, stack_uid, b)
             .await?

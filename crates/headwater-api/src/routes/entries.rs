@@ -602,6 +602,7 @@ async fn publish_or_unpublish(
             })?;
         envs.push(env);
     }
+    let rules = crate::routes::workflows::PublishRules::load(&mut tx, ctx).await?;
     let mut last = None;
     let mut requested: Vec<Value> = Vec::new();
     let mut performed = 0;
@@ -635,9 +636,9 @@ async fn publish_or_unpublish(
                 source_locale: Some(&entry.locale),
             };
             // Under a publish rule, anyone but its approvers sends a publish request instead.
-            if let Some((req, rule)) =
-                crate::routes::workflows::gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
-                    .await?
+            if let Some((req, rule)) = rules
+                .gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
+                .await?
             {
                 let request = json!({"publishing_rule": rule.uid, "action": req.action,
                     "status": "pending", "environment": env.name, "locale": code});

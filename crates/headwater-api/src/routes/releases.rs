@@ -509,6 +509,7 @@ pub async fn deploy(
         );
     }
     let backend = state.db().backend();
+    let rules = crate::routes::workflows::PublishRules::load(&mut tx, &ctx).await?;
     for item in &items {
         let item_uid = item["uid"].as_str().unwrap_or_default();
         let locale = item["locale"]
@@ -565,16 +566,12 @@ pub async fn deploy(
                     ));
                 }
                 for env in &envs {
-                    if let Some(rule) = crate::routes::workflows::blocking_rule(
-                        &mut tx, &ctx, ct, &locale, &env.uid, publish,
-                    )
-                    .await?
-                    {
+                    if let Some(rule) = rules.blocking(&ctx, ct, &locale, &env.uid, publish) {
                         return Err(ApiError::invalid(
                             "release.items",
                             format!(
                                 "publish rule '{}' needs approval for the entry '{item_uid}' on '{}'; a release deploys only what needs no approval.",
-                                rule, env.name
+                                rule.uid, env.name
                             ),
                         ));
                     }

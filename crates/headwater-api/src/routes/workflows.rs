@@ -104,6 +104,32 @@ async fn check_content_types(
     Ok(())
 }
 
+/// The `branches` (default `main`) and `content_types` (default `$all`) a workflow or rule
+/// applies to, each checked to exist; `current` gives the values an update leaves out.
+async fn reach(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    map: &Map<String, Value>,
+    field: &str,
+    current: Option<(&Value, &Value)>,
+) -> ApiResult<(Value, Value)> {
+    let branches = string_list(
+        map,
+        "branches",
+        field,
+        current.map_or_else(|| json!(["main"]), |(b, _)| b.clone()),
+    )?;
+    check_branches(c, ctx, &branches, field).await?;
+    let content_types = string_list(
+        map,
+        "content_types",
+        field,
+        current.map_or_else(|| json!(["$all"]), |(_, t)| t.clone()),
+    )?;
+    check_content_types(c, ctx, &content_types, field).await?;
+    Ok((branches, content_types))
+}
+
 // ---------------------------------------------------------------- workflows
 
 fn workflow_json(w: &Workflow, api_key: &str, org_uid: &str) -> Value {
@@ -205,20 +231,14 @@ async fn workflow_from_body(
         .opt_bool("enabled")?
         .or(current.map(|w| w.enabled))
         .unwrap_or(true);
-    let branches = string_list(
+    let (branches, content_types) = reach(
+        c,
+        ctx,
         map,
-        "branches",
         "workflow",
-        current.map_or_else(|| json!(["main"]), |w| w.branches.clone()),
-    )?;
-    check_branches(c, ctx, &branches, "workflow").await?;
-    let content_types = string_list(
-        map,
-        "content_types",
-        "workflow",
-        current.map_or_else(|| json!(["$all"]), |w| w.content_types.clone()),
-    )?;
-    check_content_types(c, ctx, &content_types, "workflow").await?;
+        current.map(|w| (&w.branches, &w.content_types)),
+    )
+    .await?;
     let admin_users = match map.get("admin_users") {
         Some(v @ Value::Object(_)) => v.clone(),
         _ => current.map_or_else(
@@ -516,20 +536,8 @@ fn rule_json(r: &Rule, env: Option<&Environment>) -> Value {
     })
 }
 
-async fn env_by_name_or_uid(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    v: &str,
-) -> ApiResult<Option<Environment>> {
-    if let Some(e) = environments::by_name(c, &ctx.stack.uid, v).await? {
-        return Ok(Some(e));
-    }
-    let (all, _) = environments::list(c, &ctx.stack.uid, 0, i64::MAX, true).await?;
-    Ok(all.into_iter().find(|e| e.uid == v))
-}
-
 async fn rule_json_with_env(c: &mut Conn, ctx: &StackCtx, r: &Rule) -> ApiResult<Value> {
-    let env = env_by_name_or_uid(c, ctx, &r.environment_uid).await?;
+    let env = environments::by_name(c, &ctx.stack.uid, &r.environment_uid).await?;
     Ok(rule_json(r, env.as_ref()))
 }
 
@@ -558,7 +566,7 @@ async fn rule_from_body(
         .map(str::to_string)
         .or_else(|| current.map(|r| r.environment_uid.clone()))
         .ok_or_else(|| ApiError::invalid("publishing_rule.environment", "is required."))?;
-    let env = env_by_name_or_uid(c, ctx, &env_name)
+    let env = environments::by_name(c, &ctx.stack.uid, &env_name)
         .await?
         .ok_or_else(|| {
             ApiError::invalid(
@@ -579,20 +587,14 @@ async fn rule_from_body(
             "must name 'publish', 'unpublish' or both.",
         ));
     }
-    let branches = string_list(
+    let (branches, content_types) = reach(
+        c,
+        ctx,
         map,
-        "branches",
         "publishing_rule",
-        current.map_or_else(|| json!(["main"]), |r| r.branches.clone()),
-    )?;
-    check_branches(c, ctx, &branches, "publishing_rule").await?;
-    let content_types = string_list(
-        map,
-        "content_types",
-        "publishing_rule",
-        current.map_or_else(|| json!(["$all"]), |r| r.content_types.clone()),
-    )?;
-    check_content_types(c, ctx, &content_types, "publishing_rule").await?;
+        current.map(|r| (&r.branches, &r.content_types)),
+    )
+    .await?;
     let locales = string_list(
         map,
         "locales",
@@ -832,7 +834,7 @@ pub async fn rules_of_content_type(
     let mut c = state.db().reader().await?;
     let env = match q.get("environment").filter(|e| !e.is_empty()) {
         Some(e) => Some(
-            env_by_name_or_uid(&mut c, &ctx, e)
+            environments::by_name(&mut c, &ctx.stack.uid, e)
                 .await?
                 .ok_or_else(|| {
                     ApiError::invalid(
@@ -902,49 +904,107 @@ async fn workflow_for(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Optio
         }))
 }
 
-/// The rule that applies to publishing (or unpublishing) an entry of `ct` in `locale` to `env`.
-pub(crate) async fn rule_for(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    ct: &str,
-    locale: &str,
-    env_uid: &str,
-    action: &str,
-) -> ApiResult<Option<Rule>> {
-    Ok(workflows::rules(c, &ctx.stack.uid)
-        .await?
-        .into_iter()
-        .find(|r| {
+/// The stack's publish rules and the caller, loaded once per request: a publish, a bulk
+/// publish or a release deploy asks about many (entry, locale, environment) targets.
+pub(crate) struct PublishRules {
+    rules: Vec<Rule>,
+    person: Option<Person>,
+}
+
+impl PublishRules {
+    pub(crate) async fn load(c: &mut Conn, ctx: &StackCtx) -> ApiResult<PublishRules> {
+        let rules = workflows::rules(c, &ctx.stack.uid).await?;
+        // Who the caller is matters only when some rule may apply.
+        let person = if rules.is_empty() {
+            None
+        } else {
+            person(c, ctx).await?
+        };
+        Ok(PublishRules { rules, person })
+    }
+
+    /// The rule that applies to publishing (or unpublishing) an entry of `ct` in `locale` to
+    /// `env`.
+    fn rule_for(
+        &self,
+        ctx: &StackCtx,
+        ct: &str,
+        locale: &str,
+        env_uid: &str,
+        action: &str,
+    ) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
             r.environment_uid == env_uid
                 && names_match(&r.actions, action, false)
                 && names_match(&r.content_types, ct, false)
                 && names_match(&r.locales, locale, true)
                 && names_match(&r.branches, &ctx.branch, true)
-        }))
-}
+        })
+    }
 
-/// The uid of the publish rule that would hold this publish (or unpublish) for approval by
-/// this caller, if any (releases refuse such items rather than deploy part of themselves).
-pub(crate) async fn blocking_rule(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    ct: &str,
-    locale: &str,
-    env_uid: &str,
-    publish: bool,
-) -> ApiResult<Option<String>> {
-    let action = if publish { "publish" } else { "unpublish" };
-    let Some(rule) = rule_for(c, ctx, ct, locale, env_uid, action).await? else {
-        return Ok(None);
-    };
-    let me = person(c, ctx).await?;
-    let skip = policy::may_skip_approval(
-        &ctx.subject,
-        me.as_ref(),
-        &Named::from_json(&rule.approvers),
-        rule.disable_approver_publishing,
-    );
-    Ok((!skip).then_some(rule.uid))
+    /// The rule that would hold this publish (or unpublish) for approval by this caller, if any
+    /// (WF-2 decides who may skip it).
+    pub(crate) fn blocking(
+        &self,
+        ctx: &StackCtx,
+        ct: &str,
+        locale: &str,
+        env_uid: &str,
+        publish: bool,
+    ) -> Option<&Rule> {
+        let action = if publish { "publish" } else { "unpublish" };
+        self.rule_for(ctx, ct, locale, env_uid, action)
+            .filter(|rule| {
+                !policy::may_skip_approval(
+                    &ctx.subject,
+                    self.person.as_ref(),
+                    &Named::from_json(&rule.approvers),
+                    rule.disable_approver_publishing,
+                )
+            })
+    }
+
+    /// What the publish handler does for one (entry, locale, environment): `None` to go ahead,
+    /// or the publish request sent instead. A rule that requires a stage refuses an entry
+    /// outside it, whoever asks.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn gate(
+        &self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        ct: &str,
+        entry_uid: &str,
+        locale: &str,
+        version: i64,
+        env_uid: &str,
+        publish: bool,
+    ) -> ApiResult<Option<(PublishRequest, Rule)>> {
+        let action = if publish { "publish" } else { "unpublish" };
+        let Some(rule) = self.rule_for(ctx, ct, locale, env_uid, action) else {
+            return Ok(None);
+        };
+        require_stage(c, ctx, rule, entry_uid, locale).await?;
+        if self.blocking(ctx, ct, locale, env_uid, publish).is_none() {
+            return Ok(None);
+        }
+        let req = workflows::request(
+            c,
+            &NewRequest {
+                space: &ctx.space,
+                content_type_uid: ct,
+                entry_uid,
+                locale,
+                version,
+                rule_uid: &rule.uid,
+                action,
+                environment_uid: env_uid,
+                comment: "",
+            },
+            &ctx.actor(),
+        )
+        .await?;
+        Ok(Some((req, rule.clone())))
+    }
 }
 
 /// Refuses a request while the entry is not in the stage the rule requires.
@@ -973,53 +1033,6 @@ async fn require_stage(
         "workflow_stage",
         format!("publish rule '{}' applies only to entries in the stage '{name}'; move the entry there first.", rule.uid),
     ))
-}
-
-/// What the publish handler does for one (entry, locale, environment) under the rules:
-/// `None` to go ahead, or the publish request sent instead.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn gate(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    ct: &str,
-    entry_uid: &str,
-    locale: &str,
-    version: i64,
-    env_uid: &str,
-    publish: bool,
-) -> ApiResult<Option<(PublishRequest, Rule)>> {
-    let action = if publish { "publish" } else { "unpublish" };
-    let Some(rule) = rule_for(c, ctx, ct, locale, env_uid, action).await? else {
-        return Ok(None);
-    };
-    require_stage(c, ctx, &rule, entry_uid, locale).await?;
-    let me = person(c, ctx).await?;
-    let approvers = Named::from_json(&rule.approvers);
-    if policy::may_skip_approval(
-        &ctx.subject,
-        me.as_ref(),
-        &approvers,
-        rule.disable_approver_publishing,
-    ) {
-        return Ok(None);
-    }
-    let req = workflows::request(
-        c,
-        &NewRequest {
-            space: &ctx.space,
-            content_type_uid: ct,
-            entry_uid,
-            locale,
-            version,
-            rule_uid: &rule.uid,
-            action,
-            environment_uid: env_uid,
-            comment: "",
-        },
-        &ctx.actor(),
-    )
-    .await?;
-    Ok(Some((req, rule)))
 }
 
 /// Carries out an accepted request.
@@ -1086,7 +1099,7 @@ fn request_json(r: &PublishRequest, env_name: &str) -> Value {
 }
 
 async fn env_name(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<String> {
-    Ok(env_by_name_or_uid(c, ctx, uid)
+    Ok(environments::by_name(c, &ctx.stack.uid, uid)
         .await?
         .map(|e| e.name)
         .unwrap_or_else(|| uid.to_string()))

@@ -11,19 +11,23 @@ use sqlx::any::AnyRow;
 /// Delivery tokens a stack may hold (Contentstack's documented maximum).
 pub const MAX_PER_STACK: i64 = 20;
 
+/// The branch uids a delivery-token scope names (its `branch` module items).
+pub fn named_branches(scope: &Value) -> Vec<String> {
+    scope
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m.get("module").and_then(|v| v.as_str()) == Some("branch"))
+        .filter_map(|m| m.get("branches").and_then(|b| b.as_array()))
+        .flatten()
+        .filter_map(|b| b.as_str().map(str::to_string))
+        .collect()
+}
+
 impl DeliveryToken {
-    /// The branches the token's scope names (its `branch` module); `main` when it names none.
+    /// The branches the token's scope names; `main` when it names none.
     pub fn branches(&self) -> Vec<String> {
-        let named: Vec<String> = self
-            .scope
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|m| m.get("module").and_then(|v| v.as_str()) == Some("branch"))
-            .filter_map(|m| m.get("branches").and_then(|b| b.as_array()))
-            .flatten()
-            .filter_map(|b| b.as_str().map(str::to_string))
-            .collect();
+        let named = named_branches(&self.scope);
         if named.is_empty() {
             vec!["main".to_string()]
         } else {
