@@ -61,10 +61,10 @@ pub async fn create_user(
             password::MIN_LENGTH
         )));
     }
-    let pw = password_plain.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+    // The same bounded hasher as logins (SEC-4).
+    let hash = crate::hashing::hash(password_plain.to_string(), crate::hashing::DEFAULT_WAIT)
         .await
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        .map_err(|e| AdminError::Invalid(format!("password hashing failed: {e:?}")))?;
     let mut tx = db.begin().await?;
     if users::by_email(&mut tx, email).await?.is_some() {
         return Err(AdminError::Invalid(format!(
@@ -103,15 +103,24 @@ pub async fn enable_2fa(db: &Db, email: &str) -> Result<String, AdminError> {
     Ok(secret)
 }
 
-pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<(), AdminError> {
+/// Turns SSO strict mode on or off. Turning it on also ends the password sessions
+/// (authtokens) of every member but the owner, in the same transaction: they could not log
+/// in by password any more, so they do not keep the sessions they had (SEC-17). Returns how
+/// many authtokens ended.
+pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<u64, AdminError> {
     let mut tx = db.begin().await?;
     if !orgs::set_sso_strict(&mut tx, org_uid, strict).await? {
         return Err(AdminError::Invalid(format!(
             "no organization with uid {org_uid}"
         )));
     }
+    let ended = if strict {
+        users::delete_member_authtokens(&mut tx, org_uid).await?
+    } else {
+        0
+    };
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    Ok(ended)
 }
 
 pub async fn set_org_limits(

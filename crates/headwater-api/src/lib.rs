@@ -7,6 +7,7 @@ pub mod cache;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod notices;
 pub mod openapi;
 pub mod routes;
@@ -141,9 +142,13 @@ pub async fn serve_router(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address reaches handlers as `ConnectInfo` (login throttling per address).
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The Content Delivery API on its own listener (paths at `/v3/…`), with the same layers.

@@ -1,6 +1,7 @@
 //! Server-wide state and settings shared by every request.
 
 use headwater_core::ratelimit::RateLimiter;
+use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::sync::Arc;
@@ -32,6 +33,55 @@ pub struct ServerConfig {
     pub tls: bool,
     /// Webhook delivery and management-token expiry notices.
     pub events: EventsConfig,
+    /// Login throttling, password hashing and authtoken lifetimes.
+    pub login: LoginConfig,
+}
+
+/// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    /// Failed logins per email (known or not), counted in this process.
+    pub account: Policy,
+    /// Failed logins per client address (IPv4 address or IPv6 /64).
+    pub address: Policy,
+    /// Wrong two-factor codes per user.
+    pub tfa: Policy,
+    /// How long a login waits for a free password hasher before it is answered 503.
+    pub hash_wait: std::time::Duration,
+    /// An authtoken unused for this long is refused (401, code 105).
+    pub session_idle: std::time::Duration,
+    /// An authtoken older than this is refused, however recently it was used.
+    pub session_max_age: std::time::Duration,
+}
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for LoginConfig {
+    fn default() -> LoginConfig {
+        LoginConfig {
+            account: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            address: Policy {
+                free: 50,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            tfa: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(30),
+                max_lockout: 15 * MINUTE,
+            },
+            hash_wait: crate::hashing::DEFAULT_WAIT,
+            session_idle: 24 * 60 * MINUTE,
+            session_max_age: 30 * 24 * 60 * MINUTE,
+        }
+    }
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -83,6 +133,7 @@ impl Default for ServerConfig {
             events: EventsConfig::default(),
             tls: false,
             s3: None,
+            login: LoginConfig::default(),
         }
     }
 }
@@ -96,6 +147,8 @@ pub struct Inner {
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
     pub limiter: RateLimiter,
+    /// Failed-login counters (SEC-3), per process.
+    pub login_throttles: crate::routes::session::Throttles,
 }
 
 impl AppState {
@@ -104,6 +157,7 @@ impl AppState {
             tokens: crate::cache::TokenCache::default(),
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
+            login_throttles: crate::routes::session::Throttles::new(&config.login),
             db,
             config,
             limiter: RateLimiter::new(),

@@ -231,7 +231,15 @@ pub async fn serve_router_tls(
             () = &mut shutdown => break,
         };
         let acceptor = tls.acceptor.clone();
-        let service = TowerToHyperService::new(router.clone());
+        // The peer address reaches handlers as `ConnectInfo`, as on plain HTTP.
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            router.clone(),
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        ));
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {

@@ -11,4 +11,5 @@ pub mod ratelimit;
 pub mod scope;
 pub mod secret;
 pub mod sigv4;
+pub mod throttle;
 pub mod totp;

@@ -3,9 +3,10 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use headwater_api::admin::{self, OrgChoice};
-use headwater_api::state::EventsConfig;
+use headwater_api::state::{EventsConfig, LoginConfig};
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::OrgRole;
+use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::net::SocketAddr;
@@ -147,6 +148,66 @@ struct ServeArgs {
     /// instead of virtual-hosted (`bucket.endpoint/key`).
     #[arg(long, env = "HEADWATER_S3_PATH_STYLE")]
     s3_path_style: bool,
+    /// Failed logins an email (registered or not) may have in 15 minutes before it is locked
+    /// out; each further failure doubles the lockout, from 1 second up to --login-max-lockout.
+    #[arg(long, env = "HEADWATER_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    login_free_failures: u32,
+    /// Failed logins one client address (IPv6: its /64) may have in 15 minutes before it is
+    /// locked out, whatever emails it tries.
+    #[arg(
+        long,
+        env = "HEADWATER_LOGIN_ADDRESS_FREE_FAILURES",
+        default_value_t = 50
+    )]
+    login_address_free_failures: u32,
+    /// The longest login lockout, in seconds.
+    #[arg(long, env = "HEADWATER_LOGIN_MAX_LOCKOUT", default_value_t = 900.0)]
+    login_max_lockout: f64,
+    /// Wrong two-factor codes a user may send in 15 minutes before two-factor login is locked
+    /// out for them (30 seconds, doubling up to --login-max-lockout).
+    #[arg(long, env = "HEADWATER_TFA_FREE_FAILURES", default_value_t = 5)]
+    tfa_free_failures: u32,
+    /// Seconds a login waits for a free password hasher (one per core) before it is answered
+    /// 503 with Retry-After.
+    #[arg(long, env = "HEADWATER_PASSWORD_HASH_WAIT", default_value_t = 10.0)]
+    password_hash_wait: f64,
+    /// Seconds an authtoken may go unused before it is refused (default 24 hours).
+    #[arg(
+        long,
+        env = "HEADWATER_SESSION_IDLE_TIMEOUT",
+        default_value_t = 86_400.0
+    )]
+    session_idle_timeout: f64,
+    /// Seconds after login an authtoken is refused however recently it was used (default 30
+    /// days).
+    #[arg(long, env = "HEADWATER_SESSION_MAX_AGE", default_value_t = 2_592_000.0)]
+    session_max_age: f64,
+}
+
+/// The login, hashing and session settings of `serve`.
+fn login_config(args: &ServeArgs) -> Result<LoginConfig> {
+    let d = LoginConfig::default();
+    let max_lockout = seconds(args.login_max_lockout, "--login-max-lockout")?;
+    Ok(LoginConfig {
+        account: Policy {
+            free: args.login_free_failures.max(1),
+            max_lockout,
+            ..d.account
+        },
+        address: Policy {
+            free: args.login_address_free_failures.max(1),
+            max_lockout,
+            ..d.address
+        },
+        tfa: Policy {
+            free: args.tfa_free_failures.max(1),
+            max_lockout: max_lockout.max(d.tfa.base_lockout),
+            ..d.tfa
+        },
+        hash_wait: seconds(args.password_hash_wait, "--password-hash-wait")?,
+        session_idle: seconds(args.session_idle_timeout, "--session-idle-timeout")?,
+        session_max_age: seconds(args.session_max_age, "--session-max-age")?,
+    })
 }
 
 /// The S3 settings of `serve`, with credentials from the environment.
@@ -291,6 +352,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         );
     }
     let tls = tls_config(&args)?;
+    let login = login_config(&args)?;
     let config = ServerConfig {
         default_org_read_rps: args.org_read_rps.max(1),
         default_org_write_rps: args.org_write_rps.max(1),
@@ -321,6 +383,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..EventsConfig::default()
         },
         tls: tls.is_some(),
+        login,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage =
@@ -513,8 +576,11 @@ async fn user(db: Db, cmd: UserCommand) -> Result<()> {
 async fn org(db: Db, cmd: OrgCommand) -> Result<()> {
     match cmd {
         OrgCommand::SetSsoStrict { org_uid, strict } => {
-            admin::set_sso_strict(&db, &org_uid, strict).await?;
+            let ended = admin::set_sso_strict(&db, &org_uid, strict).await?;
             println!("sso strict mode: {strict}");
+            if strict {
+                println!("password sessions ended: {ended}");
+            }
         }
         OrgCommand::SetLimits {
             org_uid,
