@@ -32,6 +32,10 @@ pub struct ServerConfig {
     pub tls: bool,
     /// Webhook delivery and management-token expiry notices.
     pub events: EventsConfig,
+    /// Internal address ranges webhooks may nevertheless be delivered to (on-premises
+    /// receivers). Empty by default: loopback, private, link-local and other internal
+    /// addresses are refused (see [`crate::outbound`]).
+    pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -83,6 +87,7 @@ impl Default for ServerConfig {
             events: EventsConfig::default(),
             tls: false,
             s3: None,
+            webhook_allow_cidrs: Vec::new(),
         }
     }
 }
