@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod notices;
 pub mod openapi;
+pub mod outbound;
 pub mod routes;
 pub mod serve;
 pub mod smtp;

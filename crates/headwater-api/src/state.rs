@@ -38,6 +38,10 @@ pub struct ServerConfig {
     pub events: EventsConfig,
     /// Timeouts of client connections and of shutdown.
     pub conn: crate::serve::ConnLimits,
+    /// Internal address ranges webhooks may nevertheless be delivered to (on-premises
+    /// receivers). Empty by default: loopback, private, link-local and other internal
+    /// addresses are refused (see [`crate::outbound`]).
+    pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             conn: crate::serve::ConnLimits::default(),
             tls: false,
             s3: None,
+            webhook_allow_cidrs: Vec::new(),
         }
     }
 }

@@ -46,12 +46,17 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// Server settings for tests: limits high enough that only tests about limits meet them.
+/// Server settings for tests: limits high enough that only tests about limits meet them, and
+/// webhooks allowed to loopback receivers (127.0.0.0/8, ::1), where tests run theirs.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         default_org_read_rps: 100_000,
         default_org_write_rps: 100_000,
         assets_dir: std::env::temp_dir().join(format!("headwater-assets-{}", random_suffix())),
+        webhook_allow_cidrs: vec![
+            "127.0.0.0/8".parse().expect("cidr"),
+            "::1/128".parse().expect("cidr"),
+        ],
         ..ServerConfig::default()
     }
 }

@@ -105,6 +105,16 @@ struct ServeArgs {
     /// Timeout of one webhook delivery request, in seconds.
     #[arg(long, env = "HEADWATER_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
     webhook_timeout: f64,
+    /// An internal address range webhooks may be delivered to, e.g. 10.20.0.0/16 for an
+    /// on-premises receiver (repeatable; the variable takes a comma-separated list). By
+    /// default loopback, private, link-local and other internal addresses are refused.
+    #[arg(
+        long = "webhook-allow-cidr",
+        env = "HEADWATER_WEBHOOK_ALLOW_CIDR",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    webhook_allow_cidr: Vec<headwater_api::outbound::Cidr>,
     /// Days before a management token expires that its "expiring" notice is sent (tokens
     /// with is_email_notification_enabled).
     #[arg(long, env = "HEADWATER_TOKEN_NOTICE_DAYS", default_value_t = 7)]
@@ -348,6 +358,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..EventsConfig::default()
         },
         tls: tls.is_some(),
+        webhook_allow_cidrs: args.webhook_allow_cidr,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage =
