@@ -364,6 +364,7 @@ pub async fn create(
     };
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "creation").await?;
     let tags = tags_of(map, None)?;
+    let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
         stack_uid: &ctx.space,
         content_type_uid: &ct,
@@ -372,6 +373,7 @@ pub async fn create(
         title: &title,
         doc: &doc,
         tags: &tags,
+        unindexed: &unindexed,
     };
     let entry = entries::insert(&mut tx, backend, &w, &actor).await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
@@ -433,6 +435,7 @@ pub async fn update(
     };
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "update").await?;
     let tags = tags_of(map, current.as_ref().map(|e| &e.tags))?;
+    let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
         stack_uid: &ctx.space,
         content_type_uid: &ct,
@@ -441,6 +444,7 @@ pub async fn update(
         title: &title,
         doc: &doc,
         tags: &tags,
+        unindexed: &unindexed,
     };
     let entry = match &current {
         // Not yet localized in this locale: this write creates the localized version.
