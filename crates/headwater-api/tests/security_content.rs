@@ -268,6 +268,42 @@ async fn sec_05_json_fields_are_not_indexed_and_queries_stay_exact(app: TestApp)
         w.query(&app, "doc", json!({"meta.k42": 43})).await,
         (vec![], 0)
     );
+    // A branch's copy is indexed the same way (the copy reads the branch's schemas).
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/stacks/branches")
+            .json(&json!({"branch": {"uid": "dev", "source": "main"}})),
+    )
+    .await;
+    assert!(s == 201 || s == 200, "{b}");
+    let (s, b) = send(
+        w.u(&app, Method::GET, "/v3/content_types/doc/entries")
+            .header("branch", "dev")
+            .query(&[("query", json!({"meta.k42": 42}).to_string())]),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["entries"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["entries"][0]["uid"], json!(big), "{b}");
+    {
+        use sqlx::Row;
+        let mut c = app.db.reader().await.unwrap();
+        let per_copy: Vec<i64> = sqlx::query(
+            "SELECT COUNT(v.seq) AS n FROM entries e LEFT JOIN entry_values v ON v.seq = e.seq \
+             WHERE e.uid = $1 GROUP BY e.stack_uid",
+        )
+        .bind(&big)
+        .fetch_all(&mut *c)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("n"))
+        .collect();
+        assert_eq!(per_copy.len(), 2, "{per_copy:?}");
+        assert!(
+            per_copy.iter().all(|n| *n <= 5),
+            "a copy indexed the inside of json fields: {per_copy:?}"
+        );
+    }
     // Indexed paths are still answered from the index, exactly.
     assert_eq!(
         w.query(&app, "doc", json!({"info.name": "Ada"})).await,

@@ -426,7 +426,7 @@ async fn save_items(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(message, "release", release_json(&ctx, &r)))
+    Ok(updated(message, "release", release_json(ctx, &r)))
 }
 
 /// `DELETE /v3/releases/{uid}/items` `{"items": [...]}` (or `?all=true`), or `…/item`.

@@ -278,10 +278,25 @@ pub(crate) fn delete_sql(filter: &str) -> String {
 }
 
 /// Rebuilds the index for every entry row of a content space (for code that wrote `entries`
-/// rows without going through `repo::entries`, such as a bulk copy). It has no schema at hand,
-/// so `json` fields are indexed like the rest (the index stays complete; the per-entry cap
-/// still bounds the work).
+/// rows without going through `repo::entries`, such as a bulk copy), leaving out the `json`
+/// fields of each content type as the write path does. A content type whose schema does not
+/// parse is indexed whole (the index stays complete; the per-entry cap still bounds the work).
 pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<u64> {
+    use super::schemas::{self, Kind};
+    let (globals, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
+    let globals: std::collections::HashMap<String, Value> =
+        globals.into_iter().map(|g| (g.uid, g.schema)).collect();
+    let lookup = |uid: &str| globals.get(uid).cloned();
+    let (types, _) = schemas::list(c, stack_uid, Kind::ContentType, 0, i64::MAX).await?;
+    let json_paths: std::collections::HashMap<String, Vec<String>> = types
+        .iter()
+        .map(|t| {
+            let paths = headwater_core::content::parse_schema(&t.schema, false, &lookup)
+                .map(|f| headwater_core::content::json_paths(&f))
+                .unwrap_or_default();
+            (t.uid.clone(), paths)
+        })
+        .collect();
     let rows = sqlx::query(&format!(
         "SELECT seq, content_type_uid, locale, {} AS doc FROM entries WHERE stack_uid = $1",
         crate::dialect::json_text(backend, "doc")
@@ -291,13 +306,18 @@ pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<
     .await?;
     let mut n = 0;
     for r in &rows {
+        let content_type_uid = crate::row::s(r, "content_type_uid");
         let owner = Owner {
             stack_uid,
-            content_type_uid: &crate::row::s(r, "content_type_uid"),
+            content_type_uid: &content_type_uid,
             locale: &crate::row::s(r, "locale"),
             seq: crate::row::i(r, "seq"),
         };
-        write(c, backend, &owner, &crate::row::json(r, "doc"), &[]).await?;
+        let unindexed = json_paths
+            .get(&content_type_uid)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        write(c, backend, &owner, &crate::row::json(r, "doc"), unindexed).await?;
         n += 1;
     }
     Ok(n)
@@ -431,6 +451,36 @@ mod tests {
         drop(c);
         db.close().await;
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn json_fields_and_entries_over_the_cap_become_markers() {
+        let doc = json!({"title": "T", "meta": {"a": 1, "b": "x"}, "info": {"extra": "s", "n": 2},
+                         "empty": null});
+        let unindexed = vec![
+            "meta".to_string(),
+            "info.extra".to_string(),
+            "empty".to_string(),
+        ];
+        let mut got: Vec<String> = leaves(&doc, &unindexed)
+            .iter()
+            .map(Leaf::field_path)
+            .collect();
+        got.sort();
+        assert_eq!(got, vec!["!info.extra", "!meta", "info.n", "title"]);
+        let mut wide = serde_json::Map::new();
+        for i in 0..=MAX_VALUES_PER_ENTRY {
+            wide.insert(format!("k{i}"), json!(i));
+        }
+        assert_eq!(
+            leaves(&Value::Object(wide.clone()), &[]),
+            vec![Leaf::Unindexed(String::new())]
+        );
+        wide.remove("k0");
+        assert_eq!(
+            leaves(&Value::Object(wide), &[]).len(),
+            MAX_VALUES_PER_ENTRY
+        );
     }
 
     #[test]
