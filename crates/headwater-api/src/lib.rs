@@ -48,6 +48,7 @@ pub fn app(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::from_shared(
@@ -144,6 +145,33 @@ async fn run_to_completion(
     }
 }
 
+/// A NUL character (`%00`) in the path or the query string could only reach the database as a
+/// name or uid, which no text column can hold: refused before any handler, on both backends,
+/// as JSON bodies are (`body::nul_path`). The path answers 422 and a query parameter 400, both
+/// code 120 naming what carried it.
+async fn refuse_nul_in_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().contains("%00") {
+        return body::nul_refused("path").into_response();
+    }
+    if let Some(q) = req.uri().query().filter(|q| q.contains("%00")) {
+        let name = q
+            .split('&')
+            .find(|p| p.contains("%00"))
+            .and_then(|p| p.split('=').next())
+            .filter(|k| !k.contains("%00") && !k.is_empty())
+            .map(body::decode)
+            .unwrap_or_else(|| "query string".into());
+        let mut e = body::nul_refused(&name);
+        e.status = StatusCode::BAD_REQUEST;
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
 /// The body-limit layer answers 413 with a plain-text body; give it the Contentstack error body.
 async fn map_body_limit(
     req: axum::extract::Request,
@@ -218,6 +246,7 @@ pub async fn serve_router(
 /// The Content Delivery API on its own listener (paths at `/v3/…`), with the same layers.
 pub fn delivery_app(state: AppState) -> Router {
     routes::delivery_router(state)
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(
             vec![HeaderName::from_static("access_token"), AUTHORIZATION].into(),
         ))

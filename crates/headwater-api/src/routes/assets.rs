@@ -290,6 +290,15 @@ fn event<'a>(ctx: &'a StackCtx, action: &'a str, a: &'a Asset) -> Event<'a> {
     )
 }
 
+/// Text fields of a multipart upload are held to what JSON bodies are: no U+0000 (checked
+/// after the file is stored, so that a refusal removes it like any other).
+fn refuse_nul(fields: &Map<String, Value>) -> ApiResult<()> {
+    match crate::body::nul_path(fields, "") {
+        Some(key) => Err(crate::body::nul_refused(&format!("asset[{key}]"))),
+        None => Ok(()),
+    }
+}
+
 fn str_of<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
     m.get(k).and_then(Value::as_str)
 }
@@ -316,6 +325,7 @@ pub async fn create(
         ));
     };
     let result = async {
+        refuse_nul(&up.fields)?;
         let parent = str_of(&up.fields, "parent_uid").filter(|p| !p.is_empty());
         check_folder(&state, &ctx, parent).await?;
         let tags = tags_from(up.fields.get("tags"))?.unwrap_or_else(|| json!([]));
@@ -466,6 +476,7 @@ pub async fn update(
     };
     let key = file.as_ref().map(|f| f.3.clone());
     let result = async {
+        refuse_nul(&fields)?;
         let parent = match fields.get("parent_uid") {
             None => current.parent_uid.clone(),
             Some(Value::Null) => None,
