@@ -65,6 +65,7 @@ export HEADWATER_DATABASE_URL="${ROUNDTRIP_DATABASE_URL:-sqlite://$WORK/headwate
 HEADWATER_LOG="info,sqlx=warn,tower_http=debug" NO_COLOR=1 "$HEADWATER_BIN" serve \
     --listen "127.0.0.1:$PORT" --tls-self-signed --tls-self-signed-dir "$WORK/tls" \
     --assets-dir "$WORK/assets" --org-read-rps 1000 --org-write-rps 1000 \
+    --webhook-allow-cidr 127.0.0.0/8 \
     >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 CA="$WORK/tls/self-signed-cert.pem"

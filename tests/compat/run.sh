@@ -111,7 +111,8 @@ start_server() {
   [ -n "$org" ] || { echo "no 'organization_uid: <uid>' line in: $(cat "$WORK/owner.out")" >&2; return 1; }
   create_member "$HEADWATER_DEV_EMAIL" "$HEADWATER_DEV_PASSWORD" "$org" || { echo "creating the dev user failed" >&2; return 1; }
   port="$(free_port)"
-  "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
+  # The JS scenario's webhook receiver listens on loopback, which webhooks refuse by default.
+  "$BIN" serve --listen "127.0.0.1:$port" --webhook-allow-cidr 127.0.0.0/8 > "$WORK/$name-server.log" 2>&1 &
   SERVER_PID=$!
   export HEADWATER_URL="http://127.0.0.1:$port"
   for i in $(seq 1 150); do

@@ -35,7 +35,10 @@ impl FromRequest<AppState> for JsonBody {
             return Ok(JsonBody(Map::new()));
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(map)) => Ok(JsonBody(map)),
+            Ok(Value::Object(map)) => match nul_path(&map, "") {
+                Some(path) => Err(nul_refused(&path)),
+                None => Ok(JsonBody(map)),
+            },
             Ok(_) => Err(ApiError::bad_body(
                 "The request body must be a JSON object.",
             )),
@@ -44,6 +47,44 @@ impl FromRequest<AppState> for JsonBody {
             ))),
         }
     }
+}
+
+/// The path of the first string value or object key of `map` that contains U+0000 (NUL),
+/// which no text column can hold (PostgreSQL refuses it in `text` and `jsonb`): such values are
+/// refused at the edge, the same on both backends. Keys are named as written, NUL as `\u0000`.
+pub fn nul_path(map: &Map<String, Value>, prefix: &str) -> Option<String> {
+    fn join(prefix: &str, key: &str) -> String {
+        let key = key.replace('\0', "\\u0000");
+        if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        }
+    }
+    fn walk(v: &Value, path: &str) -> Option<String> {
+        match v {
+            Value::String(s) if s.contains('\0') => Some(path.to_string()),
+            Value::Object(m) => nul_path(m, path),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            _ => None,
+        }
+    }
+    map.iter().find_map(|(k, v)| {
+        let path = join(prefix, k);
+        if k.contains('\0') {
+            Some(path)
+        } else {
+            walk(v, &path)
+        }
+    })
+}
+
+/// The refusal of a NUL character (422, code 120) naming the field.
+pub fn nul_refused(path: &str) -> ApiError {
+    ApiError::invalid(path, "must not contain the NUL character (U+0000).")
 }
 
 pub fn too_large() -> ApiError {
@@ -139,7 +180,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
     }
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(bytes.len());

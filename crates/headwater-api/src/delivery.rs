@@ -65,7 +65,13 @@ pub(crate) async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool
 
 async fn delivery_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     let cfg = state.config().events.clone();
+    // Every connection goes through the guarded resolver (IP hosts are checked in `post`),
+    // never through a proxy, and redirects are not followed: the address checked is the
+    // address connected to.
+    let resolver = crate::outbound::GuardedResolver::new(&state.config().webhook_allow_cidrs);
     let client = match reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(std::sync::Arc::new(resolver))
         .redirect(reqwest::redirect::Policy::none())
         .timeout(cfg.request_timeout)
         .connect_timeout(cfg.request_timeout.min(Duration::from_secs(5)))
@@ -161,6 +167,8 @@ struct Outcome {
     status: i64,
     error: Option<String>,
     body: String,
+    /// The target leads to a refused address: retrying cannot help.
+    refused: bool,
 }
 
 async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery) {
@@ -195,15 +203,17 @@ async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery) {
             status: 0,
             error: Some("the webhook is disabled".into()),
             body: String::new(),
+            refused: false,
         }
     } else {
-        post(client, &hook.secret, &dest, &url, &d, attempt_no).await
+        let allow = &state.config().webhook_allow_cidrs;
+        post(client, allow, &hook.secret, &dest, &url, &d, attempt_no).await
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let ok = (200..300).contains(&outcome.status);
     let next = if ok {
         Next::Delivered
-    } else if hook.disabled || attempt_no >= cfg.max_attempts {
+    } else if hook.disabled || outcome.refused || attempt_no >= cfg.max_attempts {
         Next::GiveUp
     } else {
         let at = time::OffsetDateTime::now_utc() + backoff(cfg.retry_base, attempt_no);
@@ -247,6 +257,7 @@ async fn release(state: &AppState, uid: &str) {
 
 async fn post(
     client: &reqwest::Client,
+    allow: &[crate::outbound::Cidr],
     secret: &str,
     dest: &Value,
     url: &str,
@@ -257,9 +268,17 @@ async fn post(
         status: 0,
         error: Some(e),
         body: String::new(),
+        refused: false,
     };
     if !url_allowed(url) {
         return fail("the target URL is not an http(s) URL".into());
+    }
+    // The client connects to an IP host without resolving it, so the resolver's check does
+    // not see it: check it here.
+    if let Ok(parsed) = reqwest::Url::parse(url) {
+        if let Err(r) = crate::outbound::check_literal(&parsed, allow) {
+            return refused(&r);
+        }
     }
     let body = d.payload.to_string().into_bytes();
     let ts = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -291,7 +310,12 @@ async fn post(
         .body(body);
     let mut resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return fail(describe(&e)),
+        Err(e) => {
+            return match refusal(&e) {
+                Some(r) => refused(r),
+                None => fail(describe(&e)),
+            }
+        }
     };
     let status = i64::from(resp.status().as_u16());
     let mut snippet = Vec::new();
@@ -311,7 +335,29 @@ async fn post(
         status,
         error,
         body: String::from_utf8_lossy(&snippet).into_owned(),
+        refused: false,
     }
+}
+
+fn refused(r: &crate::outbound::Refused) -> Outcome {
+    Outcome {
+        status: 0,
+        error: Some(format!("refused, not sent: {r}")),
+        body: String::new(),
+        refused: true,
+    }
+}
+
+/// The resolver's refusal, when that is why the request failed.
+fn refusal(e: &reqwest::Error) -> Option<&crate::outbound::Refused> {
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(r) = s.downcast_ref::<crate::outbound::Refused>() {
+            return Some(r);
+        }
+        src = s.source();
+    }
+    None
 }
 
 /// An error without the URL (it may carry credentials in its user-info).

@@ -10,7 +10,9 @@ pub mod events;
 pub mod hashing;
 pub mod notices;
 pub mod openapi;
+pub mod outbound;
 pub mod routes;
+pub mod serve;
 pub mod smtp;
 pub mod state;
 pub mod storage;
@@ -19,7 +21,7 @@ pub mod tls;
 pub use state::{AppState, ServerConfig};
 
 use axum::http::header::{AUTHORIZATION, COOKIE};
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -47,25 +49,79 @@ pub fn app(state: AppState) -> Router {
             auth::authenticate,
         ))
         .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(
             ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive.into()))
+                .layer(SetSensitiveRequestHeadersLayer::from_shared(
+                    sensitive.into(),
+                ))
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                        let id = req
-                            .headers()
-                            .get(REQUEST_ID)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-");
-                        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-                    }),
-                )
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
                 .layer(axum::middleware::from_fn(map_body_limit))
                 .layer(RequestBodyLimitLayer::new(max_body)),
         )
         .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(nosniff())
+}
+
+/// `X-Content-Type-Options: nosniff` on every response: a browser takes each body for the
+/// type it is declared as, never for HTML it might look like.
+fn nosniff() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    )
+}
+
+/// The log span of a request: method, path, the query with credentials redacted, and the
+/// request id.
+fn request_span<B>(req: &Request<B>) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    let query = redacted_query(req.uri().query().unwrap_or_default());
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), query = %query, request_id = %id)
+}
+
+/// Query parameters whose values are credentials.
+const SECRET_PARAMS: &[&str] = &[
+    "access_token",
+    "authtoken",
+    "authorization",
+    "management_token",
+    "delivery_token",
+    "token",
+    "password",
+    "secret",
+    "tfa_token",
+    "code",
+];
+
+/// `query` with the value of every credential parameter, and every value that looks like a
+/// Headwater secret wherever it appears, replaced by `[redacted]`, for logs.
+pub fn redacted_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let lower = name.to_ascii_lowercase();
+            let secret_name = SECRET_PARAMS
+                .iter()
+                .any(|p| lower == *p || lower.ends_with(&format!("[{p}]")));
+            let secret_value = ["hwmt_", "hwdt_", "hwat_"]
+                .iter()
+                .any(|p| value.to_ascii_lowercase().contains(p));
+            if (secret_name || secret_value) && !value.is_empty() {
+                format!("{name}=[redacted]")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Runs each write request in its own task, so a client that disconnects cannot cancel a
@@ -90,6 +146,33 @@ async fn run_to_completion(
     }
 }
 
+/// A NUL character (`%00`) in the path or the query string could only reach the database as a
+/// name or uid, which no text column can hold: refused before any handler, on both backends,
+/// as JSON bodies are (`body::nul_path`). The path answers 422 and a query parameter 400, both
+/// code 120 naming what carried it.
+async fn refuse_nul_in_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().contains("%00") {
+        return body::nul_refused("path").into_response();
+    }
+    if let Some(q) = req.uri().query().filter(|q| q.contains("%00")) {
+        let name = q
+            .split('&')
+            .find(|p| p.contains("%00"))
+            .and_then(|p| p.split('=').next())
+            .filter(|k| !k.contains("%00") && !k.is_empty())
+            .map(body::decode)
+            .unwrap_or_else(|| "query string".into());
+        let mut e = body::nul_refused(&name);
+        e.status = StatusCode::BAD_REQUEST;
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
 /// The body-limit layer answers 413 with a plain-text body; give it the Contentstack error body.
 async fn map_body_limit(
     req: axum::extract::Request,
@@ -109,18 +192,14 @@ async fn map_body_limit(
 
 pub use axum::Router;
 
-/// Serves the application on `listener` until `shutdown` completes, then drains requests.
+/// Serves the application on `listener` until `shutdown` completes, then drains requests
+/// (for at most the configured grace period).
 pub async fn run(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The webhook delivery worker and the expiry-notice scan run beside the server and stop
-    // after it has drained its requests.
-    let background = delivery::Background::start(state.clone());
-    let result = serve_router(listener, app(state), shutdown).await;
-    background.stop().await;
-    result
+    run_with(listener, state, None, shutdown).await
 }
 
 /// [`run`] over HTTPS: the same background workers, the application served with `tls`.
@@ -130,33 +209,71 @@ pub async fn run_tls(
     tls: tls::TlsConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    run_with(listener, state, Some(tls), shutdown).await
+}
+
+async fn run_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<tls::TlsConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // The webhook delivery worker and the expiry-notice scan run beside the server and stop
+    // after it has drained its requests.
     let background = delivery::Background::start(state.clone());
-    let result = tls::serve_router_tls(listener, app(state), tls, shutdown).await;
-    background.stop().await;
+    let limits = state.config().conn;
+    let result = serve::serve(listener, app(state), tls, limits, shutdown).await;
+    if tokio::time::timeout(limits.shutdown_grace, background.stop())
+        .await
+        .is_err()
+    {
+        tracing::warn!("background work still running after the shutdown grace period");
+    }
     result
 }
 
-/// Serves any router built here (the delivery API on its own port, for one).
+/// Serves any router built here (the delivery API on its own port, for one), over TLS with
+/// `tls`, with the connection limits `limits` (`ServerConfig::conn`).
 pub async fn serve_router(
     listener: tokio::net::TcpListener,
     router: Router,
+    tls: Option<tls::TlsConfig>,
+    limits: serve::ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address reaches handlers as `ConnectInfo` (login throttling per address).
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve::serve(listener, router, tls, limits, shutdown).await
 }
 
 /// The Content Delivery API on its own listener (paths at `/v3/…`), with the same layers.
 pub fn delivery_app(state: AppState) -> Router {
     routes::delivery_router(state)
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(
             vec![HeaderName::from_static("access_token"), AUTHORIZATION].into(),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(nosniff())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_query;
+
+    #[test]
+    fn credentials_in_queries_are_redacted() {
+        assert_eq!(
+            redacted_query("environment=production&access_token=hwdt_abc&locale=en-us"),
+            "environment=production&access_token=[redacted]&locale=en-us"
+        );
+        assert_eq!(
+            redacted_query("x=hwmt_0123456789&AuthToken=blt1"),
+            "x=[redacted]&AuthToken=[redacted]"
+        );
+        assert_eq!(
+            redacted_query("query=%7B%7D&limit=5"),
+            "query=%7B%7D&limit=5"
+        );
+        assert_eq!(redacted_query(""), "");
+    }
 }

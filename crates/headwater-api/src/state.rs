@@ -25,6 +25,10 @@ pub struct ServerConfig {
     /// The URL clients reach this server at, used in asset `url`s (e.g. `http://127.0.0.1:8080`).
     /// When unset, the request's `Host` header is used.
     pub public_url: Option<String>,
+    /// A separate origin for asset files (e.g. `https://files.example.com`), reaching this same
+    /// server: asset `url`s use it, and downloads asked of any other host are redirected to it,
+    /// so uploaded files never share an origin with the API or the app.
+    pub assets_public_url: Option<String>,
     /// Keep asset files in this S3-compatible bucket instead of `assets_dir` (which then
     /// holds only upload spool files).
     pub s3: Option<crate::storage::S3Config>,
@@ -35,6 +39,12 @@ pub struct ServerConfig {
     pub events: EventsConfig,
     /// Login throttling, password hashing and authtoken lifetimes.
     pub login: LoginConfig,
+    /// Timeouts of client connections and of shutdown.
+    pub conn: crate::serve::ConnLimits,
+    /// Internal address ranges webhooks may nevertheless be delivered to (on-premises
+    /// receivers). Empty by default: loopback, private, link-local and other internal
+    /// addresses are refused (see [`crate::outbound`]).
+    pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
 }
 
 /// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
@@ -130,10 +140,13 @@ impl Default for ServerConfig {
             max_upload_bytes: 100 * 1024 * 1024,
             assets_dir: std::path::PathBuf::from("./headwater-data/assets"),
             public_url: None,
+            assets_public_url: None,
             events: EventsConfig::default(),
+            conn: crate::serve::ConnLimits::default(),
             tls: false,
             s3: None,
             login: LoginConfig::default(),
+            webhook_allow_cidrs: Vec::new(),
         }
     }
 }

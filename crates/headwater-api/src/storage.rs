@@ -199,7 +199,7 @@ impl Storage {
             .root
             .join(format!("spool-{}", headwater_core::ids::new_uid()));
         let result = async {
-            let (size, sha) = spool_to(&spool, limit, body).await?;
+            let (size, sha) = write_file(&spool, limit, body, true).await?;
             s3.put(key, &spool, size, &sha).await.map(|_| size)
         }
         .await;
@@ -207,46 +207,18 @@ impl Storage {
         result
     }
 
-    async fn put_local<S, E>(&self, key: &str, limit: u64, mut body: S) -> Result<u64, PutError>
+    async fn put_local<S, E>(&self, key: &str, limit: u64, body: S) -> Result<u64, PutError>
     where
         S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        use futures::StreamExt;
         let path = self.path(key);
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(PutError::Io)?;
-        }
         let partial = path.with_extension("partial");
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(PutError::Io)?;
-        let mut size: u64 = 0;
-        let result = loop {
-            match body.next().await.transpose() {
-                Ok(Some(chunk)) => {
-                    size += chunk.len() as u64;
-                    if size > limit {
-                        break Err(PutError::TooLarge);
-                    }
-                    if let Err(e) = file.write_all(&chunk).await {
-                        break Err(PutError::Io(e));
-                    }
-                }
-                Ok(None) => break Ok(size),
-                Err(e) => break Err(PutError::Source(e.to_string())),
-            }
-        };
-        let result = match result {
-            Ok(n) => match file.sync_all().await {
-                Ok(()) => tokio::fs::rename(&partial, &path)
-                    .await
-                    .map(|_| n)
-                    .map_err(PutError::Io),
-                Err(e) => Err(PutError::Io(e)),
-            },
+        let result = match write_file(&partial, limit, body, false).await {
+            Ok((n, _)) => tokio::fs::rename(&partial, &path)
+                .await
+                .map(|_| n)
+                .map_err(PutError::Io),
             Err(e) => Err(e),
         };
         if result.is_err() {
@@ -287,21 +259,37 @@ impl Storage {
     }
 }
 
-/// Writes `body` to `path`, refusing more than `limit` bytes; returns the size and the hex
-/// SHA-256. Leaves a partial file behind on failure (the caller removes it).
-async fn spool_to<S, E>(path: &Path, limit: u64, mut body: S) -> Result<(u64, String), PutError>
+/// Writes `body` to a new owner-only file at `path` (creating its folders, owner-only too),
+/// refusing more than `limit` bytes; returns the size and, with `hash`, the hex SHA-256.
+///
+/// Nothing is taken on trust: every write, the flush and the sync are checked (a buffered
+/// writer may report a failed write only at the next operation), and the length on disk is
+/// compared with the bytes received. A disk that fills up, a quota or a file-size limit
+/// therefore always ends in an error, never in a short file taken for a whole one. Leaves the
+/// file behind on failure (the caller removes it).
+async fn write_file<S, E>(
+    path: &Path,
+    limit: u64,
+    mut body: S,
+    hash: bool,
+) -> Result<(u64, String), PutError>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
     use futures::StreamExt;
     if let Some(parent) = path.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(PutError::Io)?;
+        owner_only_dirs(parent).await.map_err(PutError::Io)?;
     }
-    let mut file = tokio::fs::File::create(path).await.map_err(PutError::Io)?;
-    let mut hasher = Sha256::new();
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .await
+        .map_err(PutError::Io)?;
+    let mut hasher = hash.then(Sha256::new);
     let mut size: u64 = 0;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| PutError::Source(e.to_string()))?;
@@ -309,16 +297,42 @@ where
         if size > limit {
             return Err(PutError::TooLarge);
         }
-        hasher.update(&chunk);
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
         file.write_all(&chunk).await.map_err(PutError::Io)?;
     }
     file.flush().await.map_err(PutError::Io)?;
-    let sha: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    file.sync_all().await.map_err(PutError::Io)?;
+    let on_disk = file.metadata().await.map_err(PutError::Io)?.len();
+    if on_disk != size {
+        return Err(PutError::Io(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!("{size} bytes received but {on_disk} stored"),
+        )));
+    }
+    let sha = hasher
+        .map(|h| h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        .unwrap_or_default();
     Ok((size, sha))
+}
+
+/// Creates `dir` and its missing parents readable by the owner only.
+pub async fn owner_only_dirs(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .await
+}
+
+/// Whether a storage error means the storage has no room (disk full, quota, file-size limit).
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge
+    )
 }
 
 fn s3_error(what: &str, status: reqwest::StatusCode, body: &str) -> std::io::Error {

@@ -5,20 +5,12 @@
 //! so that clients (`NODE_EXTRA_CA_CERTS`, `curl --cacert`, `REQUESTS_CA_BUNDLE`) can trust it
 //! across restarts.
 
-use crate::Router;
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
-
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// File names inside the self-signed folder.
 pub const SELF_SIGNED_CERT_FILE: &str = "self-signed-cert.pem";
@@ -42,7 +34,7 @@ pub enum TlsError {
 /// A server certificate chain and key, ready to accept connections.
 #[derive(Clone)]
 pub struct TlsConfig {
-    acceptor: TlsAcceptor,
+    pub(crate) acceptor: TlsAcceptor,
     /// The leaf certificate, PEM-encoded.
     pub cert_pem: String,
     /// SHA-256 of the leaf certificate's DER, as colon-separated upper-case hex.
@@ -153,7 +145,7 @@ impl TlsConfig {
             let path = path.to_path_buf();
             move |source| TlsError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        create_private_dir(dir).map_err(io(dir))?;
         write_private(&key_path, key_pem.as_bytes()).map_err(io(&key_path))?;
         std::fs::write(&cert_path, cert_pem.as_bytes()).map_err(io(&cert_path))?;
         Ok((config, SelfSigned::Generated))
@@ -180,6 +172,22 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)
 }
 
+/// Creates `dir` and missing parents readable by the owner only (the data folder may be
+/// created here first).
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 #[cfg(not(unix))]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
@@ -204,63 +212,4 @@ fn pem_encode(cert: &CertificateDer<'_>) -> String {
     }
     out.push_str("-----END CERTIFICATE-----\n");
     out
-}
-
-/// Serves `router` over TLS on `listener` until `shutdown` completes; then stops accepting and
-/// waits for the connections in flight to finish their requests (as the plain-HTTP server does).
-pub async fn serve_router_tls(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    tls: TlsConfig,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let graceful = GracefulShutdown::new();
-    let builder = hyper::server::conn::http1::Builder::new();
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    // Out of file descriptors and the like: back off, as axum::serve does.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let acceptor = tls.acceptor.clone();
-        // The peer address reaches handlers as `ConnectInfo`, as on plain HTTP.
-        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
-            router.clone(),
-            move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                req
-            },
-        ));
-        let builder = builder.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(conn).await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
 }

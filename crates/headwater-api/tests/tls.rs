@@ -200,10 +200,12 @@ async fn shutdown_stops_the_tls_server_with_an_idle_connection_open() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(headwater_api::tls::serve_router_tls(
+    let limits = state.config().conn;
+    let server = tokio::spawn(headwater_api::serve_router(
         listener,
         headwater_api::app(state),
-        tls,
+        Some(tls),
+        limits,
         async {
             let _ = rx.await;
         },

@@ -43,6 +43,9 @@ both!(
     a_restart_between_failure_and_retry_still_delivers,
     token_expiry_notices_are_events_and_emails,
     workflow_stage_changes_and_publish_requests_are_events,
+    sec_01_webhook_targets_on_internal_addresses_are_refused,
+    sec_01_refused_targets_are_never_contacted_at_send_time,
+    sec_02_a_stored_password_stays_with_its_origin,
 );
 
 fn fast(events: EventsConfig) -> ServerConfig {
@@ -115,6 +118,7 @@ async fn receiver(script: &[u16]) -> (Receiver, String) {
     };
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(receive))
+        .route("/hook2", axum::routing::post(receive))
         .with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
@@ -995,4 +999,253 @@ async fn workflow_stage_changes_and_publish_requests_are_events(backend: TestBac
         .unwrap();
     assert_eq!(stage["data"]["entry"]["_workflow"]["uid"], "draft");
     assert_eq!(stage["data"]["entry"]["uid"], uid);
+}
+
+/// Fast event settings without the test default's loopback allowance: the server's own
+/// defaults for webhook targets.
+fn no_internal_targets() -> ServerConfig {
+    ServerConfig {
+        webhook_allow_cidrs: Vec::new(),
+        ..fast(fast_events())
+    }
+}
+
+async fn sec_01_webhook_targets_on_internal_addresses_are_refused(backend: TestBackend) {
+    let Some(app) = TestApp::spawn_with(backend, no_internal_targets()).await else {
+        return;
+    };
+    let w = world(&app).await;
+    let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
+    let (rx, url) = receiver(&[]).await;
+    let port = url
+        .trim_start_matches("http://127.0.0.1:")
+        .trim_end_matches("/hook");
+    let targets = [
+        url.clone(),
+        format!("http://[::1]:{port}/hook"),
+        format!("http://localhost:{port}/hook"),
+        format!("http://LOCALHOST.:{port}/hook"),
+        format!("http://0.0.0.0:{port}/hook"),
+        format!("http://2130706433:{port}/hook"),
+        format!("http://0x7f000001:{port}/hook"),
+        format!("http://127.1:{port}/hook"),
+        format!("http://0177.0.0.1:{port}/hook"),
+        format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+        format!("http://[::ffff:7f00:1]:{port}/hook"),
+        // Headwater itself.
+        format!("{}/v3/user-session", app.base),
+        "http://169.254.169.254/latest/meta-data/".to_string(),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_string(),
+        "http://10.0.0.1/hook".to_string(),
+        "http://172.16.0.1/hook".to_string(),
+        "http://192.168.1.1/hook".to_string(),
+        "http://100.64.0.1/hook".to_string(),
+        "https://224.0.0.1/hook".to_string(),
+        "http://255.255.255.255/hook".to_string(),
+        "http://[fe80::1]/hook".to_string(),
+    ];
+    for target in &targets {
+        let (s, b) = send(u(Method::POST, "/v3/webhooks").json(
+            &json!({"webhook": hook("internal", target, &["content_types.entries.create"])}),
+        ))
+        .await;
+        assert_error(s, &b, 422, 120);
+        let msg = b["errors"]["webhook.destinations[0].target_url"][0]
+            .as_str()
+            .unwrap_or_else(|| panic!("{target}: {b}"));
+        assert!(
+            msg.contains("internal address") && msg.contains("--webhook-allow-cidr"),
+            "{target}: {msg}"
+        );
+    }
+    // The kind of address is named.
+    let (_, b) = send(
+        u(Method::POST, "/v3/webhooks")
+            .json(&json!({"webhook": hook("x", "http://169.254.169.254/", &["assets.create"])})),
+    )
+    .await;
+    let msg = b["errors"]["webhook.destinations[0].target_url"][0].to_string();
+    assert!(msg.contains("169.254.169.254 is a link-local"), "{msg}");
+    let (_, b) = send(u(Method::POST, "/v3/webhooks").json(
+        &json!({"webhook": hook("x", &format!("http://localhost:{port}/hook"), &["assets.create"])}),
+    ))
+    .await;
+    let msg = b["errors"]["webhook.destinations[0].target_url"][0].to_string();
+    assert!(msg.contains("localhost resolves to"), "{msg}");
+    assert!(msg.contains("loopback"), "{msg}");
+    // A refused destination among allowed ones is named by its position.
+    let mut two = hook("two", "http://10.1.2.3/", &["assets.create"]);
+    two["destinations"] = json!([
+        {"target_url": "http://192.168.0.10/"},
+        {"target_url": "http://127.0.0.1:9/"}
+    ]);
+    let (s, b) = send(u(Method::POST, "/v3/webhooks").json(&json!({ "webhook": two }))).await;
+    assert_error(s, &b, 422, 120);
+    assert!(
+        b["errors"]["webhook.destinations[0].target_url"].is_array(),
+        "{b}"
+    );
+
+    // Nothing was saved, and so nothing is delivered.
+    let (s, b) = send(u(Method::GET, "/v3/webhooks?include_count=true")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["count"], 0, "{b}");
+    new_entry(&app, &w, "Nobody hears this").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.got().is_empty());
+}
+
+async fn sec_01_refused_targets_are_never_contacted_at_send_time(backend: TestBackend) {
+    // Saved while the server allows loopback receivers (the test default) …
+    let Some(mut app) = spawn(backend, fast_events()).await else {
+        return;
+    };
+    let w = world(&app).await;
+    let (rx, url) = receiver(&[]).await;
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let channels = ["content_types.entries.create"];
+    let literal = create_webhook(&app, &w, hook("literal", &url, &channels)).await;
+    let named = create_webhook(&app, &w, hook("named", &by_name, &channels)).await;
+    // … delivered by a server that does not. The IP host is refused before sending; the
+    // name is resolved, and its loopback addresses refused, when connecting.
+    app.restart_with(no_internal_targets()).await;
+    new_entry(&app, &w, "Not for loopback").await;
+    for (webhook, why) in [
+        (&literal, "127.0.0.1 is a loopback address"),
+        (&named, "localhost resolves to"),
+    ] {
+        let wuid = webhook["uid"].as_str().unwrap();
+        let run = eventually(20, "the refused delivery to be logged", || async {
+            executions(&app, &w, wuid)
+                .await
+                .into_iter()
+                .find(|r| r["state"] != "pending")
+        })
+        .await;
+        // Failed at once, not retried: the target cannot become allowed by waiting.
+        assert_eq!(run["state"], "failed", "{run}");
+        assert_eq!(run["status"], 0, "{run}");
+        assert_eq!(run["attempts"], 1, "{run}");
+        let attempt = &run["request_details"][0];
+        let error = attempt["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with("refused, not sent: "), "{run}");
+        assert!(error.contains(why) && error.contains("loopback"), "{run}");
+        assert_eq!(attempt["response"]["statusCode"], 0, "{run}");
+        assert_eq!(attempt["response"]["body"], "", "{run}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(rx.got().is_empty(), "the receiver was contacted");
+    // Saving the webhook again (even unchanged) is refused on this server.
+    let wuid = literal["uid"].as_str().unwrap();
+    let (s, b) = send(
+        app.as_user(
+            Method::PUT,
+            &format!("/v3/webhooks/{wuid}"),
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({"webhook": {"name": "renamed", "destinations": literal["destinations"]}})),
+    )
+    .await;
+    assert_error(s, &b, 422, 120);
+    assert!(
+        b["errors"]["webhook.destinations[0].target_url"].is_array(),
+        "{b}"
+    );
+}
+
+async fn sec_02_a_stored_password_stays_with_its_origin(backend: TestBackend) {
+    let Some(app) = spawn(backend, fast_events()).await else {
+        return;
+    };
+    let w = world(&app).await;
+    let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
+    let (rx_a, url_a) = receiver(&[]).await;
+    let (rx_b, url_b) = receiver(&[]).await;
+    let mut body = hook("Deploy", &url_a, &["content_types.entries.create"]);
+    body["destinations"][0]["http_basic_auth"] = json!("deployer");
+    body["destinations"][0]["http_basic_password"] = json!("s3cret");
+    let created = create_webhook(&app, &w, body).await;
+    let uid = created["uid"].as_str().unwrap().to_string();
+    let path = format!("/v3/webhooks/{uid}");
+    let stored = || async {
+        let (s, b) = send(u(Method::GET, &path)).await;
+        assert_eq!(s, 200, "{b}");
+        let mut c = app.db.reader().await.unwrap();
+        let sid = headwater_store::repo::stacks::by_api_key(&mut c, &w.api_key)
+            .await
+            .unwrap()
+            .unwrap()
+            .uid;
+        let h = headwater_store::repo::webhooks::get(&mut c, &sid, &uid)
+            .await
+            .unwrap()
+            .unwrap();
+        (b["webhook"].clone(), h.destinations[0].clone())
+    };
+    let (fetched, before) = stored().await;
+    assert_eq!(
+        fetched["destinations"][0]["http_basic_password"],
+        "********"
+    );
+
+    // Another origin with the masked password echoed back: refused, nothing changed.
+    let mut moved = fetched.clone();
+    moved["destinations"][0]["target_url"] = json!(url_b);
+    moved["name"] = json!("Moved");
+    let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": moved }))).await;
+    assert_error(s, &b, 422, 120);
+    let msg = b["errors"]["webhook.destinations[0].http_basic_password"][0]
+        .as_str()
+        .unwrap_or_else(|| panic!("{b}"));
+    assert!(msg.contains("must be sent again"), "{msg}");
+    let (after, stored_dest) = stored().await;
+    assert_eq!(after["name"], "Deploy");
+    assert_eq!(stored_dest, before);
+    assert_eq!(stored_dest["target_url"], json!(url_a));
+    assert_eq!(stored_dest["http_basic_password"], "s3cret");
+    // Other schemes and hosts of the same address are other origins too.
+    for other in [
+        url_a.replace("http://", "https://"),
+        url_a.replace("127.0.0.1", "localhost"),
+    ] {
+        let mut m = fetched.clone();
+        m["destinations"][0]["target_url"] = json!(other);
+        let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": m }))).await;
+        assert_error(s, &b, 422, 120);
+        assert!(
+            b["errors"]["webhook.destinations[0].http_basic_password"].is_array(),
+            "{other}: {b}"
+        );
+    }
+
+    // The same origin, another path, masked password: the stored password is kept.
+    let mut same = fetched.clone();
+    same["destinations"][0]["target_url"] = json!(url_a.replace("/hook", "/hook2"));
+    let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": same }))).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(stored().await.1["http_basic_password"], "s3cret");
+    new_entry(&app, &w, "Same origin").await;
+    let got = eventually(20, "the delivery to the same origin", || async {
+        rx_a.got().first().cloned()
+    })
+    .await;
+    // deployer:s3cret
+    assert_eq!(got.header("authorization"), "Basic ZGVwbG95ZXI6czNjcmV0");
+
+    // Another origin with the password sent again: accepted, and delivered with it.
+    let mut moved = fetched.clone();
+    moved["destinations"][0]["target_url"] = json!(url_b);
+    moved["destinations"][0]["http_basic_password"] = json!("n3w");
+    let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": moved }))).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["webhook"]["destinations"][0]["target_url"], json!(url_b));
+    new_entry(&app, &w, "New origin").await;
+    let got = eventually(20, "the delivery to the new origin", || async {
+        rx_b.got().first().cloned()
+    })
+    .await;
+    // deployer:n3w
+    assert_eq!(got.header("authorization"), "Basic ZGVwbG95ZXI6bjN3");
+    assert_eq!(rx_a.got().len(), 1);
 }

@@ -90,8 +90,26 @@ pub fn parse_schema(
     require_title: bool,
     globals: GlobalFieldLookup<'_>,
 ) -> Result<Vec<Field>, FieldErrors> {
+    parse_schema_of(None, schema, require_title, globals)
+}
+
+/// [`parse_schema`] for the schema of the global field `own_uid` (when it is one): a
+/// `global_field` reference that leads back to a global field being resolved (the field
+/// itself, directly or through other global fields, groups or blocks) is refused, naming the
+/// cycle at the path of the reference.
+pub fn parse_schema_of(
+    own_uid: Option<&str>,
+    schema: &Value,
+    require_title: bool,
+    globals: GlobalFieldLookup<'_>,
+) -> Result<Vec<Field>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let fields = parse_fields(schema, "schema", &mut errors, globals, 0);
+    let mut chain: Vec<String> = own_uid.map(str::to_string).into_iter().collect();
+    let mut ctx = Resolve {
+        globals,
+        chain: &mut chain,
+    };
+    let fields = parse_fields(schema, "schema", &mut errors, &mut ctx, 0);
     if require_title && errors.is_empty() {
         match fields.iter().find(|f| f.uid == "title") {
             Some(f) if f.data_type == DataType::Text && !f.multiple => {}
@@ -109,11 +127,18 @@ pub fn parse_schema(
     }
 }
 
+/// How `global_field` references are resolved: the lookup, and the global fields being
+/// resolved (outermost first), which a reference may not name again.
+struct Resolve<'a, 'c> {
+    globals: GlobalFieldLookup<'a>,
+    chain: &'c mut Vec<String>,
+}
+
 fn parse_fields(
     v: &Value,
     path: &str,
     errors: &mut FieldErrors,
-    globals: GlobalFieldLookup<'_>,
+    globals: &mut Resolve<'_, '_>,
     depth: usize,
 ) -> Vec<Field> {
     let Some(items) = v.as_array() else {
@@ -284,17 +309,40 @@ fn resolve_global(
     uid: &str,
     path: &str,
     errors: &mut FieldErrors,
-    globals: GlobalFieldLookup<'_>,
+    globals: &mut Resolve<'_, '_>,
     depth: usize,
 ) -> Vec<Field> {
-    match globals(uid) {
-        Some(schema) => parse_fields(
-            &schema,
-            &format!("{path}.schema"),
+    if globals.chain.iter().any(|g| g == uid) {
+        let cycle: Vec<&str> = globals
+            .chain
+            .iter()
+            .map(String::as_str)
+            .skip_while(|g| *g != uid)
+            .chain([uid])
+            .collect();
+        push(
             errors,
-            globals,
-            depth + 1,
-        ),
+            &format!("{path}.reference_to"),
+            format!(
+                "the global field '{uid}' would include itself ({}): global fields may not form a cycle.",
+                cycle.join(" → ")
+            ),
+        );
+        return Vec::new();
+    }
+    match (globals.globals)(uid) {
+        Some(schema) => {
+            globals.chain.push(uid.to_string());
+            let fields = parse_fields(
+                &schema,
+                &format!("{path}.schema"),
+                errors,
+                globals,
+                depth + 1,
+            );
+            globals.chain.pop();
+            fields
+        }
         None => {
             push(
                 errors,
@@ -327,12 +375,78 @@ fn is_system_key(k: &str) -> bool {
         )
 }
 
+/// How deeply an entry document may nest objects and arrays.
+pub const MAX_ENTRY_DEPTH: usize = 32;
+/// How many object keys an entry document may hold in all (at every level, `json` fields
+/// included).
+pub const MAX_ENTRY_KEYS: usize = 10_000;
+
+/// Checks the shape limits of an entry document ([`MAX_ENTRY_DEPTH`], [`MAX_ENTRY_KEYS`]),
+/// naming the path where a limit is passed. A document within them costs bounded work to
+/// validate, store and index.
+pub fn check_entry_limits(doc: &Map<String, Value>) -> Result<(), FieldErrors> {
+    fn walk(
+        v: &Value,
+        path: &str,
+        depth: usize,
+        keys: &mut usize,
+        errors: &mut FieldErrors,
+    ) -> bool {
+        if depth > MAX_ENTRY_DEPTH {
+            push(
+                errors,
+                path,
+                format!("nests too deeply: an entry may nest objects and arrays at most {MAX_ENTRY_DEPTH} levels."),
+            );
+            return false;
+        }
+        match v {
+            Value::Object(map) => {
+                *keys += map.len();
+                if *keys > MAX_ENTRY_KEYS {
+                    push(
+                        errors,
+                        path,
+                        format!("holds too many keys: an entry may hold at most {MAX_ENTRY_KEYS} object keys in all."),
+                    );
+                    return false;
+                }
+                map.iter()
+                    .all(|(k, child)| walk(child, &join(path, k), depth + 1, keys, errors))
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .all(|(i, child)| walk(child, &format!("{path}[{i}]"), depth + 1, keys, errors)),
+            _ => true,
+        }
+    }
+    let mut errors = FieldErrors::new();
+    let mut keys = doc.len();
+    if keys > MAX_ENTRY_KEYS {
+        push(
+            &mut errors,
+            "entry",
+            format!("holds too many keys: an entry may hold at most {MAX_ENTRY_KEYS} object keys in all."),
+        );
+        return Err(errors);
+    }
+    for (k, v) in doc {
+        if !walk(v, k, 1, &mut keys, &mut errors) {
+            return Err(errors);
+        }
+    }
+    Ok(())
+}
+
 /// Validates an entry document against its fields. Returns the document with system keys
-/// removed. Unknown keys are refused so that nothing a client sends is silently lost.
+/// removed. Unknown keys are refused so that nothing a client sends is silently lost. A
+/// document beyond [`check_entry_limits`] is refused before anything else is looked at.
 pub fn validate_entry(
     fields: &[Field],
     doc: &Map<String, Value>,
 ) -> Result<Map<String, Value>, FieldErrors> {
+    check_entry_limits(doc)?;
     let mut errors = FieldErrors::new();
     let out = check_object(fields, doc, "", &mut errors, true);
     if errors.is_empty() {
@@ -553,6 +667,26 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
         DataType::Json => {}
     }
     v.clone()
+}
+
+/// The dotted paths of the `json` fields an entry reaches through objects alone (top level,
+/// single groups and single global fields): free-form data the entry field index leaves out.
+/// Fields inside arrays (multiple fields, blocks) are not listed: arrays are never indexed.
+pub fn json_paths(fields: &[Field]) -> Vec<String> {
+    fn walk(fields: &[Field], prefix: &str, out: &mut Vec<String>) {
+        for f in fields.iter().filter(|f| !f.multiple) {
+            match f.data_type {
+                DataType::Json => out.push(join(prefix, &f.uid)),
+                DataType::Group | DataType::GlobalField => {
+                    walk(&f.fields, &join(prefix, &f.uid), out)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(fields, "", &mut out);
+    out
 }
 
 /// Top-level fields whose values must be unique among the content type's entries in a locale.

@@ -59,6 +59,20 @@ pub fn parse(text: &str) -> Result<Cond, QueryError> {
     let obj = v
         .as_object()
         .ok_or_else(|| QueryError("query must be a JSON object".into()))?;
+    // No stored text can hold U+0000 (PostgreSQL refuses it): a query naming one is invalid.
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(has_nul),
+            Value::Object(m) => m.iter().any(|(k, x)| k.contains('\0') || has_nul(x)),
+            _ => false,
+        }
+    }
+    if has_nul(&v) {
+        return Err(QueryError(
+            "query must not contain the NUL character (U+0000)".into(),
+        ));
+    }
     let mut terms = 0;
     parse_obj(obj, 0, &mut terms)
 }

@@ -51,6 +51,7 @@ impl Db {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_release(|c, _| Box::pin(async move { Ok(outside_transaction(c)) }))
                     .connect_with(opts)
                     .await?;
                 Ok(Db {
@@ -61,13 +62,7 @@ impl Db {
             }
             Backend::Sqlite => {
                 let path = sqlite_path(url);
-                if let Some(parent) = std::path::Path::new(&path).parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|e| {
-                            StoreError::Other(format!("cannot create {}: {e}", parent.display()))
-                        })?;
-                    }
-                }
+                owner_only_files(std::path::Path::new(&path))?;
                 let full = if url.contains('?') {
                     url.to_string()
                 } else {
@@ -80,6 +75,7 @@ impl Db {
                     .max_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .after_release(|c, _| Box::pin(async move { Ok(outside_transaction(c)) }))
                     .connect_with(opts.clone())
                     .await?;
                 let read = AnyPoolOptions::new()
@@ -157,6 +153,72 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// Makes the SQLite file's folder (when missing) and the file itself readable by the
+/// owner only (SEC-14): the folder is created 0700, the file 0600 before SQLite opens it (its
+/// `-wal` and `-shm` files take the database file's mode), and files an older version left
+/// group- or world-readable are tightened.
+fn owner_only_files(path: &std::path::Path) -> Result<()> {
+    let fail = |what: &std::path::Path, e: std::io::Error| {
+        StoreError::Other(format!("cannot prepare {}: {e}", what.display()))
+    };
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.exists() {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(|e| fail(parent, e))?;
+            }
+        }
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| fail(path, e))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            if let Ok(meta) = std::fs::metadata(&file) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(|e| fail(&file, e))?;
+                    tracing::info!(file = %file.display(), "made the database file owner-only");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| fail(parent, e))?;
+    }
+    Ok(())
+}
+
+/// Whether a connection coming back to its pool is outside any transaction, and so fit to be
+/// reused. A transaction whose `COMMIT` failed (SQLite's disk full, a PostgreSQL connection
+/// lost mid-way) and whose `ROLLBACK` then failed too leaves the connection believing it is
+/// still inside one: every later `BEGIN` on it would fail. Such a connection is closed instead
+/// of returned, and the pool opens a fresh one for the next request.
+fn outside_transaction(conn: &mut sqlx::AnyConnection) -> bool {
+    use sqlx::TransactionManager;
+    let depth = <Any as sqlx::Database>::TransactionManager::get_transaction_depth(conn);
+    if depth != 0 {
+        tracing::warn!(
+            depth,
+            "a database connection was left inside a failed transaction; replacing it"
+        );
+    }
+    depth == 0
 }
 
 async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(), sqlx::Error> {

@@ -12,7 +12,7 @@ pub enum StoreError {
     /// A unique constraint was violated; the constraint or column is named when known.
     #[error("unique constraint violated: {0}")]
     Conflict(String),
-    /// The disk is full: nothing was written.
+    /// The disk is full (or refused a write): nothing was written.
     #[error("the database disk is full")]
     Full,
     #[error("database error: {0}")]
@@ -27,11 +27,15 @@ impl From<sqlx::Error> for StoreError {
                 let msg = db.message().to_string();
                 if code == "5" || code == "517" || msg.contains("database is locked") {
                     StoreError::Busy
-                } else if code == "13" || msg.contains("database or disk is full") {
+                } else if matches!(code.as_str(), "13" | "778" | "53100")
+                    || msg.contains("database or disk is full")
+                {
+                    // SQLITE_FULL, SQLITE_IOERR_WRITE (a write the file system refused: a
+                    // file-size limit, a quota) and PostgreSQL's disk_full.
                     StoreError::Full
                 } else if code == "23505" || code == "2067" || code == "1555" {
                     StoreError::Conflict(msg)
-                } else if code.starts_with("08") || code == "57P01" || code == "53300" {
+                } else if postgres_unavailable(&code) {
                     StoreError::Unavailable(msg)
                 } else {
                     StoreError::Other(format!("{code}: {msg}"))
@@ -45,4 +49,31 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// PostgreSQL SQLSTATEs that say the server cannot serve now but may soon: connection
+/// exceptions (class 08), shutting down or starting up (57P01-57P03), the database not
+/// accepting connections (55000, e.g. `ALLOW_CONNECTIONS false`), and exhausted resources
+/// other than disk (53000, 53200 out of memory, 53300 too many connections).
+fn postgres_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "55000" | "53000" | "53200" | "53300"
+        )
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_unavailable;
+
+    #[test]
+    fn unavailability_codes_are_recognised() {
+        for code in ["08006", "08001", "57P01", "57P03", "55000", "53300"] {
+            assert!(postgres_unavailable(code), "{code}");
+        }
+        for code in ["23505", "42P01", "22021", "5", "13"] {
+            assert!(!postgres_unavailable(code), "{code}");
+        }
+    }
+}

@@ -46,12 +46,17 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// Server settings for tests: limits high enough that only tests about limits meet them.
+/// Server settings for tests: limits high enough that only tests about limits meet them, and
+/// webhooks allowed to loopback receivers (127.0.0.0/8, ::1), where tests run theirs.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
         default_org_read_rps: 100_000,
         default_org_write_rps: 100_000,
         assets_dir: std::env::temp_dir().join(format!("headwater-assets-{}", random_suffix())),
+        webhook_allow_cidrs: vec![
+            "127.0.0.0/8".parse().expect("cidr"),
+            "::1/128".parse().expect("cidr"),
+        ],
         ..ServerConfig::default()
     }
 }
@@ -129,37 +134,7 @@ impl TestApp {
         config: ServerConfig,
         tls: Option<TlsConfig>,
     ) -> Option<TestApp> {
-        let url = match backend {
-            Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("headwater-test-{}", random_suffix()));
-                std::fs::create_dir_all(&dir).expect("temp dir");
-                format!("sqlite://{}", dir.join("headwater.db").display())
-            }
-            Backend::Postgres => {
-                let Ok(admin_url) = std::env::var("HEADWATER_TEST_POSTGRES_URL") else {
-                    static NOTICE: Once = Once::new();
-                    NOTICE.call_once(|| {
-                        eprintln!("notice: PostgreSQL tests skipped: set HEADWATER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run them");
-                    });
-                    return None;
-                };
-                let name = format!("hwt_{}", random_suffix());
-                let admin = Db::connect(&admin_url)
-                    .await
-                    .expect("HEADWATER_TEST_POSTGRES_URL is reachable");
-                admin
-                    .execute_admin(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await;
-                let (head, query) = match admin_url.split_once('?') {
-                    Some((h, q)) => (h.to_string(), format!("?{q}")),
-                    None => (admin_url.clone(), String::new()),
-                };
-                let root = head.rsplit_once('/').map(|(r, _)| r).unwrap_or(&head);
-                format!("{root}/{name}{query}")
-            }
-        };
+        let url = fresh_database_url(backend).await?;
         let db = Db::connect(&url).await.expect("connect test database");
         db.migrate().await.expect("migrate test database");
         let (base, client, tx, task) = serve(db.clone(), config, tls).await;
@@ -200,6 +175,11 @@ impl TestApp {
         self.base = base;
         self.shutdown = Some(tx);
         self.task = Some(task);
+    }
+
+    /// The URL of this server's database (a fresh file or database per test).
+    pub fn database_url(&self) -> &str {
+        &self.url
     }
 
     pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
@@ -383,6 +363,42 @@ impl TestApp {
             .header("authtoken", authtoken)
             .header("api_key", api_key)
     }
+}
+
+/// The URL of a new, empty database: a SQLite file in a new temporary folder (created by
+/// `Db::connect`), or a new PostgreSQL database on `HEADWATER_TEST_POSTGRES_URL`'s server
+/// (`None`, with a notice, when that is not set).
+pub async fn fresh_database_url(backend: Backend) -> Option<String> {
+    Some(match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("headwater-test-{}", random_suffix()));
+            format!("sqlite://{}", dir.join("headwater.db").display())
+        }
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var("HEADWATER_TEST_POSTGRES_URL") else {
+                static NOTICE: Once = Once::new();
+                NOTICE.call_once(|| {
+                        eprintln!("notice: PostgreSQL tests skipped: set HEADWATER_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test to run them");
+                    });
+                return None;
+            };
+            let name = format!("hwt_{}", random_suffix());
+            let admin = Db::connect(&admin_url)
+                .await
+                .expect("HEADWATER_TEST_POSTGRES_URL is reachable");
+            admin
+                .execute_admin(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await;
+            let (head, query) = match admin_url.split_once('?') {
+                Some((h, q)) => (h.to_string(), format!("?{q}")),
+                None => (admin_url.clone(), String::new()),
+            };
+            let root = head.rsplit_once('/').map(|(r, _)| r).unwrap_or(&head);
+            format!("{root}/{name}{query}")
+        }
+    })
 }
 
 /// Status and JSON body of a response (an empty or non-JSON body fails the test).

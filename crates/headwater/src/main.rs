@@ -81,6 +81,21 @@ struct ServeArgs {
     /// (default: taken from each request's Host header).
     #[arg(long, env = "HEADWATER_PUBLIC_URL")]
     public_url: Option<String>,
+    /// A separate origin for asset files (e.g. `https://files.example.com`) that reaches this
+    /// server: asset `url`s use it, and downloads asked of another host are redirected to it,
+    /// so uploaded files never share the API's origin.
+    #[arg(long, env = "HEADWATER_ASSETS_PUBLIC_URL")]
+    assets_public_url: Option<String>,
+    /// Seconds a client may take to send a request's headers (and to start its next request
+    /// on a kept-alive connection).
+    #[arg(long, env = "HEADWATER_HEADER_READ_TIMEOUT", default_value_t = 30.0)]
+    header_read_timeout: f64,
+    /// Seconds a request body may pause before the request fails.
+    #[arg(long, env = "HEADWATER_BODY_IDLE_TIMEOUT", default_value_t = 30.0)]
+    body_idle_timeout: f64,
+    /// Seconds requests in flight may run on after SIGTERM or Ctrl-C before the server exits.
+    #[arg(long, env = "HEADWATER_SHUTDOWN_GRACE", default_value_t = 30.0)]
+    shutdown_grace: f64,
     /// Seconds before the first retry of a failed webhook delivery; each further retry waits
     /// twice as long (at most an hour).
     #[arg(long, env = "HEADWATER_WEBHOOK_RETRY_BASE", default_value_t = 30.0)]
@@ -91,6 +106,16 @@ struct ServeArgs {
     /// Timeout of one webhook delivery request, in seconds.
     #[arg(long, env = "HEADWATER_WEBHOOK_TIMEOUT", default_value_t = 10.0)]
     webhook_timeout: f64,
+    /// An internal address range webhooks may be delivered to, e.g. 10.20.0.0/16 for an
+    /// on-premises receiver (repeatable; the variable takes a comma-separated list). By
+    /// default loopback, private, link-local and other internal addresses are refused.
+    #[arg(
+        long = "webhook-allow-cidr",
+        env = "HEADWATER_WEBHOOK_ALLOW_CIDR",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    webhook_allow_cidr: Vec<headwater_api::outbound::Cidr>,
     /// Days before a management token expires that its "expiring" notice is sent (tokens
     /// with is_email_notification_enabled).
     #[arg(long, env = "HEADWATER_TOKEN_NOTICE_DAYS", default_value_t = 7)]
@@ -351,6 +376,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
              (from the source folder: cargo run --release -- user create …)\n"
         );
     }
+    ignore_file_size_signal();
     let tls = tls_config(&args)?;
     let login = login_config(&args)?;
     let config = ServerConfig {
@@ -366,6 +392,17 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         s3: s3_config(&args)?,
         assets_dir: args.assets_dir,
         public_url: args.public_url,
+        assets_public_url: match args.assets_public_url {
+            Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+                anyhow::bail!("--assets-public-url must be an http:// or https:// URL")
+            }
+            other => other,
+        },
+        conn: headwater_api::serve::ConnLimits {
+            header_read_timeout: seconds(args.header_read_timeout, "--header-read-timeout")?,
+            body_idle_timeout: seconds(args.body_idle_timeout, "--body-idle-timeout")?,
+            shutdown_grace: seconds(args.shutdown_grace, "--shutdown-grace")?,
+        },
         events: EventsConfig {
             retry_base: seconds(args.webhook_retry_base, "--webhook-retry-base")?,
             max_attempts: args.webhook_max_attempts.max(1),
@@ -384,6 +421,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         },
         tls: tls.is_some(),
         login,
+        webhook_allow_cidrs: args.webhook_allow_cidr,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage =
@@ -398,6 +436,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
     println!(
         "Headwater CMA listening on {scheme}://{addr}/v3 (delivery API at {scheme}://{addr}/cda/v3)"
     );
+    let state_grace = config.conn.shutdown_grace;
     let state = AppState::new(db.clone(), config);
     if let Some(cda) = args.cda_listen {
         let cda_listener = tokio::net::TcpListener::bind(cda)
@@ -409,14 +448,11 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         );
         let app = headwater_api::delivery_app(state.clone());
         let cda_tls = tls.clone();
+        let limits = state.config().conn;
         tokio::spawn(async move {
-            let served = match cda_tls {
-                Some(tls) => {
-                    headwater_api::tls::serve_router_tls(cda_listener, app, tls, shutdown_signal())
-                        .await
-                }
-                None => axum_serve(cda_listener, app).await,
-            };
+            let served =
+                headwater_api::serve_router(cda_listener, app, cda_tls, limits, shutdown_signal())
+                    .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "delivery listener stopped");
             }
@@ -426,9 +462,33 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
         Some(tls) => headwater_api::run_tls(listener, state, tls, shutdown_signal()).await?,
         None => headwater_api::run(listener, state, shutdown_signal()).await?,
     }
-    db.close().await;
+    // A request stuck past the grace period may still hold a connection: don't wait for it.
+    let grace = state_grace;
+    if tokio::time::timeout(grace, db.close()).await.is_err() {
+        tracing::warn!("database connections still in use at exit");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A file-size limit (`ulimit -f`) would otherwise kill the server with SIGXFSZ at the first
+/// write past it. With the signal handled, such a write fails with EFBIG instead, and the
+/// request that made it is answered 507 with nothing stored (SEC-8).
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    {
+        const SIGXFSZ: i32 = 25;
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ)) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        tracing::warn!("a write went past the file-size limit (SIGXFSZ)");
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot handle SIGXFSZ"),
+        }
+    }
 }
 
 /// A positive number of seconds from a flag.
@@ -493,13 +553,6 @@ fn tls_config(args: &ServeArgs) -> Result<Option<headwater_api::tls::TlsConfig>>
         cert_file.display()
     );
     Ok(Some(tls))
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    app: headwater_api::Router,
-) -> std::io::Result<()> {
-    headwater_api::serve_router(listener, app, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

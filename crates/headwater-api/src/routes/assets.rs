@@ -21,12 +21,20 @@ use headwater_store::repo::{environments, locales, stacks};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
+/// Where asset files are served from, for the `url`s in asset objects: the separate asset
+/// origin (`--assets-public-url`) when there is one, else this server's public URL, else the
+/// request's `Host`.
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    match &state.config().public_url {
+    let config = state.config();
+    match config
+        .assets_public_url
+        .as_ref()
+        .or(config.public_url.as_ref())
+    {
         Some(u) => u.trim_end_matches('/').to_string(),
         None => format!(
             "{}://{}",
-            if state.config().tls { "https" } else { "http" },
+            if config.tls { "https" } else { "http" },
             header(headers, "host").unwrap_or("127.0.0.1")
         ),
     }
@@ -137,7 +145,7 @@ fn upload_error(e: PutError, limit: usize) -> ApiError {
         PutError::Source(m) => ApiError::bad_body(format!("The upload could not be read: {m}")),
         PutError::Io(e) => {
             tracing::error!(error = %e, "asset storage failed");
-            if e.raw_os_error() == Some(28) {
+            if crate::storage::is_storage_full(&e) {
                 ApiError::new(
                     StatusCode::INSUFFICIENT_STORAGE,
                     crate::error::code::UNAVAILABLE,
@@ -152,14 +160,37 @@ fn upload_error(e: PutError, limit: usize) -> ApiError {
 
 /// Reads `asset[upload]`, `asset[title]`, `asset[description]`, `asset[tags]` and
 /// `asset[parent_uid]`, streaming the file into storage.
+/// A part refused after the file was stored (an oversized title, a malformed part) takes the
+/// stored file away with it: a refused upload leaves nothing behind.
 async fn read_multipart(
     state: &AppState,
     stack_uid: &str,
     asset_uid: &str,
-    mut mp: Multipart,
+    mp: Multipart,
 ) -> ApiResult<Upload> {
-    let mut fields = Map::new();
-    let mut file = None;
+    let mut up = Upload {
+        fields: Map::new(),
+        file: None,
+    };
+    match read_parts(state, stack_uid, asset_uid, mp, &mut up).await {
+        Ok(()) => Ok(up),
+        Err(e) => {
+            if let Some((_, _, _, key)) = &up.file {
+                state.storage().delete(key).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn read_parts(
+    state: &AppState,
+    stack_uid: &str,
+    asset_uid: &str,
+    mut mp: Multipart,
+    up: &mut Upload,
+) -> ApiResult<()> {
+    let Upload { fields, file } = up;
     let limit = state.config().max_upload_bytes;
     loop {
         let field = match mp.next_field().await {
@@ -198,17 +229,40 @@ async fn read_multipart(
                 .put(&storage_key, limit as u64, field)
                 .await
                 .map_err(|e| upload_error(e, limit))?;
-            file = Some((filename, content_type, size as i64, storage_key));
+            *file = Some((filename, content_type, size as i64, storage_key));
         } else {
-            let text = field.text().await.map_err(|e| {
-                ApiError::bad_body(format!(
-                    "The multipart field '{name}' could not be read: {e}"
-                ))
-            })?;
+            let text = read_text_field(field, &name).await?;
             fields.insert(key, Value::String(text));
         }
     }
-    Ok(Upload { fields, file })
+    Ok(())
+}
+
+/// The largest text field of a multipart upload (`asset[title]`, `asset[description]`, …).
+pub const MAX_MULTIPART_TEXT_BYTES: usize = 64 * 1024;
+
+/// A multipart text field, read up to [`MAX_MULTIPART_TEXT_BYTES`]: a longer one is refused
+/// as soon as it passes the limit, without reading the rest.
+async fn read_text_field(
+    mut field: axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> ApiResult<String> {
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_body(format!(
+            "The multipart field '{name}' could not be read: {e}"
+        ))
+    };
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(unreadable)? {
+        if bytes.len() + chunk.len() > MAX_MULTIPART_TEXT_BYTES {
+            return Err(ApiError::invalid(
+                name,
+                format!("is longer than {MAX_MULTIPART_TEXT_BYTES} bytes."),
+            ));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::invalid(name, "is not valid UTF-8."))
 }
 
 async fn check_folder(state: &AppState, ctx: &StackCtx, parent: Option<&str>) -> ApiResult<()> {
@@ -234,6 +288,15 @@ fn event<'a>(ctx: &'a StackCtx, action: &'a str, a: &'a Asset) -> Event<'a> {
         &a.uid,
         &a.title,
     )
+}
+
+/// Text fields of a multipart upload are held to what JSON bodies are: no U+0000 (checked
+/// after the file is stored, so that a refusal removes it like any other).
+fn refuse_nul(fields: &Map<String, Value>) -> ApiResult<()> {
+    match crate::body::nul_path(fields, "") {
+        Some(key) => Err(crate::body::nul_refused(&format!("asset[{key}]"))),
+        None => Ok(()),
+    }
 }
 
 fn str_of<'a>(m: &'a Map<String, Value>, k: &str) -> Option<&'a str> {
@@ -262,6 +325,7 @@ pub async fn create(
         ));
     };
     let result = async {
+        refuse_nul(&up.fields)?;
         let parent = str_of(&up.fields, "parent_uid").filter(|p| !p.is_empty());
         check_folder(&state, &ctx, parent).await?;
         let tags = tags_from(up.fields.get("tags"))?.unwrap_or_else(|| json!([]));
@@ -412,6 +476,7 @@ pub async fn update(
     };
     let key = file.as_ref().map(|f| f.3.clone());
     let result = async {
+        refuse_nul(&fields)?;
         let parent = match fields.get("parent_uid") {
             None => current.parent_uid.clone(),
             Some(Value::Null) => None,
@@ -518,11 +583,40 @@ pub async fn versions(
 
 /// `GET /v3/assets/{api_key}/{uid}/{version}/{filename}`: the file itself. Public, like
 /// Contentstack's asset URLs (the uid is unguessable).
+///
+/// Uploaded files must never run as this origin, where the API and its credentials live
+/// (SEC-6): every file is sent with `X-Content-Type-Options: nosniff` and a sandboxing
+/// Content-Security-Policy, and types a browser would execute (HTML, SVG, XML, scripts) as
+/// attachments. With a separate asset origin (`--assets-public-url`), a download asked of any
+/// other host is redirected there, so file bytes never come from the API's origin.
 pub async fn download(
     State(state): State<AppState>,
-    Path((api_key, uid, version, _name)): Path<(String, String, String, String)>,
+    Path((api_key, uid, version, name)): Path<(String, String, String, String)>,
     query: crate::body::Query,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
 ) -> ApiResult<Response> {
+    if let Some(origin) = &state.config().assets_public_url {
+        if !same_host(origin, header(&headers, "host")) {
+            let mut to = format!(
+                "{}/v3/assets/{}/{}/{}/{}",
+                origin.trim_end_matches('/'),
+                encode_segment(&api_key),
+                encode_segment(&uid),
+                encode_segment(&version),
+                encode_segment(&name)
+            );
+            if let Some(q) = uri.query() {
+                to.push('?');
+                to.push_str(q);
+            }
+            return Ok((
+                StatusCode::PERMANENT_REDIRECT,
+                [(axum::http::header::LOCATION, to)],
+            )
+                .into_response());
+        }
+    }
     let version: i64 = version.parse().map_err(|_| ApiError::not_found("asset"))?;
     let mut c = state.db().reader().await?;
     let stack = stacks::by_api_key(&mut c, &api_key)
@@ -554,13 +648,78 @@ pub async fn download(
     if let Some(n) = len {
         h.insert("content-length", HeaderValue::from(n));
     }
+    let disposition = if is_active_type(&content_type) {
+        "attachment"
+    } else {
+        "inline"
+    };
     if let Ok(v) = HeaderValue::from_str(&format!(
-        "inline; filename=\"{}\"",
+        "{disposition}; filename=\"{}\"",
         safe_filename(&filename)
     )) {
         h.insert("content-disposition", v);
     }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(FILE_CSP),
+    );
     Ok(resp)
+}
+
+/// The policy every asset file is served under: no script, no plug-in, no form, and a unique
+/// opaque origin (`sandbox`) for any document a browser makes of it. Images, video and
+/// audio still display when opened directly.
+const FILE_CSP: &str = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; \
+                        style-src 'unsafe-inline'; frame-ancestors 'none'";
+
+/// Whether a browser opening a file of this type could run script or markup in it: HTML,
+/// XHTML, SVG, XML and script types, and anything not a plain image, audio, video, font, PDF
+/// or data type. Such files are served as attachments.
+fn is_active_type(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let passive = match essence.split_once('/') {
+        Some(("image", sub)) => !sub.contains("svg") && !sub.contains("xml"),
+        Some(("audio" | "video" | "font", _)) => true,
+        Some(("text", sub)) => matches!(sub, "plain" | "csv" | "markdown"),
+        Some(("application", sub)) => {
+            matches!(
+                sub,
+                "pdf" | "json" | "octet-stream" | "zip" | "gzip" | "x-tar" | "msword" | "rtf"
+            ) || sub.starts_with("vnd.openxmlformats-")
+                || sub.starts_with("vnd.ms-")
+                || sub.starts_with("vnd.oasis.opendocument.")
+        }
+        _ => false,
+    };
+    !passive
+}
+
+/// Whether `host` (a `Host` header) names the same host and port as `origin` (a URL).
+fn same_host(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    let rest = origin.split_once("://").map(|(_, r)| r).unwrap_or(origin);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let default_port = if origin.starts_with("https://") {
+        ":443"
+    } else {
+        ":80"
+    };
+    let strip = |a: &str| -> String {
+        let a = a.to_ascii_lowercase();
+        a.strip_suffix(default_port)
+            .map(str::to_string)
+            .unwrap_or(a)
+    };
+    strip(authority) == strip(host)
 }
 
 /// `POST /v3/assets/folders` `{"asset": {"name", "parent_uid"}}`.
@@ -792,7 +951,12 @@ pub async fn unpublish(
 
 /// The webhook event of a change to an asset (its URL from `--public-url`, else a path).
 fn asset_event(state: &AppState, ctx: &StackCtx, action: &str, a: &Asset) -> events::Event {
-    let base = state.config().public_url.as_deref().unwrap_or("");
+    let config = state.config();
+    let base = config
+        .assets_public_url
+        .as_deref()
+        .or(config.public_url.as_deref())
+        .unwrap_or("");
     let base = base.trim_end_matches('/');
     events::Event::asset(
         action,
@@ -820,5 +984,57 @@ fn dir_filter(q: &Query) -> ApiResult<Option<bool>> {
         (0, _) => Ok(None),
         (1, Some(Value::Bool(b))) => Ok(Some(*b)),
         _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod file_type_tests {
+    use super::{is_active_type, same_host};
+
+    #[test]
+    fn active_types_are_recognised() {
+        for t in [
+            "text/html",
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "application/xml",
+            "text/javascript",
+            "application/javascript",
+            "application/x-shockwave-flash",
+            "TEXT/HTML",
+            "",
+            "nonsense",
+        ] {
+            assert!(is_active_type(t), "{t}");
+        }
+        for t in [
+            "image/png",
+            "image/jpeg",
+            "video/mp4",
+            "audio/mpeg",
+            "application/pdf",
+            "text/plain; charset=utf-8",
+            "application/json",
+            "application/octet-stream",
+        ] {
+            assert!(!is_active_type(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn hosts_are_compared_with_default_ports() {
+        assert!(same_host(
+            "https://files.example.com",
+            Some("files.example.com")
+        ));
+        assert!(same_host(
+            "https://files.example.com/",
+            Some("files.example.com:443")
+        ));
+        assert!(same_host("http://127.0.0.1:9000", Some("127.0.0.1:9000")));
+        assert!(!same_host("http://127.0.0.1:9000", Some("127.0.0.1:8080")));
+        assert!(!same_host("https://files.example.com", None));
     }
 }

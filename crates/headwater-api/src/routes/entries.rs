@@ -124,6 +124,13 @@ fn tags_of(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value
     }
 }
 
+/// The shape limits of an entry document (depth, keys), checked before a write transaction
+/// is opened, so that an oversized document never holds the writer (`validate_entry` checks
+/// them again).
+fn check_limits(map: &Map<String, Value>, verb: &str) -> ApiResult<()> {
+    content::check_entry_limits(map).map_err(|e| write_failed(verb, e))
+}
+
 /// Validates and checks uniqueness; returns (title, cleaned document).
 async fn validate(
     state: &AppState,
@@ -350,6 +357,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Entries, Op::Create).on_content_type(&ct))?;
     let map = body.wrapped("entry")?;
+    check_limits(map, "creation")?;
     let actor = ctx.actor();
     let backend = state.db().backend();
     let mut tx = state.db().begin().await?;
@@ -364,6 +372,7 @@ pub async fn create(
     };
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "creation").await?;
     let tags = tags_of(map, None)?;
+    let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
         stack_uid: &ctx.space,
         content_type_uid: &ct,
@@ -372,6 +381,7 @@ pub async fn create(
         title: &title,
         doc: &doc,
         tags: &tags,
+        unindexed: &unindexed,
     };
     let entry = entries::insert(&mut tx, backend, &w, &actor).await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
@@ -398,6 +408,7 @@ pub async fn update(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Entries, Op::Update).on_content_type(&ct))?;
     let map = body.wrapped("entry")?;
+    check_limits(map, "update")?;
     let expected = match map.get("_version") {
         None | Some(Value::Null) => None,
         Some(v) => Some(
@@ -433,6 +444,7 @@ pub async fn update(
     };
     let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "update").await?;
     let tags = tags_of(map, current.as_ref().map(|e| &e.tags))?;
+    let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
         stack_uid: &ctx.space,
         content_type_uid: &ct,
@@ -441,6 +453,7 @@ pub async fn update(
         title: &title,
         doc: &doc,
         tags: &tags,
+        unindexed: &unindexed,
     };
     let entry = match &current {
         // Not yet localized in this locale: this write creates the localized version.

@@ -23,8 +23,26 @@ use headwater_store::repo::{assets, audit, entries, environments, locales, schem
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
-fn release_json(r: &Release) -> Value {
-    let items = r.items.as_array().cloned().unwrap_or_default();
+/// A release's items as `ctx` may see them: the stored title of an item whose entry (or asset)
+/// the policy does not let it read is left out.
+fn visible_items(ctx: &StackCtx, items: &Value) -> Vec<Value> {
+    let mut items = items.as_array().cloned().unwrap_or_default();
+    for item in &mut items {
+        let read = match item.get("content_type_uid").and_then(Value::as_str) {
+            Some(ct) => Action::new(Module::Entries, Op::Read).on_content_type(ct),
+            None => Action::new(Module::Assets, Op::Read),
+        };
+        if ctx.authorize(&read).is_err() {
+            if let Some(m) = item.as_object_mut() {
+                m.remove("title");
+            }
+        }
+    }
+    items
+}
+
+fn release_json(ctx: &StackCtx, r: &Release) -> Value {
+    let items = visible_items(ctx, &r.items);
     json!({
         "uid": r.uid,
         "name": r.name,
@@ -69,7 +87,7 @@ pub async fn list(
     let (items, total) = releases::list(&mut c, &ctx.space, skip, limit).await?;
     Ok(listed(
         "releases",
-        items.iter().map(release_json).collect(),
+        items.iter().map(|r| release_json(&ctx, r)).collect(),
         q.flag("include_count").then_some(total),
     ))
 }
@@ -82,7 +100,7 @@ pub async fn fetch(
     ctx.authorize(&Action::new(Module::Releases, Op::Read))?;
     let mut c = state.db().reader().await?;
     let r = load(&mut c, &ctx, &uid).await?;
-    Ok(Json(json!({ "release": release_json(&r) })))
+    Ok(Json(json!({ "release": release_json(&ctx, &r) })))
 }
 
 fn header_fields<'a>(
@@ -144,7 +162,7 @@ pub async fn create(
     Ok(created(
         "Release created successfully.",
         "release",
-        release_json(&r),
+        release_json(&ctx, &r),
     ))
 }
 
@@ -187,7 +205,7 @@ pub async fn update(
     Ok(updated(
         "Release updated successfully.",
         "release",
-        release_json(&r),
+        release_json(&ctx, &r),
     ))
 }
 
@@ -273,6 +291,14 @@ async fn checked_item(
         .get("content_type_uid")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty());
+    // The caller must be allowed to read the item (the policy's `Read` decision for the
+    // entry's content type, or for assets) before anything about it is looked up or copied
+    // into the release: release rights alone reveal no titles.
+    let read = match ct {
+        Some(ct) => Action::new(Module::Entries, Op::Read).on_content_type(ct),
+        None => Action::new(Module::Assets, Op::Read),
+    };
+    ctx.authorize(&read)?;
     let title = match ct {
         Some(ct) => {
             if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
@@ -342,7 +368,7 @@ pub async fn items(
     ctx.authorize(&Action::new(Module::Releases, Op::Read))?;
     let mut c = state.db().reader().await?;
     let r = load(&mut c, &ctx, &uid).await?;
-    let items = r.items.as_array().cloned().unwrap_or_default();
+    let items = visible_items(&ctx, &r.items);
     let n = items.len() as i64;
     Ok(listed("items", items, Some(n)))
 }
@@ -400,7 +426,7 @@ async fn save_items(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(message, "release", release_json(&r)))
+    Ok(updated(message, "release", release_json(ctx, &r)))
 }
 
 /// `DELETE /v3/releases/{uid}/items` `{"items": [...]}` (or `?all=true`), or `…/item`.
@@ -669,7 +695,7 @@ pub async fn clone(
     Ok(created(
         "Release cloned successfully.",
         "release",
-        release_json(&r),
+        release_json(&ctx, &r),
     ))
 }
 

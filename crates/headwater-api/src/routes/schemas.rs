@@ -192,7 +192,13 @@ async fn parse_body(
     let mut c = state.db().reader().await?;
     let globals = global_schemas(&mut c, &ctx.space).await?;
     drop(c);
-    let fields = match fields_of(&schema, spec.kind == Kind::ContentType, &globals) {
+    // A global field's own uid starts the chain of global fields being resolved, so that a
+    // reference back to it (directly or through others) is refused as a cycle.
+    let own_uid = (spec.kind == Kind::GlobalField).then_some(uid.as_str());
+    let lookup = |g: &str| globals.get(g).cloned();
+    let parsed =
+        content::parse_schema_of(own_uid, &schema, spec.kind == Kind::ContentType, &lookup);
+    let fields = match parsed {
         Ok(f) => f,
         Err(e) => {
             errors.extend(e);

@@ -5,6 +5,7 @@ use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::delivery::url_allowed;
 use crate::error::{ApiError, ApiResult};
+use crate::outbound;
 use crate::routes::{created, listed, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -158,12 +159,24 @@ fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<
         let user = text("http_basic_auth")?;
         let mut password = text("http_basic_password")?;
         if password == MASK {
-            password = current
-                .and_then(|c| c.get(i))
+            // The stored password stays only with the origin it was given for: echoing the
+            // mask while pointing the destination elsewhere would send it to the new target.
+            let stored = current.and_then(|c| c.get(i));
+            let stored_password = stored
                 .and_then(|c| c.get("http_basic_password"))
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+                .unwrap_or_default();
+            let stored_url = stored
+                .and_then(|c| c.get("target_url"))
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !stored_password.is_empty() && !same_origin(stored_url, url) {
+                return Err(ApiError::invalid(
+                    &field("http_basic_password"),
+                    "must be sent again: the target URL's scheme, host or port changed, and a stored password is only kept for the origin it was given for.",
+                ));
+            }
+            password = stored_password.to_string();
         }
         let mut headers = Vec::new();
         match d.get("custom_header") {
@@ -211,6 +224,36 @@ fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<
         }));
     }
     Ok(Value::Array(out))
+}
+
+/// True when both URLs have the same scheme, host and port.
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin().is_tuple() && a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+/// How long saving a webhook waits for its target's host name to resolve.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Refuses destinations whose target is, or resolves to, an internal address the server does
+/// not allow (SEC-1). Deliveries are checked again when they connect.
+async fn check_targets(state: &AppState, destinations: &Value) -> ApiResult<()> {
+    let allow = &state.config().webhook_allow_cidrs;
+    for (i, d) in destinations.as_array().into_iter().flatten().enumerate() {
+        let url = d.get("target_url").and_then(Value::as_str).unwrap_or("");
+        let Ok(url) = reqwest::Url::parse(url) else {
+            continue; // already refused by `destinations`
+        };
+        if let Err(r) = outbound::check_target(&url, allow, RESOLVE_TIMEOUT).await {
+            return Err(ApiError::invalid(
+                &format!("webhook.destinations[{i}].target_url"),
+                format!("must not lead to an internal address: {r}."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<WebhookFields> {
@@ -342,6 +385,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Webhooks, Op::Create))?;
     let f = fields(body.wrapped("webhook")?, None)?;
+    check_targets(&state, &f.destinations).await?;
     let secret = headwater_core::ids::new_uid() + &headwater_core::ids::new_uid();
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
@@ -369,6 +413,7 @@ pub async fn update(
     ctx.authorize(&Action::new(Module::Webhooks, Op::Update))?;
     let current = load(&state, &ctx, &uid).await?;
     let f = fields(body.wrapped("webhook")?, Some(&current))?;
+    check_targets(&state, &f.destinations).await?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let w = webhooks::update(&mut tx, &ctx.stack.uid, &uid, &f, &actor)

@@ -83,6 +83,35 @@ pub struct FieldScope {
     pub stack: String,
     pub content_type: String,
     pub locales: Vec<String>,
+    /// The paths some entry of the scope left out of the index (its markers, see
+    /// `field_index`; `""` for whole entries), read by [`unindexed_paths`].
+    pub unindexed: Vec<String>,
+}
+
+/// The paths below which some entry row of a content type in these locales is not indexed
+/// (`json` fields, entries over the per-entry cap): the field index's markers.
+pub async fn unindexed_paths(
+    c: &mut Conn,
+    stack_uid: &str,
+    content_type_uid: &str,
+    locales: &[&str],
+) -> Result<Vec<String>> {
+    let list: Vec<String> = (0..locales.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT DISTINCT path FROM entry_fields WHERE stack_uid = $1 AND content_type_uid = $2 \
+         AND locale IN ({}) AND substr(path, 1, 1) = '{}'",
+        list.join(", "),
+        field_index::MARKER
+    );
+    let mut q = sqlx::query(&sql).bind(stack_uid).bind(content_type_uid);
+    for l in locales {
+        q = q.bind(*l);
+    }
+    let rows = q.fetch_all(c).await?;
+    Ok(rows
+        .iter()
+        .map(|r| s(r, "path")[field_index::MARKER.len()..].to_string())
+        .collect())
 }
 
 /// A pre-filter's SQL: a SELECT of one column, `seq`.
@@ -383,6 +412,13 @@ impl Compiler {
             _ => return None,
         }
         let joined = path.join(".");
+        // Entries that left this path (or one above it) out of the index are candidates too.
+        let marked: Vec<String> = scope
+            .unindexed
+            .iter()
+            .filter(|m| m.is_empty() || joined == **m || joined.starts_with(&format!("{m}.")))
+            .map(|m| format!("{}{m}", field_index::MARKER))
+            .collect();
         let p = self.push(Param::Text(joined));
         let field = format!(
             "v.field_id IN (SELECT f.id FROM entry_fields f WHERE f.stack_uid = {} AND \
@@ -425,6 +461,23 @@ impl Compiler {
         }
         if sets.is_empty() {
             return None;
+        }
+        let exact = exact && marked.is_empty();
+        if !marked.is_empty() {
+            let list: Vec<String> = marked
+                .into_iter()
+                .map(|m| self.push(Param::Text(m)))
+                .collect();
+            // Markers have an empty `t`, so `entry_values_text` finds them.
+            sets.push(format!(
+                "SELECT v.seq FROM entry_values v WHERE v.field_id IN (SELECT f.id FROM \
+                 entry_fields f WHERE f.stack_uid = {} AND f.content_type_uid = {} AND \
+                 f.locale IN ({}) AND f.path IN ({})) AND v.t = ''",
+                scope.stack,
+                scope.content_type,
+                scope.locales.join(", "),
+                list.join(", ")
+            ));
         }
         let sets = sets
             .into_iter()
@@ -508,14 +561,23 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
     let one_locale = locales.len() == 1;
     // The field index describes current versions only, so published listings do not use it.
     let prefilter = match (q.filter, q.published_in) {
-        (Some(f), None) => comp.prefilter(
-            f,
-            &FieldScope {
-                stack: stack.clone(),
-                content_type: ct.clone(),
-                locales,
-            },
-        ),
+        (Some(f), None) => {
+            let mut names = vec![q.locale];
+            if !one_locale {
+                names.push(q.master_locale);
+            }
+            let unindexed =
+                unindexed_paths(&mut *c, q.stack_uid, q.content_type_uid, &names).await?;
+            comp.prefilter(
+                f,
+                &FieldScope {
+                    stack: stack.clone(),
+                    content_type: ct.clone(),
+                    locales,
+                    unindexed,
+                },
+            )
+        }
         _ => None,
     };
     if let Some((set, true)) = &prefilter {
@@ -670,6 +732,8 @@ pub struct EntryWrite<'a> {
     pub title: &'a str,
     pub doc: &'a Value,
     pub tags: &'a Value,
+    /// Paths of `doc` the field index leaves out (its `json` fields, `content::json_paths`).
+    pub unindexed: &'a [String],
 }
 
 /// Keeps the field index in step with an entry row's document (same transaction).
@@ -680,7 +744,7 @@ async fn index_doc(c: &mut Conn, backend: Backend, w: &EntryWrite<'_>, seq: i64)
         locale: w.locale,
         seq,
     };
-    field_index::write(c, backend, &owner, w.doc).await
+    field_index::write(c, backend, &owner, w.doc, w.unindexed).await
 }
 
 async fn record_version(
@@ -847,7 +911,7 @@ pub async fn insert_many(
         }
         q.execute(&mut *c).await?;
     }
-    field_index::write_many(c, backend, place, &indexed).await
+    field_index::write_many(c, backend, place, &indexed, &[]).await
 }
 
 /// Writes a new version if the stored one is `expected` (or any, when `None`). Returns `None`

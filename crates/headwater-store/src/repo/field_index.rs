@@ -15,6 +15,15 @@
 //! their first [`TEXT_PREFIX_CHARS`] characters; numbers as the database parses their JSON text
 //! (so number comparisons on the index and on the document agree exactly).
 //! Booleans and nulls are not indexed.
+//!
+//! The work per entry is bounded: the inside of `json` fields (free-form data, whose paths the
+//! writer names) is not indexed, and an entry with more than [`MAX_VALUES_PER_ENTRY`] values is
+//! not indexed value by value. Neither may make a query miss an entry, so each is recorded as
+//! a *marker*: a row whose field path is [`MARKER`] followed by the path below which nothing
+//! was indexed (`!meta`; `!` alone for the whole entry). The query compiler adds the entries
+//! marked on a prefix of a compared path to that comparison's candidates (see
+//! `entries::FieldScope::unindexed`), so a query on such a path falls back to evaluating the
+//! condition on those entries: answers are the same as a full scan's.
 
 use super::Conn;
 use crate::error::Result;
@@ -26,6 +35,14 @@ pub const TEXT_PREFIX_CHARS: usize = 200;
 
 /// Paths and values per statement (SQLite allows at most 500 terms in a compound SELECT).
 const CHUNK: usize = 100;
+
+/// The most values one entry row has in the index; an entry with more is indexed as one
+/// whole-entry marker instead (it is then a candidate of every indexed query of its content
+/// type and locale, and the exact condition decides).
+pub const MAX_VALUES_PER_ENTRY: usize = 1_000;
+
+/// The first character of a marker's field path (never that of an [`indexable_key`]).
+pub const MARKER: &str = "!";
 
 /// A key the index holds and the compiler may look up: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn indexable_key(k: &str) -> bool {
@@ -48,39 +65,68 @@ pub fn text_prefix(s: &str) -> &str {
 pub enum Leaf {
     Text(String, String),
     Number(String, String),
+    /// Nothing at or below this path (its field path without the [`MARKER`]; empty for the
+    /// whole entry) is indexed.
+    Unindexed(String),
 }
 
 impl Leaf {
-    fn path(&self) -> &str {
+    /// The path of its `entry_fields` row.
+    fn field_path(&self) -> String {
         match self {
-            Leaf::Text(p, _) | Leaf::Number(p, _) => p,
+            Leaf::Text(p, _) | Leaf::Number(p, _) => p.clone(),
+            Leaf::Unindexed(p) => format!("{MARKER}{p}"),
         }
     }
 }
 
-/// The indexed values of a document.
-pub fn leaves(doc: &Value) -> Vec<Leaf> {
-    fn walk(v: &Value, prefix: &str, out: &mut Vec<Leaf>) {
+/// The indexed values of a document, leaving out what is at or below the dotted paths of
+/// `unindexed` (its `json` fields) and replaced by one whole-entry marker when there are more
+/// than [`MAX_VALUES_PER_ENTRY`].
+pub fn leaves(doc: &Value, unindexed: &[String]) -> Vec<Leaf> {
+    fn walk(v: &Value, prefix: &str, unindexed: &[String], out: &mut Vec<Leaf>, count: &mut usize) {
         let Value::Object(map) = v else { return };
         for (k, child) in map {
             if !indexable_key(k) {
                 continue;
+            }
+            if *count > MAX_VALUES_PER_ENTRY {
+                return;
             }
             let path = if prefix.is_empty() {
                 k.clone()
             } else {
                 format!("{prefix}.{k}")
             };
+            if unindexed.contains(&path) {
+                if matches!(
+                    child,
+                    Value::String(_) | Value::Number(_) | Value::Object(_)
+                ) {
+                    out.push(Leaf::Unindexed(path));
+                }
+                continue;
+            }
             match child {
-                Value::String(s) => out.push(Leaf::Text(path, text_prefix(s).to_string())),
-                Value::Number(n) => out.push(Leaf::Number(path, n.to_string())),
-                Value::Object(_) => walk(child, &path, out),
+                Value::String(s) => {
+                    *count += 1;
+                    out.push(Leaf::Text(path, text_prefix(s).to_string()))
+                }
+                Value::Number(n) => {
+                    *count += 1;
+                    out.push(Leaf::Number(path, n.to_string()))
+                }
+                Value::Object(_) => walk(child, &path, unindexed, out, count),
                 _ => {}
             }
         }
     }
     let mut out = Vec::new();
-    walk(doc, "", &mut out);
+    let mut count = 0;
+    walk(doc, "", unindexed, &mut out, &mut count);
+    if count > MAX_VALUES_PER_ENTRY {
+        return vec![Leaf::Unindexed(String::new())];
+    }
     out
 }
 
@@ -92,14 +138,21 @@ pub struct Owner<'a> {
     pub seq: i64,
 }
 
-/// Replaces the indexed values of one entry row with those of `doc`.
-pub async fn write(c: &mut Conn, backend: Backend, owner: &Owner<'_>, doc: &Value) -> Result<()> {
+/// Replaces the indexed values of one entry row with those of `doc`, leaving out the inside
+/// of the `unindexed` paths (see [`leaves`]).
+pub async fn write(
+    c: &mut Conn,
+    backend: Backend,
+    owner: &Owner<'_>,
+    doc: &Value,
+    unindexed: &[String],
+) -> Result<()> {
     let place = Place {
         stack_uid: owner.stack_uid,
         content_type_uid: owner.content_type_uid,
         locale: owner.locale,
     };
-    write_many(c, backend, &place, &[(owner.seq, doc)]).await
+    write_many(c, backend, &place, &[(owner.seq, doc)], unindexed).await
 }
 
 /// The content space, content type and locale of entry rows.
@@ -109,12 +162,14 @@ pub struct Place<'a> {
     pub locale: &'a str,
 }
 
-/// Replaces the indexed values of many entry rows of one place, in a few statements.
+/// Replaces the indexed values of many entry rows of one place, in a few statements, leaving
+/// out the inside of the `unindexed` paths (see [`leaves`]).
 pub async fn write_many(
     c: &mut Conn,
     backend: Backend,
     place: &Place<'_>,
     rows: &[(i64, &Value)],
+    unindexed: &[String],
 ) -> Result<()> {
     // Always clear first: on SQLite a `seq` freed by a deletion can be handed out again.
     for chunk in rows.chunks(CHUNK) {
@@ -131,13 +186,13 @@ pub async fn write_many(
     }
     let all: Vec<(i64, Leaf)> = rows
         .iter()
-        .flat_map(|(seq, doc)| leaves(doc).into_iter().map(move |l| (*seq, l)))
+        .flat_map(|(seq, doc)| leaves(doc, unindexed).into_iter().map(move |l| (*seq, l)))
         .collect();
     for chunk in all.chunks(CHUNK) {
         // Values whose path is known are inserted at once; only when some path is new are
         // the paths registered and the chunk inserted again (already inserted rows are kept).
         if insert_values(c, backend, place, chunk).await? < chunk.len() as u64 {
-            let mut paths: Vec<&str> = chunk.iter().map(|(_, l)| l.path()).collect();
+            let mut paths: Vec<String> = chunk.iter().map(|(_, l)| l.field_path()).collect();
             paths.sort_unstable();
             paths.dedup();
             ensure_fields(c, place, &paths).await?;
@@ -147,7 +202,7 @@ pub async fn write_many(
     Ok(())
 }
 
-async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[&str]) -> Result<()> {
+async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[String]) -> Result<()> {
     let selects: Vec<String> = (0..paths.len())
         .map(|i| format!("SELECT CAST(${} AS TEXT) AS path", i + 4))
         .collect();
@@ -163,7 +218,7 @@ async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[&str]) -> Resul
         .bind(place.content_type_uid)
         .bind(place.locale);
     for path in paths {
-        q = q.bind(*path);
+        q = q.bind(path.as_str());
     }
     q.execute(c).await?;
     Ok(())
@@ -209,6 +264,8 @@ async fn insert_values(
         q = match leaf {
             Leaf::Text(p, t) => q.bind(p.as_str()).bind(Some(t.as_str())).bind(None::<&str>),
             Leaf::Number(p, n) => q.bind(p.as_str()).bind(None::<&str>).bind(Some(n.as_str())),
+            // A marker's `t` is empty, so its rows are found through `entry_values_text`.
+            Leaf::Unindexed(_) => q.bind(leaf.field_path()).bind(Some("")).bind(None::<&str>),
         };
     }
     Ok(q.execute(c).await?.rows_affected())
@@ -221,8 +278,25 @@ pub(crate) fn delete_sql(filter: &str) -> String {
 }
 
 /// Rebuilds the index for every entry row of a content space (for code that wrote `entries`
-/// rows without going through `repo::entries`, such as a bulk copy).
+/// rows without going through `repo::entries`, such as a bulk copy), leaving out the `json`
+/// fields of each content type as the write path does. A content type whose schema does not
+/// parse is indexed whole (the index stays complete; the per-entry cap still bounds the work).
 pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<u64> {
+    use super::schemas::{self, Kind};
+    let (globals, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
+    let globals: std::collections::HashMap<String, Value> =
+        globals.into_iter().map(|g| (g.uid, g.schema)).collect();
+    let lookup = |uid: &str| globals.get(uid).cloned();
+    let (types, _) = schemas::list(c, stack_uid, Kind::ContentType, 0, i64::MAX).await?;
+    let json_paths: std::collections::HashMap<String, Vec<String>> = types
+        .iter()
+        .map(|t| {
+            let paths = headwater_core::content::parse_schema(&t.schema, false, &lookup)
+                .map(|f| headwater_core::content::json_paths(&f))
+                .unwrap_or_default();
+            (t.uid.clone(), paths)
+        })
+        .collect();
     let rows = sqlx::query(&format!(
         "SELECT seq, content_type_uid, locale, {} AS doc FROM entries WHERE stack_uid = $1",
         crate::dialect::json_text(backend, "doc")
@@ -232,13 +306,18 @@ pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<
     .await?;
     let mut n = 0;
     for r in &rows {
+        let content_type_uid = crate::row::s(r, "content_type_uid");
         let owner = Owner {
             stack_uid,
-            content_type_uid: &crate::row::s(r, "content_type_uid"),
+            content_type_uid: &content_type_uid,
             locale: &crate::row::s(r, "locale"),
             seq: crate::row::i(r, "seq"),
         };
-        write(c, backend, &owner, &crate::row::json(r, "doc")).await?;
+        let unindexed = json_paths
+            .get(&content_type_uid)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        write(c, backend, &owner, &crate::row::json(r, "doc"), unindexed).await?;
         n += 1;
     }
     Ok(n)
@@ -256,8 +335,8 @@ mod tests {
             "author": {"name": "Ada", "age": 36, "tags": ["x"]},
             "sections": [{"quote": "q"}], "odd key": "x", "a.b": "y", "9lives": "z"
         });
-        let mut got = leaves(&doc);
-        got.sort_by(|a, b| a.path().cmp(b.path()));
+        let mut got = leaves(&doc, &[]);
+        got.sort_by_key(|l| l.field_path());
         assert_eq!(
             got,
             vec![
@@ -344,7 +423,7 @@ mod tests {
             r#"{"title": "One", "rating": 9007199254740993, "author": {"name": "Ada"}, "tags": ["x"], "odd key": 1, "flag": true}"#,
         )
         .unwrap();
-        let mut paths: Vec<String> = leaves(&doc).iter().map(|l| l.path().to_string()).collect();
+        let mut paths: Vec<String> = leaves(&doc, &[]).iter().map(Leaf::field_path).collect();
         paths.sort();
         let indexed: Vec<String> = got
             .iter()
@@ -372,6 +451,36 @@ mod tests {
         drop(c);
         db.close().await;
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn json_fields_and_entries_over_the_cap_become_markers() {
+        let doc = json!({"title": "T", "meta": {"a": 1, "b": "x"}, "info": {"extra": "s", "n": 2},
+                         "empty": null});
+        let unindexed = vec![
+            "meta".to_string(),
+            "info.extra".to_string(),
+            "empty".to_string(),
+        ];
+        let mut got: Vec<String> = leaves(&doc, &unindexed)
+            .iter()
+            .map(Leaf::field_path)
+            .collect();
+        got.sort();
+        assert_eq!(got, vec!["!info.extra", "!meta", "info.n", "title"]);
+        let mut wide = serde_json::Map::new();
+        for i in 0..=MAX_VALUES_PER_ENTRY {
+            wide.insert(format!("k{i}"), json!(i));
+        }
+        assert_eq!(
+            leaves(&Value::Object(wide.clone()), &[]),
+            vec![Leaf::Unindexed(String::new())]
+        );
+        wide.remove("k0");
+        assert_eq!(
+            leaves(&Value::Object(wide), &[]).len(),
+            MAX_VALUES_PER_ENTRY
+        );
     }
 
     #[test]
