@@ -3,6 +3,7 @@
 //! HTTP.
 
 use headwater_core::policy::OrgRole;
+use headwater_core::sealing::SealKey;
 use headwater_core::{password, totp};
 use headwater_store::repo::{orgs, stacks, users};
 use headwater_store::{Db, StoreError};
@@ -91,16 +92,30 @@ pub async fn create_user(
     })
 }
 
-/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol.
-pub async fn enable_2fa(db: &Db, email: &str) -> Result<String, AdminError> {
+/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol. The
+/// database keeps it sealed with `key`, bound to the user (SEC-14).
+pub async fn enable_2fa(db: &Db, key: &SealKey, email: &str) -> Result<String, AdminError> {
     let secret = totp::new_secret();
     let mut tx = db.begin().await?;
     let user = users::by_email(&mut tx, email)
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no user with email {email}")))?;
-    users::set_tfa_secret(&mut tx, &user.uid, Some(&secret)).await?;
+    users::set_tfa_secret(&mut tx, &user.uid, Some(&key.seal(&secret, &user.uid))).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(secret)
+}
+
+/// Seals the two-factor secrets still stored in plain text (written before sealing), in one
+/// transaction; returns how many. Run at every start, so a database is sealed once its
+/// server has started.
+pub async fn seal_tfa_secrets(db: &Db, key: &SealKey) -> Result<u64, AdminError> {
+    let mut tx = db.begin().await?;
+    let plain = users::plain_tfa_secrets(&mut tx).await?;
+    for (uid, secret) in &plain {
+        users::set_tfa_secret_keeping_step(&mut tx, uid, &key.seal(secret, uid)).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(plain.len() as u64)
 }
 
 /// Turns SSO strict mode on or off. Turning it on also ends the password sessions

@@ -45,6 +45,8 @@ pub struct ServerConfig {
     /// receivers). Empty by default: loopback, private, link-local and other internal
     /// addresses are refused (see [`crate::outbound`]).
     pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
+    /// The key two-factor secrets are sealed with in the database (SEC-14).
+    pub seal_key: headwater_core::sealing::SealKey,
 }
 
 /// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
@@ -147,6 +149,7 @@ impl Default for ServerConfig {
             s3: None,
             login: LoginConfig::default(),
             webhook_allow_cidrs: Vec::new(),
+            seal_key: headwater_core::sealing::SealKey::generate(),
         }
     }
 }

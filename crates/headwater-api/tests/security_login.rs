@@ -20,6 +20,7 @@ on_both_backends!(
     sec_17_authtokens_past_their_maximum_age_are_refused,
     sec_17_strict_mode_ends_member_password_sessions,
     sec_17_sharing_answers_the_same_for_unknown_addresses,
+    sec_14_two_factor_secrets_are_sealed_at_rest,
 );
 
 fn policy(free: u32, base_ms: u64) -> Policy {
@@ -147,9 +148,13 @@ async fn sec_03_two_factor_codes_are_throttled_and_log_in_once(mut app: TestApp)
     }))
     .await;
     app.owner("ada@example.com").await;
-    let secret = headwater_api::admin::enable_2fa(&app.db, "ada@example.com")
-        .await
-        .unwrap();
+    let secret = headwater_api::admin::enable_2fa(
+        &app.db,
+        &headwater_testkit::seal_key(),
+        "ada@example.com",
+    )
+    .await
+    .unwrap();
     let now = unix_now();
     let code = headwater_core::totp::code_at(&secret, now).unwrap();
     let (status, body, _) = login(&app, "ada@example.com", PASSWORD, Some(&code)).await;
@@ -366,4 +371,74 @@ async fn sec_17_sharing_answers_the_same_for_unknown_addresses(app: TestApp) {
         kb.to_string().replace("known@", "someone@"),
         ub.to_string().replace("unknown@", "someone@")
     );
+}
+
+/// The stored two-factor secret of a user, as the database holds it.
+async fn stored_tfa_secret(app: &TestApp, email: &str) -> String {
+    let mut c = app.db.reader().await.unwrap();
+    headwater_store::repo::users::by_email(&mut c, email)
+        .await
+        .unwrap()
+        .expect("user")
+        .tfa_secret
+        .expect("a two-factor secret")
+}
+
+/// SEC-14. The database holds two-factor secrets sealed (encrypted and bound to their user),
+/// never the secret itself; login opens them with the server's key. A secret written in
+/// plain text before sealing still logs in, and is sealed by `admin::seal_tfa_secrets` (run at
+/// every start); a server with another key cannot use a sealed one.
+async fn sec_14_two_factor_secrets_are_sealed_at_rest(mut app: TestApp) {
+    let key = headwater_testkit::seal_key();
+    let (ada, _) = app.owner("ada@example.com").await;
+    let secret = headwater_api::admin::enable_2fa(&app.db, &key, "ada@example.com")
+        .await
+        .unwrap();
+    let stored = stored_tfa_secret(&app, "ada@example.com").await;
+    assert!(stored.starts_with("enc:v1:"), "{stored}");
+    assert!(!stored.contains(&secret));
+    let now = unix_now();
+    let code = headwater_core::totp::code_at(&secret, now).unwrap();
+    let (status, body, _) = login(&app, "ada@example.com", PASSWORD, Some(&code)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A secret from before sealing: stored plain, still works, then sealed at start.
+    app.owner("bob@example.com").await;
+    let plain = headwater_core::totp::new_secret();
+    let mut tx = app.db.begin().await.unwrap();
+    let bob = headwater_store::repo::users::by_email(&mut tx, "bob@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    headwater_store::repo::users::set_tfa_secret(&mut tx, &bob.uid, Some(&plain))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let code = headwater_core::totp::code_at(&plain, now).unwrap();
+    let (status, body, _) = login(&app, "bob@example.com", PASSWORD, Some(&code)).await;
+    assert_eq!(status, 200, "{body}");
+    let sealed = headwater_api::admin::seal_tfa_secrets(&app.db, &key)
+        .await
+        .unwrap();
+    assert_eq!(sealed, 1, "only bob's secret was plain");
+    let stored = stored_tfa_secret(&app, "bob@example.com").await;
+    assert!(
+        stored.starts_with("enc:v1:") && !stored.contains(&plain),
+        "{stored}"
+    );
+    assert_eq!(key.open(&stored, &bob.uid).unwrap(), plain);
+    // Bound to its user: ada's sealed secret does not open as bob's.
+    let ada_stored = stored_tfa_secret(&app, "ada@example.com").await;
+    assert!(key.open(&ada_stored, &bob.uid).is_err());
+    assert_eq!(key.open(&ada_stored, &ada).unwrap(), secret);
+
+    // Another key cannot use it: the login fails as a server fault, never as a pass.
+    app.restart_with(ServerConfig {
+        seal_key: headwater_core::sealing::SealKey::generate(),
+        ..test_config()
+    })
+    .await;
+    let code = headwater_core::totp::code_at(&secret, now + 30).unwrap();
+    let (status, body, _) = login(&app, "ada@example.com", PASSWORD, Some(&code)).await;
+    assert_error(status, &body, 500, 500);
 }

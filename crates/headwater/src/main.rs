@@ -21,8 +21,71 @@ struct Cli {
     #[arg(long, global = true, env = "HEADWATER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
+    /// The key two-factor secrets are sealed with at rest (32 random bytes, base64). Created
+    /// owner-only on first use when missing. Every instance on one database needs the same
+    /// key; HEADWATER_SECRET_KEY (the key itself, base64) takes precedence over the file.
+    #[arg(
+        long,
+        global = true,
+        env = "HEADWATER_SECRET_KEY_FILE",
+        default_value = "./headwater-data/secret.key"
+    )]
+    secret_key_file: std::path::PathBuf,
+
     #[command(subcommand)]
     command: Command,
+}
+
+/// The sealing key: `HEADWATER_SECRET_KEY` when set, else the key file (created when missing).
+fn seal_key(file: &std::path::Path) -> Result<headwater_core::sealing::SealKey> {
+    use headwater_core::sealing::SealKey;
+    if let Ok(text) = std::env::var("HEADWATER_SECRET_KEY") {
+        return SealKey::from_base64(&text)
+            .map_err(|e| anyhow::anyhow!("HEADWATER_SECRET_KEY: {e}"));
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            SealKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SealKey::generate();
+            write_owner_only(file, key.to_base64().as_bytes())
+                .with_context(|| format!("creating the secret key file {}", file.display()))?;
+            tracing::info!(file = %file.display(), "created the secret key file (keep it with backups of the database)");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", file.display())),
+    }
+}
+
+/// Writes a new file readable by its owner only (in a folder created owner-only).
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut f = std::fs::File::create_new(path)?;
+        f.write_all(bytes)
+    }
 }
 
 #[derive(Subcommand)]
@@ -354,18 +417,28 @@ async fn main() -> Result<()> {
     db.migrate().await.context("applying migrations")?;
 
     match cli.command {
-        Command::Serve(args) => serve(db, *args).await,
+        Command::Serve(args) => {
+            let key = seal_key(&cli.secret_key_file)?;
+            let sealed = headwater_api::admin::seal_tfa_secrets(&db, &key).await?;
+            if sealed > 0 {
+                tracing::info!(
+                    users = sealed,
+                    "sealed two-factor secrets stored in plain text"
+                );
+            }
+            serve(db, *args, key).await
+        }
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(cmd) => user(db, cmd).await,
+        Command::User(cmd) => user(db, cmd, &cli.secret_key_file).await,
         Command::Org(cmd) => org(db, cmd).await,
         Command::Stack(cmd) => stack(db, cmd).await,
     }
 }
 
-async fn serve(db: Db, args: ServeArgs) -> Result<()> {
+async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealKey) -> Result<()> {
     let mut c = db.reader().await?;
     let users = headwater_store::repo::users::count(&mut c).await?;
     drop(c);
@@ -420,6 +493,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..EventsConfig::default()
         },
         tls: tls.is_some(),
+        seal_key,
         login,
         webhook_allow_cidrs: args.webhook_allow_cidr,
     };
@@ -577,7 +651,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn user(db: Db, cmd: UserCommand) -> Result<()> {
+async fn user(db: Db, cmd: UserCommand, secret_key_file: &std::path::Path) -> Result<()> {
     match cmd {
         UserCommand::Create {
             email,
@@ -618,7 +692,7 @@ async fn user(db: Db, cmd: UserCommand) -> Result<()> {
             println!("organization_uid: {}", created.org_uid);
         }
         UserCommand::Enable2fa { email } => {
-            let secret = admin::enable_2fa(&db, &email).await?;
+            let secret = admin::enable_2fa(&db, &seal_key(secret_key_file)?, &email).await?;
             println!("tfa_secret: {secret}");
             println!("Enrol this secret in an authenticator app; login now needs its 6-digit code as tfa_token.");
         }

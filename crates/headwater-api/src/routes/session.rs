@@ -221,7 +221,7 @@ pub async fn login(
         ));
     }
     let mut tfa_step = None;
-    if let Some(secret) = &user.tfa_secret {
+    if let Some(stored) = &user.tfa_secret {
         let Some(code_given) = tfa_token.as_deref() else {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -235,7 +235,17 @@ pub async fn login(
             .tfa
             .attempt(&user.uid, Instant::now())
             .map_err(throttled)?;
-        let step = totp::verify_step(secret, code_given, unix_now())
+        // Sealed at rest (SEC-14): a secret that does not open with this server's key is a
+        // configuration fault (another --secret-key-file), not a wrong code.
+        let secret = state
+            .config()
+            .seal_key
+            .open(stored, &user.uid)
+            .map_err(|e| {
+                tracing::error!(error = %e, user = %user.uid, "two-factor secret cannot be opened: is this the server's usual secret key?");
+                ApiError::internal()
+            })?;
+        let step = totp::verify_step(&secret, code_given, unix_now())
             // Each code logs in once: a step at or before the last one used is refused.
             .filter(|s| user.tfa_last_step.is_none_or(|last| *s as i64 > last));
         match step {

@@ -96,6 +96,30 @@ pub async fn set_tfa_secret(c: &mut Conn, uid: &str, secret: Option<&str>) -> Re
     Ok(r.rows_affected() == 1)
 }
 
+/// Users whose two-factor secret is stored in plain text (not sealed): (uid, secret).
+pub async fn plain_tfa_secrets(c: &mut Conn) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT uid, tfa_secret FROM users WHERE tfa_secret IS NOT NULL AND tfa_secret NOT LIKE 'enc:%'",
+    )
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (s(r, "uid"), s(r, "tfa_secret")))
+        .collect())
+}
+
+/// Replaces a user's stored two-factor secret by another form of the same secret (sealed),
+/// keeping the record of the last code used.
+pub async fn set_tfa_secret_keeping_step(c: &mut Conn, uid: &str, stored: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET tfa_secret = $1 WHERE uid = $2")
+        .bind(stored)
+        .bind(uid)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
 /// Records that the two-factor code of time step `step` logged in, unless a code of that step
 /// or a later one already did: true when this call claimed it. One statement, so two logins
 /// racing with the same code cannot both succeed.
