@@ -10,7 +10,7 @@ N=${2:-40}
 ROUNDS=${3:-3}
 DIR=$(mktemp -d)
 PORT=$((20000 + RANDOM % 20000))
-export HEADWATER_DATABASE_URL="sqlite://$DIR/headwater.db"
+export HEADWATER_DATABASE_URL="sqlite://$DIR/headwater.db" HEADWATER_SECRET_KEY_FILE="$DIR/secret.key"
 "$BIN" migrate >/dev/null
 HEADWATER_USER_PASSWORD=correct-horse-battery "$BIN" user create --email ada@example.com --org-name Org >/dev/null
 # Generous login throttles: this measures hashing, not the lockouts.
