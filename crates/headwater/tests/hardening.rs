@@ -146,6 +146,14 @@ impl Server {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     }
 
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Value {
+        let mut r = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send().await.expect("request").json().await.expect("json")
+    }
+
     /// Logs in, creates a stack and a read-write management token: (authtoken, api_key, token).
     async fn world(&self) -> (String, String, String) {
         let (s, b) = self
@@ -324,18 +332,12 @@ async fn sec_07_sqlite_recovers_from_a_commit_on_a_full_disk() {
         assert_eq!(s, 201, "a write after space came back: {body}");
         stored += 1;
     }
-    let r = server
-        .client
-        .get(format!(
-            "{}/v3/content_types/note/entries?include_count=true&limit=1",
-            server.base
-        ))
-        .header("authorization", &token)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    let listed = server
+        .get(
+            "/v3/content_types/note/entries?include_count=true&limit=1",
+            &[("authorization", &token), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(listed["count"], json!(stored), "{listed}");
 }
 
@@ -358,15 +360,12 @@ async fn sec_08_an_upload_the_disk_cannot_hold_is_refused_with_nothing_recorded(
     assert_eq!(s, 507, "{body}");
     assert_eq!(body["error_code"], 503, "{body}");
     assert!(body["error_message"].is_string(), "{body}");
-    let r = server
-        .client
-        .get(format!("{}/v3/assets", server.base))
-        .header("authorization", &token)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    let listed = server
+        .get(
+            "/v3/assets",
+            &[("authorization", &token), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(
         listed["assets"].as_array().map(Vec::len),
         Some(0),
@@ -452,15 +451,12 @@ async fn sec_09_slow_clients_are_cut_off_and_shutdown_has_a_deadline(b: Backend)
         "a stalled body kept its connection"
     );
     // Nothing was created by the abandoned request.
-    let r = server
-        .client
-        .get(format!("{}/v3/environments", server.base))
-        .header("authtoken", &auth)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let envs: Value = r.json().await.unwrap();
+    let envs = server
+        .get(
+            "/v3/environments",
+            &[("authtoken", &auth), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(
         envs["environments"].as_array().map(Vec::len),
         Some(0),
