@@ -3,6 +3,7 @@
 //! HTTP.
 
 use headwater_core::policy::OrgRole;
+use headwater_core::sealing::SealKey;
 use headwater_core::{password, totp};
 use headwater_store::repo::{orgs, stacks, users};
 use headwater_store::{Db, StoreError};
@@ -61,10 +62,10 @@ pub async fn create_user(
             password::MIN_LENGTH
         )));
     }
-    let pw = password_plain.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+    // The same bounded hasher as logins (SEC-4).
+    let hash = crate::hashing::hash(password_plain.to_string(), crate::hashing::DEFAULT_WAIT)
         .await
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        .map_err(|e| AdminError::Invalid(format!("password hashing failed: {e:?}")))?;
     let mut tx = db.begin().await?;
     if users::by_email(&mut tx, email).await?.is_some() {
         return Err(AdminError::Invalid(format!(
@@ -91,27 +92,50 @@ pub async fn create_user(
     })
 }
 
-/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol.
-pub async fn enable_2fa(db: &Db, email: &str) -> Result<String, AdminError> {
+/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol. The
+/// database keeps it sealed with `key`, bound to the user (SEC-14).
+pub async fn enable_2fa(db: &Db, key: &SealKey, email: &str) -> Result<String, AdminError> {
     let secret = totp::new_secret();
     let mut tx = db.begin().await?;
     let user = users::by_email(&mut tx, email)
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no user with email {email}")))?;
-    users::set_tfa_secret(&mut tx, &user.uid, Some(&secret)).await?;
+    users::set_tfa_secret(&mut tx, &user.uid, Some(&key.seal(&secret, &user.uid))).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(secret)
 }
 
-pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<(), AdminError> {
+/// Seals the two-factor secrets still stored in plain text (written before sealing), in one
+/// transaction; returns how many. Run at every start, so a database is sealed once its
+/// server has started.
+pub async fn seal_tfa_secrets(db: &Db, key: &SealKey) -> Result<u64, AdminError> {
+    let mut tx = db.begin().await?;
+    let plain = users::plain_tfa_secrets(&mut tx).await?;
+    for (uid, secret) in &plain {
+        users::set_tfa_secret_keeping_step(&mut tx, uid, &key.seal(secret, uid)).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(plain.len() as u64)
+}
+
+/// Turns SSO strict mode on or off. Turning it on also ends the password sessions
+/// (authtokens) of every member but the owner, in the same transaction: they could not log
+/// in by password any more, so they do not keep the sessions they had (SEC-17). Returns how
+/// many authtokens ended.
+pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<u64, AdminError> {
     let mut tx = db.begin().await?;
     if !orgs::set_sso_strict(&mut tx, org_uid, strict).await? {
         return Err(AdminError::Invalid(format!(
             "no organization with uid {org_uid}"
         )));
     }
+    let ended = if strict {
+        users::delete_member_authtokens(&mut tx, org_uid).await?
+    } else {
+        0
+    };
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    Ok(ended)
 }
 
 pub async fn set_org_limits(

@@ -111,13 +111,15 @@ async fn resolve(
         }
         let hash = secret::hash(raw);
         let mut c = state.db().reader().await?;
-        let user = users::by_authtoken(&mut c, &hash)
+        let session = users::by_authtoken(&mut c, &hash)
             .await?
-            .filter(|u| u.active)
+            .filter(|s| s.user.active)
             .ok_or_else(ApiError::not_logged_in)?;
+        drop(c);
+        check_session(state, &hash, &session)?;
         return Ok(Some((
             Principal::User {
-                user: Arc::new(user),
+                user: Arc::new(session.user),
                 authtoken_hash: hash,
             },
             None,
@@ -298,6 +300,44 @@ async fn reuse_detected(state: &AppState, token: &ManagementToken) -> ApiResult<
     tracing::warn!(token = %token.uid, revoked, "a rotated-out management token secret was reused after its grace period");
     if revoked {
         state.token_cache().clear();
+    }
+    Ok(())
+}
+
+/// SEC-17: an authtoken unused for the idle timeout, or older than the maximum age, is
+/// refused like an unknown one. A use is recorded at most once per minute (more often only
+/// when the idle timeout is shorter than four minutes), in the background.
+fn check_session(state: &AppState, hash: &str, session: &users::Session) -> ApiResult<()> {
+    let login = &state.config().login;
+    let now = time::OffsetDateTime::now_utc();
+    // The instant `d` ago, formatted as stored; "" (before every timestamp) when out of range.
+    let before = |d: std::time::Duration| {
+        time::Duration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_sub(d))
+            .map(clock::format)
+            .unwrap_or_default()
+    };
+    if session.created_at < before(login.session_max_age)
+        || session.last_used_at < before(login.session_idle)
+    {
+        return Err(ApiError::not_logged_in());
+    }
+    let touch_every = (login.session_idle / 4).min(std::time::Duration::from_secs(60));
+    let unless_after = before(touch_every);
+    if session.last_used_at < unless_after {
+        let db = state.db().clone();
+        let hash = hash.to_string();
+        tokio::spawn(async move {
+            if let Ok(mut tx) = db.begin().await {
+                let ok = users::touch_authtoken(&mut tx, &hash, &clock::now(), &unless_after)
+                    .await
+                    .is_ok();
+                if ok {
+                    let _ = tx.commit().await;
+                }
+            }
+        });
     }
     Ok(())
 }

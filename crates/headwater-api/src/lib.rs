@@ -8,6 +8,7 @@ pub mod client_addr;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod notices;
 pub mod openapi;
 pub mod outbound;

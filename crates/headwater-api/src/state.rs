@@ -1,6 +1,7 @@
 //! Server-wide state and settings shared by every request.
 
 use headwater_core::ratelimit::RateLimiter;
+use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub tls: bool,
     /// Webhook delivery and management-token expiry notices.
     pub events: EventsConfig,
+    /// Login throttling, password hashing and authtoken lifetimes.
+    pub login: LoginConfig,
     /// Timeouts of client connections and of shutdown.
     pub conn: crate::serve::ConnLimits,
     /// Internal address ranges webhooks may nevertheless be delivered to (on-premises
@@ -50,6 +53,55 @@ pub struct ServerConfig {
     /// Leak reports (`POST /v3/token-revocations`) accepted per second and client address
     /// (MT-17).
     pub token_revocation_rps: u32,
+    /// The key two-factor secrets are sealed with in the database (SEC-14).
+    pub seal_key: headwater_core::sealing::SealKey,
+}
+
+/// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    /// Failed logins per email (known or not), counted in this process.
+    pub account: Policy,
+    /// Failed logins per client address (IPv4 address or IPv6 /64).
+    pub address: Policy,
+    /// Wrong two-factor codes per user.
+    pub tfa: Policy,
+    /// How long a login waits for a free password hasher before it is answered 503.
+    pub hash_wait: std::time::Duration,
+    /// An authtoken unused for this long is refused (401, code 105).
+    pub session_idle: std::time::Duration,
+    /// An authtoken older than this is refused, however recently it was used.
+    pub session_max_age: std::time::Duration,
+}
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for LoginConfig {
+    fn default() -> LoginConfig {
+        LoginConfig {
+            account: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            address: Policy {
+                free: 50,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            tfa: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(30),
+                max_lockout: 15 * MINUTE,
+            },
+            hash_wait: crate::hashing::DEFAULT_WAIT,
+            session_idle: 24 * 60 * MINUTE,
+            session_max_age: 30 * 24 * 60 * MINUTE,
+        }
+    }
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -103,10 +155,12 @@ impl Default for ServerConfig {
             conn: crate::serve::ConnLimits::default(),
             tls: false,
             s3: None,
+            login: LoginConfig::default(),
             webhook_allow_cidrs: Vec::new(),
             trusted_proxies: Vec::new(),
             usage_flush_interval: std::time::Duration::from_secs(60),
             token_revocation_rps: 1,
+            seal_key: headwater_core::sealing::SealKey::generate(),
         }
     }
 }
@@ -121,6 +175,8 @@ pub struct Inner {
     pub config: ServerConfig,
     pub limiter: RateLimiter,
     pub usage: crate::usage::UsageBook,
+    /// Failed-login counters (SEC-3), per process.
+    pub login_throttles: crate::routes::session::Throttles,
 }
 
 impl AppState {
@@ -129,6 +185,7 @@ impl AppState {
             tokens: crate::cache::TokenCache::default(),
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
+            login_throttles: crate::routes::session::Throttles::new(&config.login),
             db,
             config,
             limiter: RateLimiter::new(),

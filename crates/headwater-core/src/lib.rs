@@ -10,6 +10,8 @@ pub mod policy;
 pub mod query;
 pub mod ratelimit;
 pub mod scope;
+pub mod sealing;
 pub mod secret;
 pub mod sigv4;
+pub mod throttle;
 pub mod totp;

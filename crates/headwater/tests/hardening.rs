@@ -83,6 +83,8 @@ async fn start(
         BIN.into(),
         "--database-url".into(),
         url,
+        "--secret-key-file".into(),
+        dir.join("data/secret.key").display().to_string(),
         "serve".into(),
         "--listen".into(),
         "127.0.0.1:0".into(),
@@ -498,8 +500,8 @@ async fn sec_09_slow_clients_are_cut_off_and_shutdown_has_a_deadline(b: Backend)
     drop((stuck, idle));
 }
 
-/// SEC-14. The data folder, the SQLite database and its WAL, and stored asset files and their
-/// folders are readable by the owner only.
+/// SEC-14. The data folder, the SQLite database and its WAL, the secret key file, and stored
+/// asset files and their folders are readable by the owner only.
 async fn sec_14_the_servers_files_are_owner_only(b: Backend) {
     let Some(server) = start(b, "sec14", &[], None, "warn").await else {
         return;
@@ -517,6 +519,7 @@ async fn sec_14_the_servers_files_are_owner_only(b: Backend) {
             .any(|f| f.components().any(|c| c.as_os_str() == "assets")),
         "{files:?}"
     );
+    assert!(files.iter().any(|f| f.ends_with("secret.key")), "{files:?}");
     if b == Backend::Sqlite {
         assert!(
             files.iter().any(|f| f.ends_with("headwater.db")),

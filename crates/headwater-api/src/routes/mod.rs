@@ -14,7 +14,7 @@ mod organizations;
 mod releases;
 mod roles;
 mod schemas;
-mod session;
+pub(crate) mod session;
 mod stacks;
 mod token_controls;
 mod token_revocations;
