@@ -166,6 +166,30 @@ pub async fn set_org_limits(
     Ok(())
 }
 
+/// Sets the organization's management-token lifetime policy (MT-20): the longest expiry in
+/// days (`Some(0)` removes the limit; `None` leaves it) and whether tokens may never expire.
+pub async fn set_token_lifetime(
+    db: &Db,
+    org_uid: &str,
+    max_days: Option<i64>,
+    allow_never: Option<bool>,
+) -> Result<(), AdminError> {
+    if max_days.is_some_and(|d| !(0..=36_500).contains(&d)) {
+        return Err(AdminError::Invalid(
+            "the maximum token lifetime is a number of days from 1 to 36500 (0 removes it)".into(),
+        ));
+    }
+    let max_days = max_days.map(|d| (d > 0).then_some(d));
+    let mut tx = db.begin().await?;
+    if !orgs::set_token_lifetime(&mut tx, org_uid, max_days, allow_never).await? {
+        return Err(AdminError::Invalid(format!(
+            "no organization with uid {org_uid}"
+        )));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(())
+}
+
 /// Sets (or with `None` clears) a stack's own management-token maximum.
 pub async fn set_stack_token_limit(
     db: &Db,

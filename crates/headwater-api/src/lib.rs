@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod client_addr;
 pub mod delivery;
 pub mod error;
 pub mod events;
@@ -17,6 +18,7 @@ pub mod smtp;
 pub mod state;
 pub mod storage;
 pub mod tls;
+pub mod usage;
 
 pub use state::{AppState, ServerConfig};
 

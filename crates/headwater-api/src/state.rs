@@ -45,6 +45,14 @@ pub struct ServerConfig {
     /// receivers). Empty by default: loopback, private, link-local and other internal
     /// addresses are refused (see [`crate::outbound`]).
     pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
+    /// Proxies whose `X-Forwarded-For` names the client (MT-16, MT-17, MT-19). Empty by
+    /// default: the socket's peer address is the client, and the header is ignored.
+    pub trusted_proxies: Vec<headwater_core::cidr::Cidr>,
+    /// How often management-token usage tallies are written to the database (MT-19).
+    pub usage_flush_interval: std::time::Duration,
+    /// Leak reports (`POST /v3/token-revocations`) accepted per second and client address
+    /// (MT-17).
+    pub token_revocation_rps: u32,
     /// The key two-factor secrets are sealed with in the database (SEC-14).
     pub seal_key: headwater_core::sealing::SealKey,
 }
@@ -149,6 +157,9 @@ impl Default for ServerConfig {
             s3: None,
             login: LoginConfig::default(),
             webhook_allow_cidrs: Vec::new(),
+            trusted_proxies: Vec::new(),
+            usage_flush_interval: std::time::Duration::from_secs(60),
+            token_revocation_rps: 1,
             seal_key: headwater_core::sealing::SealKey::generate(),
         }
     }
@@ -163,6 +174,7 @@ pub struct Inner {
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
     pub limiter: RateLimiter,
+    pub usage: crate::usage::UsageBook,
     /// Failed-login counters (SEC-3), per process.
     pub login_throttles: crate::routes::session::Throttles,
 }
@@ -177,6 +189,7 @@ impl AppState {
             db,
             config,
             limiter: RateLimiter::new(),
+            usage: crate::usage::UsageBook::default(),
         }))
     }
 
@@ -190,6 +203,10 @@ impl AppState {
 
     pub fn storage(&self) -> &crate::storage::Storage {
         &self.0.storage
+    }
+
+    pub fn usage(&self) -> &crate::usage::UsageBook {
+        &self.0.usage
     }
 
     pub fn config(&self) -> &ServerConfig {

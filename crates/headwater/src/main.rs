@@ -179,6 +179,28 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     webhook_allow_cidr: Vec<headwater_api::outbound::Cidr>,
+    /// A reverse proxy (address or range) whose X-Forwarded-For names the client, for
+    /// management tokens bound to addresses (allowed_cidrs), token usage and the leak-report
+    /// rate limit (repeatable; the variable takes a comma-separated list). Without it the
+    /// header is ignored and the socket's peer address is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HEADWATER_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<headwater_api::outbound::Cidr>,
+    /// Seconds between writes of management-token usage counts to the database (they are
+    /// also written at shutdown).
+    #[arg(
+        long,
+        env = "HEADWATER_TOKEN_USAGE_FLUSH_INTERVAL",
+        default_value_t = 60.0
+    )]
+    token_usage_flush_interval: f64,
+    /// Leak reports (POST /v3/token-revocations) accepted per second from one client address.
+    #[arg(long, env = "HEADWATER_TOKEN_REVOCATION_RPS", default_value_t = 1)]
+    token_revocation_rps: u32,
     /// Days before a management token expires that its "expiring" notice is sent (tokens
     /// with is_email_notification_enabled).
     #[arg(long, env = "HEADWATER_TOKEN_NOTICE_DAYS", default_value_t = 7)]
@@ -385,6 +407,13 @@ enum OrgCommand {
         write_rps: Option<i64>,
         #[arg(long)]
         max_management_tokens: Option<i64>,
+        /// The longest expiry a management token may be given, in days (0 removes the limit).
+        /// Checked when tokens are created and edited (rule MT-20).
+        #[arg(long)]
+        max_token_lifetime_days: Option<i64>,
+        /// Whether management tokens may be created or kept without an expiry (rule MT-20).
+        #[arg(long, action = clap::ArgAction::Set)]
+        allow_never_expiring: Option<bool>,
     },
 }
 
@@ -496,6 +525,12 @@ async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealK
         seal_key,
         login,
         webhook_allow_cidrs: args.webhook_allow_cidr,
+        trusted_proxies: args.trusted_proxy,
+        usage_flush_interval: seconds(
+            args.token_usage_flush_interval,
+            "--token-usage-flush-interval",
+        )?,
+        token_revocation_rps: args.token_revocation_rps.max(1),
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage =
@@ -714,9 +749,20 @@ async fn org(db: Db, cmd: OrgCommand) -> Result<()> {
             read_rps,
             write_rps,
             max_management_tokens,
+            max_token_lifetime_days,
+            allow_never_expiring,
         } => {
             admin::set_org_limits(&db, &org_uid, read_rps, write_rps, max_management_tokens)
                 .await?;
+            if max_token_lifetime_days.is_some() || allow_never_expiring.is_some() {
+                admin::set_token_lifetime(
+                    &db,
+                    &org_uid,
+                    max_token_lifetime_days,
+                    allow_never_expiring,
+                )
+                .await?;
+            }
             println!("limits updated");
         }
     }
