@@ -6,10 +6,10 @@
 use crate::auth::DeliveryCtx;
 use crate::body::Query;
 use crate::error::{ApiError, ApiResult};
-use crate::routes::assets::{asset_json, base_url};
-use crate::routes::entries::{entry_json, project, ListParams};
+use crate::lookup::assets::{asset_json, base_url};
+use crate::lookup::entries::{entry_json, project, ListParams};
+use crate::lookup::schemas::{doc_json, not_found};
 use crate::routes::listed;
-use crate::routes::schemas::{doc_json, not_found};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;

@@ -8,6 +8,7 @@
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::lookup::schemas::{doc_json, fields_of, global_schemas, not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -18,14 +19,13 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::schemas::{self, Kind, SchemaDoc, SchemaWrite};
-use headwater_store::repo::{entries, Conn};
+use headwater_store::repo::entries;
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
-use std::collections::HashMap;
 
-/// Content types' errors use Contentstack's codes 115 (write failed) and 118 (not found).
+/// Content types' errors use Contentstack's codes 115 (write failed) and 118 (not found, in
+/// [`crate::lookup::schemas`]).
 const WRITE_FAILED: i64 = 115;
-const NOT_FOUND: i64 = 118;
 
 struct Spec {
     kind: Kind,
@@ -51,33 +51,6 @@ const GLOBAL_FIELD: Spec = Spec {
     label: "Global Field",
 };
 
-pub(crate) fn doc_json(d: &SchemaDoc) -> Value {
-    json!({
-        "uid": d.uid,
-        "title": d.title,
-        "description": d.description,
-        "schema": d.schema,
-        "options": d.options,
-        "_version": d.version,
-        "inbuilt_class": false,
-        "DEFAULT_ACL": {},
-        "SYS_ACL": {},
-        "last_activity": {},
-        "created_by": d.created_by,
-        "updated_by": d.updated_by,
-        "created_at": d.created_at,
-        "updated_at": d.updated_at,
-    })
-}
-
-pub(crate) fn not_found(label: &str, uid: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        NOT_FOUND,
-        format!("The {label} '{uid}' was not found. Please try again."),
-    )
-    .field("uid", "is not valid.")
-}
 
 fn write_failed(spec: &Spec, verb: &str, errors: FieldErrors) -> ApiError {
     let mut e = ApiError::validation(
@@ -88,24 +61,6 @@ fn write_failed(spec: &Spec, verb: &str, errors: FieldErrors) -> ApiError {
     e
 }
 
-/// Every global field's schema in the stack, for resolving `global_field` references.
-pub(crate) async fn global_schemas(
-    c: &mut Conn,
-    stack_uid: &str,
-) -> ApiResult<HashMap<String, Value>> {
-    let (all, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
-    Ok(all.into_iter().map(|g| (g.uid, g.schema)).collect())
-}
-
-/// Parses a stored or submitted schema into fields.
-pub(crate) fn fields_of(
-    schema: &Value,
-    require_title: bool,
-    globals: &HashMap<String, Value>,
-) -> Result<Vec<Field>, FieldErrors> {
-    let lookup = |uid: &str| globals.get(uid).cloned();
-    content::parse_schema(schema, require_title, &lookup)
-}
 
 async fn list(spec: &Spec, state: &AppState, ctx: &StackCtx, q: &Query) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(spec.module, Op::Read))?;

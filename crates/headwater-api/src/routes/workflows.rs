@@ -16,7 +16,7 @@ use crate::auth::{Principal, StackCtx};
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event};
-use crate::routes::entries::{content_type_exists, entry_json, load, locale_of};
+use crate::lookup::entries::{content_type_exists, entry_json, load, locale_of};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};

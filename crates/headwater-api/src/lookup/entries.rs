@@ -1,0 +1,168 @@
+//! Entry lookups shared by the management API (entries, entry workflow), publishing and the
+//! delivery API: an entry's JSON, its content type, the `locale` parameter, the entry in a
+//! locale (falling back to the master), projections and listing parameters.
+
+use crate::auth::StackCtx;
+use crate::body::Query;
+use crate::error::{code, ApiError, ApiResult};
+use crate::lookup::schemas::{fields_of, global_schemas, not_found as ct_not_found};
+use crate::state::AppState;
+use axum::http::StatusCode;
+use headwater_core::content::Field;
+use headwater_core::query;
+use headwater_store::repo::entries::{self, Entry};
+use headwater_store::repo::publications::Publication;
+use headwater_store::repo::schemas::{self, Kind};
+use headwater_store::repo::{locales, Conn};
+use serde_json::{json, Map, Value};
+
+pub(crate) fn entry_not_found() -> ApiError {
+    ApiError::not_found("entry")
+}
+
+pub(crate) fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
+    let mut out = match &e.doc {
+        Value::Object(m) => m.clone(),
+        _ => Map::new(),
+    };
+    out.insert("uid".into(), json!(e.uid));
+    out.insert("title".into(), json!(e.title));
+    out.insert("locale".into(), json!(e.locale));
+    out.insert("_version".into(), json!(e.version));
+    out.insert("tags".into(), e.tags.clone());
+    out.insert("created_by".into(), json!(e.created_by));
+    out.insert("updated_by".into(), json!(e.updated_by));
+    out.insert("created_at".into(), json!(e.created_at));
+    out.insert("updated_at".into(), json!(e.updated_at));
+    out.insert("ACL".into(), json!({}));
+    out.insert("_in_progress".into(), json!(false));
+    if let Some(pubs) = pubs {
+        let details: Vec<Value> = pubs
+            .iter()
+            .filter(|p| p.item_uid == e.uid)
+            .map(|p| {
+                json!({"environment": p.environment_uid, "locale": p.locale, "time": p.published_at,
+                       "user": p.published_by, "version": p.version})
+            })
+            .collect();
+        out.insert("publish_details".into(), Value::Array(details));
+    }
+    Value::Object(out)
+}
+
+/// The content type and its parsed fields.
+pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
+    let doc = schemas::get(c, &ctx.space, Kind::ContentType, ct)
+        .await?
+        .ok_or_else(|| ct_not_found("Content Type", ct))?;
+    let globals = global_schemas(c, &ctx.space).await?;
+    fields_of(&doc.schema, false, &globals).map_err(|e| {
+        tracing::error!(content_type = ct, errors = ?e, "stored schema no longer parses");
+        ApiError::internal()
+    })
+}
+
+/// Checks the content type exists (reads need no schema).
+pub(crate) async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
+    if schemas::exists(c, &ctx.space, Kind::ContentType, ct).await? {
+        Ok(())
+    } else {
+        Err(ct_not_found("Content Type", ct))
+    }
+}
+
+/// The `locale` parameter (default: the master locale), which must be a locale of the stack.
+pub(crate) async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
+    let code = q
+        .get("locale")
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&ctx.stack.master_locale)
+        .to_lowercase();
+    if code != ctx.stack.master_locale && locales::by_code(c, &ctx.space, &code).await?.is_none() {
+        return Err(ApiError::invalid(
+            "locale",
+            format!("'{code}' is not a locale of this stack."),
+        ));
+    }
+    Ok(code)
+}
+
+/// Applies `only[BASE][]` / `except[BASE][]` to an entry object.
+pub(crate) fn project(v: &mut Value, only: &[&str], except: &[&str]) {
+    let Value::Object(m) = v else { return };
+    if !only.is_empty() {
+        m.retain(|k, _| k == "uid" || only.contains(&k.as_str()));
+    }
+    for k in except {
+        if *k != "uid" {
+            m.remove(*k);
+        }
+    }
+}
+
+/// The listing parameters shared by the management and delivery APIs: `query`, `asc`/`desc`,
+/// `skip`, `limit`.
+pub(crate) struct ListParams<'q> {
+    pub filter: Option<query::Cond>,
+    pub sort: Option<(&'q str, bool)>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+impl<'q> ListParams<'q> {
+    pub fn from_query(q: &'q Query) -> ApiResult<ListParams<'q>> {
+        let filter = match q.get("query").filter(|s| !s.trim().is_empty()) {
+            Some(text) => Some(query::parse(text).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    code::VALIDATION,
+                    format!("The query is not valid: {}.", e.0),
+                )
+                .field("query", e.0)
+            })?),
+            None => None,
+        };
+        let sort = match (q.get("asc"), q.get("desc")) {
+            (Some(f), _) => Some((f, true)),
+            (None, Some(f)) => Some((f, false)),
+            _ => None,
+        };
+        if let Some((f, _)) = sort {
+            if !is_sort_field(f) {
+                return Err(ApiError::invalid("asc/desc", "must name a field."));
+            }
+        }
+        let (skip, limit, _) = q.page()?;
+        Ok(ListParams {
+            filter,
+            sort,
+            skip,
+            limit,
+        })
+    }
+}
+
+fn is_sort_field(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 200
+        && s.split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// The entry in `locale`, or its master-locale version when it is not localized.
+pub(crate) async fn load(
+    state: &AppState,
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+    uid: &str,
+    locale: &str,
+) -> ApiResult<Entry> {
+    let backend = state.db().backend();
+    if let Some(e) = entries::get(c, backend, &ctx.space, ct, uid, locale).await? {
+        return Ok(e);
+    }
+    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale)
+        .await?
+        .ok_or_else(entry_not_found)
+}

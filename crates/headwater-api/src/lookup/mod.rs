@@ -1,0 +1,6 @@
+//! Lookups and renderings that several route modules and [`crate::publish`] share, so that no
+//! route module imports another.
+
+pub(crate) mod assets;
+pub(crate) mod entries;
+pub(crate) mod schemas;
