@@ -13,6 +13,7 @@ pub(crate) mod lookup;
 pub mod notices;
 pub mod openapi;
 pub mod outbound;
+pub(crate) mod publish;
 pub mod routes;
 pub mod serve;
 pub mod smtp;

@@ -98,9 +98,13 @@ pub(crate) fn asset_json(
     v
 }
 
-
 /// The webhook event of a change to an asset (its URL from `--public-url`, else a path).
-pub(crate) fn asset_event(state: &AppState, ctx: &StackCtx, action: &str, a: &Asset) -> events::Event {
+pub(crate) fn asset_event(
+    state: &AppState,
+    ctx: &StackCtx,
+    action: &str,
+    a: &Asset,
+) -> events::Event {
     let config = state.config();
     let base = config
         .assets_public_url
@@ -113,4 +117,3 @@ pub(crate) fn asset_event(state: &AppState, ctx: &StackCtx, action: &str, a: &As
         asset_json(a, &ctx.stack.api_key, &ctx.branch, base, None),
     )
 }
-

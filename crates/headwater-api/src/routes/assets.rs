@@ -6,6 +6,7 @@ use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::lookup::assets::{asset_event, asset_json, base_url, encode_segment};
+use crate::publish::{self, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use crate::storage::{safe_filename, PutError};
@@ -17,8 +18,8 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::assets::{self, Asset, FileInfo, Meta};
 use headwater_store::repo::audit::{self, Event};
-use headwater_store::repo::publications::{self, Target};
-use headwater_store::repo::{environments, locales, stacks};
+use headwater_store::repo::publications;
+use headwater_store::repo::stacks;
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
@@ -753,6 +754,8 @@ pub async fn delete_folder(
     Ok(notice("Folder deleted successfully."))
 }
 
+/// `{"asset": {"environments": [...], "locales": [...]}, "version": N}`: parse, plan, apply
+/// (see [`crate::publish`]).
 async fn publish_or_unpublish(
     state: &AppState,
     ctx: &StackCtx,
@@ -763,7 +766,7 @@ async fn publish_or_unpublish(
     // Refused before the body is read when the scope cannot publish assets anywhere; checked
     // again with the environments once they are known (MT-18).
     ctx.authorize_publish_somewhere(Action::new(Module::Assets, Op::Publish))?;
-    let asset = load(state, ctx, uid, false).await?;
+    load(state, ctx, uid, false).await?;
     let spec = body.wrapped("asset")?;
     let list = |key: &str| -> Vec<String> {
         spec.get(key)
@@ -788,60 +791,25 @@ async fn publish_or_unpublish(
     if codes.is_empty() {
         codes.push(ctx.stack.master_locale.clone());
     }
-    let version = body
-        .0
-        .get("version")
-        .and_then(Value::as_i64)
-        .unwrap_or(asset.version);
-    let actor = ctx.actor();
+    let version =
+        publish::version(body.0.get("version")).map_err(|m| ApiError::invalid("version", m))?;
     let mut tx = state.db().begin().await?;
-    for code in &codes {
-        if locales::by_code(&mut tx, &ctx.space, code).await?.is_none() {
-            return Err(ApiError::invalid(
-                "asset.locales",
-                format!("'{code}' is not a locale of this stack."),
-            ));
-        }
+    let mut plan = Plan::new(&mut tx, ctx, Gate::Request).await?;
+    plan.locales(&mut tx, ctx, &codes, |_| "asset.locales".into())
+        .await?;
+    let envs = plan
+        .environments(&mut tx, ctx, &env_names, |_| "asset.environments".into())
+        .await?;
+    if plan.errors.is_empty() {
+        plan.asset(
+            state, &mut tx, ctx, "", uid, version, &codes, &envs, publish,
+        )
+        .await?;
     }
-    for name in &env_names {
-        let env = environments::by_name(&mut tx, &ctx.stack.uid, name)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "asset.environments",
-                    format!("'{name}' is not an environment of this stack."),
-                )
-            })?;
-        for code in &codes {
-            let t = Target {
-                stack_uid: &ctx.space,
-                item_type: "asset",
-                item_uid: uid,
-                content_type_uid: None,
-                locale: code,
-                environment_uid: &env.uid,
-                source_locale: None,
-            };
-            if publish {
-                publications::publish(&mut tx, &t, version, &actor).await?;
-            } else {
-                publications::unpublish(&mut tx, &t).await?;
-            }
-        }
+    if let Some(e) = plan.refusal() {
+        return Err(e);
     }
-    audit::record(
-        &mut tx,
-        &actor,
-        event(ctx, if publish { "publish" } else { "unpublish" }, &asset),
-    )
-    .await?;
-    let ev = asset_event(
-        state,
-        ctx,
-        if publish { "publish" } else { "unpublish" },
-        &asset,
-    );
-    events::emit(&mut tx, ctx, ev.on_environments(&env_names, &codes)).await?;
+    plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("The requested action has been performed."))
 }

@@ -11,12 +11,14 @@
 //! transaction (one audit row per item). Otherwise nothing is written and the answer names each
 //! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer, so there is
 //! no job to poll. Headers the client may add (`api_version`, `bulk_version`,
-//! `skip_workflow_stage_check`, `approvals`) change nothing: there are no workflows or approvals.
-//! Environments may be named by name or uid.
+//! `skip_workflow_stage_check`, `approvals`) change nothing: an item a publish rule would hold
+//! for approval is refused by name. Environments may be named by name or uid. Planning and
+//! writing are [`crate::publish`]'s.
 
 use crate::auth::StackCtx;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
+use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::notice;
 use crate::state::AppState;
 use axum::extract::State;
@@ -24,16 +26,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
-use headwater_store::repo::publications::{self, Target};
-use headwater_store::repo::schemas::{self, Kind};
-use headwater_store::repo::{assets, audit, entries, environments, locales, Conn};
 use headwater_store::StoreError;
 use serde_json::{Map, Value};
 
 /// Items (entries and assets together) per request.
 pub const MAX_ITEMS: usize = 100;
 
-struct EntryItem {
+struct BulkEntry {
     uid: String,
     content_type: String,
     /// The locale whose content is published when the entry is not localized in a target.
@@ -46,32 +45,11 @@ struct AssetItem {
     version: Option<i64>,
 }
 
-/// What one published (or unpublished) item resolves to before anything is written.
-struct Planned {
-    item_type: &'static str,
-    uid: String,
-    title: String,
-    content_type: Option<String>,
-    /// (target locale, source locale, version)
-    targets: Vec<(String, Option<String>, i64)>,
-}
-
 fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
     m.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-}
-
-/// `version` as a number or a numeric string (the client's examples send `'{{version}}'`).
-fn version(m: &Map<String, Value>) -> Result<Option<i64>, ()> {
-    match m.get("version") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().filter(|v| *v > 0).map(Some).ok_or(()),
-        Some(Value::String(s)) if s.is_empty() => Ok(None),
-        Some(Value::String(s)) => s.parse().ok().filter(|v: &i64| *v > 0).map(Some).ok_or(()),
-        _ => Err(()),
-    }
 }
 
 fn names(body: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Vec<String> {
@@ -100,7 +78,7 @@ fn add(errors: &mut FieldErrors, field: &str, message: &str) {
         .push(message.to_string());
 }
 
-fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<EntryItem>, Vec<AssetItem>) {
+fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<BulkEntry>, Vec<AssetItem>) {
     let list = |key: &str, errors: &mut FieldErrors| -> Vec<Map<String, Value>> {
         match body.get(key) {
             None | Some(Value::Null) => Vec::new(),
@@ -127,7 +105,7 @@ fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<EntryItem>
         let uid = text(m, "uid");
         // The nested-publish form names the content type `_content_type_uid`.
         let ct = text(m, "content_type").or_else(|| text(m, "_content_type_uid"));
-        let v = version(m);
+        let v = publish::version(m.get("version"));
         if uid.is_none() {
             add(errors, &format!("{at}.uid"), "is required.");
         }
@@ -135,14 +113,10 @@ fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<EntryItem>
             add(errors, &format!("{at}.content_type"), "is required.");
         }
         if v.is_err() {
-            add(
-                errors,
-                &format!("{at}.version"),
-                "must be a positive whole number.",
-            );
+            add(errors, &format!("{at}.version"), publish::VERSION_FORMAT);
         }
         if let (Some(uid), Some(content_type), Ok(version)) = (uid, ct, v) {
-            entry_items.push(EntryItem {
+            entry_items.push(BulkEntry {
                 uid,
                 content_type,
                 locale: text(m, "locale").map(|l| l.to_lowercase()),
@@ -154,16 +128,12 @@ fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<EntryItem>
     for (i, m) in list("assets", errors).iter().enumerate() {
         let at = format!("assets[{i}]");
         let uid = text(m, "uid");
-        let v = version(m);
+        let v = publish::version(m.get("version"));
         if uid.is_none() {
             add(errors, &format!("{at}.uid"), "is required.");
         }
         if v.is_err() {
-            add(
-                errors,
-                &format!("{at}.version"),
-                "must be a positive whole number.",
-            );
+            add(errors, &format!("{at}.version"), publish::VERSION_FORMAT);
         }
         if let (Some(uid), Ok(version)) = (uid, v) {
             asset_items.push(AssetItem { uid, version });
@@ -212,182 +182,48 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
         *c = c.to_lowercase();
     }
 
-    let backend = state.db().backend();
-    let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    // Environments belong to the stack; locales, entries and assets to the branch's space.
-    let space = &ctx.space;
+    let mut plan = Plan::new(&mut tx, ctx, Gate::Refuse).await?;
     // Environments are named by name or by uid (the client's examples show uids).
-    let (all_envs, _) = environments::list(&mut tx, &ctx.stack.uid, 0, i64::MAX, true).await?;
-    let mut envs = Vec::new();
-    for (i, name) in env_names.iter().enumerate() {
-        match all_envs.iter().find(|e| &e.name == name || &e.uid == name) {
-            Some(env) => envs.push(env),
-            None => add(
-                &mut errors,
-                &format!("environments[{i}]"),
-                &format!("'{name}' is not an environment of this stack."),
-            ),
-        }
-    }
-    for (i, code) in codes.iter().enumerate() {
-        if locales::by_code(&mut tx, space, code).await?.is_none() {
-            add(
-                &mut errors,
-                &format!("locales[{i}]"),
-                &format!("'{code}' is not a locale of this stack."),
-            );
-        }
-    }
-    let mut plan = Vec::new();
+    let envs = plan
+        .environments(&mut tx, ctx, &env_names, |i| format!("environments[{i}]"))
+        .await?;
+    plan.locales(&mut tx, ctx, &codes, |i| format!("locales[{i}]"))
+        .await?;
     for (i, item) in entry_items.iter().enumerate() {
-        match plan_entry(&mut tx, ctx, backend, item, &codes, publish).await? {
-            Ok(p) => plan.push(p),
-            Err((field, message)) => add(&mut errors, &format!("entries[{i}].{field}"), &message),
-        }
+        let at = format!("entries[{i}]");
+        let entry = EntryItem {
+            at: &at,
+            content_type: &item.content_type,
+            uid: &item.uid,
+            fallback: item.locale.as_deref(),
+            version: item.version,
+        };
+        plan.entry(state, &mut tx, ctx, &entry, &codes, &envs, publish)
+            .await?;
     }
     for (i, item) in asset_items.iter().enumerate() {
-        match assets::get(&mut tx, space, &item.uid).await? {
-            Some(a) if !a.is_dir => {
-                let v = item.version.unwrap_or(a.version);
-                if v > a.version {
-                    add(
-                        &mut errors,
-                        &format!("assets[{i}].version"),
-                        &format!("version {v} of asset '{}' doesn't exist.", item.uid),
-                    );
-                    continue;
-                }
-                plan.push(Planned {
-                    item_type: "asset",
-                    uid: a.uid.clone(),
-                    title: a.title.clone(),
-                    content_type: None,
-                    targets: codes.iter().map(|c| (c.clone(), None, v)).collect(),
-                });
-            }
-            _ => add(
-                &mut errors,
-                &format!("assets[{i}].uid"),
-                &format!("asset '{}' doesn't exist.", item.uid),
-            ),
-        }
-    }
-    // Publish rules hold here too: an entry a rule would send for approval is refused by name
-    // (a bulk request cannot half wait for approval).
-    let rules = crate::routes::workflows::PublishRules::load(&mut tx, ctx).await?;
-    for p in plan.iter().filter(|p| p.item_type == "entry") {
-        let ct = p.content_type.as_deref().unwrap_or_default();
-        for (code, _, _) in &p.targets {
-            for env in &envs {
-                if let Some(rule) = rules.blocking(ctx, ct, code, &env.uid, publish) {
-                    let rule = &rule.uid;
-                    add(
-                        &mut errors,
-                        "entries",
-                        &format!(
-                            "publish rule '{rule}' needs approval for entry '{}' on '{}' ({code}); send a publish request instead.",
-                            p.uid, env.name
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    if !errors.is_empty() {
-        // Dropping the transaction rolls it back: nothing was written.
-        return Err(refused(publish, errors));
-    }
-    for p in &plan {
-        for (code, source, v) in &p.targets {
-            for env in &envs {
-                let target = Target {
-                    stack_uid: space,
-                    item_type: p.item_type,
-                    item_uid: &p.uid,
-                    content_type_uid: p.content_type.as_deref(),
-                    locale: code,
-                    environment_uid: &env.uid,
-                    source_locale: source.as_deref(),
-                };
-                if publish {
-                    publications::publish(&mut tx, &target, *v, &actor).await?;
-                } else {
-                    publications::unpublish(&mut tx, &target).await?;
-                }
-            }
-        }
-        let action = if publish { "publish" } else { "unpublish" };
-        audit::record(
+        let at = format!("assets[{i}]");
+        plan.asset(
+            state,
             &mut tx,
-            &actor,
-            ctx.audit(action, p.item_type, &p.uid, &p.title),
+            ctx,
+            &at,
+            &item.uid,
+            item.version,
+            &codes,
+            &envs,
+            publish,
         )
         .await?;
     }
+    if !plan.errors.is_empty() {
+        // Dropping the transaction rolls it back: nothing was written.
+        return Err(refused(publish, plan.errors));
+    }
+    plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(())
-}
-
-/// Resolves one entry item against every target locale; `Err((field, message))` when the item
-/// is invalid.
-async fn plan_entry(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    backend: headwater_store::Backend,
-    item: &EntryItem,
-    codes: &[String],
-    publish: bool,
-) -> ApiResult<Result<Planned, (&'static str, String)>> {
-    let space = &ctx.space;
-    let ct = &item.content_type;
-    if !schemas::exists(c, space, Kind::ContentType, ct).await? {
-        return Ok(Err((
-            "content_type",
-            format!("content type '{ct}' doesn't exist."),
-        )));
-    }
-    let master = &ctx.stack.master_locale;
-    let missing = || {
-        Err((
-            "uid",
-            format!("entry '{}' of content type '{ct}' doesn't exist.", item.uid),
-        ))
-    };
-    let mut targets = Vec::new();
-    let mut title = String::new();
-    for code in codes {
-        // The target locale's own version, else the item's named locale, else the master.
-        let mut found = entries::get(c, backend, space, ct, &item.uid, code).await?;
-        for fallback in [item.locale.as_ref(), Some(master)].into_iter().flatten() {
-            if found.is_none() {
-                found = entries::get(c, backend, space, ct, &item.uid, fallback).await?;
-            }
-        }
-        let Some(entry) = found else {
-            return Ok(missing());
-        };
-        let v = item.version.unwrap_or(entry.version);
-        if publish
-            && entries::version(c, backend, space, &item.uid, &entry.locale, v)
-                .await?
-                .is_none()
-        {
-            return Ok(Err((
-                "version",
-                format!("version {v} of entry '{}' doesn't exist.", item.uid),
-            )));
-        }
-        title = entry.title.clone();
-        targets.push((code.clone(), Some(entry.locale.clone()), v));
-    }
-    Ok(Ok(Planned {
-        item_type: "entry",
-        uid: item.uid.clone(),
-        title,
-        content_type: Some(ct.clone()),
-        targets,
-    }))
 }
 
 fn refused(publish: bool, errors: FieldErrors) -> ApiError {

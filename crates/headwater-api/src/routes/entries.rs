@@ -9,6 +9,7 @@ use crate::lookup::entries::{
     content_type, content_type_exists, entry_json, entry_not_found, load, locale_of, project,
     ListParams,
 };
+use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -19,8 +20,8 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
-use headwater_store::repo::publications::{self, Target};
-use headwater_store::repo::{environments, locales, Conn};
+use headwater_store::repo::publications;
+use headwater_store::repo::{locales, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
@@ -36,7 +37,6 @@ fn write_failed(verb: &str, errors: FieldErrors) -> ApiError {
     e.code = ENTRY_WRITE_FAILED;
     e
 }
-
 
 fn tags_of(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value> {
     match map.get("tags") {
@@ -98,7 +98,6 @@ fn event<'a>(ctx: &'a StackCtx, action: &'a str, e: &'a Entry) -> Event<'a> {
     ctx.audit(action, "entry", &e.uid, &e.title)
 }
 
-
 pub async fn list(
     State(state): State<AppState>,
     ctx: StackCtx,
@@ -150,7 +149,6 @@ pub async fn list(
         q.flag("include_count").then_some(total),
     ))
 }
-
 
 pub async fn fetch(
     State(state): State<AppState>,
@@ -406,7 +404,8 @@ pub async fn versions(
     ))
 }
 
-/// `{"entry": {"environments": [...], "locales": [...]}, "locale": "…", "version": N}`.
+/// `{"entry": {"environments": [...], "locales": [...]}, "locale": "…", "version": N}`:
+/// parse, plan, apply (see [`crate::publish`]).
 async fn publish_or_unpublish(
     state: &AppState,
     ctx: &StackCtx,
@@ -449,109 +448,41 @@ async fn publish_or_unpublish(
             .to_environments(&env_names),
     )?;
     let mut locale_codes = names("locales")?;
-    let version = match body.0.get("version") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_i64()
-                .ok_or_else(|| ApiError::invalid("version", "must be a whole number."))?,
-        ),
-    };
-    let actor = ctx.actor();
-    let backend = state.db().backend();
+    let version =
+        publish::version(body.0.get("version")).map_err(|m| ApiError::invalid("version", m))?;
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     if locale_codes.is_empty() {
         locale_codes.push(locale_of(&mut tx, ctx, q).await?);
     }
-    let mut envs = Vec::new();
-    for name in &env_names {
-        let env = environments::by_name(&mut tx, &ctx.stack.uid, name)
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "entry.environments",
-                    format!("'{name}' is not an environment of this stack."),
-                )
-            })?;
-        envs.push(env);
-    }
-    let rules = crate::routes::workflows::PublishRules::load(&mut tx, ctx).await?;
-    let mut last = None;
-    let mut requested: Vec<Value> = Vec::new();
-    let mut performed = 0;
-    for code in &locale_codes {
-        if locales::by_code(&mut tx, &ctx.space, code).await?.is_none() {
-            return Err(ApiError::invalid(
-                "entry.locales",
-                format!("'{code}' is not a locale of this stack."),
-            ));
-        }
-        let entry = load(state, &mut tx, ctx, ct, uid, code).await?;
-        let v = version.unwrap_or(entry.version);
-        if publish
-            && entries::version(&mut tx, backend, &ctx.space, uid, &entry.locale, v)
-                .await?
-                .is_none()
-        {
-            return Err(ApiError::invalid(
-                "version",
-                format!("version {v} of this entry doesn't exist."),
-            ));
-        }
-        for env in &envs {
-            let target = Target {
-                stack_uid: &ctx.space,
-                item_type: "entry",
-                item_uid: uid,
-                content_type_uid: Some(ct),
-                locale: code,
-                environment_uid: &env.uid,
-                source_locale: Some(&entry.locale),
-            };
-            // Under a publish rule, anyone but its approvers sends a publish request instead.
-            if let Some((req, rule)) = rules
-                .gate(&mut tx, ctx, ct, uid, code, v, &env.uid, publish)
-                .await?
-            {
-                let request = json!({"publishing_rule": rule.uid, "action": req.action,
-                    "status": "pending", "environment": env.name, "locale": code});
-                events::emit(
-                    &mut tx,
-                    ctx,
-                    WebhookEvent::entry("publish_request", ct, entry_json(&entry, None))
-                        .with("publish_request", request),
-                )
-                .await?;
-                requested.push(json!({"uid": req.uid, "publishing_rule": rule.uid,
-                    "action": req.action, "environment": env.name, "locale": code,
-                    "version": req.version, "status": req.status}));
-                continue;
-            }
-            if publish {
-                publications::publish(&mut tx, &target, v, &actor).await?;
-            } else {
-                publications::unpublish(&mut tx, &target).await?;
-            }
-            performed += 1;
-        }
-        last = Some(entry);
-    }
-    if let Some(entry) = &last {
-        audit::record(
-            &mut tx,
-            &actor,
-            event(ctx, if publish { "publish" } else { "unpublish" }, entry),
-        )
+    // An entry missing in every locale is "not found" (141), not an invalid setting.
+    load(state, &mut tx, ctx, ct, uid, &ctx.stack.master_locale).await?;
+    let mut plan = Plan::new(&mut tx, ctx, Gate::Request).await?;
+    let envs = plan
+        .environments(&mut tx, ctx, &env_names, |_| "entry.environments".into())
         .await?;
-        let action = if publish { "publish" } else { "unpublish" };
-        let ev = WebhookEvent::entry(action, ct, entry_json(entry, None));
-        events::emit(&mut tx, ctx, ev.on_environments(&env_names, &locale_codes)).await?;
+    plan.locales(&mut tx, ctx, &locale_codes, |_| "entry.locales".into())
+        .await?;
+    if plan.errors.is_empty() {
+        let item = EntryItem {
+            at: "",
+            content_type: ct,
+            uid,
+            fallback: None,
+            version,
+        };
+        plan.entry(state, &mut tx, ctx, &item, &locale_codes, &envs, publish)
+            .await?;
     }
+    if let Some(e) = plan.refusal() {
+        return Err(e);
+    }
+    let done = plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    if requested.is_empty() {
+    if done.requests.is_empty() {
         return Ok(notice("The requested action has been performed."));
     }
-    let what = if performed > 0 {
+    let what = if done.performed > 0 {
         "Part of the requested action has been performed; the rest needs approval"
     } else {
         "The requested action needs approval"
@@ -560,7 +491,7 @@ async fn publish_or_unpublish(
         StatusCode::ACCEPTED,
         Json(json!({
             "notice": format!("{what}: a publish request was sent to the approvers of the publish rule."),
-            "publish_requests": requested,
+            "publish_requests": done.requests,
         })),
     ))
 }

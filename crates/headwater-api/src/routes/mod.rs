@@ -7,10 +7,13 @@ mod bulk;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
+mod entry_workflow;
 mod environments;
+mod labels;
 mod locales;
 pub(crate) mod management_tokens;
 mod organizations;
+mod publish_rules;
 mod releases;
 mod roles;
 mod schemas;
@@ -184,17 +187,17 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v3/workflows/publishing_rules",
-            get(workflows::list_rules).post(workflows::create_rule),
+            get(publish_rules::list_rules).post(publish_rules::create_rule),
         )
         .route(
             "/v3/workflows/publishing_rules/{uid}",
-            get(workflows::fetch_rule)
-                .put(workflows::update_rule)
-                .delete(workflows::delete_rule),
+            get(publish_rules::fetch_rule)
+                .put(publish_rules::update_rule)
+                .delete(publish_rules::delete_rule),
         )
         .route(
             "/v3/workflows/content_type/{ct}",
-            get(workflows::rules_of_content_type),
+            get(publish_rules::rules_of_content_type),
         )
         .route(
             "/v3/workflows/{uid}",
@@ -206,9 +209,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/workflows/{uid}/disable", get(workflows::disable))
         .route(
             "/v3/content_types/{ct}/entries/{uid}/workflow",
-            get(workflows::entry_workflow_details).post(workflows::entry_workflow),
+            get(entry_workflow::entry_workflow_details).post(entry_workflow::entry_workflow),
         )
-        .route("/v3/user/assignments", get(workflows::assignments))
+        .route("/v3/user/assignments", get(entry_workflow::assignments))
         .route("/v3/stacks/branch_aliases", get(branches::list_aliases))
         .route(
             "/v3/stacks/branch_aliases/{uid}",
@@ -248,13 +251,13 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/releases/{uid}/clone", post(releases::clone))
         .route(
             "/v3/labels",
-            get(releases::list_labels).post(releases::create_label),
+            get(labels::list_labels).post(labels::create_label),
         )
         .route(
             "/v3/labels/{uid}",
-            get(releases::fetch_label)
-                .put(releases::update_label)
-                .delete(releases::delete_label),
+            get(labels::fetch_label)
+                .put(labels::update_label)
+                .delete(labels::delete_label),
         )
         .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())

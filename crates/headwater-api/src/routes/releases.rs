@@ -1,6 +1,6 @@
 //! Releases (`/v3/releases`): a named set of entry and asset versions deployed (published or
-//! unpublished) to environments together, in one transaction — all of it or none. And labels
-//! (`/v3/labels`). Both belong to the request's branch.
+//! unpublished) to environments together, in one transaction — all of it or none. Releases belong to the
+//! request's branch.
 //!
 //! A deploy is decided item by item like a single publish (the `Publish` decision for the
 //! entry's content type or for assets), and publish rules hold: an item a rule would send for
@@ -10,6 +10,7 @@
 use crate::auth::StackCtx;
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -17,8 +18,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
-use headwater_store::repo::publications::{self, Target};
-use headwater_store::repo::releases::{self, Label, Release, ReleaseWrite};
+use headwater_core::scope::FieldErrors;
+use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
@@ -281,12 +282,8 @@ async fn checked_item(
             "must be 'publish' or 'unpublish'.",
         ));
     }
-    let version = match m.get("version") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_i64().filter(|n| *n >= 1).ok_or_else(|| {
-            ApiError::invalid(&field("version"), "must be a whole number of at least 1.")
-        })?),
-    };
+    let version =
+        publish::version(m.get("version")).map_err(|e| ApiError::invalid(&field("version"), e))?;
     let ct = m
         .get("content_type_uid")
         .and_then(Value::as_str)
@@ -534,9 +531,14 @@ pub async fn deploy(
                 })?,
         );
     }
-    let backend = state.db().backend();
-    let rules = crate::routes::workflows::PublishRules::load(&mut tx, &ctx).await?;
-    for item in &items {
+    // Every item is planned (and authorized like its single publish) before anything is
+    // written; any refusal names the item and nothing is deployed.
+    let mut plan = Plan::new(&mut tx, &ctx, Gate::Refuse).await?;
+    let envs = plan
+        .environments(&mut tx, &ctx, &env_names, |_| "release.environments".into())
+        .await?;
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("items[{i}]");
         let item_uid = item["uid"].as_str().unwrap_or_default();
         let locale = item["locale"]
             .as_str()
@@ -547,12 +549,8 @@ pub async fn deploy(
         }
         let publish = forced.unwrap_or_else(|| item["action"].as_str().unwrap_or(default_action))
             == "publish";
-        let gone = |what: &str| {
-            ApiError::invalid(
-                "release.items",
-                format!("the {what} '{item_uid}' in this release no longer exists; remove it from the release."),
-            )
-        };
+        let version = item["version"].as_i64();
+        let codes = std::slice::from_ref(&locale);
         match item["content_type_uid"].as_str() {
             Some(ct) => {
                 ctx.authorize(
@@ -560,94 +558,31 @@ pub async fn deploy(
                         .on_content_type(ct)
                         .to_environments(&env_names),
                 )?;
-                let entry = match entries::get(&mut tx, backend, &ctx.space, ct, item_uid, &locale)
-                    .await?
-                {
-                    Some(e) => Some(e),
-                    None => {
-                        entries::get(
-                            &mut tx,
-                            backend,
-                            &ctx.space,
-                            ct,
-                            item_uid,
-                            &ctx.stack.master_locale,
-                        )
-                        .await?
-                    }
-                }
-                .ok_or_else(|| gone("entry"))?;
-                let version = item["version"].as_i64().unwrap_or(entry.version);
-                if publish
-                    && entries::version(
-                        &mut tx,
-                        backend,
-                        &ctx.space,
-                        item_uid,
-                        &entry.locale,
-                        version,
-                    )
-                    .await?
-                    .is_none()
-                {
-                    return Err(ApiError::invalid(
-                        "release.items",
-                        format!("version {version} of the entry '{item_uid}' doesn't exist."),
-                    ));
-                }
-                for env in &envs {
-                    if let Some(rule) = rules.blocking(&ctx, ct, &locale, &env.uid, publish) {
-                        return Err(ApiError::invalid(
-                            "release.items",
-                            format!(
-                                "publish rule '{}' needs approval for the entry '{item_uid}' on '{}'; a release deploys only what needs no approval.",
-                                rule.uid, env.name
-                            ),
-                        ));
-                    }
-                    let t = Target {
-                        stack_uid: &ctx.space,
-                        item_type: "entry",
-                        item_uid,
-                        content_type_uid: Some(ct),
-                        locale: &locale,
-                        environment_uid: &env.uid,
-                        source_locale: Some(&entry.locale),
-                    };
-                    if publish {
-                        publications::publish(&mut tx, &t, version, &actor).await?;
-                    } else {
-                        publications::unpublish(&mut tx, &t).await?;
-                    }
-                }
+                let entry = EntryItem {
+                    at: &at,
+                    content_type: ct,
+                    uid: item_uid,
+                    fallback: None,
+                    version,
+                };
+                plan.entry(&state, &mut tx, &ctx, &entry, codes, &envs, publish)
+                    .await?;
             }
             None => {
                 ctx.authorize(
                     &Action::new(Module::Assets, Op::Publish).to_environments(&env_names),
                 )?;
-                let asset = assets::get(&mut tx, &ctx.space, item_uid)
-                    .await?
-                    .ok_or_else(|| gone("asset"))?;
-                let version = item["version"].as_i64().unwrap_or(asset.version);
-                for env in &envs {
-                    let t = Target {
-                        stack_uid: &ctx.space,
-                        item_type: "asset",
-                        item_uid,
-                        content_type_uid: None,
-                        locale: &locale,
-                        environment_uid: &env.uid,
-                        source_locale: None,
-                    };
-                    if publish {
-                        publications::publish(&mut tx, &t, version, &actor).await?;
-                    } else {
-                        publications::unpublish(&mut tx, &t).await?;
-                    }
-                }
+                plan.asset(
+                    &state, &mut tx, &ctx, &at, item_uid, version, codes, &envs, publish,
+                )
+                .await?;
             }
         }
     }
+    if !plan.errors.is_empty() {
+        return Err(not_deployed(&plan.errors));
+    }
+    plan.apply(&mut tx, &ctx).await?;
     let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();
     deployments.push(json!({
         "environments": env_names, "locales": only_locales, "action": forced,
@@ -662,6 +597,24 @@ pub async fn deploy(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Release sent successfully for deployment."))
+}
+
+/// The answer to a deploy that cannot go out: every reason, in the message too.
+fn not_deployed(errors: &FieldErrors) -> ApiError {
+    let mut reasons: Vec<String> = errors
+        .iter()
+        .flat_map(|(k, ms)| ms.iter().map(move |m| format!("{k}: {m}")))
+        .collect();
+    if errors.keys().any(|k| k.ends_with(".uid")) {
+        reasons.push("An item that no longer exists must be removed from the release.".into());
+    }
+    ApiError::validation(
+        format!(
+            "The release cannot be deployed; nothing was deployed. {}",
+            reasons.join(" ")
+        ),
+        errors.clone(),
+    )
 }
 
 /// `POST /v3/releases/{uid}/clone` `{"release": {name, description}}`: a new, unlocked release
@@ -703,201 +656,4 @@ pub async fn clone(
         "release",
         release_json(&ctx, &r),
     ))
-}
-
-// ---------------------------------------------------------------- labels
-
-fn label_json(l: &Label) -> Value {
-    json!({
-        "uid": l.uid,
-        "name": l.name,
-        "parent": l.parent,
-        "content_types": l.content_types,
-        "created_by": l.created_by,
-        "updated_by": l.updated_by,
-        "created_at": l.created_at,
-        "updated_at": l.updated_at,
-    })
-}
-
-async fn label_fields(
-    c: &mut Conn,
-    ctx: &StackCtx,
-    body: &JsonBody,
-    current: Option<&Label>,
-) -> ApiResult<(String, Value, Value)> {
-    let map = body.wrapped("label")?;
-    let f = Fields::new(map, "label");
-    let name = match (f.opt_str("name")?, current) {
-        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
-        (None, Some(l)) => l.name.clone(),
-        _ => return Err(ApiError::invalid("label.name", "is required.")),
-    };
-    let list = |key: &str, cur: Option<&Value>| -> ApiResult<Vec<String>> {
-        match map.get(key) {
-            None | Some(Value::Null) => Ok(cur
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    ApiError::invalid(&format!("label.{key}"), "must be an array of strings.")
-                }),
-            Some(_) => Err(ApiError::invalid(
-                &format!("label.{key}"),
-                "must be an array of strings.",
-            )),
-        }
-    };
-    let parent = list("parent", current.map(|l| &l.parent))?;
-    for p in &parent {
-        if Some(p.as_str()) == current.map(|l| l.uid.as_str()) {
-            return Err(ApiError::invalid(
-                "label.parent",
-                "a label cannot be its own parent.",
-            ));
-        }
-        if releases::label(c, &ctx.space, p).await?.is_none() {
-            return Err(ApiError::invalid(
-                "label.parent",
-                format!("'{p}' is not a label of this stack."),
-            ));
-        }
-    }
-    let cts = list("content_types", current.map(|l| &l.content_types))?;
-    for ct in &cts {
-        if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
-            return Err(ApiError::invalid(
-                "label.content_types",
-                format!("'{ct}' is not a content type of this stack."),
-            ));
-        }
-    }
-    Ok((name, json!(parent), json!(cts)))
-}
-
-fn duplicate_label(name: &str) -> ApiError {
-    ApiError::invalid(
-        "label.name",
-        format!("a label named '{name}' already exists."),
-    )
-}
-
-pub async fn list_labels(
-    State(state): State<AppState>,
-    ctx: StackCtx,
-    q: Query,
-) -> ApiResult<Json<Value>> {
-    ctx.authorize(&Action::new(Module::Labels, Op::Read))?;
-    let mut c = state.db().reader().await?;
-    let all = releases::labels(&mut c, &ctx.space).await?;
-    let n = all.len() as i64;
-    Ok(listed(
-        "labels",
-        all.iter().map(label_json).collect(),
-        q.flag("include_count").then_some(n),
-    ))
-}
-
-pub async fn fetch_label(
-    State(state): State<AppState>,
-    ctx: StackCtx,
-    Path(uid): Path<String>,
-) -> ApiResult<Json<Value>> {
-    ctx.authorize(&Action::new(Module::Labels, Op::Read))?;
-    let mut c = state.db().reader().await?;
-    let l = releases::label(&mut c, &ctx.space, &uid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("label"))?;
-    Ok(Json(json!({ "label": label_json(&l) })))
-}
-
-pub async fn create_label(
-    State(state): State<AppState>,
-    ctx: StackCtx,
-    body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.authorize(&Action::new(Module::Labels, Op::Create))?;
-    let actor = ctx.actor();
-    let mut tx = state.db().begin().await?;
-    let (name, parent, cts) = label_fields(&mut tx, &ctx, &body, None).await?;
-    let l = match releases::insert_label(&mut tx, &ctx.space, &name, &parent, &cts, &actor).await {
-        Ok(l) => l,
-        Err(StoreError::Conflict(_)) => return Err(duplicate_label(&name)),
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("create", "label", &l.uid, &l.name),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(created(
-        "Label created successfully.",
-        "label",
-        label_json(&l),
-    ))
-}
-
-pub async fn update_label(
-    State(state): State<AppState>,
-    ctx: StackCtx,
-    Path(uid): Path<String>,
-    body: JsonBody,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.authorize(&Action::new(Module::Labels, Op::Update))?;
-    let actor = ctx.actor();
-    let mut tx = state.db().begin().await?;
-    let current = releases::label(&mut tx, &ctx.space, &uid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("label"))?;
-    let (name, parent, cts) = label_fields(&mut tx, &ctx, &body, Some(&current)).await?;
-    let l = match releases::update_label(&mut tx, &ctx.space, &uid, &name, &parent, &cts, &actor)
-        .await
-    {
-        Ok(Some(l)) => l,
-        Ok(None) => return Err(ApiError::not_found("label")),
-        Err(StoreError::Conflict(_)) => return Err(duplicate_label(&name)),
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("update", "label", &l.uid, &l.name),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(updated(
-        "Label updated successfully.",
-        "label",
-        label_json(&l),
-    ))
-}
-
-pub async fn delete_label(
-    State(state): State<AppState>,
-    ctx: StackCtx,
-    Path(uid): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.authorize(&Action::new(Module::Labels, Op::Delete))?;
-    let actor = ctx.actor();
-    let mut tx = state.db().begin().await?;
-    let l = releases::label(&mut tx, &ctx.space, &uid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("label"))?;
-    releases::delete_label(&mut tx, &ctx.space, &uid).await?;
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("delete", "label", &l.uid, &l.name),
-    )
-    .await?;
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(notice("Label deleted successfully."))
 }

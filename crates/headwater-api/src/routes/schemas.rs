@@ -18,8 +18,8 @@ use headwater_core::content::{self, Field};
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::audit::{self, Event};
-use headwater_store::repo::schemas::{self, Kind, SchemaDoc, SchemaWrite};
 use headwater_store::repo::entries;
+use headwater_store::repo::schemas::{self, Kind, SchemaDoc, SchemaWrite};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
@@ -51,7 +51,6 @@ const GLOBAL_FIELD: Spec = Spec {
     label: "Global Field",
 };
 
-
 fn write_failed(spec: &Spec, verb: &str, errors: FieldErrors) -> ApiError {
     let mut e = ApiError::validation(
         format!("{} {verb} failed. Please try again.", spec.label),
@@ -60,7 +59,6 @@ fn write_failed(spec: &Spec, verb: &str, errors: FieldErrors) -> ApiError {
     e.code = WRITE_FAILED;
     e
 }
-
 
 async fn list(spec: &Spec, state: &AppState, ctx: &StackCtx, q: &Query) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(spec.module, Op::Read))?;

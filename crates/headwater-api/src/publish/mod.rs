@@ -1,0 +1,471 @@
+//! Publishing: every way content goes live or comes down — an entry or asset publish, a bulk
+//! publish, a release deploy, an accepted publish request — is parse → plan → apply → envelope.
+//!
+//! - The route parses its body (with [`version`] for `version`, read one way everywhere) and
+//!   authorizes through the policy (`ctx.authorize`), as before.
+//! - A [`Plan`] resolves the items to (item, locale, version, environment) targets inside the
+//!   write transaction, collecting every invalid setting or item by the path it was named at
+//!   (`entries[1].uid`, `items[0].version`, `version`); a version that does not exist is
+//!   refused the same way on every path (422, code 120, `…version`).
+//! - [`Plan::apply`] writes the publications, the publish requests a rule demands instead
+//!   (only for a single entry publish: bulk publishes and deploys are refused by name in the
+//!   plan, since they cannot half wait for approval), one audit row per item and one webhook
+//!   event per item (with the per-environment `…environments.{env}.{publish|unpublish}.success`
+//!   channels of the environments where something was done).
+
+pub(crate) mod rules;
+
+use crate::auth::StackCtx;
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, Event};
+use crate::lookup::assets::asset_event;
+use crate::lookup::entries::entry_json;
+use crate::state::AppState;
+use headwater_core::scope::FieldErrors;
+use headwater_store::repo::environments::{self, Environment};
+use headwater_store::repo::publications::{self, Target};
+use headwater_store::repo::schemas::{self, Kind};
+use headwater_store::repo::workflows::PublishRequest;
+use headwater_store::repo::{assets, audit, entries, locales, Conn};
+use rules::PublishRules;
+use serde_json::{json, Value};
+
+/// What `version` must be, wherever it is given.
+pub(crate) const VERSION_FORMAT: &str = "must be a whole number of at least 1.";
+
+/// `version` as every publish path reads it: absent, `null` or `""` mean the current version;
+/// otherwise a whole number of at least 1, as a JSON number or a string of digits (the
+/// JavaScript client passes the value it is given through unchanged, and its bulk examples send
+/// `'{{version}}'`). Anything else is refused with [`VERSION_FORMAT`].
+pub(crate) fn version(v: Option<&Value>) -> Result<Option<i64>, &'static str> {
+    let n = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) if s.is_empty() => return Ok(None),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        Some(_) => None,
+    };
+    n.filter(|n| *n >= 1).map(Some).ok_or(VERSION_FORMAT)
+}
+
+/// The path of `field` of an item named at `at` (`""` for the body itself).
+pub(crate) fn path(at: &str, field: &str) -> String {
+    if at.is_empty() {
+        field.to_string()
+    } else {
+        format!("{at}.{field}")
+    }
+}
+
+/// One publish request as every answer shows it: the 202 of a publish under a rule, the
+/// entry's `GET …/workflow`, the assignments, and the `publish_request` webhook event.
+pub(crate) fn request_json(r: &PublishRequest, env_name: &str) -> Value {
+    json!({
+        "uid": r.uid,
+        "publishing_rule": r.rule_uid,
+        "action": r.action,
+        "environment": r.environment_uid,
+        "environment_name": env_name,
+        "locale": r.locale,
+        "version": r.version,
+        "status": r.status,
+        "comment": r.comment,
+        "requested_by": r.requested_by,
+        "requested_at": r.requested_at,
+        "decided_by": r.decided_by,
+        "decided_at": r.decided_at,
+        "decision_comment": r.decision_comment,
+        "content_type": r.content_type_uid,
+        "entry": r.entry_uid,
+    })
+}
+
+/// The name of an environment given by uid (the uid itself once the environment is gone).
+pub(crate) async fn env_name(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<String> {
+    Ok(environments::by_name(c, &ctx.stack.uid, uid)
+        .await?
+        .map(|e| e.name)
+        .unwrap_or_else(|| uid.to_string()))
+}
+
+/// What publish rules do to a plan.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// A single entry publish: a target a rule holds becomes a publish request.
+    Request,
+    /// Bulk publish and release deploy: a target a rule would hold refuses the whole plan.
+    Refuse,
+    /// An accepted publish request: the approval has been given.
+    Approved,
+}
+
+/// An entry to plan: `uid` of `content_type`, named at `at`, published in `locales` from the
+/// locale's own version, else `fallback`'s, else the master locale's.
+pub(crate) struct EntryItem<'a> {
+    pub at: &'a str,
+    pub content_type: &'a str,
+    pub uid: &'a str,
+    pub fallback: Option<&'a str>,
+    pub version: Option<i64>,
+}
+
+struct Step {
+    locale: String,
+    source_locale: Option<String>,
+    version: i64,
+    env: Environment,
+}
+
+struct Planned {
+    item_type: &'static str,
+    uid: String,
+    title: String,
+    content_type: Option<String>,
+    publish: bool,
+    event: Event,
+    steps: Vec<Step>,
+}
+
+/// Items resolved to targets, or the reasons they cannot be.
+pub(crate) struct Plan {
+    gate: Gate,
+    rules: Option<PublishRules>,
+    items: Vec<Planned>,
+    pub errors: FieldErrors,
+}
+
+/// What applying a plan did.
+pub(crate) struct Outcome {
+    /// Publications written or removed.
+    pub performed: usize,
+    /// The publish requests sent instead ([`request_json`]).
+    pub requests: Vec<Value>,
+}
+
+impl Plan {
+    pub(crate) async fn new(c: &mut Conn, ctx: &StackCtx, gate: Gate) -> ApiResult<Plan> {
+        let rules = match gate {
+            Gate::Approved => None,
+            Gate::Request | Gate::Refuse => Some(PublishRules::load(c, ctx).await?),
+        };
+        Ok(Plan {
+            gate,
+            rules,
+            items: Vec::new(),
+            errors: FieldErrors::new(),
+        })
+    }
+
+    pub(crate) fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_string())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// The environments (of the stack, by name or uid); an unknown one is an error at `key(i)`.
+    pub(crate) async fn environments(
+        &mut self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        names: &[String],
+        key: impl Fn(usize) -> String,
+    ) -> ApiResult<Vec<Environment>> {
+        let mut out = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            match environments::by_name(c, &ctx.stack.uid, name).await? {
+                Some(env) => out.push(env),
+                None => self.add(
+                    &key(i),
+                    format!("'{name}' is not an environment of this stack."),
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks the locales (of the branch); an unknown one is an error at `key(i)`.
+    pub(crate) async fn locales(
+        &mut self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        codes: &[String],
+        key: impl Fn(usize) -> String,
+    ) -> ApiResult<()> {
+        for (i, code) in codes.iter().enumerate() {
+            if locales::by_code(c, &ctx.space, code).await?.is_none() {
+                self.add(&key(i), format!("'{code}' is not a locale of this stack."));
+            }
+        }
+        Ok(())
+    }
+
+    /// Plans an entry in every locale of `codes` on every environment of `envs`.
+    pub(crate) async fn entry(
+        &mut self,
+        state: &AppState,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        item: &EntryItem<'_>,
+        codes: &[String],
+        envs: &[Environment],
+        publish: bool,
+    ) -> ApiResult<()> {
+        let backend = state.db().backend();
+        let (space, ct, uid) = (&ctx.space, item.content_type, item.uid);
+        if !schemas::exists(c, space, Kind::ContentType, ct).await? {
+            self.add(
+                &path(item.at, "content_type"),
+                format!("content type '{ct}' doesn't exist."),
+            );
+            return Ok(());
+        }
+        let master = ctx.stack.master_locale.as_str();
+        let mut steps = Vec::new();
+        let mut last = None;
+        for code in codes {
+            let mut found = entries::get(c, backend, space, ct, uid, code).await?;
+            for fallback in [item.fallback, Some(master)].into_iter().flatten() {
+                if found.is_none() {
+                    found = entries::get(c, backend, space, ct, uid, fallback).await?;
+                }
+            }
+            let Some(entry) = found else {
+                self.add(
+                    &path(item.at, "uid"),
+                    format!("entry '{uid}' of content type '{ct}' doesn't exist."),
+                );
+                return Ok(());
+            };
+            let v = item.version.unwrap_or(entry.version);
+            if publish
+                && entries::version(c, backend, space, uid, &entry.locale, v)
+                    .await?
+                    .is_none()
+            {
+                self.add(
+                    &path(item.at, "version"),
+                    format!("version {v} of entry '{uid}' doesn't exist."),
+                );
+                return Ok(());
+            }
+            for env in envs {
+                if self.gate == Gate::Refuse {
+                    let rules = self.rules.as_ref().expect("rules are loaded to refuse");
+                    if let Some(rule) = rules.blocking(ctx, ct, code, &env.uid, publish) {
+                        let (rule, at) = (rule.uid.clone(), item.at.to_string());
+                        self.add(
+                            if at.is_empty() { "entry" } else { &at },
+                            format!(
+                                "publish rule '{rule}' needs approval to {} entry '{uid}' on '{}' ({code}); send a publish request instead.",
+                                action(publish), env.name
+                            ),
+                        );
+                        continue;
+                    }
+                }
+                steps.push(Step {
+                    locale: code.clone(),
+                    source_locale: Some(entry.locale.clone()),
+                    version: v,
+                    env: env.clone(),
+                });
+            }
+            last = Some(entry);
+        }
+        let Some(entry) = last else { return Ok(()) };
+        self.items.push(Planned {
+            item_type: "entry",
+            uid: uid.to_string(),
+            title: entry.title.clone(),
+            content_type: Some(ct.to_string()),
+            publish,
+            event: Event::entry(action(publish), ct, entry_json(&entry, None)),
+            steps,
+        });
+        Ok(())
+    }
+
+    /// Plans an asset in every locale of `codes` on every environment of `envs`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn asset(
+        &mut self,
+        state: &AppState,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        at: &str,
+        uid: &str,
+        version: Option<i64>,
+        codes: &[String],
+        envs: &[Environment],
+        publish: bool,
+    ) -> ApiResult<()> {
+        let Some(a) = assets::get(c, &ctx.space, uid).await?.filter(|a| !a.is_dir) else {
+            self.add(&path(at, "uid"), format!("asset '{uid}' doesn't exist."));
+            return Ok(());
+        };
+        let v = version.unwrap_or(a.version);
+        // Asset versions run from 1 to the current one.
+        if publish && v > a.version {
+            self.add(
+                &path(at, "version"),
+                format!("version {v} of asset '{uid}' doesn't exist."),
+            );
+            return Ok(());
+        }
+        let mut steps = Vec::new();
+        for code in codes {
+            for env in envs {
+                steps.push(Step {
+                    locale: code.clone(),
+                    source_locale: None,
+                    version: v,
+                    env: env.clone(),
+                });
+            }
+        }
+        self.items.push(Planned {
+            item_type: "asset",
+            uid: a.uid.clone(),
+            title: a.title.clone(),
+            content_type: None,
+            publish,
+            event: asset_event(state, ctx, action(publish), &a),
+            steps,
+        });
+        Ok(())
+    }
+
+    /// The errors as one answer for a single item's publish: the first names the message, all
+    /// are listed.
+    pub(crate) fn refusal(&self) -> Option<ApiError> {
+        let mut all = self
+            .errors
+            .iter()
+            .flat_map(|(k, ms)| ms.iter().map(move |m| (k, m)));
+        let (k, m) = all.next()?;
+        let mut e = ApiError::invalid(k, m.clone());
+        for (k, m) in all {
+            e = e.field(k, m.clone());
+        }
+        Some(e)
+    }
+
+    /// Writes the plan in the caller's transaction: publications (or, under [`Gate::Request`],
+    /// the publish requests a rule demands), one audit row and one webhook event per item.
+    pub(crate) async fn apply(self, c: &mut Conn, ctx: &StackCtx) -> ApiResult<Outcome> {
+        debug_assert!(self.errors.is_empty(), "a plan with errors is not applied");
+        let actor = ctx.actor();
+        let mut out = Outcome {
+            performed: 0,
+            requests: Vec::new(),
+        };
+        for item in self.items {
+            let mut envs: Vec<String> = Vec::new();
+            let mut codes: Vec<String> = Vec::new();
+            for s in &item.steps {
+                if let (Gate::Request, Some(ct), Some(rules)) =
+                    (self.gate, item.content_type.as_deref(), self.rules.as_ref())
+                {
+                    let held = rules
+                        .gate(
+                            c,
+                            ctx,
+                            ct,
+                            &item.uid,
+                            &s.locale,
+                            s.version,
+                            &s.env.uid,
+                            item.publish,
+                        )
+                        .await?;
+                    if let Some((req, _)) = held {
+                        let request = request_json(&req, &s.env.name);
+                        let data = item.event.data.get("entry").cloned().unwrap_or_default();
+                        events::emit(
+                            c,
+                            ctx,
+                            Event::entry("publish_request", ct, data)
+                                .with("publish_request", request.clone()),
+                        )
+                        .await?;
+                        out.requests.push(request);
+                        continue;
+                    }
+                }
+                let target = Target {
+                    stack_uid: &ctx.space,
+                    item_type: item.item_type,
+                    item_uid: &item.uid,
+                    content_type_uid: item.content_type.as_deref(),
+                    locale: &s.locale,
+                    environment_uid: &s.env.uid,
+                    source_locale: s.source_locale.as_deref(),
+                };
+                if item.publish {
+                    publications::publish(c, &target, s.version, &actor).await?;
+                } else {
+                    publications::unpublish(c, &target).await?;
+                }
+                out.performed += 1;
+                if !envs.contains(&s.env.name) {
+                    envs.push(s.env.name.clone());
+                }
+                if !codes.contains(&s.locale) {
+                    codes.push(s.locale.clone());
+                }
+            }
+            audit::record(
+                c,
+                &actor,
+                ctx.audit(action(item.publish), item.item_type, &item.uid, &item.title),
+            )
+            .await?;
+            if !envs.is_empty() {
+                events::emit(c, ctx, item.event.on_environments(&envs, &codes)).await?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn action(publish: bool) -> &'static str {
+    if publish {
+        "publish"
+    } else {
+        "unpublish"
+    }
+}
+
+/// Carries out an accepted publish request: the plan and apply of a publish, with the approval
+/// given.
+pub(crate) async fn carry_out(
+    state: &AppState,
+    c: &mut Conn,
+    ctx: &StackCtx,
+    r: &PublishRequest,
+) -> ApiResult<()> {
+    let mut plan = Plan::new(c, ctx, Gate::Approved).await?;
+    let envs = plan
+        .environments(c, ctx, std::slice::from_ref(&r.environment_uid), |_| {
+            "environment".into()
+        })
+        .await?;
+    if plan.errors.is_empty() {
+        let item = EntryItem {
+            at: "",
+            content_type: &r.content_type_uid,
+            uid: &r.entry_uid,
+            fallback: None,
+            version: Some(r.version),
+        };
+        let codes = std::slice::from_ref(&r.locale);
+        plan.entry(state, c, ctx, &item, codes, &envs, r.action == "publish")
+            .await?;
+    }
+    if let Some(e) = plan.refusal() {
+        return Err(e);
+    }
+    plan.apply(c, ctx).await?;
+    Ok(())
+}

@@ -1,0 +1,258 @@
+//! Publish rules: which (content type, locale, branch, environment, action) needs approval,
+//! who may skip it (WF-2, decided by the policy), and the stage a rule may require. Also the
+//! reach of a workflow or rule (`branches`, `content_types`) and the stage lookups that the
+//! workflow, publish rule and entry workflow routes share.
+
+use crate::auth::{Principal, StackCtx};
+use crate::error::{ApiError, ApiResult};
+use headwater_core::policy::{self, Named, Person};
+use headwater_store::repo::workflows::{self, NewRequest, PublishRequest, Rule, Workflow};
+use headwater_store::repo::{branches, schemas, stacks, Conn};
+use serde_json::{json, Map, Value};
+
+/// The user behind the request, with their role uids in the stack (None for a token).
+pub(crate) async fn person(c: &mut Conn, ctx: &StackCtx) -> ApiResult<Option<Person>> {
+    let Principal::User { user, .. } = &ctx.principal else {
+        return Ok(None);
+    };
+    let role_uids = stacks::membership(c, &ctx.stack.uid, &user.uid)
+        .await?
+        .map(|m| vec![m.role_uid])
+        .unwrap_or_default();
+    Ok(Some(Person {
+        uid: user.uid.clone(),
+        role_uids,
+    }))
+}
+
+pub(crate) fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+/// A list of strings in a body (`default` when absent).
+pub(crate) fn string_list(
+    f: &Map<String, Value>,
+    key: &str,
+    field: &str,
+    default: Value,
+) -> ApiResult<Value> {
+    match f.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(Value::Array(a.clone())),
+        Some(_) => Err(ApiError::invalid(
+            &format!("{field}.{key}"),
+            "must be an array of strings.",
+        )),
+    }
+}
+
+pub(crate) fn names_match(list: &Value, wanted: &str, empty_means_all: bool) -> bool {
+    let l = strings(list);
+    (empty_means_all && l.is_empty()) || l.iter().any(|x| x == "$all" || x == wanted)
+}
+
+pub(crate) async fn check_branches(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    list: &Value,
+    field: &str,
+) -> ApiResult<()> {
+    for b in strings(list) {
+        if branches::get(c, &ctx.stack.uid, &b).await?.is_none() {
+            return Err(ApiError::invalid(
+                &format!("{field}.branches"),
+                format!("'{b}' is not a branch of this stack."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn check_content_types(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    list: &Value,
+    field: &str,
+) -> ApiResult<()> {
+    for ct in strings(list).iter().filter(|ct| *ct != "$all") {
+        if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+            return Err(ApiError::invalid(
+                &format!("{field}.content_types"),
+                format!("'{ct}' is not a content type of this stack."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `branches` (default `main`) and `content_types` (default `$all`) a workflow or rule
+/// applies to, each checked to exist; `current` gives the values an update leaves out.
+pub(crate) async fn reach(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    map: &Map<String, Value>,
+    field: &str,
+    current: Option<(&Value, &Value)>,
+) -> ApiResult<(Value, Value)> {
+    let branches = string_list(
+        map,
+        "branches",
+        field,
+        current.map_or_else(|| json!(["main"]), |(b, _)| b.clone()),
+    )?;
+    check_branches(c, ctx, &branches, field).await?;
+    let content_types = string_list(
+        map,
+        "content_types",
+        field,
+        current.map_or_else(|| json!(["$all"]), |(_, t)| t.clone()),
+    )?;
+    check_content_types(c, ctx, &content_types, field).await?;
+    Ok((branches, content_types))
+}
+
+pub(crate) fn stage_of<'a>(w: &'a Workflow, stage_uid: &str) -> Option<&'a Value> {
+    w.stages
+        .as_array()?
+        .iter()
+        .find(|s| s.get("uid").and_then(Value::as_str) == Some(stage_uid))
+}
+
+pub(crate) fn stage_name(s: &Value) -> &str {
+    s.get("name").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The stack's publish rules and the caller, loaded once per request: a publish, a bulk
+/// publish or a release deploy asks about many (entry, locale, environment) targets.
+pub(crate) struct PublishRules {
+    rules: Vec<Rule>,
+    person: Option<Person>,
+}
+
+impl PublishRules {
+    pub(crate) async fn load(c: &mut Conn, ctx: &StackCtx) -> ApiResult<PublishRules> {
+        let rules = workflows::rules(c, &ctx.stack.uid).await?;
+        // Who the caller is matters only when some rule may apply.
+        let person = if rules.is_empty() {
+            None
+        } else {
+            person(c, ctx).await?
+        };
+        Ok(PublishRules { rules, person })
+    }
+
+    /// The rule that applies to publishing (or unpublishing) an entry of `ct` in `locale` to
+    /// `env`.
+    pub(crate) fn rule_for(
+        &self,
+        ctx: &StackCtx,
+        ct: &str,
+        locale: &str,
+        env_uid: &str,
+        action: &str,
+    ) -> Option<&Rule> {
+        self.rules.iter().find(|r| {
+            r.environment_uid == env_uid
+                && names_match(&r.actions, action, false)
+                && names_match(&r.content_types, ct, false)
+                && names_match(&r.locales, locale, true)
+                && names_match(&r.branches, &ctx.branch, true)
+        })
+    }
+
+    /// The rule that would hold this publish (or unpublish) for approval by this caller, if any
+    /// (WF-2 decides who may skip it).
+    pub(crate) fn blocking(
+        &self,
+        ctx: &StackCtx,
+        ct: &str,
+        locale: &str,
+        env_uid: &str,
+        publish: bool,
+    ) -> Option<&Rule> {
+        let action = if publish { "publish" } else { "unpublish" };
+        self.rule_for(ctx, ct, locale, env_uid, action)
+            .filter(|rule| {
+                !policy::may_skip_approval(
+                    &ctx.subject,
+                    self.person.as_ref(),
+                    &Named::from_json(&rule.approvers),
+                    rule.disable_approver_publishing,
+                )
+            })
+    }
+
+    /// What the publish handler does for one (entry, locale, environment): `None` to go ahead,
+    /// or the publish request sent instead. A rule that requires a stage refuses an entry
+    /// outside it, whoever asks.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn gate(
+        &self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        ct: &str,
+        entry_uid: &str,
+        locale: &str,
+        version: i64,
+        env_uid: &str,
+        publish: bool,
+    ) -> ApiResult<Option<(PublishRequest, Rule)>> {
+        let action = if publish { "publish" } else { "unpublish" };
+        let Some(rule) = self.rule_for(ctx, ct, locale, env_uid, action) else {
+            return Ok(None);
+        };
+        require_stage(c, ctx, rule, entry_uid, locale).await?;
+        if self.blocking(ctx, ct, locale, env_uid, publish).is_none() {
+            return Ok(None);
+        }
+        let req = workflows::request(
+            c,
+            &NewRequest {
+                space: &ctx.space,
+                content_type_uid: ct,
+                entry_uid,
+                locale,
+                version,
+                rule_uid: &rule.uid,
+                action,
+                environment_uid: env_uid,
+                comment: "",
+            },
+            &ctx.actor(),
+        )
+        .await?;
+        Ok(Some((req, rule.clone())))
+    }
+}
+
+/// Refuses a request while the entry is not in the stage the rule requires.
+pub(crate) async fn require_stage(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    rule: &Rule,
+    entry_uid: &str,
+    locale: &str,
+) -> ApiResult<()> {
+    let Some(stage) = &rule.workflow_stage else {
+        return Ok(());
+    };
+    let current = workflows::entry_stage(c, &ctx.space, entry_uid, locale).await?;
+    if current.as_ref().map(|s| &s.stage_uid) == Some(stage) {
+        return Ok(());
+    }
+    let name = match &rule.workflow_uid {
+        Some(wf) => workflows::workflow(c, &ctx.stack.uid, wf)
+            .await?
+            .and_then(|w| stage_of(&w, stage).map(|s| stage_name(s).to_string()))
+            .unwrap_or_else(|| stage.clone()),
+        None => stage.clone(),
+    };
+    Err(ApiError::invalid(
+        "workflow_stage",
+        format!("publish rule '{}' applies only to entries in the stage '{name}'; move the entry there first.", rule.uid),
+    ))
+}
