@@ -201,6 +201,7 @@ impl Plan {
     }
 
     /// Plans an entry in every locale of `codes` on every environment of `envs`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn entry(
         &mut self,
         state: &AppState,
