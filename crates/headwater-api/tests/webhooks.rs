@@ -998,6 +998,23 @@ async fn workflow_stage_changes_and_publish_requests_are_events(backend: TestBac
         .find(|v| v["event"] == "workflow_stage_change")
         .unwrap();
     assert_eq!(stage["data"]["entry"]["_workflow"]["uid"], "draft");
+    // Publish request events carry the request as the entry's workflow shows it.
+    let (_, details) = send(u(Method::GET, &wf)).await;
+    let requests = &details["workflow"]["publish_requests"];
+    for d in deliveries.iter().map(Received::json) {
+        if d["event"] == "publish_request" {
+            let r = &d["data"]["publish_request"];
+            assert_eq!(r["environment_name"], "production", "{d}");
+            assert!(
+                requests
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x["uid"] == r["uid"]),
+                "{d}"
+            );
+        }
+    }
     assert_eq!(stage["data"]["entry"]["uid"], uid);
 }
 

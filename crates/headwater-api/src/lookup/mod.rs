@@ -3,4 +3,6 @@
 
 pub(crate) mod assets;
 pub(crate) mod entries;
+pub(crate) mod orgs;
 pub(crate) mod schemas;
+pub(crate) mod tokens;

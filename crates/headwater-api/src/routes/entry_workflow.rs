@@ -244,8 +244,9 @@ async fn publish_request(
     }
     let message = if status == 0 {
         require_stage(&mut tx, ctx, &rule, uid, &locale).await?;
+        let mut sent = Vec::new();
         for a in actions.iter().filter(|a| applies(a)) {
-            workflows::request(
+            let req = workflows::request(
                 &mut tx,
                 &NewRequest {
                     space: &ctx.space,
@@ -261,6 +262,7 @@ async fn publish_request(
                 &actor,
             )
             .await?;
+            sent.push(req);
         }
         audit::record(
             &mut tx,
@@ -268,13 +270,15 @@ async fn publish_request(
             ctx.audit("publish_request", "entry", uid, &entry.title),
         )
         .await?;
-        events::emit(
-            &mut tx,
-            ctx,
-            Event::entry("publish_request", ct, entry_json(&entry, None))
-                .with("publish_request", json!({"publishing_rule": rule.uid, "action": action, "status": "pending", "environment": env, "locale": locale})),
-        )
-        .await?;
+        for req in &sent {
+            events::emit(
+                &mut tx,
+                ctx,
+                Event::entry("publish_request", ct, entry_json(&entry, None))
+                    .with("publish_request", request_json(req, &env)),
+            )
+            .await?;
+        }
         format!("You have sent an approval request to {action} the entry on {env} environment.")
     } else {
         let me = person(&mut tx, ctx).await?;
@@ -286,7 +290,7 @@ async fn publish_request(
         )
         .map_err(ApiError::forbidden)?;
         let approved = status == 1;
-        let mut settled = 0;
+        let mut settled = Vec::new();
         for a in &actions {
             let Some(req) =
                 workflows::pending(&mut tx, &ctx.space, uid, &locale, &rule.uid, a).await?
@@ -299,22 +303,24 @@ async fn publish_request(
             if approved {
                 publish::carry_out(state, &mut tx, ctx, &req).await?;
             }
-            settled += 1;
+            settled.extend(workflows::by_uid(&mut tx, &req.uid).await?);
         }
-        if settled == 0 {
+        if settled.is_empty() {
             return Err(ApiError::invalid(
                 "workflow.publishing_rule",
                 format!("there is no pending request to {action} this entry under publish rule '{rule_uid}'."),
             ));
         }
         let verb = if approved { "accepted" } else { "rejected" };
-        events::emit(
-            &mut tx,
-            ctx,
-            Event::entry("publish_request", ct, entry_json(&entry, None))
-                .with("publish_request", json!({"publishing_rule": rule.uid, "action": action, "status": if approved { "approved" } else { "rejected" }, "environment": env, "locale": locale, "comment": comment})),
-        )
-        .await?;
+        for req in &settled {
+            events::emit(
+                &mut tx,
+                ctx,
+                Event::entry("publish_request", ct, entry_json(&entry, None))
+                    .with("publish_request", request_json(req, &env)),
+            )
+            .await?;
+        }
         audit::record(
             &mut tx,
             &actor,

@@ -10,6 +10,7 @@
 use crate::auth::{org_limit, StackCtx};
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
+use crate::lookup::tokens::{load, token_event, token_json};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -21,42 +22,11 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::ratelimit::RequestClass;
 use headwater_core::scope::{FieldErrors, TokenScope};
 use headwater_core::secret::{self, SecretKind};
-use headwater_store::repo::audit::{self, Event};
+use headwater_store::repo::audit;
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFields};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
-
-pub(crate) fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value {
-    let mut v = json!({
-        "uid": t.uid,
-        "name": t.name,
-        "description": t.description,
-        "scope": t.scope,
-        "expires_on": t.expires_on,
-        "is_email_notification_enabled": t.is_email_notification_enabled,
-        "rate_limit_enabled": t.rate_limit_enabled,
-        "rate_limit": {"read": t.read_rps, "write": t.write_rps},
-        "last_used_at": t.last_used_at,
-        "allowed_cidrs": t.allowed_cidrs,
-        "revoke_on_reuse": t.revoke_on_reuse,
-        "rotated_at": t.rotated_at,
-        "api_key": api_key,
-        "type": "management",
-        "created_by": t.created_by,
-        "updated_by": t.updated_by,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-    });
-    if let Some(at) = &t.revoked_at {
-        v["revoked_at"] = json!(at);
-        v["revoked_reason"] = json!(t.revoked_reason);
-    }
-    if let Some(s) = secret {
-        v["token"] = json!(s);
-    }
-    v
-}
 
 fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
     errors
@@ -315,14 +285,6 @@ fn caps(state: &AppState, org: &Org) -> (u32, u32) {
     )
 }
 
-pub(crate) fn token_event<'a>(
-    ctx: &'a StackCtx,
-    action: &'a str,
-    t: &'a ManagementToken,
-) -> Event<'a> {
-    ctx.audit(action, "management_token", &t.uid, &t.name)
-}
-
 fn duplicate_name(name: &str) -> ApiError {
     ApiError::validation(
         format!("A management token named '{name}' already exists."),
@@ -405,17 +367,6 @@ pub async fn list(
             .collect(),
         count,
     ))
-}
-
-pub(crate) async fn load(
-    state: &AppState,
-    ctx: &StackCtx,
-    uid: &str,
-) -> ApiResult<ManagementToken> {
-    let mut c = state.db().reader().await?;
-    tokens::get(&mut c, &ctx.stack.uid, uid)
-        .await?
-        .ok_or_else(|| ApiError::not_found("management token"))
 }
 
 /// `GET /v3/stacks/management_tokens/{uid}`.

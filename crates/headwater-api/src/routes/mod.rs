@@ -11,7 +11,7 @@ mod entry_workflow;
 mod environments;
 mod labels;
 mod locales;
-pub(crate) mod management_tokens;
+mod management_tokens;
 mod organizations;
 mod publish_rules;
 mod releases;

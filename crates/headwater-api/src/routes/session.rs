@@ -4,6 +4,7 @@ use crate::auth::{Caller, Principal};
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
 use crate::hashing::{self, HashError};
+use crate::lookup::orgs::org_json;
 use crate::routes::notice;
 use crate::state::AppState;
 use crate::state::LoginConfig;
@@ -42,7 +43,7 @@ pub(crate) fn user_json(user: &User, orgs: &[(Org, OrgRole)], authtoken: Option<
         "updated_at": user.updated_at,
         "org_uid": orgs.iter().filter(|(_, r)| *r == OrgRole::Owner).map(|(o, _)| o.uid.clone()).collect::<Vec<_>>(),
         "shared_org_uid": orgs.iter().filter(|(_, r)| *r != OrgRole::Owner).map(|(o, _)| o.uid.clone()).collect::<Vec<_>>(),
-        "organizations": orgs.iter().map(|(o, r)| super::organizations::org_json(o, *r)).collect::<Vec<_>>(),
+        "organizations": orgs.iter().map(|(o, r)| org_json(o, *r)).collect::<Vec<_>>(),
     });
     if let Some(t) = authtoken {
         v["authtoken"] = json!(t);

@@ -12,7 +12,7 @@
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
-use crate::routes::management_tokens::{load, token_event, token_json};
+use crate::lookup::tokens::{load, token_event, token_json};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
