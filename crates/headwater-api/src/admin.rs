@@ -111,6 +111,8 @@ pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<(), 
         )));
     }
     tx.commit().await.map_err(StoreError::from)?;
+    // Running instances drop their cached copy of the organization at once.
+    db.announce_revocation().await?;
     Ok(())
 }
 
@@ -139,6 +141,8 @@ pub async fn set_org_limits(
         )));
     }
     tx.commit().await.map_err(StoreError::from)?;
+    // Running instances drop their cached copy of the organization at once.
+    db.announce_revocation().await?;
     Ok(())
 }
 

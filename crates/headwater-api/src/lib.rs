@@ -9,9 +9,12 @@ pub mod error;
 pub mod events;
 pub mod notices;
 pub mod openapi;
+pub mod ops;
 pub mod outbound;
+pub mod revocation;
 pub mod routes;
 pub mod serve;
+pub mod shared_limits;
 pub mod smtp;
 pub mod state;
 pub mod storage;
@@ -47,6 +50,7 @@ pub fn app(state: AppState) -> Router {
             state,
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(ops::track))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(

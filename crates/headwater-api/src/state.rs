@@ -1,6 +1,5 @@
 //! Server-wide state and settings shared by every request.
 
-use headwater_core::ratelimit::RateLimiter;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::sync::Arc;
@@ -42,6 +41,12 @@ pub struct ServerConfig {
     /// receivers). Empty by default: loopback, private, link-local and other internal
     /// addresses are refused (see [`crate::outbound`]).
     pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
+    /// Share rate limits between instances through this Redis (`redis://…`); without it
+    /// they are counted in process.
+    pub redis_url: Option<String>,
+    /// How many instances share the limits: while Redis is unreachable each instance allows
+    /// this fraction of every limit (1: the full limit).
+    pub instances: u32,
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -96,6 +101,8 @@ impl Default for ServerConfig {
             tls: false,
             s3: None,
             webhook_allow_cidrs: Vec::new(),
+            redis_url: None,
+            instances: 1,
         }
     }
 }
@@ -108,7 +115,9 @@ pub struct Inner {
     pub tokens: crate::cache::TokenCache,
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
-    pub limiter: RateLimiter,
+    pub limiter: crate::shared_limits::Limiter,
+    /// True while this instance listens for other instances' credential changes.
+    pub revocations_live: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -118,8 +127,13 @@ impl AppState {
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
             db,
+            limiter: match &config.redis_url {
+                Some(url) => crate::shared_limits::Limiter::redis(url, config.instances)
+                    .expect("the Redis URL is checked with Limiter::redis before start"),
+                None => crate::shared_limits::Limiter::local(),
+            },
             config,
-            limiter: RateLimiter::new(),
+            revocations_live: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -133,6 +147,10 @@ impl AppState {
 
     pub fn storage(&self) -> &crate::storage::Storage {
         &self.0.storage
+    }
+
+    pub fn limiter(&self) -> &crate::shared_limits::Limiter {
+        &self.0.limiter
     }
 
     pub fn config(&self) -> &ServerConfig {
