@@ -7,7 +7,8 @@
 #   HEADWATER_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test bench/scale.sh
 #
 # Env: ENTRIES (default 10000), DURATION seconds per run (default 10), CONNECTIONS in total
-#      (default 32), INSTANCES (default "1 2 3"), HEADWATER_BENCH_REDIS_URL (default
+#      (default 32), INSTANCES (default "local 1 2 3"; `local` is one instance without Redis,
+#      the in-process limiter, for comparison), HEADWATER_BENCH_REDIS_URL (default
 #      redis://127.0.0.1:6379).
 # Prints a markdown table: requests/s, p50/p99 of the slowest instance, and what each request
 # cost PostgreSQL (transactions) and Redis (commands, CPU microseconds).
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 ENTRIES="${ENTRIES:-10000}"
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
-INSTANCES="${INSTANCES:-1 2 3}"
+INSTANCES="${INSTANCES:-local 1 2 3}"
 REDIS="${HEADWATER_BENCH_REDIS_URL:-redis://127.0.0.1:6379}"
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 redis-cli -u "$REDIS" ping | grep -q PONG || { echo "no Redis at $REDIS" >&2; exit 1; }
@@ -44,12 +45,14 @@ echo "### entry by uid, management token, PostgreSQL + Redis ($ENTRIES entries, 
 echo
 echo "| instances | requests/s | p50 (worst instance) | p99 (worst instance) | non-2xx | PostgreSQL transactions/request | Redis commands/request | Redis CPU µs/request |"
 echo "|---|---|---|---|---|---|---|---|"
-for n in $INSTANCES; do
+for row in $INSTANCES; do
+  n="$row"; shared=(--redis-url "$REDIS" --instances "$row")
+  if [ "$row" = local ]; then n=1; shared=(); fi
   ports=()
   for i in $(seq 1 "$n"); do
     port="$(free_port)"
     HEADWATER_LOG=warn "$BIN/headwater" serve --database-url "$HEADWATER_BENCH_POSTGRES_URL" \
-      --listen "127.0.0.1:$port" --redis-url "$REDIS" --instances "$n" \
+      --listen "127.0.0.1:$port" "${shared[@]}" \
       --org-read-rps 1000000 --org-write-rps 1000000 --assets-dir "$WORK/assets" \
       > "$WORK/server-$n-$i.log" 2>&1 &
     PIDS+=("$!")
@@ -72,9 +75,10 @@ for n in $INSTANCES; do
   done
   for p in "${wpids[@]}"; do wait "$p"; done
   x1="$(pg_xacts)"; r1="$(redis_calls)"; c1="$(redis_cpu)"
-  python3 - "$WORK" "$n" "$x0" "$x1" "$r0" "$r1" "$c0" "$c1" <<'PY'
+  python3 - "$WORK" "$n" "$row" "$x0" "$x1" "$r0" "$r1" "$c0" "$c1" <<'PY'
 import re, sys, glob
-work, n, x0, x1, r0, r1, c0, c1 = sys.argv[1:]
+work, n, row, x0, x1, r0, r1, c0, c1 = sys.argv[1:]
+label = "1, no Redis (in-process limits)" if row == "local" else n
 def secs(v):
     m = re.match(r"([\d.]+)(us|ms|s)", v)
     return float(m.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[m.group(2)]
@@ -89,7 +93,7 @@ for f in sorted(glob.glob(f"{work}/wrk-{n}-*.txt")):
     p50 = max(p50, secs(re.search(r"50%\s+(\S+)", t).group(1)))
     p99 = max(p99, secs(re.search(r"99%\s+(\S+)", t).group(1)))
 reqs = max(reqs, 1)
-print(f"| {n} | {rps:,.0f} | {p50*1e3:.2f} ms | {p99*1e3:.2f} ms | {non2xx:.0f} | "
+print(f"| {label} | {rps:,.0f} | {p50*1e3:.2f} ms | {p99*1e3:.2f} ms | {non2xx:.0f} | "
       f"{(int(x1)-int(x0))/reqs:.2f} | {(int(r1)-int(r0))/reqs:.2f} | {(float(c1)-float(c0))*1e6/reqs:.1f} |")
 PY
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
