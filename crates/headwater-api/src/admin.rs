@@ -3,6 +3,7 @@
 //! HTTP.
 
 use headwater_core::policy::OrgRole;
+use headwater_core::sealing::SealKey;
 use headwater_core::{password, totp};
 use headwater_store::repo::{orgs, stacks, users};
 use headwater_store::{Db, StoreError};
@@ -61,10 +62,10 @@ pub async fn create_user(
             password::MIN_LENGTH
         )));
     }
-    let pw = password_plain.to_string();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+    // The same bounded hasher as logins (SEC-4).
+    let hash = crate::hashing::hash(password_plain.to_string(), crate::hashing::DEFAULT_WAIT)
         .await
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        .map_err(|e| AdminError::Invalid(format!("password hashing failed: {e:?}")))?;
     let mut tx = db.begin().await?;
     if users::by_email(&mut tx, email).await?.is_some() {
         return Err(AdminError::Invalid(format!(
@@ -91,29 +92,52 @@ pub async fn create_user(
     })
 }
 
-/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol.
-pub async fn enable_2fa(db: &Db, email: &str) -> Result<String, AdminError> {
+/// Turns on TOTP two-factor login for a user and returns the base32 secret to enrol. The
+/// database keeps it sealed with `key`, bound to the user (SEC-14).
+pub async fn enable_2fa(db: &Db, key: &SealKey, email: &str) -> Result<String, AdminError> {
     let secret = totp::new_secret();
     let mut tx = db.begin().await?;
     let user = users::by_email(&mut tx, email)
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no user with email {email}")))?;
-    users::set_tfa_secret(&mut tx, &user.uid, Some(&secret)).await?;
+    users::set_tfa_secret(&mut tx, &user.uid, Some(&key.seal(&secret, &user.uid))).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(secret)
 }
 
-pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<(), AdminError> {
+/// Seals the two-factor secrets still stored in plain text (written before sealing), in one
+/// transaction; returns how many. Run at every start, so a database is sealed once its
+/// server has started.
+pub async fn seal_tfa_secrets(db: &Db, key: &SealKey) -> Result<u64, AdminError> {
+    let mut tx = db.begin().await?;
+    let plain = users::plain_tfa_secrets(&mut tx).await?;
+    for (uid, secret) in &plain {
+        users::set_tfa_secret_keeping_step(&mut tx, uid, &key.seal(secret, uid)).await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(plain.len() as u64)
+}
+
+/// Turns SSO strict mode on or off. Turning it on also ends the password sessions
+/// (authtokens) of every member but the owner, in the same transaction: they could not log
+/// in by password any more, so they do not keep the sessions they had (SEC-17). Returns how
+/// many authtokens ended.
+pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<u64, AdminError> {
     let mut tx = db.begin().await?;
     if !orgs::set_sso_strict(&mut tx, org_uid, strict).await? {
         return Err(AdminError::Invalid(format!(
             "no organization with uid {org_uid}"
         )));
     }
+    let ended = if strict {
+        users::delete_member_authtokens(&mut tx, org_uid).await?
+    } else {
+        0
+    };
     tx.commit().await.map_err(StoreError::from)?;
     // Running instances drop their cached copy of the organization at once.
     db.announce_revocation().await?;
-    Ok(())
+    Ok(ended)
 }
 
 pub async fn set_org_limits(
@@ -143,6 +167,30 @@ pub async fn set_org_limits(
     tx.commit().await.map_err(StoreError::from)?;
     // Running instances drop their cached copy of the organization at once.
     db.announce_revocation().await?;
+    Ok(())
+}
+
+/// Sets the organization's management-token lifetime policy (MT-20): the longest expiry in
+/// days (`Some(0)` removes the limit; `None` leaves it) and whether tokens may never expire.
+pub async fn set_token_lifetime(
+    db: &Db,
+    org_uid: &str,
+    max_days: Option<i64>,
+    allow_never: Option<bool>,
+) -> Result<(), AdminError> {
+    if max_days.is_some_and(|d| !(0..=36_500).contains(&d)) {
+        return Err(AdminError::Invalid(
+            "the maximum token lifetime is a number of days from 1 to 36500 (0 removes it)".into(),
+        ));
+    }
+    let max_days = max_days.map(|d| (d > 0).then_some(d));
+    let mut tx = db.begin().await?;
+    if !orgs::set_token_lifetime(&mut tx, org_uid, max_days, allow_never).await? {
+        return Err(AdminError::Invalid(format!(
+            "no organization with uid {org_uid}"
+        )));
+    }
+    tx.commit().await.map_err(StoreError::from)?;
     Ok(())
 }
 

@@ -5,8 +5,11 @@
 //! token rate limits); the [`Caller`] and [`StackCtx`] extractors hand the result to handlers,
 //! which name their [`Action`] and call `authorize`. No handler decides permissions itself.
 
+use crate::client_addr::{self, ClientAddr};
 use crate::error::{code, ApiError, ApiResult};
 use crate::state::AppState;
+use crate::usage::Outcome;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -14,7 +17,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use headwater_core::clock;
 use headwater_core::policy::{
-    decide, Action, BuiltinRole, Module, Op, OrgRole, StackRole, Subject, TokenAccess, UserAccess,
+    decide, decide_origin, Action, BuiltinRole, Module, Op, OrgRole, StackRole, Subject,
+    TokenAccess, UserAccess,
 };
 use headwater_core::ratelimit::{RequestClass, Verdict};
 use headwater_core::scope::TokenScope;
@@ -25,6 +29,7 @@ use headwater_store::repo::stacks::Stack;
 use headwater_store::repo::tokens::ManagementToken;
 use headwater_store::repo::users::User;
 use headwater_store::repo::{orgs, stacks, tokens, users, Actor};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,9 +98,12 @@ async fn resolve(
     state: &AppState,
     headers: &HeaderMap,
     method: &Method,
+    client: Option<IpAddr>,
 ) -> ApiResult<Option<(Principal, Option<Verdict>)>> {
     if let Some(raw) = header(headers, "authorization") {
-        return resolve_token(state, headers, method, raw).await.map(Some);
+        return resolve_token(state, headers, method, raw, client)
+            .await
+            .map(Some);
     }
     if let Some(raw) = header(headers, "authtoken") {
         if !secret::well_formed(SecretKind::AuthToken, raw) {
@@ -103,13 +111,15 @@ async fn resolve(
         }
         let hash = secret::hash(raw);
         let mut c = state.db().reader().await?;
-        let user = users::by_authtoken(&mut c, &hash)
+        let session = users::by_authtoken(&mut c, &hash)
             .await?
-            .filter(|u| u.active)
+            .filter(|s| s.user.active)
             .ok_or_else(ApiError::not_logged_in)?;
+        drop(c);
+        check_session(state, &hash, &session)?;
         return Ok(Some((
             Principal::User {
-                user: Arc::new(user),
+                user: Arc::new(session.user),
                 authtoken_hash: hash,
             },
             None,
@@ -123,9 +133,28 @@ async fn resolve_token(
     headers: &HeaderMap,
     method: &Method,
     raw: &str,
+    client: Option<IpAddr>,
 ) -> ApiResult<(Principal, Option<Verdict>)> {
     let v = verify_management_token(state, raw, header(headers, "api_key")).await?;
-    let verdict = rate_limit(state, &v.token, &v.org, class_of(method)).await?;
+    // MT-16: a token bound to address ranges works only from them.
+    if let Err(d) = decide_origin(v.allowed_cidrs.as_deref(), client) {
+        state.usage().record(&v.token.uid, Outcome::Refused, client);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            code::NOT_LOGGED_IN,
+            format!("{} (rule {})", d.message, d.rule),
+        )
+        .field("authorization", format!("refused by rule {}", d.rule)));
+    }
+    let verdict = match rate_limit(state, &v.token, &v.org, class_of(method)).await {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            state
+                .usage()
+                .record(&v.token.uid, Outcome::RateLimited, client);
+            return Err(e);
+        }
+    };
     if state
         .token_cache()
         .should_touch(&v.token.uid, Instant::now())
@@ -178,33 +207,24 @@ async fn verify_uncounted(
     }
     let hash = secret::hash(raw);
     let now = Instant::now();
-    let cached = state.token_cache().get(&hash, now);
+    let cached = state
+        .token_cache()
+        .get(&hash, now)
+        // A rotated-out secret's grace period is checked on every request.
+        .filter(|v| v.grace_until.as_ref().is_none_or(|g| *g > clock::now()));
     let lookup = if cached.is_some() { "hit" } else { "miss" };
     metrics::counter!("headwater_token_cache_lookups_total", "result" => lookup).increment(1);
     let v = match cached {
         Some(v) => v,
         None => {
-            let mut c = state.db().reader().await?;
-            let token = tokens::by_hash(&mut c, &hash)
-                .await?
-                .ok_or_else(ApiError::not_logged_in)?;
-            let stack = stacks::by_uid(&mut c, &token.stack_uid)
-                .await?
-                .ok_or_else(ApiError::not_logged_in)?;
-            let org = orgs::by_uid(&mut c, &stack.org_uid)
-                .await?
-                .ok_or_else(ApiError::not_logged_in)?;
-            let v = crate::cache::Verified {
-                // Stored scopes were validated on write; an unreadable one grants nothing.
-                scope: Arc::new(TokenScope::parse(&token.scope).unwrap_or_default()),
-                token: Arc::new(token),
-                stack: Arc::new(stack),
-                org: Arc::new(org),
-            };
+            let v = load_verified(state, &hash).await?;
             state.token_cache().put(hash, v.clone(), now);
             v
         }
     };
+    if v.token.revoked_at.is_some() {
+        return Err(ApiError::not_logged_in());
+    }
     // Only a token that can expire pays for reading the clock.
     if v.token.expires_at.is_some() && v.token.expired_at(&clock::now()) {
         return Err(ApiError::not_logged_in());
@@ -214,6 +234,125 @@ async fn verify_uncounted(
         return Err(ApiError::not_logged_in());
     }
     Ok(v)
+}
+
+/// Loads the token a secret's hash names: its current secret, or one a rotation replaced that
+/// is still in its grace period. A rotated-out secret used after its grace period is reuse
+/// (MT-15): recorded in the audit log and, when the token asks for it, the token is revoked.
+async fn load_verified(state: &AppState, hash: &str) -> ApiResult<crate::cache::Verified> {
+    let mut c = state.db().reader().await?;
+    let (token, grace_until) = match tokens::by_hash(&mut c, hash).await? {
+        Some(t) => (t, None),
+        None => {
+            let old = tokens::by_old_hash(&mut c, hash)
+                .await?
+                .ok_or_else(ApiError::not_logged_in)?;
+            if old.valid_until <= clock::now() {
+                drop(c);
+                if old.token.revoked_at.is_none()
+                    && state
+                        .token_cache()
+                        .should_report_reuse(hash, Instant::now())
+                {
+                    reuse_detected(state, &old.token).await?;
+                }
+                return Err(ApiError::not_logged_in());
+            }
+            (old.token, Some(old.valid_until))
+        }
+    };
+    let stack = stacks::by_uid(&mut c, &token.stack_uid)
+        .await?
+        .ok_or_else(ApiError::not_logged_in)?;
+    let org = orgs::by_uid(&mut c, &stack.org_uid)
+        .await?
+        .ok_or_else(ApiError::not_logged_in)?;
+    Ok(crate::cache::Verified {
+        // Stored scopes were validated on write; an unreadable one grants nothing.
+        scope: Arc::new(TokenScope::parse(&token.scope).unwrap_or_default()),
+        // Stored ranges were validated on write; an unreadable one admits nobody.
+        allowed_cidrs: token.allowed_cidrs.as_ref().map(|list| {
+            list.iter()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<_>>()
+                .into()
+        }),
+        token: Arc::new(token),
+        stack: Arc::new(stack),
+        org: Arc::new(org),
+        grace_until,
+    })
+}
+
+/// MT-15: a secret replaced by a rotation was used after its grace period.
+async fn reuse_detected(state: &AppState, token: &ManagementToken) -> ApiResult<()> {
+    let stack = {
+        let mut c = state.db().reader().await?;
+        stacks::by_uid(&mut c, &token.stack_uid).await?
+    };
+    let Some(stack) = stack else { return Ok(()) };
+    let actor = headwater_store::repo::Actor::ManagementToken(token.uid.clone());
+    let event = |action| headwater_store::repo::audit::Event {
+        org_uid: Some(&stack.org_uid),
+        stack_uid: Some(&stack.uid),
+        action,
+        module: "management_token",
+        target_uid: Some(&token.uid),
+        target_title: Some(&token.name),
+    };
+    let mut tx = state.db().begin().await?;
+    headwater_store::repo::audit::record(&mut tx, &actor, event("reuse_detected")).await?;
+    let revoked = token.revoke_on_reuse
+        && tokens::revoke(&mut tx, &token.uid, "reuse of a rotated-out secret").await?;
+    if revoked {
+        headwater_store::repo::audit::record(&mut tx, &actor, event("revoke")).await?;
+    }
+    tx.commit()
+        .await
+        .map_err(headwater_store::StoreError::from)?;
+    tracing::warn!(token = %token.uid, revoked, "a rotated-out management token secret was reused after its grace period");
+    if revoked {
+        crate::revocation::announce(state).await;
+    }
+    Ok(())
+}
+
+/// SEC-17: an authtoken unused for the idle timeout, or older than the maximum age, is
+/// refused like an unknown one. A use is recorded at most once per minute (more often only
+/// when the idle timeout is shorter than four minutes), in the background.
+fn check_session(state: &AppState, hash: &str, session: &users::Session) -> ApiResult<()> {
+    let login = &state.config().login;
+    let now = time::OffsetDateTime::now_utc();
+    // The instant `d` ago, formatted as stored; "" (before every timestamp) when out of range.
+    let before = |d: std::time::Duration| {
+        time::Duration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_sub(d))
+            .map(clock::format)
+            .unwrap_or_default()
+    };
+    if session.created_at < before(login.session_max_age)
+        || session.last_used_at < before(login.session_idle)
+    {
+        return Err(ApiError::not_logged_in());
+    }
+    let touch_every = (login.session_idle / 4).min(std::time::Duration::from_secs(60));
+    let unless_after = before(touch_every);
+    if session.last_used_at < unless_after {
+        let db = state.db().clone();
+        let hash = hash.to_string();
+        tokio::spawn(async move {
+            if let Ok(mut tx) = db.begin().await {
+                let ok = users::touch_authtoken(&mut tx, &hash, &clock::now(), &unless_after)
+                    .await
+                    .is_ok();
+                if ok {
+                    let _ = tx.commit().await;
+                }
+            }
+        });
+    }
+    Ok(())
 }
 
 fn minute_ago() -> String {
@@ -285,10 +424,30 @@ async fn rate_limit(
 /// the rate-limit headers to responses of token requests.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    match resolve(&state, req.headers(), &method).await {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let client = client_addr::resolve(peer, req.headers(), &state.config().trusted_proxies);
+    req.extensions_mut().insert(ClientAddr(client));
+    match resolve(&state, req.headers(), &method, client).await {
         Ok(Some((principal, verdict))) => {
+            let token_uid = match &principal {
+                Principal::Token { token, .. } => Some(token.uid.clone()),
+                Principal::User { .. } => None,
+            };
             req.extensions_mut().insert(principal);
             let mut resp = next.run(req).await;
+            if let Some(uid) = token_uid {
+                // MT-19: an in-memory tally; written to the database by the usage flusher.
+                let outcome = match resp.status() {
+                    StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => Outcome::Refused,
+                    StatusCode::TOO_MANY_REQUESTS => Outcome::RateLimited,
+                    _ if class_of(&method) == RequestClass::Read => Outcome::Read,
+                    _ => Outcome::Write,
+                };
+                state.usage().record(&uid, outcome, client);
+            }
             if let Some(v) = verdict {
                 let h = resp.headers_mut();
                 h.insert("x-ratelimit-limit", HeaderValue::from(v.limit));
@@ -493,6 +652,12 @@ impl StackCtx {
 
     pub fn authorize(&self, action: &Action) -> ApiResult<()> {
         decide(&self.subject, action).map_err(ApiError::forbidden)
+    }
+
+    /// The first decision of a publish or unpublish whose environments the body names: the
+    /// handler must decide again with them ([`Action::to_environments`]) before publishing.
+    pub fn authorize_publish_somewhere(&self, action: Action) -> ApiResult<()> {
+        self.authorize(&action.environments_later())
     }
 
     pub fn actor(&self) -> Actor {

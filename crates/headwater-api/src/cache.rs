@@ -24,12 +24,17 @@ pub struct Verified {
     pub scope: Arc<headwater_core::scope::TokenScope>,
     pub stack: Arc<Stack>,
     pub org: Arc<Org>,
+    /// Set when the secret presented is one a rotation replaced: it works until then (MT-15).
+    pub grace_until: Option<String>,
+    /// The token's address binding (MT-16), parsed once.
+    pub allowed_cidrs: Option<Arc<[headwater_core::cidr::Cidr]>>,
 }
 
 #[derive(Default)]
 pub struct TokenCache {
     entries: Mutex<HashMap<String, (Instant, Verified)>>,
     touched: Mutex<HashMap<String, Instant>>,
+    reuse_reported: Mutex<HashMap<String, Instant>>,
 }
 
 impl TokenCache {
@@ -54,6 +59,25 @@ impl TokenCache {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+
+    /// True when a reuse of this rotated-out secret should be recorded now (at most once a
+    /// minute per secret and instance, so replaying it cannot flood the audit log).
+    pub fn should_report_reuse(&self, hash: &str, now: Instant) -> bool {
+        let mut map = self
+            .reuse_reported
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        match map.get(hash) {
+            Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
+            _ => {
+                map.insert(hash.to_string(), now);
+                true
+            }
+        }
     }
 
     /// True when `last_used_at` of this token should be written now (at most once a minute

@@ -31,14 +31,15 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts the delivery worker and the expiry-notice scan.
+    /// Starts the delivery worker, the expiry-notice scan and the token-usage flusher.
     pub fn start(state: AppState) -> Background {
         let (stop, rx) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(delivery_loop(state.clone(), rx.clone())),
             tokio::spawn(crate::notices::scan_loop(state.clone(), rx.clone())),
-            tokio::spawn(crate::revocation::listen_loop(state, rx.clone())),
-            tokio::spawn(crate::ops::upkeep_loop(rx)),
+            tokio::spawn(crate::revocation::listen_loop(state.clone(), rx.clone())),
+            tokio::spawn(crate::ops::upkeep_loop(rx.clone())),
+            tokio::spawn(crate::usage::flush_loop(state, rx)),
         ];
         Background { stop, tasks }
     }

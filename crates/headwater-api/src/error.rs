@@ -16,6 +16,7 @@ pub mod code {
     pub const BODY_TOO_LARGE: i64 = 101;
     pub const BAD_LOGIN: i64 = 104;
     pub const NOT_LOGGED_IN: i64 = 105;
+    pub const LOGIN_THROTTLED: i64 = 107;
     pub const INVALID_API_KEY: i64 = 109;
     pub const VALIDATION: i64 = 120;
     pub const NOT_FOUND: i64 = 141;

@@ -4,9 +4,11 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod client_addr;
 pub mod delivery;
 pub mod error;
 pub mod events;
+pub mod hashing;
 pub mod notices;
 pub mod openapi;
 pub mod ops;
@@ -19,6 +21,7 @@ pub mod smtp;
 pub mod state;
 pub mod storage;
 pub mod tls;
+pub mod usage;
 
 pub use state::{AppState, ServerConfig};
 

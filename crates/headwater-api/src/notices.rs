@@ -39,6 +39,7 @@ pub fn channel(kind: Kind) -> &'static str {
     match kind {
         Kind::Expiring => "management_tokens.expiring",
         Kind::Expired => "management_tokens.expired",
+        Kind::Leaked => "management_tokens.leaked",
     }
 }
 
@@ -92,6 +93,15 @@ pub async fn scan_once(state: &AppState) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Sends the pending notice emails now (after a leak report, rather than at the next scan).
+pub(crate) async fn send_pending_emails(state: &AppState) {
+    if let Some(cfg) = &state.config().events.smtp {
+        if let Err(e) = send_emails(state, cfg).await {
+            tracing::warn!(error = %e, "sending token notice emails failed");
+        }
+    }
+}
+
 async fn send_emails(state: &AppState, cfg: &smtp::SmtpConfig) -> Result<(), StoreError> {
     let pending = {
         let mut c = state.db().reader().await?;
@@ -116,13 +126,33 @@ async fn send_emails(state: &AppState, cfg: &smtp::SmtpConfig) -> Result<(), Sto
                 format!("Management token \"{}\" has expired", n.token_name),
                 format!("expired at {}", n.expires_at),
             ),
+            Kind::Leaked => (
+                format!(
+                    "Management token \"{}\" was reported leaked and is revoked",
+                    n.token_name
+                ),
+                format!(
+                    "was reported as leaked (its secret was submitted to POST /v3/token-revocations) and was revoked at {}",
+                    n.expires_at
+                ),
+            ),
+        };
+        let advice = if n.kind == Kind::Leaked {
+            "Requests with it are refused from now on. Create a new token for the scripts that \
+             used it, and find out where its secret was published."
+                .to_string()
+        } else {
+            format!(
+                "Requests with it are refused from then on. Create a new token, or extend its \
+                 expiry (PUT /v3/stacks/management_tokens/{}), before then.",
+                n.token_uid
+            )
         };
         let body = format!(
             "The management token \"{}\" (uid {}) of the stack \"{}\" (api_key {}) {what}.\n\n\
-             Requests with it are refused from then on. Create a new token, or extend its \
-             expiry (PUT /v3/stacks/management_tokens/{}), before then.\n\n\
+             {advice}\n\n\
              You get this message because you own or administer the stack.\n",
-            n.token_name, n.token_uid, stack.name, stack.api_key, n.token_uid
+            n.token_name, n.token_uid, stack.name, stack.api_key
         );
         let msg = smtp::Message { to, subject, body };
         match smtp::send(cfg, &msg).await {

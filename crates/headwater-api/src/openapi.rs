@@ -188,6 +188,12 @@ pub const OPERATIONS: &[Operation] = &[
     op("PUT", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Json("token"), Updated("token"),
        "Update a management token (name, description, scope, expiry, rate limit)"),
     op("DELETE", "/v3/stacks/management_tokens/{uid}", "management tokens", StackUser, Body::None, Notice, "Delete (revoke) a management token"),
+    op("POST", "/v3/stacks/management_tokens/{uid}/rotate", "management tokens", StackUser, JsonObject, Updated("token"),
+       "Rotate a token's secret (MT-15): `{\"grace_period_seconds\": 0…604800}`; the old secret works for the grace period; the answer shows the new secret once"),
+    op("GET", "/v3/stacks/management_tokens/{uid}/usage", "management tokens", StackUser, Body::None, One("usage"),
+       "A token's requests per day (reads, writes, refusals, rate-limited) and last 5 client addresses (MT-19)").query(&["days"]),
+    op("POST", "/v3/token-revocations", "management tokens", Public, JsonObject, Notice,
+       "Report leaked secrets (MT-17): `{\"tokens\": [\"hwmt_…\", \"hwdt_…\"]}`, at most 1,000; valid ones are revoked; answers 202 whichever were valid"),
     op("GET", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Body::None, List("tokens"), "The stack's delivery tokens").query(COUNTED),
     op("POST", "/v3/stacks/delivery_tokens", "delivery tokens", Stack, Json("token"), Created("token"),
        "Create a delivery token; the answer shows its secret once"),
@@ -388,6 +394,10 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         "content_types" => (string, "Comma-separated content type uids."),
         "action" => (string, "`publish` or `unpublish`."),
         "all" => (boolean, "All items."),
+        "days" => (
+            json!({"type": "integer", "minimum": 1, "maximum": 366}),
+            "Days of usage to return, newest first (default 30).",
+        ),
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! Server-wide state and settings shared by every request.
 
+use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct ServerConfig {
     pub tls: bool,
     /// Webhook delivery and management-token expiry notices.
     pub events: EventsConfig,
+    /// Login throttling, password hashing and authtoken lifetimes.
+    pub login: LoginConfig,
     /// Timeouts of client connections and of shutdown.
     pub conn: crate::serve::ConnLimits,
     /// Internal address ranges webhooks may nevertheless be delivered to (on-premises
@@ -47,6 +50,63 @@ pub struct ServerConfig {
     /// How many instances share the limits: while Redis is unreachable each instance allows
     /// this fraction of every limit (1: the full limit).
     pub instances: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (MT-16, MT-17, MT-19). Empty by
+    /// default: the socket's peer address is the client, and the header is ignored.
+    pub trusted_proxies: Vec<headwater_core::cidr::Cidr>,
+    /// How often management-token usage tallies are written to the database (MT-19).
+    pub usage_flush_interval: std::time::Duration,
+    /// Leak reports (`POST /v3/token-revocations`) accepted per second and client address
+    /// (MT-17).
+    pub token_revocation_rps: u32,
+    /// The key two-factor secrets are sealed with in the database (SEC-14).
+    pub seal_key: headwater_core::sealing::SealKey,
+}
+
+/// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    /// Failed logins per email (known or not), counted in this process.
+    pub account: Policy,
+    /// Failed logins per client address (IPv4 address or IPv6 /64).
+    pub address: Policy,
+    /// Wrong two-factor codes per user.
+    pub tfa: Policy,
+    /// How long a login waits for a free password hasher before it is answered 503.
+    pub hash_wait: std::time::Duration,
+    /// An authtoken unused for this long is refused (401, code 105).
+    pub session_idle: std::time::Duration,
+    /// An authtoken older than this is refused, however recently it was used.
+    pub session_max_age: std::time::Duration,
+}
+
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Default for LoginConfig {
+    fn default() -> LoginConfig {
+        LoginConfig {
+            account: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            address: Policy {
+                free: 50,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(1),
+                max_lockout: 15 * MINUTE,
+            },
+            tfa: Policy {
+                free: 5,
+                window: 15 * MINUTE,
+                base_lockout: std::time::Duration::from_secs(30),
+                max_lockout: 15 * MINUTE,
+            },
+            hash_wait: crate::hashing::DEFAULT_WAIT,
+            session_idle: 24 * 60 * MINUTE,
+            session_max_age: 30 * 24 * 60 * MINUTE,
+        }
+    }
 }
 
 /// Settings of the webhook delivery worker and the expiry-notice scan.
@@ -100,9 +160,14 @@ impl Default for ServerConfig {
             conn: crate::serve::ConnLimits::default(),
             tls: false,
             s3: None,
+            login: LoginConfig::default(),
             webhook_allow_cidrs: Vec::new(),
             redis_url: None,
             instances: 1,
+            trusted_proxies: Vec::new(),
+            usage_flush_interval: std::time::Duration::from_secs(60),
+            token_revocation_rps: 1,
+            seal_key: headwater_core::sealing::SealKey::generate(),
         }
     }
 }
@@ -118,6 +183,9 @@ pub struct Inner {
     pub limiter: crate::shared_limits::Limiter,
     /// True while this instance listens for other instances' credential changes.
     pub revocations_live: std::sync::atomic::AtomicBool,
+    pub usage: crate::usage::UsageBook,
+    /// Failed-login counters (SEC-3), per process.
+    pub login_throttles: crate::routes::session::Throttles,
 }
 
 impl AppState {
@@ -126,6 +194,7 @@ impl AppState {
             tokens: crate::cache::TokenCache::default(),
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
+            login_throttles: crate::routes::session::Throttles::new(&config.login),
             db,
             limiter: match &config.redis_url {
                 Some(url) => crate::shared_limits::Limiter::redis(url, config.instances)
@@ -134,6 +203,7 @@ impl AppState {
             },
             config,
             revocations_live: std::sync::atomic::AtomicBool::new(false),
+            usage: crate::usage::UsageBook::default(),
         }))
     }
 
@@ -151,6 +221,10 @@ impl AppState {
 
     pub fn limiter(&self) -> &crate::shared_limits::Limiter {
         &self.0.limiter
+    }
+
+    pub fn usage(&self) -> &crate::usage::UsageBook {
+        &self.0.usage
     }
 
     pub fn config(&self) -> &ServerConfig {

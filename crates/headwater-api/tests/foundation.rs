@@ -80,9 +80,13 @@ async fn logout_invalidates_only_that_authtoken(app: TestApp) {
 
 async fn two_factor_is_required_when_enabled(app: TestApp) {
     app.owner("ada@example.com").await;
-    let secret = headwater_api::admin::enable_2fa(&app.db, "ada@example.com")
-        .await
-        .unwrap();
+    let secret = headwater_api::admin::enable_2fa(
+        &app.db,
+        &headwater_testkit::seal_key(),
+        "ada@example.com",
+    )
+    .await
+    .unwrap();
     let login = |tfa: Option<String>| {
         let mut user = json!({"email": "ada@example.com", "password": PASSWORD});
         if let Some(t) = tfa {

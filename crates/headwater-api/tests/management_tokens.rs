@@ -24,6 +24,12 @@ on_both_backends!(
     mt_13_tokens_keep_working_in_sso_strict_organizations,
     mt_14_tokens_are_listed_edited_and_stored_only_as_hashes,
     malformed_unknown_and_revoked_tokens_get_one_identical_401,
+    mt_15_rotation_keeps_the_old_secret_for_its_grace_then_detects_reuse,
+    mt_16_bound_tokens_work_only_from_their_address_ranges,
+    mt_17_reported_leaks_are_revoked_without_saying_which,
+    mt_18_scopes_narrow_to_content_types_and_publish_environments,
+    mt_19_usage_is_counted_per_day_with_the_last_five_addresses,
+    mt_20_the_organization_limits_token_lifetime,
 );
 
 /// An owner, their authtoken, their organization and a stack's API key.
@@ -751,4 +757,593 @@ async fn malformed_unknown_and_revoked_tokens_get_one_identical_401(app: TestApp
         bodies.push(b);
     }
     assert!(bodies.windows(2).all(|p| p[0] == p[1]));
+}
+
+// ---- MT-15 … MT-20: controls beyond Contentstack's (docs/security.md) ----
+
+fn rotate_path(uid: &str) -> String {
+    format!("/v3/stacks/management_tokens/{uid}/rotate")
+}
+
+async fn audit_events(app: &TestApp, w: &World, target: &str) -> Vec<String> {
+    let (s, b) = send(app.as_user(
+        Method::GET,
+        "/v3/audit-logs?limit=100",
+        &w.owner,
+        &w.api_key,
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    b["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["metadata"]["uid"] == target)
+        .map(|l| l["event_type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+async fn envs_ok(app: &TestApp, token: &str, api_key: &str) -> u16 {
+    send(app.with_token(Method::GET, "/v3/environments", token, api_key))
+        .await
+        .0
+}
+
+async fn mt_15_rotation_keeps_the_old_secret_for_its_grace_then_detects_reuse(app: TestApp) {
+    let w = world(&app).await;
+    let (old, uid) = app.rw_token(&w.owner, &w.api_key, "ci").await;
+    // Only the owner and admins with an authtoken rotate: a token is refused by MT-8.
+    let (s, b) = send(app.with_token(Method::POST, &rotate_path(&uid), &old, &w.api_key)).await;
+    assert_error(s, &b, 403, 162);
+    assert_rule(&b, "MT-8");
+    let (s, b) = send(
+        app.as_user(Method::POST, &rotate_path(&uid), &w.owner, &w.api_key)
+            .json(&json!({"grace_period_seconds": 8 * 24 * 3600})),
+    )
+    .await;
+    assert_error(s, &b, 422, 120);
+    let (s, b) = send(
+        app.as_user(Method::POST, &rotate_path(&uid), &w.owner, &w.api_key)
+            .json(&json!({"grace_period_seconds": 2})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let new = b["token"]["token"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(b["token"]["uid"], uid.as_str());
+    assert_eq!(b["token"]["scope"][0]["module"], "$all");
+    assert!(b["token"]["previous_token_valid_until"].is_string());
+    // Both secrets work during the grace period…
+    assert_eq!(envs_ok(&app, &old, &w.api_key).await, 200);
+    assert_eq!(envs_ok(&app, &new, &w.api_key).await, 200);
+    // …and the old one is refused after it, its use recorded as reuse.
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let (s, b) = send(app.with_token(Method::GET, "/v3/environments", &old, &w.api_key)).await;
+    assert_error(s, &b, 401, 105);
+    assert_eq!(envs_ok(&app, &new, &w.api_key).await, 200);
+    let events = audit_events(&app, &w, &uid).await;
+    assert!(events.contains(&"rotate".to_string()), "{events:?}");
+    assert!(events.contains(&"reuse_detected".to_string()), "{events:?}");
+    assert!(!events.contains(&"revoke".to_string()), "{events:?}");
+
+    // With revoke_on_reuse, a reuse revokes the token: the new secret stops working too.
+    let (s, b) = app
+        .create_token(
+            &w.owner,
+            &w.api_key,
+            json!({"name": "strict", "scope": [{"module": "$all", "acl": {"read": true}}],
+                   "expires_on": null, "revoke_on_reuse": true}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["token"]["revoke_on_reuse"], true);
+    let (old, uid) = (
+        b["token"]["token"].as_str().unwrap().to_string(),
+        b["token"]["uid"].as_str().unwrap().to_string(),
+    );
+    let (s, b) = send(app.as_user(Method::POST, &rotate_path(&uid), &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    let new = b["token"]["token"].as_str().unwrap().to_string();
+    assert_eq!(envs_ok(&app, &new, &w.api_key).await, 200);
+    assert_eq!(envs_ok(&app, &old, &w.api_key).await, 401);
+    assert_eq!(envs_ok(&app, &new, &w.api_key).await, 401);
+    let events = audit_events(&app, &w, &uid).await;
+    assert!(events.contains(&"reuse_detected".to_string()), "{events:?}");
+    assert!(events.contains(&"revoke".to_string()), "{events:?}");
+    let (_, b) = send(app.as_user(
+        Method::GET,
+        &format!("/v3/stacks/management_tokens/{uid}"),
+        &w.owner,
+        &w.api_key,
+    ))
+    .await;
+    assert!(b["token"]["revoked_at"].is_string(), "{b}");
+}
+
+async fn mt_16_bound_tokens_work_only_from_their_address_ranges(mut app: TestApp) {
+    let w = world(&app).await;
+    let bound = |name: &str, cidrs: Value| {
+        json!({"name": name, "scope": [{"module": "$all", "acl": {"read": true}}],
+               "expires_on": null, "allowed_cidrs": cidrs})
+    };
+    let (s, b) = app
+        .create_token(&w.owner, &w.api_key, bound("bad", json!(["10.0.0.0/33"])))
+        .await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["allowed_cidrs[0]"].is_array(), "{b}");
+    let mut secret = std::collections::HashMap::new();
+    for (name, cidrs) in [
+        ("local", json!(["127.0.0.0/8"])),
+        ("office", json!(["10.0.0.0/8"])),
+        ("v6", json!(["2001:db8::/32"])),
+    ] {
+        let (s, b) = app
+            .create_token(&w.owner, &w.api_key, bound(name, cidrs))
+            .await;
+        assert_eq!(s, 201, "{b}");
+        secret.insert(name, b["token"]["token"].as_str().unwrap().to_string());
+    }
+    assert_eq!(envs_ok(&app, &secret["local"], &w.api_key).await, 200);
+    let (s, b) = send(app.with_token(
+        Method::GET,
+        "/v3/environments",
+        &secret["office"],
+        &w.api_key,
+    ))
+    .await;
+    assert_error(s, &b, 401, 105);
+    assert_rule(&b, "MT-16");
+    assert!(
+        b["error_message"].as_str().unwrap().contains("10.0.0.0/8"),
+        "{b}"
+    );
+    // Without trusted proxies, X-Forwarded-For is anyone's to send: ignored.
+    let (s, _) = send(
+        app.with_token(
+            Method::GET,
+            "/v3/environments",
+            &secret["office"],
+            &w.api_key,
+        )
+        .header("x-forwarded-for", "10.1.2.3"),
+    )
+    .await;
+    assert_eq!(s, 401);
+
+    // Behind a trusted proxy (here: the loopback peer), its header names the client.
+    app.restart_with(ServerConfig {
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        ..test_config()
+    })
+    .await;
+    let via = |token: &str, from: &str| {
+        app.with_token(Method::GET, "/v3/environments", token, &w.api_key)
+            .header("x-forwarded-for", from.to_string())
+    };
+    assert_eq!(send(via(&secret["office"], "10.1.2.3")).await.0, 200);
+    assert_eq!(send(via(&secret["office"], "203.0.113.9")).await.0, 401);
+    assert_eq!(send(via(&secret["local"], "203.0.113.9")).await.0, 401);
+    assert_eq!(send(via(&secret["v6"], "2001:db8::1")).await.0, 200);
+    assert_eq!(send(via(&secret["v6"], "10.1.2.3")).await.0, 401);
+}
+
+/// An SMTP sink on 127.0.0.1 keeping each message's data.
+async fn smtp_sink() -> (std::sync::Arc<std::sync::Mutex<Vec<String>>>, u16) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = mails.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut r = BufReader::new(r);
+                w.write_all(b"220 sink\r\n").await.unwrap();
+                let mut data = String::new();
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let cmd = line.trim_end().to_ascii_uppercase();
+                    if cmd.starts_with("RCPT TO:") {
+                        data.push_str(&line);
+                        w.write_all(b"250 OK\r\n").await.unwrap();
+                    } else if cmd == "DATA" {
+                        w.write_all(b"354 go\r\n").await.unwrap();
+                        loop {
+                            let mut l = String::new();
+                            r.read_line(&mut l).await.unwrap();
+                            if l == ".\r\n" {
+                                break;
+                            }
+                            data.push_str(&l);
+                        }
+                        store.lock().unwrap().push(std::mem::take(&mut data));
+                        w.write_all(b"250 queued\r\n").await.unwrap();
+                    } else if cmd == "QUIT" {
+                        let _ = w.write_all(b"221 bye\r\n").await;
+                        return;
+                    } else {
+                        w.write_all(b"250 OK\r\n").await.unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (mails, port)
+}
+
+/// A webhook receiver on 127.0.0.1 keeping each delivered body.
+async fn webhook_sink() -> (std::sync::Arc<std::sync::Mutex<Vec<Value>>>, String) {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = got.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                store
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (got, url)
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} did not happen within 10 s");
+}
+
+async fn mt_17_reported_leaks_are_revoked_without_saying_which(mut app: TestApp) {
+    let (mails, port) = smtp_sink().await;
+    let mut config = test_config();
+    config.events.poll_interval = std::time::Duration::from_millis(50);
+    config.events.smtp = Some(headwater_api::smtp::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port,
+        from: "headwater@example.com".into(),
+    });
+    app.restart_with(config).await;
+    let w = world(&app).await;
+    let (hooks, url) = webhook_sink().await;
+    let (s, b) = send(
+        app.as_user(Method::POST, "/v3/webhooks", &w.owner, &w.api_key)
+            .json(&json!({"webhook": {
+            "name": "leaks", "destinations": [{"target_url": url}],
+            "channels": ["management_tokens.leaked"], "branches": ["main"],
+            "retry_policy": "manual", "disabled": false}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (leaked, leaked_uid) = app.rw_token(&w.owner, &w.api_key, "leaked").await;
+    let (kept, _) = app.rw_token(&w.owner, &w.api_key, "kept").await;
+    let unknown = || {
+        headwater_core::secret::generate(headwater_core::secret::SecretKind::ManagementToken)
+            .plaintext
+    };
+    let report = |tokens: Value| {
+        app.req(Method::POST, "/v3/token-revocations")
+            .json(&json!({"tokens": tokens}))
+    };
+    // No credential needed; the answer is the same whichever secrets were valid.
+    let (s1, b1) = send(report(json!([leaked, unknown(), "hwmt_junk"]))).await;
+    assert_eq!(s1, 202, "{b1}");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s2, b2) = send(report(json!([unknown(), unknown(), "not a token"]))).await;
+    assert_eq!((s2, &b2), (s1, &b1));
+    // Rate-limited per client address (1 report per second by default).
+    let (s, b) = send(report(json!([unknown()]))).await;
+    assert_error(s, &b, 429, 429);
+    assert_rule(&b, "MT-17");
+
+    assert_eq!(envs_ok(&app, &leaked, &w.api_key).await, 401);
+    assert_eq!(envs_ok(&app, &kept, &w.api_key).await, 200);
+    let events = audit_events(&app, &w, &leaked_uid).await;
+    assert!(events.contains(&"revoke_leaked".to_string()), "{events:?}");
+    eventually("the leak email", || {
+        mails.lock().unwrap().iter().any(|m| {
+            m.contains("owner@example.com")
+                && m.contains("reported leaked")
+                && m.contains(&leaked_uid)
+        })
+    })
+    .await;
+    eventually("the management_tokens.leaked event", || {
+        hooks
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "leaked" && e["data"]["token"]["uid"] == leaked_uid.as_str())
+    })
+    .await;
+
+    // At most 1,000 secrets per report.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let many: Vec<String> = (0..1001).map(|i| format!("x{i}")).collect();
+    let (s, b) = send(report(json!(many))).await;
+    assert_error(s, &b, 422, 120);
+}
+
+async fn mt_18_scopes_narrow_to_content_types_and_publish_environments(app: TestApp) {
+    let w = world(&app).await;
+    let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
+    for ct in ["blog", "news"] {
+        let (s, b) = send(u(Method::POST, "/v3/content_types").json(&json!({"content_type": {
+            "title": ct, "uid": ct,
+            "schema": [{"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true}]}})))
+        .await;
+        assert_eq!(s, 201, "{b}");
+    }
+    for env in ["staging", "production"] {
+        let (s, b) = send(u(Method::POST, "/v3/environments").json(&env_body(env))).await;
+        assert_eq!(s, 201, "{b}");
+    }
+    let (s, b) = app
+        .create_token(
+            &w.owner,
+            &w.api_key,
+            json!({"name": "blog-staging", "expires_on": null, "scope": [
+                {"module": "entry", "content_types": ["blog"], "environments": ["staging"],
+                 "acl": {"read": true, "write": true}},
+                {"module": "content_type", "acl": {"read": true}},
+                {"module": "environment", "acl": {"read": true}},
+                {"module": "locale", "acl": {"read": true}}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["token"]["scope"][0]["content_types"], json!(["blog"]));
+    assert_eq!(b["token"]["scope"][0]["environments"], json!(["staging"]));
+    let narrow = b["token"]["token"].as_str().unwrap().to_string();
+    let t = |m, p: &str| app.with_token(m, p, &narrow, &w.api_key);
+    let (s, b) = send(
+        t(Method::POST, "/v3/content_types/blog/entries").json(&json!({"entry": {"title": "A"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let entry = b["entry"]["uid"].as_str().unwrap().to_string();
+    let (s, b) = send(
+        t(Method::POST, "/v3/content_types/news/entries").json(&json!({"entry": {"title": "B"}})),
+    )
+    .await;
+    assert_error(s, &b, 403, 162);
+    assert_rule(&b, "MT-18");
+    let (s, b) = send(t(Method::GET, "/v3/content_types/news/entries")).await;
+    assert_error(s, &b, 403, 162);
+    let publish = |env: &str| {
+        t(
+            Method::POST,
+            &format!("/v3/content_types/blog/entries/{entry}/publish"),
+        )
+        .json(&json!({"entry": {"environments": [env], "locales": ["en-us"]}, "locale": "en-us"}))
+    };
+    let (s, b) = send(publish("staging")).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = send(publish("production")).await;
+    assert_error(s, &b, 403, 162);
+    assert_rule(&b, "MT-18");
+    assert!(
+        b["error_message"].as_str().unwrap().contains("production"),
+        "{b}"
+    );
+
+    // Module-level scopes, all the official clients send, work as before.
+    let (rw, _) = app.rw_token(&w.owner, &w.api_key, "all").await;
+    let (s, b) = send(
+        app.with_token(
+            Method::POST,
+            &format!("/v3/content_types/blog/entries/{entry}/publish"),
+            &rw,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"environments": ["production"], "locales": ["en-us"]}, "locale": "en-us"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    // A narrowing on a module it does not apply to is refused at save.
+    let (s, b) = app
+        .create_token(
+            &w.owner,
+            &w.api_key,
+            json!({"name": "bad", "expires_on": null, "scope": [
+                {"module": "asset", "content_types": ["blog"], "acl": {"read": true}}]}),
+        )
+        .await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["scope[0].content_types"].is_array(), "{b}");
+}
+
+async fn mt_19_usage_is_counted_per_day_with_the_last_five_addresses(mut app: TestApp) {
+    app.restart_with(ServerConfig {
+        trusted_proxies: vec!["127.0.0.1/32".parse().unwrap()],
+        // Long enough that only the shutdown flush writes during the test.
+        usage_flush_interval: std::time::Duration::from_secs(3600),
+        ..test_config()
+    })
+    .await;
+    let w = world(&app).await;
+    let (token, uid) = app.rw_token(&w.owner, &w.api_key, "ci").await;
+    let (s, _) = send(
+        app.with_token(Method::POST, "/v3/environments", &token, &w.api_key)
+            .json(&env_body("staging")),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let usage_path = |uid: &str| format!("/v3/stacks/management_tokens/{uid}/usage");
+    // Owner and admins only: a token is refused (MT-8), and that counts as a refusal.
+    let (s, b) = send(app.with_token(Method::GET, &usage_path(&uid), &token, &w.api_key)).await;
+    assert_error(s, &b, 403, 162);
+    assert_rule(&b, "MT-8");
+    for i in 1..=7 {
+        let (s, _) = send(
+            app.with_token(Method::GET, "/v3/environments", &token, &w.api_key)
+                .header("x-forwarded-for", format!("203.0.113.{i}")),
+        )
+        .await;
+        assert_eq!(s, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // A token limited to 1 read per second is rate-limited on a burst.
+    let (s, b) = app
+        .create_token(
+            &w.owner,
+            &w.api_key,
+            json!({"name": "slow", "expires_on": null, "rate_limit_enabled": true,
+                   "rate_limit": {"read": 1, "write": 1},
+                   "scope": [{"module": "$all", "acl": {"read": true}}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (slow, slow_uid) = (
+        b["token"]["token"].as_str().unwrap().to_string(),
+        b["token"]["uid"].as_str().unwrap().to_string(),
+    );
+    let mut limited = 0;
+    for _ in 0..4 {
+        if envs_ok(&app, &slow, &w.api_key).await == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 1);
+
+    let check = |b: &Value| {
+        let day = &b["usage"]["days"][0];
+        assert_eq!(
+            (
+                day["reads"].as_i64(),
+                day["writes"].as_i64(),
+                day["refusals"].as_i64()
+            ),
+            (Some(7), Some(1), Some(1)),
+            "{b}"
+        );
+        let clients: Vec<&str> = b["usage"]["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["address"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            clients,
+            [
+                "203.0.113.7",
+                "203.0.113.6",
+                "203.0.113.5",
+                "203.0.113.4",
+                "203.0.113.3"
+            ],
+            "{b}"
+        );
+    };
+    let (s, b) = send(app.as_user(Method::GET, &usage_path(&uid), &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    check(&b);
+    let (s, b) = send(app.as_user(Method::GET, &usage_path(&slow_uid), &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["usage"]["days"][0]["rate_limited"].as_i64(),
+        Some(limited),
+        "{b}"
+    );
+    // Nothing was written yet (off the request path); the shutdown flush writes it all.
+    let mut c = app.db.reader().await.unwrap();
+    let stored = headwater_store::repo::token_usage::days(&mut c, &uid, 30)
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "{stored:?}");
+    drop(c);
+    app.restart_with(test_config()).await;
+    let mut c = app.db.reader().await.unwrap();
+    let stored = headwater_store::repo::token_usage::days(&mut c, &uid, 30)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].1.reads, stored[0].1.writes), (7, 1));
+    drop(c);
+    let (s, b) = send(app.as_user(Method::GET, &usage_path(&uid), &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    check(&b);
+}
+
+async fn mt_20_the_organization_limits_token_lifetime(app: TestApp) {
+    let w = world(&app).await;
+    let (_, existing) = app.ro_token(&w.owner, &w.api_key, "old").await;
+    headwater_api::admin::set_token_lifetime(&app.db, &w.org, Some(90), Some(false))
+        .await
+        .unwrap();
+    let days = |n: i64| {
+        headwater_core::clock::format(time::OffsetDateTime::now_utc() + time::Duration::days(n))
+    };
+    let body = |name: &str, expires: Value| json!({"name": name, "scope": [{"module": "$all", "acl": {"read": true}}], "expires_on": expires});
+    let refused = |s: u16, b: &Value| {
+        assert_error(s, b, 422, 120);
+        let msg = b["errors"]["expires_on"][0].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("token.expires_on") && msg.contains("MT-20"),
+            "{b}"
+        );
+    };
+    let (s, b) = app
+        .create_token(&w.owner, &w.api_key, body("never", Value::Null))
+        .await;
+    refused(s, &b);
+    let (s, b) = app
+        .create_token(&w.owner, &w.api_key, body("long", json!(days(100))))
+        .await;
+    refused(s, &b);
+    let (s, b) = app
+        .create_token(&w.owner, &w.api_key, body("ok", json!(days(30))))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let uid = b["token"]["uid"].as_str().unwrap().to_string();
+    let put = |uid: &str, token: Value| {
+        app.as_user(
+            Method::PUT,
+            &format!("/v3/stacks/management_tokens/{uid}"),
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({ "token": token }))
+    };
+    let (s, b) = send(put(&uid, json!({"expires_on": days(200)}))).await;
+    refused(s, &b);
+    let (s, b) = send(put(&uid, json!({"expires_on": null}))).await;
+    refused(s, &b);
+    let (s, b) = send(put(&uid, json!({"name": "renamed"}))).await;
+    assert_eq!(s, 200, "{b}");
+    // A token made before the policy is held to it at its next edit.
+    let (s, b) = send(put(&existing, json!({"name": "old, renamed"}))).await;
+    refused(s, &b);
+    let (s, b) = send(
+        app.req(Method::GET, &format!("/v3/organizations/{}", w.org))
+            .header("authtoken", &w.owner),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        b["organization"]["settings"]["management_tokens"],
+        json!({"max_lifetime_days": 90, "allow_never_expiring": false})
+    );
+    // Lifting the limit (0) and allowing "never" again.
+    headwater_api::admin::set_token_lifetime(&app.db, &w.org, Some(0), Some(true))
+        .await
+        .unwrap();
+    let (s, b) = app
+        .create_token(&w.owner, &w.api_key, body("never", Value::Null))
+        .await;
+    assert_eq!(s, 201, "{b}");
 }

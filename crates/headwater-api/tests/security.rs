@@ -185,6 +185,28 @@ async fn sec_07_writes_recover_after_the_database_fails_under_them(app: TestApp)
     assert_eq!(b["tokens"].as_array().map(Vec::len), Some(1), "{b}");
 }
 
+/// A write is answered 503 with `Retry-After: 1` and the error body.
+async fn assert_write_unavailable(app: &TestApp, w: &World) {
+    let r = app
+        .with_token(
+            Method::POST,
+            "/v3/content_types/note/entries",
+            &w.token,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"title": "refused"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        r.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    let s = r.status().as_u16();
+    let b: Value = r.json().await.expect("json");
+    assert_error(s, &b, 503, 503);
+}
+
 /// SEC-13. PostgreSQL: a database that does not accept connections (SQLSTATE 55000) answers
 /// 503 with `Retry-After` and the error body, and the server recovers when it does again.
 /// SQLite: a database file locked by another process answers the same 503.
@@ -212,24 +234,7 @@ async fn sec_13_an_unavailable_database_answers_503_and_recovers(app: TestApp) {
                 ))
                 .await
                 .expect("terminate the server's connections");
-            let r = app
-                .with_token(
-                    Method::POST,
-                    "/v3/content_types/note/entries",
-                    &w.token,
-                    &w.api_key,
-                )
-                .json(&json!({"entry": {"title": "refused"}}))
-                .send()
-                .await
-                .expect("request");
-            assert_eq!(
-                r.headers().get("retry-after").map(|v| v.as_bytes()),
-                Some(&b"1"[..])
-            );
-            let s = r.status().as_u16();
-            let b: Value = r.json().await.expect("json");
-            assert_error(s, &b, 503, 503);
+            assert_write_unavailable(&app, &w).await;
             admin
                 .execute_admin(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
                 .await
@@ -243,24 +248,7 @@ async fn sec_13_an_unavailable_database_answers_503_and_recovers(app: TestApp) {
                 .execute(&mut *c)
                 .await
                 .expect("lock");
-            let r = app
-                .with_token(
-                    Method::POST,
-                    "/v3/content_types/note/entries",
-                    &w.token,
-                    &w.api_key,
-                )
-                .json(&json!({"entry": {"title": "refused"}}))
-                .send()
-                .await
-                .expect("request");
-            assert_eq!(
-                r.headers().get("retry-after").map(|v| v.as_bytes()),
-                Some(&b"1"[..])
-            );
-            let s = r.status().as_u16();
-            let b: Value = r.json().await.expect("json");
-            assert_error(s, &b, 503, 503);
+            assert_write_unavailable(&app, &w).await;
             sqlx::query("ROLLBACK")
                 .execute(&mut *c)
                 .await

@@ -100,6 +100,8 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
         rate_limit_enabled: false,
         read_rps: None,
         write_rps: None,
+        allowed_cidrs: None,
+        revoke_on_reuse: false,
     };
     tokens::create_capped(
         &mut tx,

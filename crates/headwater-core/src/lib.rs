@@ -1,6 +1,7 @@
 //! Headwater's domain: identifiers, credentials and their secrets, the one authorization
 //! policy, and the validation rules shared by every transport. Nothing here does I/O.
 
+pub mod cidr;
 pub mod clock;
 pub mod content;
 pub mod ids;
@@ -9,6 +10,8 @@ pub mod policy;
 pub mod query;
 pub mod ratelimit;
 pub mod scope;
+pub mod sealing;
 pub mod secret;
 pub mod sigv4;
+pub mod throttle;
 pub mod totp;

@@ -137,6 +137,14 @@ pub struct Action {
     pub op: Op,
     /// The content type concerned, for entries and content types (role rules can name them).
     pub content_type: Option<String>,
+    /// For publishing and unpublishing: the environments (names) concerned, once the request
+    /// names them. A token scope limited to environments (MT-18) publishes only when they are
+    /// known and all in its list.
+    pub environments: Option<Vec<String>>,
+    /// The environments are named later in the request (in its body), and the handler decides
+    /// again with them: a scope limited to environments passes this first decision if it can
+    /// publish anywhere (MT-18).
+    pub environments_later: bool,
 }
 
 impl Action {
@@ -145,7 +153,21 @@ impl Action {
             module,
             op,
             content_type: None,
+            environments: None,
+            environments_later: false,
         }
+    }
+
+    /// The first decision of a publish whose environments the body names (see
+    /// [`Action::environments_later`]).
+    pub fn environments_later(mut self) -> Action {
+        self.environments_later = true;
+        self
+    }
+
+    pub fn to_environments(mut self, names: &[String]) -> Action {
+        self.environments = Some(names.to_vec());
+        self
     }
 
     pub fn on_content_type(mut self, uid: impl Into<String>) -> Action {
@@ -372,28 +394,97 @@ fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {
         m => m.scope_name(),
     };
     let acl = token.scope.grant(scope_module);
-    if action.op == Op::Read {
-        if acl.read || acl.write {
+    let module_level = |acl: &crate::scope::Acl| -> Result<(), Denial> {
+        if action.op == Op::Read {
+            if acl.read || acl.write {
+                return Ok(());
+            }
+            return deny(
+                "MT-4",
+                format!(
+                    "This management token's scope does not include the '{scope_module}' module."
+                ),
+            );
+        }
+        if acl.write {
             return Ok(());
         }
-        return deny(
+        if acl.read {
+            return deny(
+                "MT-7",
+                format!("This management token is read-only for the '{scope_module}' module; it cannot create, update, delete or publish."),
+            );
+        }
+        deny(
             "MT-4",
             format!("This management token's scope does not include the '{scope_module}' module."),
-        );
-    }
-    if acl.write {
+        )
+    };
+    module_level(&acl)?;
+    if !token.scope.is_narrowed() {
         return Ok(());
     }
-    if acl.read {
-        return deny(
-            "MT-7",
-            format!("This management token is read-only for the '{scope_module}' module; it cannot create, update, delete or publish."),
-        );
+    // MT-18: the module is granted; the items that grant it may be limited to content types
+    // and, for publishing, to environments.
+    let narrowed = token.scope.grant_for(crate::scope::Ask {
+        module: scope_module,
+        content_type: action.content_type.as_deref(),
+        environments: action.environments.as_deref(),
+        environments_later: action.environments_later,
+        publish: action.op == Op::Publish,
+    });
+    if module_level(&narrowed).is_ok() {
+        return Ok(());
     }
-    deny(
-        "MT-4",
-        format!("This management token's scope does not include the '{scope_module}' module."),
-    )
+    let read_ok = narrowed.read || narrowed.write;
+    let message = match (&action.content_type, read_ok, &action.environments) {
+        (Some(ct), false, _) => format!(
+            "This management token's scope does not include the content type '{ct}' of the '{scope_module}' module."
+        ),
+        (None, false, _) => format!(
+            "This management token's scope includes the '{scope_module}' module only for named content types; name one."
+        ),
+        (_, true, Some(envs)) if action.op == Op::Publish => format!(
+            "This management token may not publish to or unpublish from the environment(s) {}.",
+            envs.join(", ")
+        ),
+        (_, true, None) if action.op == Op::Publish => {
+            "This management token publishes only to the environments its scope names; name them.".to_string()
+        }
+        _ => format!(
+            "This management token is read-only for these '{scope_module}' items; it cannot create, update, delete or publish them."
+        ),
+    };
+    deny("MT-18", message)
+}
+
+/// MT-16: a management token bound to address ranges works only from a client address in
+/// one of them. `client` is the socket's address, or the one a trusted proxy reported.
+pub fn decide_origin(
+    allowed: Option<&[crate::cidr::Cidr]>,
+    client: Option<std::net::IpAddr>,
+) -> Result<(), Denial> {
+    let Some(allowed) = allowed else {
+        return Ok(());
+    };
+    let client = client.map(|ip| match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map(std::net::IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    });
+    match client {
+        Some(ip) if allowed.iter().any(|c| c.contains(ip)) => Ok(()),
+        Some(ip) => deny(
+            "MT-16",
+            format!(
+                "This management token is bound to the client addresses {} (allowed_cidrs); requests from {ip} are refused.",
+                allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+        None => deny(
+            "MT-16",
+            "This management token is bound to client addresses (allowed_cidrs), and the client's address is unknown.",
+        ),
+    }
 }
 
 fn branch_in_scope(token: &TokenAccess) -> bool {

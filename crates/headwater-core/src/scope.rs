@@ -3,6 +3,11 @@
 //! The wire form is Contentstack's:
 //! `[{"module": "$all", "acl": {"read": true, "write": true}},
 //!   {"module": "branch", "branches": ["main"], "acl": {"read": true}}]`.
+//!
+//! Headwater also reads two optional narrowings of an item (MT-18), which clients that send
+//! module-level scopes never set: `content_types` (an `entry` or `content_type` item then
+//! applies only to the named content types) and `environments` (an `entry` or `asset` item
+//! then publishes and unpublishes only to the named environments).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,6 +54,48 @@ pub struct ScopeItem {
     pub branches: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch_aliases: Option<Vec<String>>,
+    /// MT-18: the content types an `entry` or `content_type` item is limited to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_types: Option<Vec<String>>,
+    /// MT-18: the environments (names) an `entry` or `asset` item may publish to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<String>>,
+}
+
+impl ScopeItem {
+    /// True when the item covers `module` for the content type concerned (if any).
+    fn covers(&self, module: &str, content_type: Option<&str>) -> bool {
+        if self.module != "$all" && self.module != module {
+            return false;
+        }
+        match &self.content_types {
+            None => true,
+            Some(named) => content_type.is_some_and(|ct| named.iter().any(|n| n == ct)),
+        }
+    }
+
+    /// True when the item lets a publish reach every one of `environments` (`None`: the
+    /// environments are not named: only an item without the narrowing applies, unless `later`
+    /// says the caller decides again once they are named).
+    fn reaches(&self, environments: Option<&[String]>, later: bool) -> bool {
+        match (&self.environments, environments) {
+            (None, _) => true,
+            (Some(_), None) => later,
+            (Some(named), Some(envs)) => envs.iter().all(|e| named.contains(e)),
+        }
+    }
+}
+
+/// What an action asks of a scope: the module, and what the narrowings look at.
+#[derive(Clone, Copy, Debug)]
+pub struct Ask<'a> {
+    pub module: &'a str,
+    pub content_type: Option<&'a str>,
+    /// For publishing: the environments (names) published to, when known.
+    pub environments: Option<&'a [String]>,
+    /// The environments are named later and decided again then.
+    pub environments_later: bool,
+    pub publish: bool,
 }
 
 /// A validated token scope.
@@ -146,6 +193,48 @@ impl TokenScope {
                     continue;
                 }
             };
+            let content_types = match names("content_types") {
+                Ok(b) => b,
+                Err(e) => {
+                    push(&format!("{field}.content_types"), e);
+                    continue;
+                }
+            };
+            let environments = match names("environments") {
+                Ok(b) => b,
+                Err(e) => {
+                    push(&format!("{field}.environments"), e);
+                    continue;
+                }
+            };
+            if content_types.is_some() && !matches!(module.as_str(), "entry" | "content_type") {
+                push(
+                    &format!("{field}.content_types"),
+                    "applies only to the entry and content_type modules (rule MT-18).".into(),
+                );
+                continue;
+            }
+            if environments.is_some() && !matches!(module.as_str(), "entry" | "asset") {
+                push(
+                    &format!("{field}.environments"),
+                    "applies only to the entry and asset modules (rule MT-18).".into(),
+                );
+                continue;
+            }
+            if content_types.as_ref().is_some_and(Vec::is_empty)
+                || environments.as_ref().is_some_and(Vec::is_empty)
+            {
+                let key = if content_types.as_ref().is_some_and(Vec::is_empty) {
+                    "content_types"
+                } else {
+                    "environments"
+                };
+                push(
+                    &format!("{field}.{key}"),
+                    "must name at least one; leave it out to apply to all.".into(),
+                );
+                continue;
+            }
             if module == "branch" && branches.as_ref().is_none_or(Vec::is_empty) {
                 push(
                     &format!("{field}.branches"),
@@ -165,6 +254,8 @@ impl TokenScope {
                 acl,
                 branches,
                 branch_aliases,
+                content_types,
+                environments,
             });
         }
         if errors.is_empty() {
@@ -184,6 +275,30 @@ impl TokenScope {
             }
         }
         acl
+    }
+
+    /// The (read, write) grant for an action, counting only the items whose narrowings (MT-18)
+    /// let them apply: an item limited to content types applies to those only, and one limited
+    /// to environments publishes only there. Without narrowings this is [`TokenScope::grant`].
+    pub fn grant_for(&self, ask: Ask<'_>) -> Acl {
+        let mut acl = Acl::default();
+        for item in &self.0 {
+            if !item.covers(ask.module, ask.content_type) {
+                continue;
+            }
+            acl.read |= item.acl.read;
+            if !ask.publish || item.reaches(ask.environments, ask.environments_later) {
+                acl.write |= item.acl.write;
+            }
+        }
+        acl
+    }
+
+    /// True when some item of the scope narrows by content type or environment.
+    pub fn is_narrowed(&self) -> bool {
+        self.0
+            .iter()
+            .any(|i| i.content_types.is_some() || i.environments.is_some())
     }
 
     /// Branch uids named directly by the scope.
@@ -234,6 +349,46 @@ mod tests {
     }
 
     #[test]
+    fn narrowed_items_apply_to_their_content_types_and_environments() {
+        let s = TokenScope::parse(&json!([
+            {"module": "entry", "content_types": ["blog"], "environments": ["staging"],
+             "acl": {"read": true, "write": true}}
+        ]))
+        .unwrap();
+        let staging = vec!["staging".to_string()];
+        let both = vec!["staging".to_string(), "production".to_string()];
+        let ask = |ct, envs, publish| Ask {
+            module: "entry",
+            content_type: ct,
+            environments: envs,
+            environments_later: false,
+            publish,
+        };
+        let rw = Acl {
+            read: true,
+            write: true,
+        };
+        let ro = Acl {
+            read: true,
+            write: false,
+        };
+        assert_eq!(s.grant_for(ask(Some("blog"), None, false)), rw);
+        assert_eq!(s.grant_for(ask(Some("news"), None, false)), Acl::default());
+        assert_eq!(s.grant_for(ask(Some("blog"), Some(&staging), true)), rw);
+        assert_eq!(s.grant_for(ask(Some("blog"), Some(&both), true)), ro);
+        assert_eq!(s.grant_for(ask(Some("blog"), None, true)), ro);
+        // Serialized back, the narrowings are kept; module-level items are unchanged.
+        let v = serde_json::to_value(&s.0).unwrap();
+        assert_eq!(v[0]["content_types"], json!(["blog"]));
+        let plain =
+            TokenScope::parse(&json!([{"module": "entry", "acl": {"read": true}}])).unwrap();
+        assert_eq!(
+            serde_json::to_value(&plain.0).unwrap(),
+            json!([{"module": "entry", "acl": {"read": true, "write": false}}])
+        );
+    }
+
+    #[test]
     fn all_covers_every_module() {
         let s = TokenScope::parse(&json!([{"module": "$all", "acl": {"read": true}}])).unwrap();
         assert_eq!(
@@ -260,6 +415,17 @@ mod tests {
         assert!(e.contains_key("scope[2].acl.read"));
         assert!(e.contains_key("scope[3].branches"));
         assert!(TokenScope::parse(&json!([])).is_err());
+        let e = TokenScope::parse(&json!([
+            {"module": "asset", "content_types": ["blog"], "acl": {"read": true}},
+            {"module": "role", "environments": ["staging"], "acl": {"read": true}},
+            {"module": "entry", "content_types": [], "acl": {"read": true}},
+            {"module": "entry", "environments": [3], "acl": {"read": true}}
+        ]))
+        .unwrap_err();
+        assert!(e.contains_key("scope[0].content_types"));
+        assert!(e.contains_key("scope[1].environments"));
+        assert!(e.contains_key("scope[2].content_types"));
+        assert!(e.contains_key("scope[3].environments"));
         assert!(TokenScope::parse(&json!({"module": "$all"})).is_err());
     }
 }

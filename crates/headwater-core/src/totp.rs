@@ -66,13 +66,21 @@ pub fn code_at(secret: &str, unix_seconds: u64) -> Option<String> {
 
 /// Accepts the code of the current step or of one step either side (clock drift).
 pub fn verify(secret: &str, code: &str, unix_seconds: u64) -> bool {
+    verify_step(secret, code, unix_seconds).is_some()
+}
+
+/// Like [`verify`], and says which time step (unix seconds / 30) the code belongs to, so
+/// that a code once accepted can be refused the next time (with the drift window, a code
+/// stays valid for up to 90 seconds). The earliest matching step is returned.
+pub fn verify_step(secret: &str, code: &str, unix_seconds: u64) -> Option<u64> {
     let code = code.trim();
     if code.len() != 6 {
-        return false;
+        return None;
     }
-    [0i64, -1, 1].iter().any(|d| {
+    [-1i64, 0, 1].iter().find_map(|d| {
         let t = unix_seconds as i64 + d * STEP_SECONDS as i64;
-        t >= 0 && code_at(secret, t as u64).as_deref() == Some(code)
+        (t >= 0 && code_at(secret, t as u64).as_deref() == Some(code))
+            .then_some(t as u64 / STEP_SECONDS)
     })
 }
 
@@ -96,5 +104,6 @@ mod tests {
         assert!(verify(&s, &c, now + 29));
         assert!(!verify(&s, &c, now + 120));
         assert!(!verify(&s, "12345", now));
+        assert_eq!(verify_step(&s, &c, now + 29), Some(now / 30));
     }
 }

@@ -40,6 +40,8 @@ const SOURCES: &[Source] = &[
     source!(7, "webhooks", "0007_webhooks.sql"),
     source!(8, "entry field index", "0008_entry_field_index.sql"),
     source!(9, "releases", "0009_releases.sql"),
+    source!(10, "sessions", "0010_sessions.sql"),
+    source!(11, "token controls", "0011_token_controls.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -46,10 +46,17 @@ fn random_suffix() -> String {
         .collect()
 }
 
+/// The key test servers seal two-factor secrets with (`admin::enable_2fa` in tests takes it).
+pub fn seal_key() -> headwater_core::sealing::SealKey {
+    headwater_core::sealing::SealKey::from_base64("dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=")
+        .expect("test key")
+}
+
 /// Server settings for tests: limits high enough that only tests about limits meet them, and
 /// webhooks allowed to loopback receivers (127.0.0.0/8, ::1), where tests run theirs.
 pub fn test_config() -> ServerConfig {
     ServerConfig {
+        seal_key: seal_key(),
         default_org_read_rps: 100_000,
         default_org_write_rps: 100_000,
         assets_dir: std::env::temp_dir().join(format!("headwater-assets-{}", random_suffix())),

@@ -3,9 +3,10 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use headwater_api::admin::{self, OrgChoice};
-use headwater_api::state::EventsConfig;
+use headwater_api::state::{EventsConfig, LoginConfig};
 use headwater_api::{AppState, ServerConfig};
 use headwater_core::policy::OrgRole;
+use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
 use std::net::SocketAddr;
@@ -24,9 +25,71 @@ struct Cli {
     /// path and request_id) for a log collector.
     #[arg(long, global = true, env = "HEADWATER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// The key two-factor secrets are sealed with at rest (32 random bytes, base64). Created
+    /// owner-only on first use when missing. Every instance on one database needs the same
+    /// key; HEADWATER_SECRET_KEY (the key itself, base64) takes precedence over the file.
+    #[arg(
+        long,
+        global = true,
+        env = "HEADWATER_SECRET_KEY_FILE",
+        default_value = "./headwater-data/secret.key"
+    )]
+    secret_key_file: std::path::PathBuf,
 
     #[command(subcommand)]
     command: Command,
+}
+
+/// The sealing key: `HEADWATER_SECRET_KEY` when set, else the key file (created when missing).
+fn seal_key(file: &std::path::Path) -> Result<headwater_core::sealing::SealKey> {
+    use headwater_core::sealing::SealKey;
+    if let Ok(text) = std::env::var("HEADWATER_SECRET_KEY") {
+        return SealKey::from_base64(&text)
+            .map_err(|e| anyhow::anyhow!("HEADWATER_SECRET_KEY: {e}"));
+    }
+    match std::fs::read_to_string(file) {
+        Ok(text) => {
+            SealKey::from_base64(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SealKey::generate();
+            write_owner_only(file, key.to_base64().as_bytes())
+                .with_context(|| format!("creating the secret key file {}", file.display()))?;
+            tracing::info!(file = %file.display(), "created the secret key file (keep it with backups of the database)");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", file.display())),
+    }
+}
+
+/// Writes a new file readable by its owner only (in a folder created owner-only).
+fn write_owner_only(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut f = std::fs::File::create_new(path)?;
+        f.write_all(bytes)
+    }
 }
 
 #[derive(Subcommand)]
@@ -120,6 +183,28 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     webhook_allow_cidr: Vec<headwater_api::outbound::Cidr>,
+    /// A reverse proxy (address or range) whose X-Forwarded-For names the client, for
+    /// management tokens bound to addresses (allowed_cidrs), token usage and the leak-report
+    /// rate limit (repeatable; the variable takes a comma-separated list). Without it the
+    /// header is ignored and the socket's peer address is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "HEADWATER_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    trusted_proxy: Vec<headwater_api::outbound::Cidr>,
+    /// Seconds between writes of management-token usage counts to the database (they are
+    /// also written at shutdown).
+    #[arg(
+        long,
+        env = "HEADWATER_TOKEN_USAGE_FLUSH_INTERVAL",
+        default_value_t = 60.0
+    )]
+    token_usage_flush_interval: f64,
+    /// Leak reports (POST /v3/token-revocations) accepted per second from one client address.
+    #[arg(long, env = "HEADWATER_TOKEN_REVOCATION_RPS", default_value_t = 1)]
+    token_revocation_rps: u32,
     /// Days before a management token expires that its "expiring" notice is sent (tokens
     /// with is_email_notification_enabled).
     #[arg(long, env = "HEADWATER_TOKEN_NOTICE_DAYS", default_value_t = 7)]
@@ -189,6 +274,66 @@ struct ServeArgs {
     /// operator's network only: /metrics has no authentication and is not on --listen.
     #[arg(long, env = "HEADWATER_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
+    /// Failed logins an email (registered or not) may have in 15 minutes before it is locked
+    /// out; each further failure doubles the lockout, from 1 second up to --login-max-lockout.
+    #[arg(long, env = "HEADWATER_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    login_free_failures: u32,
+    /// Failed logins one client address (IPv6: its /64) may have in 15 minutes before it is
+    /// locked out, whatever emails it tries.
+    #[arg(
+        long,
+        env = "HEADWATER_LOGIN_ADDRESS_FREE_FAILURES",
+        default_value_t = 50
+    )]
+    login_address_free_failures: u32,
+    /// The longest login lockout, in seconds.
+    #[arg(long, env = "HEADWATER_LOGIN_MAX_LOCKOUT", default_value_t = 900.0)]
+    login_max_lockout: f64,
+    /// Wrong two-factor codes a user may send in 15 minutes before two-factor login is locked
+    /// out for them (30 seconds, doubling up to --login-max-lockout).
+    #[arg(long, env = "HEADWATER_TFA_FREE_FAILURES", default_value_t = 5)]
+    tfa_free_failures: u32,
+    /// Seconds a login waits for a free password hasher (one per core) before it is answered
+    /// 503 with Retry-After.
+    #[arg(long, env = "HEADWATER_PASSWORD_HASH_WAIT", default_value_t = 10.0)]
+    password_hash_wait: f64,
+    /// Seconds an authtoken may go unused before it is refused (default 24 hours).
+    #[arg(
+        long,
+        env = "HEADWATER_SESSION_IDLE_TIMEOUT",
+        default_value_t = 86_400.0
+    )]
+    session_idle_timeout: f64,
+    /// Seconds after login an authtoken is refused however recently it was used (default 30
+    /// days).
+    #[arg(long, env = "HEADWATER_SESSION_MAX_AGE", default_value_t = 2_592_000.0)]
+    session_max_age: f64,
+}
+
+/// The login, hashing and session settings of `serve`.
+fn login_config(args: &ServeArgs) -> Result<LoginConfig> {
+    let d = LoginConfig::default();
+    let max_lockout = seconds(args.login_max_lockout, "--login-max-lockout")?;
+    Ok(LoginConfig {
+        account: Policy {
+            free: args.login_free_failures.max(1),
+            max_lockout,
+            ..d.account
+        },
+        address: Policy {
+            free: args.login_address_free_failures.max(1),
+            max_lockout,
+            ..d.address
+        },
+        tfa: Policy {
+            free: args.tfa_free_failures.max(1),
+            max_lockout: max_lockout.max(d.tfa.base_lockout),
+            ..d.tfa
+        },
+        hash_wait: seconds(args.password_hash_wait, "--password-hash-wait")?,
+        session_idle: seconds(args.session_idle_timeout, "--session-idle-timeout")?,
+        session_max_age: seconds(args.session_max_age, "--session-max-age")?,
+    })
 }
 
 /// The S3 settings of `serve`, with credentials from the environment.
@@ -284,6 +429,13 @@ enum OrgCommand {
         write_rps: Option<i64>,
         #[arg(long)]
         max_management_tokens: Option<i64>,
+        /// The longest expiry a management token may be given, in days (0 removes the limit).
+        /// Checked when tokens are created and edited (rule MT-20).
+        #[arg(long)]
+        max_token_lifetime_days: Option<i64>,
+        /// Whether management tokens may be created or kept without an expiry (rule MT-20).
+        #[arg(long, action = clap::ArgAction::Set)]
+        allow_never_expiring: Option<bool>,
     },
 }
 
@@ -325,18 +477,28 @@ async fn main() -> Result<()> {
     db.migrate().await.context("applying migrations")?;
 
     match cli.command {
-        Command::Serve(args) => serve(db, *args).await,
+        Command::Serve(args) => {
+            let key = seal_key(&cli.secret_key_file)?;
+            let sealed = headwater_api::admin::seal_tfa_secrets(&db, &key).await?;
+            if sealed > 0 {
+                tracing::info!(
+                    users = sealed,
+                    "sealed two-factor secrets stored in plain text"
+                );
+            }
+            serve(db, *args, key).await
+        }
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
         }
-        Command::User(cmd) => user(db, cmd).await,
+        Command::User(cmd) => user(db, cmd, &cli.secret_key_file).await,
         Command::Org(cmd) => org(db, cmd).await,
         Command::Stack(cmd) => stack(db, cmd).await,
     }
 }
 
-async fn serve(db: Db, args: ServeArgs) -> Result<()> {
+async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealKey) -> Result<()> {
     let mut c = db.reader().await?;
     let users = headwater_store::repo::users::count(&mut c).await?;
     drop(c);
@@ -349,6 +511,7 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
     }
     ignore_file_size_signal();
     let tls = tls_config(&args)?;
+    let login = login_config(&args)?;
     let config = ServerConfig {
         default_org_read_rps: args.org_read_rps.max(1),
         default_org_write_rps: args.org_write_rps.max(1),
@@ -390,9 +553,17 @@ async fn serve(db: Db, args: ServeArgs) -> Result<()> {
             ..EventsConfig::default()
         },
         tls: tls.is_some(),
+        seal_key,
+        login,
         webhook_allow_cidrs: args.webhook_allow_cidr,
         redis_url: args.redis_url,
         instances: args.instances.max(1),
+        trusted_proxies: args.trusted_proxy,
+        usage_flush_interval: seconds(
+            args.token_usage_flush_interval,
+            "--token-usage-flush-interval",
+        )?,
+        token_revocation_rps: args.token_revocation_rps.max(1),
     };
     if let Some(url) = &config.redis_url {
         headwater_api::shared_limits::Limiter::redis(url, config.instances)
@@ -575,7 +746,7 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-async fn user(db: Db, cmd: UserCommand) -> Result<()> {
+async fn user(db: Db, cmd: UserCommand, secret_key_file: &std::path::Path) -> Result<()> {
     match cmd {
         UserCommand::Create {
             email,
@@ -616,7 +787,7 @@ async fn user(db: Db, cmd: UserCommand) -> Result<()> {
             println!("organization_uid: {}", created.org_uid);
         }
         UserCommand::Enable2fa { email } => {
-            let secret = admin::enable_2fa(&db, &email).await?;
+            let secret = admin::enable_2fa(&db, &seal_key(secret_key_file)?, &email).await?;
             println!("tfa_secret: {secret}");
             println!("Enrol this secret in an authenticator app; login now needs its 6-digit code as tfa_token.");
         }
@@ -627,17 +798,31 @@ async fn user(db: Db, cmd: UserCommand) -> Result<()> {
 async fn org(db: Db, cmd: OrgCommand) -> Result<()> {
     match cmd {
         OrgCommand::SetSsoStrict { org_uid, strict } => {
-            admin::set_sso_strict(&db, &org_uid, strict).await?;
+            let ended = admin::set_sso_strict(&db, &org_uid, strict).await?;
             println!("sso strict mode: {strict}");
+            if strict {
+                println!("password sessions ended: {ended}");
+            }
         }
         OrgCommand::SetLimits {
             org_uid,
             read_rps,
             write_rps,
             max_management_tokens,
+            max_token_lifetime_days,
+            allow_never_expiring,
         } => {
             admin::set_org_limits(&db, &org_uid, read_rps, write_rps, max_management_tokens)
                 .await?;
+            if max_token_lifetime_days.is_some() || allow_never_expiring.is_some() {
+                admin::set_token_lifetime(
+                    &db,
+                    &org_uid,
+                    max_token_lifetime_days,
+                    allow_never_expiring,
+                )
+                .await?;
+            }
             println!("limits updated");
         }
     }

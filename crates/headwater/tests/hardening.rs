@@ -83,6 +83,8 @@ async fn start(
         BIN.into(),
         "--database-url".into(),
         url,
+        "--secret-key-file".into(),
+        dir.join("data/secret.key").display().to_string(),
         "serve".into(),
         "--listen".into(),
         "127.0.0.1:0".into(),
@@ -142,6 +144,14 @@ impl Server {
         }
         let r = r.send().await.expect("request");
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Value {
+        let mut r = self.client.get(format!("{}{path}", self.base));
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send().await.expect("request").json().await.expect("json")
     }
 
     /// Logs in, creates a stack and a read-write management token: (authtoken, api_key, token).
@@ -322,18 +332,12 @@ async fn sec_07_sqlite_recovers_from_a_commit_on_a_full_disk() {
         assert_eq!(s, 201, "a write after space came back: {body}");
         stored += 1;
     }
-    let r = server
-        .client
-        .get(format!(
-            "{}/v3/content_types/note/entries?include_count=true&limit=1",
-            server.base
-        ))
-        .header("authorization", &token)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    let listed = server
+        .get(
+            "/v3/content_types/note/entries?include_count=true&limit=1",
+            &[("authorization", &token), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(listed["count"], json!(stored), "{listed}");
 }
 
@@ -356,15 +360,12 @@ async fn sec_08_an_upload_the_disk_cannot_hold_is_refused_with_nothing_recorded(
     assert_eq!(s, 507, "{body}");
     assert_eq!(body["error_code"], 503, "{body}");
     assert!(body["error_message"].is_string(), "{body}");
-    let r = server
-        .client
-        .get(format!("{}/v3/assets", server.base))
-        .header("authorization", &token)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let listed: Value = r.json().await.unwrap();
+    let listed = server
+        .get(
+            "/v3/assets",
+            &[("authorization", &token), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(
         listed["assets"].as_array().map(Vec::len),
         Some(0),
@@ -450,15 +451,12 @@ async fn sec_09_slow_clients_are_cut_off_and_shutdown_has_a_deadline(b: Backend)
         "a stalled body kept its connection"
     );
     // Nothing was created by the abandoned request.
-    let r = server
-        .client
-        .get(format!("{}/v3/environments", server.base))
-        .header("authtoken", &auth)
-        .header("api_key", &api_key)
-        .send()
-        .await
-        .unwrap();
-    let envs: Value = r.json().await.unwrap();
+    let envs = server
+        .get(
+            "/v3/environments",
+            &[("authtoken", &auth), ("api_key", &api_key)],
+        )
+        .await;
     assert_eq!(
         envs["environments"].as_array().map(Vec::len),
         Some(0),
@@ -498,8 +496,8 @@ async fn sec_09_slow_clients_are_cut_off_and_shutdown_has_a_deadline(b: Backend)
     drop((stuck, idle));
 }
 
-/// SEC-14. The data folder, the SQLite database and its WAL, and stored asset files and their
-/// folders are readable by the owner only.
+/// SEC-14. The data folder, the SQLite database and its WAL, the secret key file, and stored
+/// asset files and their folders are readable by the owner only.
 async fn sec_14_the_servers_files_are_owner_only(b: Backend) {
     let Some(server) = start(b, "sec14", &[], None, "warn").await else {
         return;
@@ -517,6 +515,7 @@ async fn sec_14_the_servers_files_are_owner_only(b: Backend) {
             .any(|f| f.components().any(|c| c.as_os_str() == "assets")),
         "{files:?}"
     );
+    assert!(files.iter().any(|f| f.ends_with("secret.key")), "{files:?}");
     if b == Backend::Sqlite {
         assert!(
             files.iter().any(|f| f.ends_with("headwater.db")),

@@ -848,7 +848,9 @@ async fn publish_or_unpublish(
     body: &JsonBody,
     publish: bool,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.authorize(&Action::new(Module::Assets, Op::Publish))?;
+    // Refused before the body is read when the scope cannot publish assets anywhere; checked
+    // again with the environments once they are known (MT-18).
+    ctx.authorize_publish_somewhere(Action::new(Module::Assets, Op::Publish))?;
     let asset = load(state, ctx, uid, false).await?;
     let spec = body.wrapped("asset")?;
     let list = |key: &str| -> Vec<String> {
@@ -869,6 +871,7 @@ async fn publish_or_unpublish(
             "is required: a non-empty array.",
         ));
     }
+    ctx.authorize(&Action::new(Module::Assets, Op::Publish).to_environments(&env_names))?;
     let mut codes = list("locales");
     if codes.is_empty() {
         codes.push(ctx.stack.master_locale.clone());

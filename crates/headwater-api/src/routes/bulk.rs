@@ -197,11 +197,13 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
     // Each item is authorized exactly as its single publish is; one refusal refuses all.
     for item in &entry_items {
         ctx.authorize(
-            &Action::new(Module::Entries, Op::Publish).on_content_type(&item.content_type),
+            &Action::new(Module::Entries, Op::Publish)
+                .on_content_type(&item.content_type)
+                .to_environments(&env_names),
         )?;
     }
     if !asset_items.is_empty() {
-        ctx.authorize(&Action::new(Module::Assets, Op::Publish))?;
+        ctx.authorize(&Action::new(Module::Assets, Op::Publish).to_environments(&env_names))?;
     }
     if !errors.is_empty() {
         return Err(refused(publish, errors));

@@ -563,7 +563,9 @@ async fn publish_or_unpublish(
     body: &JsonBody,
     publish: bool,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    ctx.authorize(&Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
+    // Refused before the body is read when the scope cannot publish these entries anywhere;
+    // checked again with the environments once they are known (MT-18).
+    ctx.authorize_publish_somewhere(Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
     let spec = body.wrapped("entry")?;
     if body.0.get("scheduled_at").is_some_and(|v| !v.is_null()) {
         return Err(ApiError::invalid(
@@ -588,6 +590,11 @@ async fn publish_or_unpublish(
         }
     };
     let env_names = names("environments")?;
+    ctx.authorize(
+        &Action::new(Module::Entries, Op::Publish)
+            .on_content_type(ct)
+            .to_environments(&env_names),
+    )?;
     let mut locale_codes = names("locales")?;
     let version = match body.0.get("version") {
         None | Some(Value::Null) => None,

@@ -1,6 +1,11 @@
 //! Management tokens (`/v3/stacks/management_tokens`): the stack-level credentials for
 //! scripts and integrations. Managed only by the stack's owner and admins with an authtoken
-//! (the policy decides); the secret is returned once, in the create response.
+//! (the policy decides); the secret is returned once, in the create (or rotate) response.
+//!
+//! Beyond Contentstack's fields, a token may carry `allowed_cidrs` (MT-16) and
+//! `revoke_on_reuse` (MT-15); both are optional and absent from what the official clients send.
+//! Its expiry must fit the organization's lifetime policy (MT-20). Rotation and usage live in
+//! [`crate::routes::token_controls`].
 
 use crate::auth::{org_limit, StackCtx};
 use crate::body::{Fields, JsonBody, Query};
@@ -10,6 +15,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use headwater_core::cidr::Cidr;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::ratelimit::RequestClass;
@@ -21,7 +27,7 @@ use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFi
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
-fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value {
+pub(crate) fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value {
     let mut v = json!({
         "uid": t.uid,
         "name": t.name,
@@ -32,6 +38,9 @@ fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value
         "rate_limit_enabled": t.rate_limit_enabled,
         "rate_limit": {"read": t.read_rps, "write": t.write_rps},
         "last_used_at": t.last_used_at,
+        "allowed_cidrs": t.allowed_cidrs,
+        "revoke_on_reuse": t.revoke_on_reuse,
+        "rotated_at": t.rotated_at,
         "api_key": api_key,
         "type": "management",
         "created_by": t.created_by,
@@ -39,6 +48,10 @@ fn token_json(t: &ManagementToken, api_key: &str, secret: Option<&str>) -> Value
         "created_at": t.created_at,
         "updated_at": t.updated_at,
     });
+    if let Some(at) = &t.revoked_at {
+        v["revoked_at"] = json!(at);
+        v["revoked_reason"] = json!(t.revoked_reason);
+    }
     if let Some(s) = secret {
         v["token"] = json!(s);
     }
@@ -57,6 +70,7 @@ fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
 fn validate(
     map: &Map<String, Value>,
     current: Option<&ManagementToken>,
+    org: &Org,
     read_cap: u32,
     write_cap: u32,
 ) -> ApiResult<TokenFields> {
@@ -144,6 +158,38 @@ fn validate(
             (None, None)
         }
     };
+    if !errors.contains_key("expires_on") {
+        if let Err(msg) = lifetime_allows(org, expires_at.as_deref()) {
+            push(&mut errors, "expires_on", msg);
+        }
+    }
+    let allowed_cidrs = match map.get("allowed_cidrs") {
+        None => current.and_then(|t| t.allowed_cidrs.clone()),
+        Some(Value::Null) => None,
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str().map(str::parse::<Cidr>) {
+                    Some(Ok(c)) => out.push(c.to_string()),
+                    Some(Err(e)) => push(&mut errors, &format!("allowed_cidrs[{i}]"), e),
+                    None => push(
+                        &mut errors,
+                        &format!("allowed_cidrs[{i}]"),
+                        "must be an address range string such as 203.0.113.0/24 or 2001:db8::/32.",
+                    ),
+                }
+            }
+            Some(out)
+        }
+        Some(_) => {
+            push(
+                &mut errors,
+                "allowed_cidrs",
+                "must be a non-empty array of address ranges (rule MT-16), or null for any address.",
+            );
+            None
+        }
+    };
     let flag = |key: &str, errors: &mut FieldErrors, current: bool| match f.opt_bool(key) {
         Ok(v) => v.unwrap_or(current),
         Err(_) => {
@@ -160,6 +206,11 @@ fn validate(
         "rate_limit_enabled",
         &mut errors,
         current.is_some_and(|t| t.rate_limit_enabled),
+    );
+    let revoke_on_reuse = flag(
+        "revoke_on_reuse",
+        &mut errors,
+        current.is_some_and(|t| t.revoke_on_reuse),
     );
 
     let mut read_rps = current.and_then(|t| t.read_rps);
@@ -224,10 +275,33 @@ fn validate(
         rate_limit_enabled,
         read_rps,
         write_rps,
+        allowed_cidrs,
+        revoke_on_reuse,
     })
 }
 
-async fn org_of(state: &AppState, ctx: &StackCtx) -> ApiResult<Org> {
+/// MT-20: the organization's longest allowed expiry and whether "never" is allowed.
+fn lifetime_allows(org: &Org, expires_at: Option<&str>) -> Result<(), String> {
+    match (expires_at, org.max_token_lifetime_days) {
+        (None, _) if !org.allow_never_expiring_tokens => Err(
+            "token.expires_on is required: this organization does not allow management tokens that never expire (rule MT-20).".into(),
+        ),
+        (None, _) | (Some(_), None) => Ok(()),
+        (Some(at), Some(days)) => {
+            let latest =
+                clock::format(time::OffsetDateTime::now_utc() + time::Duration::days(days));
+            if at > latest.as_str() {
+                Err(format!(
+                    "token.expires_on is later than this organization allows: at most {days} days from now, {latest} (rule MT-20)."
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+pub(crate) async fn org_of(state: &AppState, ctx: &StackCtx) -> ApiResult<Org> {
     let mut c = state.db().reader().await?;
     orgs::by_uid(&mut c, &ctx.stack.org_uid)
         .await?
@@ -241,7 +315,11 @@ fn caps(state: &AppState, org: &Org) -> (u32, u32) {
     )
 }
 
-fn token_event<'a>(ctx: &'a StackCtx, action: &'a str, t: &'a ManagementToken) -> Event<'a> {
+pub(crate) fn token_event<'a>(
+    ctx: &'a StackCtx,
+    action: &'a str,
+    t: &'a ManagementToken,
+) -> Event<'a> {
     ctx.audit(action, "management_token", &t.uid, &t.name)
 }
 
@@ -261,7 +339,7 @@ pub async fn create(
     ctx.authorize(&Action::new(Module::ManagementTokens, Op::Create))?;
     let org = org_of(&state, &ctx).await?;
     let (read_cap, write_cap) = caps(&state, &org);
-    let fields = validate(body.wrapped("token")?, None, read_cap, write_cap)?;
+    let fields = validate(body.wrapped("token")?, None, &org, read_cap, write_cap)?;
     let max = ctx
         .stack
         .max_management_tokens
@@ -329,7 +407,11 @@ pub async fn list(
     ))
 }
 
-async fn load(state: &AppState, ctx: &StackCtx, uid: &str) -> ApiResult<ManagementToken> {
+pub(crate) async fn load(
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+) -> ApiResult<ManagementToken> {
     let mut c = state.db().reader().await?;
     tokens::get(&mut c, &ctx.stack.uid, uid)
         .await?
@@ -361,7 +443,13 @@ pub async fn update(
     let current = load(&state, &ctx, &uid).await?;
     let org = org_of(&state, &ctx).await?;
     let (read_cap, write_cap) = caps(&state, &org);
-    let fields = validate(body.wrapped("token")?, Some(&current), read_cap, write_cap)?;
+    let fields = validate(
+        body.wrapped("token")?,
+        Some(&current),
+        &org,
+        read_cap,
+        write_cap,
+    )?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let token = match tokens::update(&mut tx, &ctx.stack.uid, &uid, &fields, &actor).await {

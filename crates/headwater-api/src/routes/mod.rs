@@ -9,13 +9,15 @@ mod delivery_tokens;
 mod entries;
 mod environments;
 mod locales;
-mod management_tokens;
+pub(crate) mod management_tokens;
 mod organizations;
 mod releases;
 mod roles;
 mod schemas;
-mod session;
+pub(crate) mod session;
 mod stacks;
+mod token_controls;
+mod token_revocations;
 mod webhooks;
 mod workflows;
 
@@ -57,6 +59,15 @@ pub fn router(state: AppState) -> Router {
                 .put(management_tokens::update)
                 .delete(management_tokens::delete),
         )
+        .route(
+            "/v3/stacks/management_tokens/{uid}/rotate",
+            post(token_controls::rotate),
+        )
+        .route(
+            "/v3/stacks/management_tokens/{uid}/usage",
+            get(token_controls::usage),
+        )
+        .route("/v3/token-revocations", post(token_revocations::report))
         .route(
             "/v3/stacks/delivery_tokens",
             get(delivery_tokens::list).post(delivery_tokens::create),

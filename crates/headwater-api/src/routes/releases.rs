@@ -555,7 +555,11 @@ pub async fn deploy(
         };
         match item["content_type_uid"].as_str() {
             Some(ct) => {
-                ctx.authorize(&Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
+                ctx.authorize(
+                    &Action::new(Module::Entries, Op::Publish)
+                        .on_content_type(ct)
+                        .to_environments(&env_names),
+                )?;
                 let entry = match entries::get(&mut tx, backend, &ctx.space, ct, item_uid, &locale)
                     .await?
                 {
@@ -618,7 +622,9 @@ pub async fn deploy(
                 }
             }
             None => {
-                ctx.authorize(&Action::new(Module::Assets, Op::Publish))?;
+                ctx.authorize(
+                    &Action::new(Module::Assets, Op::Publish).to_environments(&env_names),
+                )?;
                 let asset = assets::get(&mut tx, &ctx.space, item_uid)
                     .await?
                     .ok_or_else(|| gone("asset"))?;

@@ -251,8 +251,9 @@ pub async fn users(State(state): State<AppState>, ctx: StackCtx) -> ApiResult<Js
     ))
 }
 
-/// `POST /v3/stacks/share` `{"emails": [...], "roles": {"email": ["role_uid"]}}`. The users
-/// must already exist in Headwater; they join the stack (and its organization) at once.
+/// `POST /v3/stacks/share` `{"emails": [...], "roles": {"email": ["role_uid"]}}`. Users that
+/// exist in Headwater join the stack (and its organization) at once; the answer is the same
+/// for addresses without an account, which are left out.
 pub async fn share(
     State(state): State<AppState>,
     ctx: StackCtx,
@@ -275,13 +276,8 @@ pub async fn share(
     let roles_by_email = body.0.get("roles").and_then(Value::as_object);
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
+    let org = orgs::by_uid(&mut tx, &ctx.stack.org_uid).await?;
     for email in &emails {
-        let user = users::by_email(&mut tx, email).await?.ok_or_else(|| {
-            ApiError::invalid(
-                "emails",
-                format!("'{email}' is not a Headwater user; create the user first (headwater user create)."),
-            )
-        })?;
         let role_uid = roles_by_email
             .and_then(|m| {
                 m.get(email)
@@ -301,6 +297,12 @@ pub async fn share(
                     format!("'{role_uid}' is not a role of this stack."),
                 )
             })?;
+        // An address with no Headwater account gets the very same answer as a registered
+        // one (SEC-17: sharing reveals no accounts); nothing is stored for it, and the
+        // operator creates the user (`headwater user create`) before sharing again.
+        let Some(user) = users::by_email(&mut tx, email).await? else {
+            continue;
+        };
         if user.uid == ctx.stack.owner_uid {
             return Err(ApiError::invalid(
                 "emails",
@@ -313,6 +315,11 @@ pub async fn share(
             .is_none()
         {
             orgs::add_member(&mut tx, &ctx.stack.org_uid, &user.uid, OrgRole::Member).await?;
+            // A new member of an SSO-strict organization cannot log in by password, so the
+            // password sessions they had end, as when strict mode is turned on.
+            if org.as_ref().is_some_and(|o| o.sso_strict) {
+                users::delete_user_authtokens(&mut tx, &user.uid).await?;
+            }
         }
         audit::record(
             &mut tx,

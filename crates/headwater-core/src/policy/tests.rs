@@ -83,7 +83,104 @@ fn subjects() -> Vec<(&'static str, Subject)> {
                 {"module": "entry", "acl": {"read": true, "write": true}}
             ])),
         ),
+        ("token_entries_of_blog_publish_staging", blog_staging()),
     ]
+}
+
+/// MT-18: entries of `blog` only, read and written, published to `staging` only; assets read.
+fn blog_staging() -> Subject {
+    token(json!([
+        {"module": "entry", "content_types": ["blog"], "environments": ["staging"],
+         "acl": {"read": true, "write": true}},
+        {"module": "content_type", "content_types": ["blog"], "acl": {"read": true}},
+        {"module": "asset", "environments": ["staging"], "acl": {"read": true, "write": true}}
+    ]))
+}
+
+/// The narrowed subjects' decisions by content type and environment (MT-18).
+fn render_narrowed() -> String {
+    let mut out = String::from(
+        "# MT-18 narrowed scopes: subject | module | op | content type | environments | decision\n",
+    );
+    let narrowed = [
+        ("token_entries_of_blog_publish_staging", blog_staging()),
+        ("token_rw_all", rw_all()),
+    ];
+    let envs: [Option<Vec<String>>; 5] = [
+        None,
+        Some(vec!["(later)".into()]),
+        Some(vec!["staging".into()]),
+        Some(vec!["production".into()]),
+        Some(vec!["staging".into(), "production".into()]),
+    ];
+    for (name, subject) in &narrowed {
+        for module in [Module::Entries, Module::ContentTypes, Module::Assets] {
+            for op in [Op::Read, Op::Create, Op::Update, Op::Delete, Op::Publish] {
+                if op == Op::Publish && module == Module::ContentTypes {
+                    continue;
+                }
+                for ct in [Some("blog"), Some("news"), None] {
+                    if module == Module::Assets && ct.is_some() {
+                        continue;
+                    }
+                    let env_cases: &[Option<Vec<String>>] =
+                        if op == Op::Publish { &envs } else { &envs[..1] };
+                    for e in env_cases {
+                        let mut action = Action::new(module, op);
+                        action.content_type = ct.map(str::to_string);
+                        if e.as_ref().is_some_and(|e| e[0] == "(later)") {
+                            action = action.environments_later();
+                        } else {
+                            action.environments = e.clone();
+                        }
+                        let d = match decide(subject, &action) {
+                            Ok(()) => "allow".to_string(),
+                            Err(d) => format!("deny {}", d.rule),
+                        };
+                        out.push_str(&format!(
+                            "{name} | {} | {op:?} | {} | {} | {d}\n",
+                            module.scope_name(),
+                            ct.unwrap_or("-"),
+                            e.as_ref()
+                                .map(|e| e.join("+"))
+                                .unwrap_or_else(|| "-".into()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The client-address decisions (MT-16).
+fn render_origin() -> String {
+    let mut out = String::from("# MT-16 client address: allowed_cidrs | client | decision\n");
+    let ranges: [Option<&str>; 3] = [None, Some("10.0.0.0/8"), Some("10.0.0.0/8,2001:db8::/32")];
+    let clients = [
+        Some("10.1.2.3"),
+        Some("192.0.2.1"),
+        Some("2001:db8::7"),
+        Some("::ffff:10.1.2.3"),
+        None,
+    ];
+    for r in ranges {
+        let parsed: Option<Vec<crate::cidr::Cidr>> =
+            r.map(|r| r.split(',').map(|c| c.parse().unwrap()).collect());
+        for c in clients {
+            let ip = c.map(|c| c.parse().unwrap());
+            let d = match decide_origin(parsed.as_deref(), ip) {
+                Ok(()) => "allow".to_string(),
+                Err(d) => format!("deny {}", d.rule),
+            };
+            out.push_str(&format!(
+                "{} | {} | {d}\n",
+                r.unwrap_or("(none)"),
+                c.unwrap_or("(unknown)")
+            ));
+        }
+    }
+    out
 }
 
 fn meaningful(module: Module, op: Op) -> bool {
@@ -118,6 +215,8 @@ fn render_table() -> String {
             }
         }
     }
+    out.push_str(&render_narrowed());
+    out.push_str(&render_origin());
     out
 }
 
@@ -210,6 +309,41 @@ fn mt_04_branch_and_alias_scope() {
     assert!(decide(&scoped("main", None, "release"), &read).is_err());
     // Re-pointing the alias moves the token's reach with it.
     assert!(decide(&scoped("release", None, "hotfix"), &read).is_err());
+}
+
+#[test]
+fn mt_18_narrowed_scopes_limit_content_types_and_publish_environments() {
+    let t = blog_staging();
+    let entry = |op| Action::new(Module::Entries, op);
+    assert!(decide(&t, &entry(Op::Create).on_content_type("blog")).is_ok());
+    let news = decide(&t, &entry(Op::Read).on_content_type("news")).unwrap_err();
+    assert_eq!(news.rule, "MT-18");
+    assert!(news.message.contains("'news'"), "{}", news.message);
+    let staging = ["staging".to_string()];
+    let production = ["production".to_string()];
+    let publish = entry(Op::Publish).on_content_type("blog");
+    assert!(decide(&t, &publish.clone().to_environments(&staging)).is_ok());
+    let d = decide(&t, &publish.clone().to_environments(&production)).unwrap_err();
+    assert_eq!(d.rule, "MT-18");
+    assert!(d.message.contains("production"), "{}", d.message);
+    // Environments not named: refused, never assumed; a first decision before the body names
+    // them passes when the scope can publish somewhere.
+    assert_eq!(decide(&t, &publish).unwrap_err().rule, "MT-18");
+    assert!(decide(&t, &publish.clone().environments_later()).is_ok());
+    // A module the scope does not name at all is still MT-4; module-level scopes are as before.
+    assert_eq!(denied_by(&t, Module::Environments, Op::Read), "MT-4");
+    assert!(decide(&rw_all(), &entry(Op::Publish).to_environments(&production)).is_ok());
+}
+
+#[test]
+fn mt_16_bound_tokens_work_only_from_their_ranges() {
+    let ranges: Vec<crate::cidr::Cidr> = vec!["10.0.0.0/8".parse().unwrap()];
+    assert!(decide_origin(Some(&ranges), Some("10.9.9.9".parse().unwrap())).is_ok());
+    let d = decide_origin(Some(&ranges), Some("192.0.2.1".parse().unwrap())).unwrap_err();
+    assert_eq!(d.rule, "MT-16");
+    assert!(d.message.contains("10.0.0.0/8") && d.message.contains("192.0.2.1"));
+    assert!(decide_origin(None, None).is_ok());
+    assert!(decide_origin(Some(&ranges), None).is_err());
 }
 
 #[test]

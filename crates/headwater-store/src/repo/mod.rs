@@ -16,6 +16,7 @@ pub mod roles;
 pub mod schemas;
 pub mod stacks;
 pub mod token_notices;
+pub mod token_usage;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

@@ -17,12 +17,17 @@ pub struct Org {
     pub read_rps: Option<i64>,
     pub write_rps: Option<i64>,
     pub max_management_tokens: Option<i64>,
+    /// The longest expiry a management token may be given, in days (MT-20); `None`: no limit.
+    pub max_token_lifetime_days: Option<i64>,
+    /// Whether a management token may be created or kept without an expiry (MT-20).
+    pub allow_never_expiring_tokens: bool,
     pub created_at: String,
     pub updated_at: String,
 }
 
 const COLS: &str = "o.uid, o.name, o.owner_uid, o.sso_strict, o.read_rps, o.write_rps, \
-                    o.max_management_tokens, o.created_at, o.updated_at";
+                    o.max_management_tokens, o.max_token_lifetime_days, \
+                    o.allow_never_expiring_tokens, o.created_at, o.updated_at";
 
 fn from_row(r: &AnyRow) -> Org {
     Org {
@@ -33,6 +38,8 @@ fn from_row(r: &AnyRow) -> Org {
         read_rps: oi(r, "read_rps"),
         write_rps: oi(r, "write_rps"),
         max_management_tokens: oi(r, "max_management_tokens"),
+        max_token_lifetime_days: oi(r, "max_token_lifetime_days"),
+        allow_never_expiring_tokens: b(r, "allow_never_expiring_tokens"),
         created_at: s(r, "created_at"),
         updated_at: s(r, "updated_at"),
     }
@@ -158,6 +165,30 @@ pub async fn set_limits(
     .bind(read_rps)
     .bind(write_rps)
     .bind(max_management_tokens)
+    .bind(clock::now())
+    .bind(org_uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets the organization's token lifetime policy (MT-20). `max_days`: `None` leaves it,
+/// `Some(None)` removes the limit; `allow_never`: `None` leaves it.
+pub async fn set_token_lifetime(
+    c: &mut Conn,
+    org_uid: &str,
+    max_days: Option<Option<i64>>,
+    allow_never: Option<bool>,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE organizations SET \
+         max_token_lifetime_days = CASE WHEN $1 = 1 THEN $2 ELSE max_token_lifetime_days END, \
+         allow_never_expiring_tokens = COALESCE($3, allow_never_expiring_tokens), \
+         updated_at = $4 WHERE uid = $5",
+    )
+    .bind(i64::from(max_days.is_some()))
+    .bind(max_days.flatten())
+    .bind(allow_never.map(i64::from))
     .bind(clock::now())
     .bind(org_uid)
     .execute(c)

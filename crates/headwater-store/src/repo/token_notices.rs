@@ -11,6 +11,9 @@ use headwater_core::clock;
 pub enum Kind {
     Expiring,
     Expired,
+    /// The token's secret was reported leaked and the token revoked (MT-17); the notice's
+    /// `expires_at` holds the revocation time.
+    Leaked,
 }
 
 impl Kind {
@@ -18,6 +21,7 @@ impl Kind {
         match self {
             Kind::Expiring => "expiring",
             Kind::Expired => "expired",
+            Kind::Leaked => "leaked",
         }
     }
 }
@@ -45,10 +49,12 @@ pub async fn due(
     let (low, high) = match kind {
         Kind::Expiring => (now, horizon),
         Kind::Expired => ("", now),
+        Kind::Leaked => return Ok(Vec::new()),
     };
     let rows = sqlx::query(
         "SELECT t.uid, t.name, t.stack_uid, t.expires_on, t.expires_at FROM management_tokens t \
          WHERE t.is_email_notification_enabled = 1 AND t.expires_at IS NOT NULL \
+         AND t.revoked_at IS NULL \
          AND t.expires_at > $1 AND t.expires_at <= $2 AND NOT EXISTS (SELECT 1 FROM \
          token_notices n WHERE n.token_uid = t.uid AND n.kind = $3 AND n.expires_at = t.expires_at) \
          ORDER BY t.expires_at, t.uid LIMIT $4",
@@ -124,10 +130,10 @@ pub async fn pending_emails(
             token_uid: s(r, "token_uid"),
             token_name: s(r, "name"),
             stack_uid: s(r, "stack_uid"),
-            kind: if s(r, "kind") == "expired" {
-                Kind::Expired
-            } else {
-                Kind::Expiring
+            kind: match s(r, "kind").as_str() {
+                "expired" => Kind::Expired,
+                "leaked" => Kind::Leaked,
+                _ => Kind::Expiring,
             },
             expires_at: s(r, "expires_at"),
             attempts: i(r, "email_attempts"),

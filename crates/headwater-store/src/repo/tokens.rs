@@ -22,6 +22,15 @@ pub struct ManagementToken {
     pub read_rps: Option<i64>,
     pub write_rps: Option<i64>,
     pub last_used_at: Option<String>,
+    /// Client address ranges the token works from (MT-16); `None` for anywhere.
+    pub allowed_cidrs: Option<Vec<String>>,
+    /// Revoke the token when a secret rotated out of it is used after its grace period (MT-15).
+    pub revoke_on_reuse: bool,
+    /// When the token was revoked (leak report, reuse); it is refused from then on.
+    pub revoked_at: Option<String>,
+    pub revoked_reason: Option<String>,
+    /// When its secret was last replaced.
+    pub rotated_at: Option<String>,
     pub created_by: String,
     pub updated_by: String,
     pub created_at: String,
@@ -37,6 +46,7 @@ impl ManagementToken {
 
 const COLS: &str = "uid, stack_uid, name, description, scope, expires_on, expires_at, \
     is_email_notification_enabled, rate_limit_enabled, read_rps, write_rps, last_used_at, \
+    allowed_cidrs, revoke_on_reuse, revoked_at, revoked_reason, rotated_at, \
     created_by, updated_by, created_at, updated_at";
 
 fn from_row(r: &AnyRow) -> ManagementToken {
@@ -53,6 +63,11 @@ fn from_row(r: &AnyRow) -> ManagementToken {
         read_rps: oi(r, "read_rps"),
         write_rps: oi(r, "write_rps"),
         last_used_at: os(r, "last_used_at"),
+        allowed_cidrs: os(r, "allowed_cidrs").and_then(|v| serde_json::from_str(&v).ok()),
+        revoke_on_reuse: b(r, "revoke_on_reuse"),
+        revoked_at: os(r, "revoked_at"),
+        revoked_reason: os(r, "revoked_reason"),
+        rotated_at: os(r, "rotated_at"),
         created_by: s(r, "created_by"),
         updated_by: s(r, "updated_by"),
         created_at: s(r, "created_at"),
@@ -72,6 +87,16 @@ pub struct TokenFields {
     pub rate_limit_enabled: bool,
     pub read_rps: Option<i64>,
     pub write_rps: Option<i64>,
+    pub allowed_cidrs: Option<Vec<String>>,
+    pub revoke_on_reuse: bool,
+}
+
+impl TokenFields {
+    fn cidrs_text(&self) -> Option<String> {
+        self.allowed_cidrs
+            .as_ref()
+            .map(|c| serde_json::to_string(c).unwrap_or_default())
+    }
 }
 
 /// What happens when a stack already holds its maximum number of tokens.
@@ -136,8 +161,9 @@ pub async fn create_capped(
     sqlx::query(
         "INSERT INTO management_tokens (uid, stack_uid, name, description, scope, expires_on, \
          expires_at, is_email_notification_enabled, rate_limit_enabled, read_rps, write_rps, \
-         token_hash, created_by, updated_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14)",
+         token_hash, created_by, updated_by, created_at, updated_at, allowed_cidrs, \
+         revoke_on_reuse) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $14, $15, $16)",
     )
     .bind(&uid)
     .bind(stack_uid)
@@ -153,6 +179,8 @@ pub async fn create_capped(
     .bind(token_hash)
     .bind(actor.uid())
     .bind(&now)
+    .bind(fields.cidrs_text())
+    .bind(i64::from(fields.revoke_on_reuse))
     .execute(&mut *c)
     .await?;
     Ok(Created::Token(Box::new(
@@ -210,8 +238,8 @@ pub async fn update(
     sqlx::query(
         "UPDATE management_tokens SET name = $1, description = $2, scope = $3, expires_on = $4, \
          expires_at = $5, is_email_notification_enabled = $6, rate_limit_enabled = $7, \
-         read_rps = $8, write_rps = $9, updated_by = $10, updated_at = $11 \
-         WHERE stack_uid = $12 AND uid = $13",
+         read_rps = $8, write_rps = $9, updated_by = $10, updated_at = $11, \
+         allowed_cidrs = $14, revoke_on_reuse = $15 WHERE stack_uid = $12 AND uid = $13",
     )
     .bind(&fields.name)
     .bind(&fields.description)
@@ -226,9 +254,94 @@ pub async fn update(
     .bind(clock::now())
     .bind(stack_uid)
     .bind(uid)
+    .bind(fields.cidrs_text())
+    .bind(i64::from(fields.revoke_on_reuse))
     .execute(&mut *c)
     .await?;
     get(c, stack_uid, uid).await
+}
+
+/// A secret a rotation replaced, with the token it belonged to.
+#[derive(Clone, Debug)]
+pub struct OldSecret {
+    pub token: ManagementToken,
+    /// The end of its grace period: it works until then, and a use after it is reuse.
+    pub valid_until: String,
+}
+
+/// The token a rotated-out secret belonged to, if `token_hash` is one.
+pub async fn by_old_hash(c: &mut Conn, token_hash: &str) -> Result<Option<OldSecret>> {
+    let row = sqlx::query(
+        "SELECT token_uid, valid_until FROM management_token_old_secrets WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *c)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let valid_until = s(&row, "valid_until");
+    let token = sqlx::query(&format!(
+        "SELECT {COLS} FROM management_tokens WHERE uid = $1"
+    ))
+    .bind(s(&row, "token_uid"))
+    .fetch_optional(&mut *c)
+    .await?;
+    Ok(token.map(|r| OldSecret {
+        token: from_row(&r),
+        valid_until,
+    }))
+}
+
+/// Replaces a token's secret with `new_hash`; the old one keeps working until `valid_until`.
+/// False when the token does not exist (or is revoked).
+pub async fn rotate(
+    c: &mut Conn,
+    stack_uid: &str,
+    uid: &str,
+    new_hash: &str,
+    valid_until: &str,
+    actor: &Actor,
+) -> Result<bool> {
+    let now = clock::now();
+    let r = sqlx::query(
+        "INSERT INTO management_token_old_secrets (token_hash, token_uid, valid_until, created_at) \
+         SELECT token_hash, uid, $1, $2 FROM management_tokens \
+         WHERE stack_uid = $3 AND uid = $4 AND revoked_at IS NULL",
+    )
+    .bind(valid_until)
+    .bind(&now)
+    .bind(stack_uid)
+    .bind(uid)
+    .execute(&mut *c)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE management_tokens SET token_hash = $1, rotated_at = $2, updated_by = $3, \
+         updated_at = $2 WHERE stack_uid = $4 AND uid = $5",
+    )
+    .bind(new_hash)
+    .bind(&now)
+    .bind(actor.uid())
+    .bind(stack_uid)
+    .bind(uid)
+    .execute(&mut *c)
+    .await?;
+    Ok(true)
+}
+
+/// Revokes a token (it is refused from then on); false when it was already revoked.
+pub async fn revoke(c: &mut Conn, uid: &str, reason: &str) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE management_tokens SET revoked_at = $1, revoked_reason = $2 \
+         WHERE uid = $3 AND revoked_at IS NULL",
+    )
+    .bind(clock::now())
+    .bind(reason)
+    .bind(uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {

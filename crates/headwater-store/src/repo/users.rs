@@ -14,6 +14,8 @@ pub struct User {
     pub first_name: String,
     pub last_name: String,
     pub tfa_secret: Option<String>,
+    /// The TOTP time step of the last two-factor code that logged in (each code logs in once).
+    pub tfa_last_step: Option<i64>,
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -27,14 +29,15 @@ fn from_row(r: &AnyRow) -> User {
         first_name: s(r, "first_name"),
         last_name: s(r, "last_name"),
         tfa_secret: os(r, "tfa_secret"),
+        tfa_last_step: oi(r, "tfa_last_step"),
         active: b(r, "active"),
         created_at: s(r, "created_at"),
         updated_at: s(r, "updated_at"),
     }
 }
 
-const COLS: &str =
-    "uid, email, password_hash, first_name, last_name, tfa_secret, active, created_at, updated_at";
+const COLS: &str = "uid, email, password_hash, first_name, last_name, tfa_secret, tfa_last_step, \
+                    active, created_at, updated_at";
 
 /// Emails are compared case-insensitively; they are stored lowercased.
 pub fn normalize_email(email: &str) -> String {
@@ -82,12 +85,53 @@ pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
 }
 
 pub async fn set_tfa_secret(c: &mut Conn, uid: &str, secret: Option<&str>) -> Result<bool> {
-    let r = sqlx::query("UPDATE users SET tfa_secret = $1, updated_at = $2 WHERE uid = $3")
-        .bind(secret.map(str::to_string))
-        .bind(clock::now())
+    let r = sqlx::query(
+        "UPDATE users SET tfa_secret = $1, tfa_last_step = NULL, updated_at = $2 WHERE uid = $3",
+    )
+    .bind(secret.map(str::to_string))
+    .bind(clock::now())
+    .bind(uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Users whose two-factor secret is stored in plain text (not sealed): (uid, secret).
+pub async fn plain_tfa_secrets(c: &mut Conn) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT uid, tfa_secret FROM users WHERE tfa_secret IS NOT NULL AND tfa_secret NOT LIKE 'enc:%'",
+    )
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (s(r, "uid"), s(r, "tfa_secret")))
+        .collect())
+}
+
+/// Replaces a user's stored two-factor secret by another form of the same secret (sealed),
+/// keeping the record of the last code used.
+pub async fn set_tfa_secret_keeping_step(c: &mut Conn, uid: &str, stored: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET tfa_secret = $1 WHERE uid = $2")
+        .bind(stored)
         .bind(uid)
         .execute(c)
         .await?;
+    Ok(())
+}
+
+/// Records that the two-factor code of time step `step` logged in, unless a code of that step
+/// or a later one already did: true when this call claimed it. One statement, so two logins
+/// racing with the same code cannot both succeed.
+pub async fn use_tfa_step(c: &mut Conn, uid: &str, step: i64) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE users SET tfa_last_step = $1 \
+         WHERE uid = $2 AND (tfa_last_step IS NULL OR tfa_last_step < $1)",
+    )
+    .bind(step)
+    .bind(uid)
+    .execute(c)
+    .await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -113,12 +157,15 @@ pub const MAX_AUTHTOKENS: i64 = 20;
 
 /// Stores a new authtoken (its hash) and expires the user's oldest beyond the cap.
 pub async fn add_authtoken(c: &mut Conn, user_uid: &str, token_hash: &str) -> Result<()> {
-    sqlx::query("INSERT INTO authtokens (token_hash, user_uid, created_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(user_uid)
-        .bind(clock::now())
-        .execute(&mut *c)
-        .await?;
+    sqlx::query(
+        "INSERT INTO authtokens (token_hash, user_uid, created_at, last_used_at) \
+         VALUES ($1, $2, $3, $3)",
+    )
+    .bind(token_hash)
+    .bind(user_uid)
+    .bind(clock::now())
+    .execute(&mut *c)
+    .await?;
     sqlx::query(
         "DELETE FROM authtokens WHERE user_uid = $1 AND token_hash NOT IN \
          (SELECT token_hash FROM authtokens WHERE user_uid = $1 \
@@ -131,19 +178,78 @@ pub async fn add_authtoken(c: &mut Conn, user_uid: &str, token_hash: &str) -> Re
     Ok(())
 }
 
-/// The user an authtoken belongs to.
-pub async fn by_authtoken(c: &mut Conn, token_hash: &str) -> Result<Option<User>> {
+/// An authtoken's user and its times.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: User,
+    pub created_at: String,
+    /// When the authtoken was last used (written at most about once a minute); its creation
+    /// time for authtokens from before this was recorded.
+    pub last_used_at: String,
+}
+
+/// The user an authtoken belongs to, with the authtoken's times.
+pub async fn by_authtoken(c: &mut Conn, token_hash: &str) -> Result<Option<Session>> {
     let row = sqlx::query(&format!(
-        "SELECT {} FROM users u JOIN authtokens a ON a.user_uid = u.uid WHERE a.token_hash = $1",
+        "SELECT {}, a.created_at AS session_created_at, \
+         COALESCE(a.last_used_at, a.created_at) AS session_last_used_at \
+         FROM users u JOIN authtokens a ON a.user_uid = u.uid WHERE a.token_hash = $1",
         COLS.split(", ")
-            .map(|c| format!("u.{c}"))
+            .map(|c| format!("u.{}", c.trim()))
             .collect::<Vec<_>>()
             .join(", ")
     ))
     .bind(token_hash)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    Ok(row.as_ref().map(|r| Session {
+        user: from_row(r),
+        created_at: s(r, "session_created_at"),
+        last_used_at: s(r, "session_last_used_at"),
+    }))
+}
+
+/// Records a use of an authtoken, unless one was recorded after `unless_after` (so a busy
+/// session writes about once per interval, not on every request).
+pub async fn touch_authtoken(
+    c: &mut Conn,
+    token_hash: &str,
+    now: &str,
+    unless_after: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE authtokens SET last_used_at = $1 \
+         WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(now)
+    .bind(token_hash)
+    .bind(unless_after)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Ends every authtoken of the members of an organization other than its owner (SSO strict
+/// mode turned on: their password sessions end with it). Returns how many ended.
+pub async fn delete_member_authtokens(c: &mut Conn, org_uid: &str) -> Result<u64> {
+    let r = sqlx::query(
+        "DELETE FROM authtokens WHERE user_uid IN \
+         (SELECT m.user_uid FROM org_members m JOIN organizations o ON o.uid = m.org_uid \
+          WHERE m.org_uid = $1 AND m.user_uid <> o.owner_uid)",
+    )
+    .bind(org_uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// Ends every authtoken of one user.
+pub async fn delete_user_authtokens(c: &mut Conn, user_uid: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM authtokens WHERE user_uid = $1")
+        .bind(user_uid)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
 }
 
 pub async fn delete_authtoken(c: &mut Conn, token_hash: &str) -> Result<bool> {
