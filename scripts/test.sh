@@ -9,6 +9,9 @@
 #    and the JS scenario on PostgreSQL when the URL is set. Needs node/npm and python3; the
 #    pinned client packages are installed on first use, and so is moto (tests/s3), the local
 #    S3 server the asset storage tests use.
+#    With PostgreSQL and a Redis at HEADWATER_TEST_REDIS_URL (default redis://127.0.0.1:6379),
+#    this includes the scale-out test (crates/headwater/tests/scale_out.rs): three
+#    `headwater serve` processes on one database and that Redis.
 # 3. With HEADWATER_TEST_CLI=1 (CI sets it), the csdx CLI export/import round trip
 #    (tests/cli/roundtrip.sh).
 set -euo pipefail
@@ -23,6 +26,15 @@ if [ ! -x tests/s3/.venv/bin/moto_server ]; then
   echo "== installing moto (tests/s3/requirements.txt) for the S3 storage tests"
   { python3 -m venv tests/s3/.venv && tests/s3/.venv/bin/pip install -q -r tests/s3/requirements.txt; } \
     || { rm -rf tests/s3/.venv; echo "moto install failed: the S3 storage tests will fail" >&2; }
+fi
+
+export HEADWATER_TEST_REDIS_URL="${HEADWATER_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+if [ -n "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
+  if command -v redis-cli >/dev/null && redis-cli -u "$HEADWATER_TEST_REDIS_URL" ping 2>/dev/null | grep -q PONG; then
+    echo "== Redis answers at $HEADWATER_TEST_REDIS_URL: the three-instance scale-out test runs"
+  else
+    echo "notice: no Redis at $HEADWATER_TEST_REDIS_URL: the three-instance scale-out test is skipped."
+  fi
 fi
 
 cargo build --bin headwater

@@ -135,6 +135,8 @@ pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<u64,
         0
     };
     tx.commit().await.map_err(StoreError::from)?;
+    // Running instances drop their cached copy of the organization at once.
+    db.announce_revocation().await?;
     Ok(ended)
 }
 
@@ -163,6 +165,8 @@ pub async fn set_org_limits(
         )));
     }
     tx.commit().await.map_err(StoreError::from)?;
+    // Running instances drop their cached copy of the organization at once.
+    db.announce_revocation().await?;
     Ok(())
 }
 

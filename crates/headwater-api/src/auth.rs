@@ -146,7 +146,7 @@ async fn resolve_token(
         )
         .field("authorization", format!("refused by rule {}", d.rule)));
     }
-    let verdict = match rate_limit(state, &v.token, &v.org, class_of(method)) {
+    let verdict = match rate_limit(state, &v.token, &v.org, class_of(method)).await {
         Ok(verdict) => verdict,
         Err(e) => {
             state
@@ -190,6 +190,17 @@ pub async fn verify_management_token(
     raw: &str,
     api_key: Option<&str>,
 ) -> ApiResult<crate::cache::Verified> {
+    let v = verify_uncounted(state, raw, api_key).await;
+    let result = if v.is_ok() { "ok" } else { "refused" };
+    metrics::counter!("headwater_token_verifications_total", "result" => result).increment(1);
+    v
+}
+
+async fn verify_uncounted(
+    state: &AppState,
+    raw: &str,
+    api_key: Option<&str>,
+) -> ApiResult<crate::cache::Verified> {
     // The checksum gate: junk, typos and other kinds of secret never reach the database.
     if !secret::well_formed(SecretKind::ManagementToken, raw) {
         return Err(ApiError::not_logged_in());
@@ -201,6 +212,8 @@ pub async fn verify_management_token(
         .get(&hash, now)
         // A rotated-out secret's grace period is checked on every request.
         .filter(|v| v.grace_until.as_ref().is_none_or(|g| *g > clock::now()));
+    let lookup = if cached.is_some() { "hit" } else { "miss" };
+    metrics::counter!("headwater_token_cache_lookups_total", "result" => lookup).increment(1);
     let v = match cached {
         Some(v) => v,
         None => {
@@ -299,7 +312,7 @@ async fn reuse_detected(state: &AppState, token: &ManagementToken) -> ApiResult<
         .map_err(headwater_store::StoreError::from)?;
     tracing::warn!(token = %token.uid, revoked, "a rotated-out management token secret was reused after its grace period");
     if revoked {
-        state.token_cache().clear();
+        crate::revocation::announce(state).await;
     }
     Ok(())
 }
@@ -358,8 +371,9 @@ pub fn org_limit(state: &AppState, org: &Org, class: RequestClass) -> u32 {
 }
 
 /// MT-12: every token request counts against the token's own limit (when it has one) and its
-/// organization's. Over either: 429 with the rate-limit headers.
-fn rate_limit(
+/// organization's (in Redis when configured, so across instances). Over either: 429 with the
+/// rate-limit headers.
+async fn rate_limit(
     state: &AppState,
     token: &ManagementToken,
     org: &Org,
@@ -383,7 +397,7 @@ fn rate_limit(
     if let Some(t) = token_rps {
         limits.insert(0, (token_key.as_str(), t));
     }
-    let verdict = state.0.limiter.check_all(&limits, class, Instant::now());
+    let verdict = state.limiter().check_all(&limits, class).await;
     if verdict.allowed {
         return Ok(verdict);
     }
@@ -392,6 +406,7 @@ fn rate_limit(
         RequestClass::Read => "read",
         RequestClass::Write => "write",
     };
+    metrics::counter!("headwater_rate_limited_total", "class" => which).increment(1);
     Err(ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         code::RATE_LIMITED,

@@ -37,6 +37,8 @@ impl Background {
         let tasks = vec![
             tokio::spawn(delivery_loop(state.clone(), rx.clone())),
             tokio::spawn(crate::notices::scan_loop(state.clone(), rx.clone())),
+            tokio::spawn(crate::revocation::listen_loop(state.clone(), rx.clone())),
+            tokio::spawn(crate::ops::upkeep_loop(rx.clone())),
             tokio::spawn(crate::usage::flush_loop(state, rx)),
         ];
         Background { stop, tasks }
@@ -220,6 +222,12 @@ async fn deliver(state: &AppState, client: &reqwest::Client, d: Delivery) {
         let at = time::OffsetDateTime::now_utc() + backoff(cfg.retry_base, attempt_no);
         Next::RetryAt(clock::format(at))
     };
+    let outcome_name = match &next {
+        Next::Delivered => "delivered",
+        Next::GiveUp => "failed",
+        Next::RetryAt(_) => "retry",
+    };
+    metrics::counter!("headwater_webhook_deliveries_total", "outcome" => outcome_name).increment(1);
     let a = Attempt {
         uid: headwater_core::ids::new_uid(),
         delivery_uid: d.uid.clone(),

@@ -12,10 +12,13 @@ pub mod hashing;
 pub(crate) mod lookup;
 pub mod notices;
 pub mod openapi;
+pub mod ops;
 pub mod outbound;
 pub(crate) mod publish;
+pub mod revocation;
 pub mod routes;
 pub mod serve;
+pub mod shared_limits;
 pub mod smtp;
 pub mod state;
 pub mod storage;
@@ -52,6 +55,7 @@ pub fn app(state: AppState) -> Router {
             state,
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(ops::track))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(

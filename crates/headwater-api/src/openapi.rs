@@ -161,7 +161,8 @@ use Reply::*;
 /// Every route and method the main router registers. Keep in the order of `routes/mod.rs`.
 #[rustfmt::skip]
 pub const OPERATIONS: &[Operation] = &[
-    op("GET", "/healthz", "server", Public, Body::None, Health, "Liveness and database check"),
+    op("GET", "/healthz", "server", Public, Body::None, Health, "Liveness: the process serves requests"),
+    op("GET", "/readyz", "server", Public, Body::None, Health, "Readiness: database, migrations and Redis (when configured)"),
     op("POST", "/v3/user-session", "session", Public, Json("user"), Updated("user"),
        "Log in with email and password (and `tfa_token`); the answer carries the authtoken"),
     op("DELETE", "/v3/user-session", "session", User, Body::None, Notice, "Log out (revokes the authtoken)"),

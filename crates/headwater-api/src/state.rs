@@ -1,6 +1,5 @@
 //! Server-wide state and settings shared by every request.
 
-use headwater_core::ratelimit::RateLimiter;
 use headwater_core::throttle::Policy;
 use headwater_store::repo::tokens::WhenFull;
 use headwater_store::Db;
@@ -45,6 +44,12 @@ pub struct ServerConfig {
     /// receivers). Empty by default: loopback, private, link-local and other internal
     /// addresses are refused (see [`crate::outbound`]).
     pub webhook_allow_cidrs: Vec<crate::outbound::Cidr>,
+    /// Share rate limits between instances through this Redis (`redis://…`); without it
+    /// they are counted in process.
+    pub redis_url: Option<String>,
+    /// How many instances share the limits: while Redis is unreachable each instance allows
+    /// this fraction of every limit (1: the full limit).
+    pub instances: u32,
     /// Proxies whose `X-Forwarded-For` names the client (MT-16, MT-17, MT-19). Empty by
     /// default: the socket's peer address is the client, and the header is ignored.
     pub trusted_proxies: Vec<headwater_core::cidr::Cidr>,
@@ -157,6 +162,8 @@ impl Default for ServerConfig {
             s3: None,
             login: LoginConfig::default(),
             webhook_allow_cidrs: Vec::new(),
+            redis_url: None,
+            instances: 1,
             trusted_proxies: Vec::new(),
             usage_flush_interval: std::time::Duration::from_secs(60),
             token_revocation_rps: 1,
@@ -173,7 +180,9 @@ pub struct Inner {
     pub tokens: crate::cache::TokenCache,
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
-    pub limiter: RateLimiter,
+    pub limiter: crate::shared_limits::Limiter,
+    /// True while this instance listens for other instances' credential changes.
+    pub revocations_live: std::sync::atomic::AtomicBool,
     pub usage: crate::usage::UsageBook,
     /// Failed-login counters (SEC-3), per process.
     pub login_throttles: crate::routes::session::Throttles,
@@ -187,8 +196,13 @@ impl AppState {
                 .expect("storage settings are checked with Storage::from_config before start"),
             login_throttles: crate::routes::session::Throttles::new(&config.login),
             db,
+            limiter: match &config.redis_url {
+                Some(url) => crate::shared_limits::Limiter::redis(url, config.instances)
+                    .expect("the Redis URL is checked with Limiter::redis before start"),
+                None => crate::shared_limits::Limiter::local(),
+            },
             config,
-            limiter: RateLimiter::new(),
+            revocations_live: std::sync::atomic::AtomicBool::new(false),
             usage: crate::usage::UsageBook::default(),
         }))
     }
@@ -203,6 +217,10 @@ impl AppState {
 
     pub fn storage(&self) -> &crate::storage::Storage {
         &self.0.storage
+    }
+
+    pub fn limiter(&self) -> &crate::shared_limits::Limiter {
+        &self.0.limiter
     }
 
     pub fn usage(&self) -> &crate::usage::UsageBook {

@@ -23,7 +23,45 @@ pub struct Db {
     backend: Backend,
     read: AnyPool,
     write: AnyPool,
+    /// PostgreSQL only: what `LISTEN` connections are opened with (never logged).
+    listen_url: Option<ListenUrl>,
+    waits: std::sync::Arc<AcquireWaits>,
 }
+
+/// The PostgreSQL URL a notification listener connects with; its `Debug` shows no password.
+#[derive(Clone)]
+struct ListenUrl(String);
+
+impl std::fmt::Debug for ListenUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
+}
+
+/// Time spent waiting for pooled connections, for the operator's metrics.
+#[derive(Debug, Default)]
+struct AcquireWaits {
+    count: std::sync::atomic::AtomicU64,
+    nanos: std::sync::atomic::AtomicU64,
+}
+
+/// What the connection pools hold now, and how long connections were waited for so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolStats {
+    /// Connections open in the read pool (the only pool on PostgreSQL) and how many are idle.
+    pub read_size: u32,
+    pub read_idle: u32,
+    pub read_max: u32,
+    /// SQLite's writer pool (zero on PostgreSQL, where reads and writes share one pool).
+    pub write_size: u32,
+    pub write_idle: u32,
+    /// Connections handed out since start, and the total time callers waited for them.
+    pub acquires: u64,
+    pub acquire_wait: Duration,
+}
+
+/// The PostgreSQL notification channel on which instances announce credential changes.
+pub const REVOCATION_CHANNEL: &str = "headwater_revocations";
 
 /// How long a SQLite writer waits for the file lock before the request is answered 503.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -58,6 +96,8 @@ impl Db {
                     backend,
                     read: pool.clone(),
                     write: pool,
+                    listen_url: Some(ListenUrl(url.to_string())),
+                    waits: Default::default(),
                 })
             }
             Backend::Sqlite => {
@@ -88,6 +128,8 @@ impl Db {
                     backend,
                     read,
                     write,
+                    listen_url: None,
+                    waits: Default::default(),
                 })
             }
         }
@@ -123,15 +165,83 @@ impl Db {
 
     /// Opens a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self
+        let started = std::time::Instant::now();
+        let tx = self
             .write
             .begin_with(dialect::begin_write(self.backend))
-            .await?)
+            .await;
+        self.waited(started);
+        Ok(tx?)
     }
 
     /// A connection for reads outside a transaction.
     pub async fn reader(&self) -> Result<PoolConnection<Any>> {
-        Ok(self.read.acquire().await?)
+        let started = std::time::Instant::now();
+        let c = self.read.acquire().await;
+        self.waited(started);
+        Ok(c?)
+    }
+
+    fn waited(&self, started: std::time::Instant) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waits.count.fetch_add(1, Relaxed);
+        self.waits.nanos.fetch_add(nanos, Relaxed);
+    }
+
+    /// The pools' sizes and the connection waits so far.
+    pub fn pool_stats(&self) -> PoolStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        let shared = self.backend == Backend::Postgres;
+        PoolStats {
+            read_size: self.read.size(),
+            read_idle: u32::try_from(self.read.num_idle()).unwrap_or(u32::MAX),
+            read_max: self.read.options().get_max_connections(),
+            write_size: if shared { 0 } else { self.write.size() },
+            write_idle: if shared {
+                0
+            } else {
+                u32::try_from(self.write.num_idle()).unwrap_or(u32::MAX)
+            },
+            acquires: self.waits.count.load(Relaxed),
+            acquire_wait: Duration::from_nanos(self.waits.nanos.load(Relaxed)),
+        }
+    }
+
+    /// True when every migration this build knows has been applied successfully.
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let latest = crate::migrate::latest_version();
+        let mut c = self.reader().await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(&mut *c)
+                .await?;
+        Ok(applied.unwrap_or(0) >= latest)
+    }
+
+    /// Announces a credential change to every instance listening on
+    /// [`REVOCATION_CHANNEL`] (PostgreSQL `NOTIFY`); nothing on SQLite, which one process
+    /// serves.
+    pub async fn announce_revocation(&self) -> Result<()> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        let mut c = self.reader().await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(REVOCATION_CHANNEL)
+            .execute(&mut *c)
+            .await?;
+        Ok(())
+    }
+
+    /// A `LISTEN` connection on [`REVOCATION_CHANNEL`] (PostgreSQL only; `None` on SQLite).
+    pub async fn revocation_listener(&self) -> Result<Option<sqlx::postgres::PgListener>> {
+        let Some(url) = &self.listen_url else {
+            return Ok(None);
+        };
+        let mut l = sqlx::postgres::PgListener::connect(&url.0).await?;
+        l.listen(REVOCATION_CHANNEL).await?;
+        Ok(Some(l))
     }
 
     /// Checks that the database answers.

@@ -25,6 +25,11 @@ macro_rules! source {
     };
 }
 
+/// The newest migration this build knows.
+pub fn latest_version() -> i64 {
+    SOURCES.iter().map(|s| s.version).max().unwrap_or(0)
+}
+
 const SOURCES: &[Source] = &[
     source!(1, "identity", "0001_identity.sql"),
     source!(2, "content", "0002_content.sql"),

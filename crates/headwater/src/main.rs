@@ -21,6 +21,10 @@ struct Cli {
     #[arg(long, global = true, env = "HEADWATER_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
+    /// Log lines as text, or as JSON objects (one a line, with the request's span: method,
+    /// path and request_id) for a log collector.
+    #[arg(long, global = true, env = "HEADWATER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// The key two-factor secrets are sealed with at rest (32 random bytes, base64). Created
     /// owner-only on first use when missing. Every instance on one database needs the same
     /// key; HEADWATER_SECRET_KEY (the key itself, base64) takes precedence over the file.
@@ -258,6 +262,18 @@ struct ServeArgs {
     /// instead of virtual-hosted (`bucket.endpoint/key`).
     #[arg(long, env = "HEADWATER_S3_PATH_STYLE")]
     s3_path_style: bool,
+    /// Share rate limits between instances through this Redis (`redis://HOST:PORT[/DB]`):
+    /// needed when several instances serve one database.
+    #[arg(long, env = "HEADWATER_REDIS_URL")]
+    redis_url: Option<String>,
+    /// How many instances serve this database: while Redis is unreachable each counts this
+    /// fraction of every rate limit in process (1: the full limit).
+    #[arg(long, env = "HEADWATER_INSTANCES", default_value_t = 1)]
+    instances: u32,
+    /// Serve `/metrics` (Prometheus text), `/healthz` and `/readyz` on this address, for the
+    /// operator's network only: /metrics has no authentication and is not on --listen.
+    #[arg(long, env = "HEADWATER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Failed logins an email (registered or not) may have in 15 minutes before it is locked
     /// out; each further failure doubles the lockout, from 1 second up to --login-max-lockout.
     #[arg(long, env = "HEADWATER_LOGIN_FREE_FAILURES", default_value_t = 5)]
@@ -344,6 +360,12 @@ fn s3_config(args: &ServeArgs) -> Result<Option<headwater_api::storage::S3Config
             .ok()
             .filter(|v| !v.is_empty()),
     }))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -435,7 +457,16 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("HEADWATER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    match cli.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+    }
 
     let db = Db::connect(&cli.database_url).await.with_context(|| {
         format!(
@@ -525,6 +556,8 @@ async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealK
         seal_key,
         login,
         webhook_allow_cidrs: args.webhook_allow_cidr,
+        redis_url: args.redis_url,
+        instances: args.instances.max(1),
         trusted_proxies: args.trusted_proxy,
         usage_flush_interval: seconds(
             args.token_usage_flush_interval,
@@ -532,6 +565,14 @@ async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealK
         )?,
         token_revocation_rps: args.token_revocation_rps.max(1),
     };
+    if let Some(url) = &config.redis_url {
+        headwater_api::shared_limits::Limiter::redis(url, config.instances)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        tracing::info!(
+            instances = config.instances,
+            "rate limits are shared through Redis"
+        );
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage =
         headwater_api::storage::Storage::from_config(&config).map_err(|e| anyhow::anyhow!(e))?;
@@ -564,6 +605,25 @@ async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealK
                     .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "delivery listener stopped");
+            }
+        });
+    }
+    if let Some(m) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(m)
+            .await
+            .with_context(|| format!("binding {m}"))?;
+        println!(
+            "Headwater metrics listening on http://{}/metrics",
+            metrics_listener.local_addr()?
+        );
+        let app = headwater_api::ops::metrics_app(state.clone());
+        let limits = state.config().conn;
+        tokio::spawn(async move {
+            let served =
+                headwater_api::serve_router(metrics_listener, app, None, limits, shutdown_signal())
+                    .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "metrics listener stopped");
             }
         });
     }

@@ -342,7 +342,7 @@ pub async fn create(
     audit::record(&mut tx, &actor, token_event(&ctx, "create", &token)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     // Revocation, re-scoping and evictions take effect on the next request.
-    state.token_cache().clear();
+    crate::revocation::announce(&state).await;
     Ok(created(
         "Management Token created successfully.",
         "token",
@@ -412,7 +412,7 @@ pub async fn update(
     audit::record(&mut tx, &actor, token_event(&ctx, "update", &token)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     // Revocation, re-scoping and evictions take effect on the next request.
-    state.token_cache().clear();
+    crate::revocation::announce(&state).await;
     Ok(updated(
         "Management Token updated successfully.",
         "token",
@@ -436,6 +436,6 @@ pub async fn delete(
     audit::record(&mut tx, &actor, token_event(&ctx, "delete", &current)).await?;
     tx.commit().await.map_err(StoreError::from)?;
     // Revocation, re-scoping and evictions take effect on the next request.
-    state.token_cache().clear();
+    crate::revocation::announce(&state).await;
     Ok(notice("Management Token deleted successfully."))
 }

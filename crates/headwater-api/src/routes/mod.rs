@@ -26,16 +26,15 @@ mod workflows;
 
 use crate::error::{code, ApiError};
 use crate::state::AppState;
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(health))
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
         .route(
             "/v3/user-session",
             post(session::login).delete(session::logout),
@@ -271,20 +270,11 @@ pub fn router(state: AppState) -> Router {
 /// The Content Delivery API alone, at `/v3/…`, for a dedicated delivery port.
 pub fn delivery_router(state: AppState) -> Router {
     cda::router()
-        .route("/healthz", get(health))
+        .route("/healthz", get(crate::ops::healthz))
+        .route("/readyz", get(crate::ops::readyz))
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)
-}
-
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "database unavailable"})),
-        ),
-    }
 }
 
 async fn unknown_route(req: axum::extract::Request) -> ApiError {

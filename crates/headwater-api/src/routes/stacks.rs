@@ -232,7 +232,7 @@ pub async fn delete(
     let keys = headwater_store::repo::assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, stack_event(&ctx.stack, "delete")).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    state.token_cache().clear();
+    crate::revocation::announce(&state).await;
     for k in keys {
         state.storage().delete(&k).await;
     }

@@ -80,8 +80,9 @@ pub async fn rotate(
         .ok_or_else(|| ApiError::not_found("management token"))?;
     audit::record(&mut tx, &actor, token_event(&ctx, "rotate", &token)).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    // The old secret now resolves through the rotated-out list, with its grace period.
-    state.token_cache().clear();
+    // The old secret now resolves through the rotated-out list, with its grace period, on
+    // every instance.
+    crate::revocation::announce(&state).await;
     let mut out = token_json(&token, &ctx.stack.api_key, Some(&new_secret.plaintext));
     out["previous_token_valid_until"] = json!(valid_until);
     Ok((

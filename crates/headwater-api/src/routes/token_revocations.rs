@@ -21,7 +21,6 @@ use headwater_store::repo::{audit, delivery_tokens, stacks, tokens, Actor, Conn}
 use headwater_store::StoreError;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 /// Secrets accepted per report.
 pub const MAX_SECRETS: usize = 1000;
@@ -39,9 +38,9 @@ pub async fn report(
     );
     let rps = state.config().token_revocation_rps.max(1);
     let verdict = state
-        .0
-        .limiter
-        .check(&key, RequestClass::Write, rps, Instant::now());
+        .limiter()
+        .check_all(&[(key.as_str(), rps)], RequestClass::Write)
+        .await;
     if !verdict.allowed {
         let retry = verdict.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         return Err(ApiError::new(
@@ -84,7 +83,8 @@ pub async fn report(
         }
     }
     if revoked_any {
-        state.token_cache().clear();
+        // Every instance drops its cached copies at once (MT-17 with several instances).
+        crate::revocation::announce(&state).await;
         let state = state.clone();
         tokio::spawn(async move { crate::notices::send_pending_emails(&state).await });
     }

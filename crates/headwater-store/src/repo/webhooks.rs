@@ -301,6 +301,15 @@ fn delivery_from_row(r: &AnyRow) -> Delivery {
     }
 }
 
+/// Deliveries waiting to be sent (due or scheduled for a retry): the queue's depth.
+pub async fn pending_count(c: &mut Conn) -> Result<i64> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")
+            .fetch_one(c)
+            .await?;
+    Ok(n)
+}
+
 /// True when some delivery is due (a cheap look before claiming).
 pub async fn any_due(c: &mut Conn, now: &str) -> Result<bool> {
     let row = sqlx::query(
