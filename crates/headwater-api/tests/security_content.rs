@@ -501,6 +501,28 @@ async fn sec_10_global_field_cycles_are_refused(app: TestApp) {
     )
     .await;
     assert_eq!(s, 200, "{b}");
+
+    // A cycle stored before these checks existed (written to the database directly): the
+    // entries of a content type using it are refused with a clear 422 naming the content
+    // type, never a 500.
+    let cyclic = json!([refs("back", "gc")]).to_string();
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("UPDATE schemas SET schema = $1 WHERE kind = 'global_field' AND uid = 'ga'")
+        .bind(&cyclic)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/content_types/page/entries")
+            .json(&json!({"entry": {"title": "Again"}})),
+    )
+    .await;
+    assert_error(s, &b, 422, 115);
+    assert!(
+        b["error_message"].as_str().unwrap().contains("'page'"),
+        "{b}"
+    );
 }
 
 async fn sec_11_release_items_need_read_rights(app: TestApp) {

@@ -50,6 +50,9 @@ pub(crate) fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
     Value::Object(out)
 }
 
+/// Contentstack's code for a content type that cannot be written or used (115).
+const SCHEMA_UNUSABLE: i64 = 115;
+
 /// The content type and its parsed fields.
 pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
     let doc = schemas::get(c, &ctx.space, Kind::ContentType, ct)
@@ -57,8 +60,17 @@ pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiR
         .ok_or_else(|| ct_not_found("Content Type", ct))?;
     let globals = global_schemas(c, &ctx.space).await?;
     fields_of(&doc.schema, false, &globals).map_err(|e| {
-        tracing::error!(content_type = ct, errors = ?e, "stored schema no longer parses");
-        ApiError::internal()
+        // Stored before a rule that now refuses it (global fields that include each other,
+        // SEC-10): say what is wrong and where, rather than failing every entry request.
+        tracing::warn!(content_type = ct, errors = ?e, "stored schema no longer resolves");
+        let mut err = ApiError::validation(
+            format!(
+                "The content type '{ct}' cannot be used: its stored schema, or a global field it                  uses, no longer resolves (see errors). Update the content type or the global                  fields it names."
+            ),
+            e,
+        );
+        err.code = SCHEMA_UNUSABLE;
+        err
     })
 }
 
