@@ -79,20 +79,30 @@ async fn read_multipart(
     state: &AppState,
     stack_uid: &str,
     asset_uid: &str,
-    mp: Multipart,
+    mut mp: Multipart,
 ) -> ApiResult<Upload> {
     let mut up = Upload {
         fields: Map::new(),
         file: None,
     };
-    match read_parts(state, stack_uid, asset_uid, mp, &mut up).await {
+    match read_parts(state, stack_uid, asset_uid, &mut mp, &mut up).await {
         Ok(()) => Ok(up),
         Err(e) => {
             if let Some((_, _, _, key)) = &up.file {
                 state.storage().delete(key).await;
             }
+            drain(&mut mp).await;
             Err(e)
         }
+    }
+}
+
+/// Reads and discards what is left of a refused upload, so a client still sending gets the
+/// refusal (507, 422, …) rather than a broken connection. Bounded like any upload: the body
+/// limit (`--max-upload-bytes`) and the body idle timeout still apply, and nothing is stored.
+async fn drain(mp: &mut Multipart) {
+    while let Ok(Some(mut field)) = mp.next_field().await {
+        while let Ok(Some(_)) = field.chunk().await {}
     }
 }
 
@@ -100,7 +110,7 @@ async fn read_parts(
     state: &AppState,
     stack_uid: &str,
     asset_uid: &str,
-    mut mp: Multipart,
+    mp: &mut Multipart,
     up: &mut Upload,
 ) -> ApiResult<()> {
     let Upload { fields, file } = up;
