@@ -4,6 +4,9 @@
 //! `HEADWATER_TEST_POSTGRES_URL` is set, on PostgreSQL.
 #![cfg(unix)]
 
+mod common;
+
+use common::{run_ok, scratch, BIN, EMAIL, PASSWORD};
 use headwater_store::Backend;
 use headwater_testkit::fresh_database_url;
 use serde_json::{json, Value};
@@ -12,10 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const BIN: &str = env!("CARGO_BIN_EXE_headwater");
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct-horse-battery";
 
 struct Server {
     child: Child,
@@ -30,30 +29,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn scratch(what: &str) -> PathBuf {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    let dir = std::env::temp_dir().join(format!("headwater-{what}-{:016x}", h.finish()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn run_ok(args: &[&str], url: &str) {
-    let out = Command::new(BIN)
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("HEADWATER_USER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run headwater");
-    assert!(
-        out.status.success(),
-        "headwater {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A database of `backend` with its first user, and `headwater serve` on it with `args`
@@ -72,7 +47,7 @@ async fn start(
         Backend::Postgres => fresh_database_url(backend).await?,
     };
     // Migrations and the first user come before any limit is set on the server.
-    run_ok(&["migrate"], &url);
+    let _ = run_ok(&["migrate"], &url);
     run_ok(
         &["user", "create", "--email", EMAIL, "--org-name", "Org"],
         &url,

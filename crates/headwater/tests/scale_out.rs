@@ -7,6 +7,9 @@
 //!   fall-back when Redis is down), on SQLite and, when configured, on PostgreSQL.
 #![cfg(unix)]
 
+mod common;
+
+use common::{run_ok, scratch, BIN, EMAIL, PASSWORD};
 use headwater_store::Backend;
 use headwater_testkit::fresh_database_url;
 use serde_json::{json, Value};
@@ -15,10 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const BIN: &str = env!("CARGO_BIN_EXE_headwater");
-const EMAIL: &str = "owner@example.com";
-const PASSWORD: &str = "correct-horse-battery";
 
 struct Server {
     child: Child,
@@ -32,31 +31,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn scratch(what: &str) -> PathBuf {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u8(0);
-    let dir = std::env::temp_dir().join(format!("headwater-{what}-{:016x}", h.finish()));
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn run_ok(args: &[&str], url: &str) -> String {
-    let out = Command::new(BIN)
-        .arg("--database-url")
-        .arg(url)
-        .args(args)
-        .env("HEADWATER_USER_PASSWORD", PASSWORD)
-        .output()
-        .expect("run headwater");
-    assert!(
-        out.status.success(),
-        "headwater {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A database of `backend` with its first user (`None` when PostgreSQL is not configured);
