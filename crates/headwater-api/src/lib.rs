@@ -50,7 +50,10 @@ pub fn app(state: AppState) -> Router {
         HeaderName::from_static("authtoken"),
         HeaderName::from_static("access_token"),
     ];
+    // The web app (`/`, `/app/…`) beside the API: a client of it, with its own page policy.
+    let web_app = headwater_app::router(state.config().assets_public_url.clone());
     routes::router(state.clone())
+        .merge(web_app)
         .layer(axum::middleware::from_fn_with_state(
             state,
             auth::authenticate,
