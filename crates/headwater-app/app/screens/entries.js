@@ -278,6 +278,25 @@ function publishPanel(apiKey, ct, entry, envs, locales, app) {
     h('fieldset', {}, h('legend', {}, 'Locales'), h('div', { class: 'checks' }, locBoxes)),
     msg,
     h('div', { class: 'toolbar' }, button('Publish', () => act('publish'), { class: 'primary', id: 'publish' }), button('Unpublish', () => act('unpublish'), { id: 'unpublish' })));
+  // Publish rules that hold this content type for approval: send a request instead.
+  api('GET', '/v3/workflows/publishing_rules', { stack: apiKey }).then(({ publishing_rules: rules }) => {
+    const mine = (rules || []).filter((r) => !r.content_types?.length || r.content_types.includes('$all') || r.content_types.includes(ct));
+    if (!mine.length) return;
+    const envName = (u) => envs.find((e) => e.uid === u || e.name === u)?.name || u;
+    const rule = select(mine.map((r) => [r.uid, `${(r.actions || []).join('/')} on ${envName(r.environment)}`]), { id: 'req-rule' });
+    const comment = h('input', { id: 'req-comment' });
+    const send = button('Request approval', async () => {
+      render(msg);
+      const r = mine.find((x) => x.uid === rule.value);
+      const action = (r.actions || []).includes('publish') ? 'publish' : 'unpublish';
+      try {
+        const res = await api('POST', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, query: { locale: entry.locale },
+          body: { workflow: { publishing_rule: { uid: r.uid, action, status: 0, comment: comment.value } } } });
+        render(msg, h('p', { class: 'info', role: 'status' }, res.notice || 'Request sent.'));
+      } catch (e) { render(msg, errorBox(e)); }
+    }, { id: 'request-approval' });
+    box.append(h('fieldset', {}, h('legend', {}, 'Approval'), h('div', { class: 'row' }, field('Publish rule', rule), field('Comment', comment)), send));
+  }).catch(() => {});
   return box;
 }
 

@@ -164,7 +164,8 @@ async function managementForm(ctx, token) {
 
     const msg = h('div', { id: 'mt-message' });
     const submit = h('button', { type: 'submit', class: 'primary', id: 'mt-save' }, token ? 'Save changes' : 'Create token');
-    const form = h('form', { class: 'token-form' },
+    // No browser validation of the numbers: the API decides and its message is shown.
+    const form = h('form', { class: 'token-form', novalidate: true },
       field('Name', name), field('Description', description),
       h('fieldset', {}, h('legend', {}, 'Scope'), h('div', { class: 'toolbar' }, allRead, allWrite, none), matrix),
       h('fieldset', {}, h('legend', {}, 'Branch or alias scope'),

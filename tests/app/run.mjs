@@ -1,0 +1,487 @@
+// Drives the web app in Chromium against the server at HEADWATER_URL (see run.sh).
+// Each step prints PASS/FAIL; a failed step stops the steps after it (they count as failed).
+import puppeteer from 'puppeteer-core';
+import { createHmac } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, statSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const URL0 = process.env.HEADWATER_URL;
+const ART = process.env.ARTEFACTS || join(HERE, 'artefacts');
+const OWNER = { email: process.env.HEADWATER_EMAIL, password: process.env.HEADWATER_PASSWORD };
+const DEV = { email: process.env.HEADWATER_DEV_EMAIL, password: process.env.HEADWATER_DEV_PASSWORD, uid: process.env.HEADWATER_DEV_UID };
+const TFA = process.env.HEADWATER_TFA_SECRET;
+
+// ---- TOTP (RFC 6238, SHA-1, 6 digits, 30 s) ---------------------------------------------------
+function base32(s) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of s.replace(/=+$/, '').toUpperCase()) bits += abc.indexOf(c).toString(2).padStart(5, '0');
+  const out = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) out.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(out);
+}
+function totp(secret, t = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(t / 1000 / 30)));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const o = mac[mac.length - 1] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, '0');
+}
+
+// ---- the plain API, as a script would call it ----------------------------------------------------
+async function call(method, path, { headers = {}, body } = {}) {
+  const r = await fetch(URL0 + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json = {};
+  try { json = text ? JSON.parse(text) : {}; } catch { json = { text }; }
+  return { status: r.status, body: json };
+}
+
+// ---- steps ---------------------------------------------------------------------------------------
+let passed = 0, failed = 0, stopped = false, shot = 0;
+const results = [];
+function check(cond, msg) { if (!cond) throw new Error(msg); }
+async function step(name, fn) {
+  if (stopped) { failed++; console.log(`FAIL ${name} (not run: an earlier step failed)`); return; }
+  try { await fn(); passed++; console.log(`PASS ${name}`); } catch (e) {
+    failed++; stopped = true; console.log(`FAIL ${name}: ${e.message}`);
+    try { await page.screenshot({ path: join(ART, `failed-${name.replace(/[^a-z0-9]+/gi, '-')}.png`) }); } catch { /* no page */ }
+  }
+}
+async function snap(page_, name) {
+  shot++;
+  await page_.screenshot({ path: join(ART, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'hw-chromium-'));
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  userDataDir: profile,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+let page = await browser.newPage();
+await page.setViewport({ width: 1280, height: 800 });
+const consoleErrors = [];
+const watch = (p) => {
+  p.on('pageerror', (e) => consoleErrors.push(String(e)));
+  p.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  p.on('dialog', (d) => d.dismiss());
+};
+watch(page);
+// Every request the pages make stays on the server under test.
+const foreign = [];
+page.on('request', (r) => { if (!r.url().startsWith(URL0) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) foreign.push(r.url()); });
+
+const $ = (sel, p = page) => p.waitForSelector(sel, { visible: true, timeout: 10000 });
+const click = async (sel, p = page) => { const el = await $(sel, p); await el.click(); };
+const type = async (sel, text, p = page) => { const el = await $(sel, p); await el.click({ clickCount: 3 }); await el.type(text); };
+const textOf = (sel, p = page) => p.$eval(sel, (el) => el.textContent);
+const waitText = (sel, text, p = page) => p.waitForFunction((s, t) => [...document.querySelectorAll(s)].some((e) => e.textContent.includes(t)), { timeout: 10000 }, sel, text);
+const hash = () => page.evaluate(() => location.hash);
+const goHash = async (h, p = page) => { await p.evaluate((x) => { location.hash = x; }, h); };
+const dialogButton = async (label, p = page) => {
+  await p.waitForSelector('dialog[open]', { visible: true });
+  const handle = await p.waitForFunction((l) => [...document.querySelectorAll('dialog[open] button')].find((b) => b.textContent.trim() === l), { timeout: 10000 }, label);
+  await handle.asElement().click();
+};
+
+let apiKey, secret, authtoken, orgLimit;
+const today = (days) => new Date(Date.now() + days * 86400e3).toISOString().slice(0, 10);
+
+await step('first screen: the sign-in form is interactive', async () => {
+  const res = await page.goto(`${URL0}/`, { waitUntil: 'domcontentloaded' });
+  check(res.status() === 200, `GET / answered ${res.status()}`);
+  const csp = res.headers()['content-security-policy'] || '';
+  check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), `page CSP: ${csp}`);
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'email', { timeout: 10000 });
+  const ms = await page.evaluate(() => performance.now());
+  const label = await page.$eval('label[for="email"]', (l) => l.textContent);
+  check(label === 'Email', 'the email field is labelled');
+  console.log(`     first screen interactive after ${ms.toFixed(0)} ms (performance.now() at the focused sign-in form)`);
+  results.push(['first_screen_ms', Math.round(ms)]);
+  await snap(page, 'sign-in');
+});
+
+await step('sign in with password, then the 2FA code', async () => {
+  await type('#email', OWNER.email);
+  await type('#password', OWNER.password);
+  await click('form button[type=submit]');
+  await $('#tfa');
+  await snap(page, 'two-factor');
+  await type('#tfa', totp(TFA));
+  await click('form button[type=submit]');
+  await $('#new-stack');
+  authtoken = await page.evaluate(() => sessionStorage.getItem('headwater.authtoken'));
+  check(authtoken, 'the authtoken is kept in sessionStorage');
+  check(await page.evaluate(() => localStorage.length === 0), 'nothing in localStorage');
+  check(!(await page.evaluate(() => location.href)).includes(authtoken), 'the authtoken is not in the URL');
+  const u = await call('GET', '/v3/user', { headers: { authtoken } });
+  orgLimit = u.body.user.organizations[0].rate_limit;
+  await snap(page, 'stacks');
+});
+
+await step('create a stack', async () => {
+  await type('#stack-name', 'App Test Stack');
+  await click('form[aria-labelledby="new-stack"] button[type=submit]');
+  await page.waitForFunction(() => location.hash.startsWith('#/s/'), { timeout: 10000 });
+  apiKey = (await hash()).split('/')[2];
+  await waitText('h1', 'Content types');
+  const sel = await page.$eval('#stack-switch', (s) => s.selectedOptions[0].textContent);
+  check(sel === 'App Test Stack', `the stack switcher shows ${sel}`);
+  await snap(page, 'stack-created');
+});
+
+const mt = (h = {}) => ({ api_key: apiKey, ...h });
+await step('management token: create with a two-module scope and an expiry; the secret is shown once', async () => {
+  await click('a[href$="/tokens"]');
+  await $('#new-token');
+  await click('#new-token');
+  await $('#mt-name');
+  await type('#mt-name', 'CI deploy');
+  await type('#mt-description', 'Deploys content types');
+  for (const n of ['read-content_type', 'write-content_type', 'read-entry']) await click(`input[name="${n}"]`);
+  await page.$eval('#mt-date', (el, v) => { el.value = v; }, today(10));
+  await click('#mt-notify');
+  await snap(page, 'token-form');
+  await click('#mt-save');
+  await $('#token-secret');
+  secret = await page.$eval('#token-secret', (i) => i.value);
+  check(/^hwmt_/.test(secret) || secret.length > 20, `a secret is shown: ${secret.slice(0, 5)}…`);
+  const warning = await textOf('#secret-warning');
+  check(warning.includes("you won't see it again"), 'the dialog says it will not be shown again');
+  await snap(page, 'token-secret');
+  await click('#secret-done');
+  await waitText('#token-list', 'CI deploy');
+  const row = await textOf('#token-list tbody tr');
+  check(row.includes('Content types read/write') && row.includes('Entries read'), `scope summary: ${row}`);
+  check(row.includes('Never used'), 'last used: never');
+  check(!(await page.content()).includes(secret), 'the secret is gone from the page');
+  await snap(page, 'token-list');
+});
+
+await step('the token works within its scope and is refused outside it', async () => {
+  const h = mt({ authorization: secret });
+  const a = await call('GET', '/v3/content_types', { headers: h });
+  check(a.status === 200, `GET content types: ${a.status}`);
+  const b = await call('POST', '/v3/content_types', { headers: h, body: { content_type: { title: 'Scoped', uid: 'scoped', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true, unique: true }] } } });
+  check(b.status === 201, `POST content type: ${b.status} ${JSON.stringify(b.body)}`);
+  const c = await call('GET', '/v3/assets', { headers: h });
+  check(c.status === 403 || c.status === 401, `GET assets (out of scope): ${c.status}`);
+  const d = await call('POST', '/v3/content_types/scoped/entries', { headers: h, body: { entry: { title: 'x' } } });
+  check(d.status === 403 || d.status === 401, `POST entry (read only): ${d.status}`);
+});
+
+await step('management token: edit (name, scope) and see the narrower scope enforced', async () => {
+  await click('button[aria-label="Edit CI deploy"]');
+  await $('#mt-name');
+  check(await page.$eval('input[name="write-content_type"]', (c) => c.checked), 'the form shows the saved scope');
+  await type('#mt-name', 'CI read');
+  await click('input[name="write-content_type"]');
+  await click('#mt-save');
+  await waitText('#token-list', 'CI read');
+  const b = await call('POST', '/v3/content_types', { headers: mt({ authorization: secret }), body: { content_type: { title: 'Two', uid: 'two', schema: [{ uid: 'title', display_name: 'Title', data_type: 'text', mandatory: true, unique: true }] } } });
+  check(b.status === 403 || b.status === 401, `POST content type after edit: ${b.status}`);
+  check((await call('GET', '/v3/content_types', { headers: mt({ authorization: secret }) })).status === 200, 'reading still works');
+});
+
+await step("a rate limit above the organization's is refused with the API's message", async () => {
+  check(orgLimit && orgLimit.read, `the organization has a read limit: ${JSON.stringify(orgLimit)}`);
+  await click('#new-token');
+  await type('#mt-name', 'Too fast');
+  await click('input[name="read-asset"]');
+  await click('#mt-rate-on');
+  const hint = await textOf('#mt-read-hint');
+  check(hint.includes(String(orgLimit.read)), `the organization's limit is shown: ${hint}`);
+  await type('#mt-read', String(orgLimit.read + 1));
+  await click('#mt-save');
+  await $('#mt-message .error');
+  const shown = await textOf('#mt-message .error');
+  const api = await call('POST', '/v3/stacks/management_tokens', { headers: { api_key: apiKey, authtoken }, body: { token: { name: 'x', scope: [{ module: 'asset', acl: { read: true } }], expires_on: today(5), rate_limit_enabled: true, rate_limit: { read: orgLimit.read + 1 } } } });
+  check(api.status >= 400 && shown.includes(api.body.error_message), `shown "${shown}" vs API "${api.body.error_message}"`);
+  await snap(page, 'rate-limit-refused');
+  await dialogButton('Cancel');
+});
+
+await step("the 31st token is refused with the API's message", async () => {
+  const made = [];
+  for (let i = 0; made.length + 1 < 30; i++) {
+    const r = await call('POST', '/v3/stacks/management_tokens', { headers: { api_key: apiKey, authtoken }, body: { token: { name: `bulk ${i}`, scope: [{ module: 'entry', acl: { read: true } }], expires_on: today(5) } } });
+    check(r.status === 201, `token ${i}: ${r.status} ${JSON.stringify(r.body)}`);
+    made.push(r.body.token.uid);
+  }
+  await goHash(`/s/${apiKey}/tokens/delivery`); await goHash(`/s/${apiKey}/tokens`);
+  await waitText('.toolbar', '30 tokens');
+  await click('#new-token');
+  await type('#mt-name', 'One too many');
+  await click('input[name="read-entry"]');
+  await click('#mt-save');
+  await $('#mt-message .error');
+  const shown = await textOf('#mt-message .error');
+  check(/30|limit|at most/i.test(shown), `shown: ${shown}`);
+  await snap(page, 'token-limit-refused');
+  await dialogButton('Cancel');
+  for (const uid of made) await call('DELETE', `/v3/stacks/management_tokens/${uid}`, { headers: { api_key: apiKey, authtoken } });
+  await goHash(`/s/${apiKey}/tokens/delivery`); await goHash(`/s/${apiKey}/tokens`);
+  await waitText('.toolbar', '1 token');
+});
+
+await step('management token: expire now shows the expired badge and the token is refused', async () => {
+  await click('button[aria-label="Expire CI read now"]');
+  await dialogButton('Expire now');
+  await waitText('#token-list .badge', 'expired');
+  const r = await call('GET', '/v3/content_types', { headers: mt({ authorization: secret }) });
+  check(r.status === 401 || r.status === 403, `GET with the expired token: ${r.status}`);
+  await snap(page, 'token-expired');
+});
+
+await step('management token: delete after confirmation; the token is refused', async () => {
+  await click('button[aria-label="Delete CI read"]');
+  await dialogButton('Delete');
+  await waitText('main', 'No management tokens yet.');
+  const r = await call('GET', '/v3/content_types', { headers: mt({ authorization: secret }) });
+  check(r.status === 401, `GET with the deleted token: ${r.status}`);
+});
+
+await step('environments: add production', async () => {
+  await click('a[href$="/environments"]');
+  await type('#env-name', 'production');
+  await click('form[aria-labelledby="new-env"] button[type=submit]');
+  await waitText('main table', 'production');
+});
+
+await step('delivery token: create for production, secret shown once, delete', async () => {
+  await goHash(`/s/${apiKey}/tokens/delivery`);
+  await click('#new-delivery-token');
+  await type('#dt-name', 'Website');
+  await click('input[name="dt-env"][value="production"]');
+  await dialogButton('Create token');
+  await $('#token-secret');
+  const dt = await page.$eval('#token-secret', (i) => i.value);
+  await click('#secret-done');
+  await waitText('#delivery-token-list', 'Website');
+  const r = await call('GET', '/cda/v3/content_types', { headers: { api_key: apiKey, access_token: dt, environment: 'production' } });
+  check(r.status === 200, `the delivery token reads the CDA: ${r.status}`);
+  await snap(page, 'delivery-tokens');
+  await click('button[aria-label="Delete Website"]');
+  await dialogButton('Delete');
+  await waitText('main', 'No delivery tokens yet.');
+});
+
+async function addField(kind, name, uid) {
+  await page.select('#builder > fieldset > .toolbar select', kind);
+  await click('#builder > fieldset > .toolbar .add-field');
+  const rows = await page.$$('#builder > fieldset > .fieldrow');
+  const last = rows[rows.length - 1];
+  const n = await last.$('.f-name'); await n.click({ clickCount: 3 }); await n.type(name);
+  const u = await last.$('.f-uid'); await u.click({ clickCount: 3 }); await u.type(uid);
+  return last;
+}
+
+await step('content types: create Author and Article (text, file, reference) in the builder, with the JSON view', async () => {
+  await click('a[href$="/content-types"]');
+  await click('#new-schema');
+  await type('#schema-title', 'Author');
+  check(await page.$eval('#schema-uid', (i) => i.value) === 'author', 'the uid follows the title');
+  await click('#schema-save');
+  await waitText('h1', 'Content type: Author');
+  await goHash(`/s/${apiKey}/content-types/new`);
+  await type('#schema-title', 'Article');
+  await addField('multiline', 'Body', 'body');
+  await addField('file', 'Cover', 'cover');
+  const ref = await addField('reference', 'Author', 'author');
+  const sel = await ref.$('.f-ref');
+  await sel.select('author');
+  await snap(page, 'builder');
+  await click('#tab-json');
+  const raw = JSON.parse(await page.$eval('#raw-json', (t) => t.value));
+  check(raw.length === 4 && raw[3].reference_to[0] === 'author', `JSON view: ${JSON.stringify(raw)}`);
+  await snap(page, 'builder-json');
+  await click('#tab-builder');
+  await click('#schema-save');
+  await waitText('h1', 'Content type: Article');
+  const r = await call('GET', '/v3/content_types/article', { headers: { api_key: apiKey, authtoken } });
+  check(r.status === 200 && r.body.content_type.schema.map((f) => f.data_type).join() === 'text,text,file,reference', JSON.stringify(r.body));
+});
+
+const png = join(mkdtempSync(join(tmpdir(), 'hw-asset-')), 'cover.png');
+// A 1×1 PNG.
+writeFileSync(png, Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64'));
+let articleUid;
+
+await step('entries: create an author, then an article with a reference and an uploaded asset', async () => {
+  await goHash(`/s/${apiKey}/entries/author/new`);
+  await type('#e-title', 'Ada Lovelace');
+  await click('#entry-save');
+  await waitText('h1', 'Author: Ada Lovelace');
+  await goHash(`/s/${apiKey}/entries/article/new`);
+  await type('#e-title', 'Hello');
+  await type('#e-body', 'First words.');
+  await click('.pick-asset');
+  const input = await $('#pick-upload');
+  await input.uploadFile(png);
+  await page.waitForFunction(() => !document.querySelector('dialog[open]') && document.querySelector('#e-cover').textContent.includes('cover.png'), { timeout: 10000 });
+  await click('.pick-ref');
+  await dialogButton('Ada Lovelace');
+  await waitText('.refs', 'author/');
+  await snap(page, 'entry-new');
+  await click('#entry-save');
+  await waitText('h1', 'Article: Hello');
+  articleUid = (await hash()).split('/').pop();
+  const r = await call('GET', `/v3/content_types/article/entries/${articleUid}`, { headers: { api_key: apiKey, authtoken } });
+  check(r.body.entry.author?.[0]?._content_type_uid === 'author' && r.body.entry.cover, JSON.stringify(r.body.entry));
+});
+
+await step('entries: edit, then diff versions 1 and 2', async () => {
+  await type('#e-title', 'Hello, world');
+  await click('#entry-save');
+  await waitText('h1', 'Article: Hello, world');
+  await waitText('main', 'Version 2');
+  await $('#ver-compare');
+  await page.select('#ver-a', '1');
+  await page.select('#ver-b', '2');
+  await click('#ver-compare');
+  await waitText('#diff', 'title');
+  const d = await textOf('#diff');
+  check(d.includes('"Hello"') && d.includes('"Hello, world"'), `diff: ${d}`);
+  check(!d.includes('body'), 'unchanged fields are not listed');
+  await snap(page, 'entry-diff');
+});
+
+await step('entries: publish to production', async () => {
+  await click('input[name="pub-env"][value="production"]');
+  await click('#publish');
+  await $('#publish-message .info');
+  const r = await call('GET', `/v3/content_types/article/entries/${articleUid}`, { headers: { api_key: apiKey, authtoken }, });
+  const cda = await call('GET', `/v3/content_types/article/entries/${articleUid}?include_publish_details=true`, { headers: { api_key: apiKey, authtoken } });
+  check(r.status === 200 && JSON.stringify(cda.body.entry.publish_details || []).includes('production'), JSON.stringify(cda.body.entry.publish_details));
+  await snap(page, 'entry-published');
+});
+
+await step('entries: list, search and locale controls', async () => {
+  await goHash(`/s/${apiKey}/entries/article`);
+  await waitText('#entry-list', 'Hello, world');
+  await type('#entry-search', 'nothing like this');
+  await click('form[role=search] button[type=submit]');
+  await waitText('main', 'No entries match.');
+  await type('#entry-search', 'world');
+  await click('form[role=search] button[type=submit]');
+  await waitText('#entry-list', 'Hello, world');
+});
+
+let devPage;
+await step('a developer opening Tokens sees the API refusal', async () => {
+  const roles = await call('GET', '/v3/roles', { headers: { api_key: apiKey, authtoken } });
+  const dev = roles.body.roles.find((r) => r.name === 'Developer');
+  const s = await call('POST', '/v3/stacks/share', { headers: { api_key: apiKey, authtoken }, body: { emails: [DEV.email], roles: { [DEV.email]: [dev.uid] } } });
+  check(s.status === 200, `share: ${s.status} ${JSON.stringify(s.body)}`);
+  const ctx = await browser.createBrowserContext();
+  devPage = await ctx.newPage();
+  watch(devPage);
+  await devPage.setViewport({ width: 1280, height: 800 });
+  await devPage.goto(`${URL0}/`);
+  await type('#email', DEV.email, devPage);
+  await type('#password', DEV.password, devPage);
+  await click('form button[type=submit]', devPage);
+  await $('#new-stack', devPage);
+  await goHash(`/s/${apiKey}/tokens`, devPage);
+  await $('main .error', devPage);
+  const shown = await textOf('main .error', devPage);
+  const api = await call('GET', '/v3/stacks/management_tokens', { headers: { api_key: apiKey, authtoken: await devPage.evaluate(() => sessionStorage.getItem('headwater.authtoken')) } });
+  check(api.status === 403 && shown.includes(api.body.error_message), `shown "${shown}" vs API ${api.status} "${api.body.error_message}"`);
+  await snap(devPage, 'developer-tokens-refused');
+});
+
+await step('a publish request is approved in the app by the approver while a management token is refused (MT-9)', async () => {
+  const rule = await call('POST', '/v3/workflows/publishing_rules', { headers: { api_key: apiKey, authtoken }, body: { publishing_rule: { environment: 'production', actions: ['publish'], content_types: ['article'], locales: ['en-us'], branches: ['main'], approvers: { users: [DEV.uid], roles: [] } } } });
+  check(rule.status === 201, `rule: ${rule.status} ${JSON.stringify(rule.body)}`);
+  // The owner edits and publishes: held for approval, so a request is sent from the entry screen.
+  await goHash(`/s/${apiKey}/entries/article/${articleUid}`);
+  await type('#e-body', 'Second words.');
+  await click('#entry-save');
+  await waitText('main', 'Version 3');
+  await click('input[name="pub-env"][value="production"]');
+  await click('#publish');
+  await $('#publish-message .error');
+  const held = await textOf('#publish-message .error');
+  check(/approval|publish request/i.test(held), `held: ${held}`);
+  await type('#req-comment', 'Please publish');
+  await click('#request-approval');
+  await $('#publish-message .info');
+  await snap(page, 'publish-request-sent');
+  // A management token with full entry rights cannot decide it.
+  const tok = await call('POST', '/v3/stacks/management_tokens', { headers: { api_key: apiKey, authtoken }, body: { token: { name: 'robot', scope: [{ module: '$all', acl: { read: true, write: true } }], expires_on: today(5) } } });
+  check(tok.status === 201, `token: ${tok.status} ${JSON.stringify(tok.body)}`);
+  const refused = await call('POST', `/v3/content_types/article/entries/${articleUid}/workflow?locale=en-us`, { headers: { api_key: apiKey, authorization: tok.body.token.token }, body: { workflow: { publishing_rule: { uid: rule.body.publishing_rule.uid, action: 'publish', status: 1, comment: 'robot' } } } });
+  check(refused.status === 403, `the management token's decision: ${refused.status} ${JSON.stringify(refused.body)}`);
+  // The approver accepts in the app.
+  await goHash(`/s/${apiKey}/workflows`, devPage);
+  await waitText('#assignments', articleUid, devPage);
+  await snap(devPage, 'assigned-to-me');
+  await click(`button[aria-label="Accept request for ${articleUid}"]`, devPage);
+  await type('#decision-comment', 'Looks good', devPage);
+  await click('#decision-confirm', devPage);
+  await waitText('main', 'Nothing awaits your approval.', devPage);
+  const e = await call('GET', `/v3/content_types/article/entries/${articleUid}/workflow?locale=en-us`, { headers: { api_key: apiKey, authtoken } });
+  const req = (e.body.workflow?.publish_requests || []).find((x) => x.comment === 'Please publish');
+  check(req && req.status !== 0 && String(req.decision_comment) === 'Looks good', `request: ${JSON.stringify(req)}`);
+  await snap(devPage, 'request-accepted');
+});
+
+await step('phone width: the token and entry screens fit', async () => {
+  await page.setViewport({ width: 390, height: 844 });
+  await goHash(`/s/${apiKey}/tokens`);
+  await $('#new-token');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `the page scrolls sideways by ${overflow}px`);
+  await snap(page, 'phone-tokens');
+  await goHash(`/s/${apiKey}/entries/article/${articleUid}`);
+  await $('#entry-save');
+  await snap(page, 'phone-entry');
+  await page.setViewport({ width: 1280, height: 800 });
+});
+
+await step('keyboard: Tab reaches the controls with a visible focus ring', async () => {
+  await goHash(`/s/${apiKey}/tokens`);
+  await $('#new-token');
+  await page.focus('#new-token');
+  await page.keyboard.press('Enter');
+  await $('#mt-name');
+  check(await page.evaluate(() => document.activeElement.id) === 'mt-name', 'Enter opens the form with focus in Name');
+  await page.keyboard.press('Tab');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(ring !== 'none', `focus ring: ${ring}`);
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+});
+
+await step('sign out', async () => {
+  await click('#sign-out');
+  await $('#email');
+  check(await page.evaluate(() => sessionStorage.getItem('headwater.authtoken')) === null, 'the authtoken is forgotten');
+  const r = await call('GET', '/v3/user', { headers: { authtoken } });
+  check(r.status === 401, `the old authtoken after sign out: ${r.status}`);
+});
+
+await step('no script errors and no request left the server', async () => {
+  const real = consoleErrors.filter((e) => !/Failed to load resource: the server responded with a status of (4\d\d)/.test(e));
+  check(real.length === 0, `errors: ${real.join(' | ')}`);
+  check(foreign.length === 0, `foreign requests: ${foreign.join(' ')}`);
+});
+
+// Size of the app's JS and CSS, gzip-compressed (what a compressing proxy would send).
+const appDir = join(HERE, '../../crates/headwater-app/app');
+let raw = 0, gz = 0;
+const walk = (d) => { for (const f of readdirSync(d)) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else if (/\.(js|css)$/.test(f)) { const b = readFileSync(p); raw += b.length; gz += gzipSync(b, { level: 9 }).length; } } };
+walk(appDir);
+console.log(`     app JS+CSS: ${(raw / 1024).toFixed(1)} KB raw, ${(gz / 1024).toFixed(1)} KB gzip`);
+
+await browser.close();
+rmSync(profile, { recursive: true, force: true });
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

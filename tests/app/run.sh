@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Browser tests of the web app: Debian's Chromium, driven by puppeteer-core (pinned in
+# package.json), against a fresh `headwater serve` on 127.0.0.1 — on SQLite, and on PostgreSQL
+# when HEADWATER_TEST_POSTGRES_URL names a server (a fresh database hw_app_<random> is created
+# on it and dropped afterwards).
+#
+#   tests/app/run.sh
+#
+# Env: HEADWATER_BIN   server binary (default: target/debug/headwater)
+#      CHROMIUM        browser executable (default: /usr/bin/chromium; installed with apt-get when
+#                      missing and running as root)
+# Screenshots of every step are written to tests/app/artefacts/<backend>/ (not committed).
+# Prints each step as PASS/FAIL and ends with one `N passed, M failed` line.
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN="${HEADWATER_BIN:-$ROOT/target/debug/headwater}"
+PSQL="${HEADWATER_PSQL:-psql -h 127.0.0.1 -U postgres}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+[ -x "$BIN" ] || { echo "headwater binary not found at $BIN (cargo build --bin headwater)" >&2; exit 2; }
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Debian's chromium for the browser tests"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || { echo "apt-get install chromium failed" >&2; exit 2; }
+  else
+    echo "no browser at $CHROMIUM: install Debian's chromium (apt-get install chromium) or set CHROMIUM" >&2
+    exit 2
+  fi
+fi
+if [ ! -d "$HERE/node_modules/puppeteer-core" ]; then
+  (cd "$HERE" && npm ci --no-audit --no-fund --ignore-scripts) || { echo "npm ci failed" >&2; exit 2; }
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/hw-app.XXXXXX")"
+SERVER_PID="" PG_DB="" KEEP_WORK=0
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; SERVER_PID=""; fi
+  if [ -n "$PG_DB" ]; then $PSQL -q -c "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1; PG_DB=""; fi
+}
+cleanup() { stop_server; [ $KEEP_WORK = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+export HEADWATER_EMAIL="owner@app.example.com" HEADWATER_PASSWORD="App-Owner-Passw0rd-1"
+export HEADWATER_DEV_EMAIL="dev@app.example.com" HEADWATER_DEV_PASSWORD="App-Dev-Passw0rd-2"
+
+# run_backend NAME BASE_URL ('' for SQLite)
+total_pass=0 total_fail=0
+run_backend() {
+  local name="$1" base="$2" port out
+  echo "== web app in Chromium on $name"
+  if [ -z "$base" ]; then
+    mkdir -p "$WORK/$name"; export HEADWATER_DATABASE_URL="sqlite://$WORK/$name/headwater.db"
+  else
+    PG_DB="hw_app_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    $PSQL -v ON_ERROR_STOP=1 -q -c "CREATE DATABASE $PG_DB" >/dev/null || { total_fail=$((total_fail + 1)); return; }
+    export HEADWATER_DATABASE_URL="${base%/*}/$PG_DB"
+  fi
+  "$BIN" user create --email "$HEADWATER_EMAIL" --password "$HEADWATER_PASSWORD" --org-name "App Org" > "$WORK/owner.out" 2>&1 \
+    || { cat "$WORK/owner.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  local org; org="$(sed -n 's/^organization_uid:[[:space:]]*//p' "$WORK/owner.out" | head -n1)"
+  # Token rate limits for the organization, so the token form shows them as the maximum.
+  "$BIN" org set-limits --org-uid "$org" --read-rps 100 --write-rps 50 > "$WORK/limits.out" 2>&1 \
+    || { cat "$WORK/limits.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  "$BIN" user create --email "$HEADWATER_DEV_EMAIL" --password "$HEADWATER_DEV_PASSWORD" --org-uid "$org" > "$WORK/dev.out" 2>&1 \
+    || { cat "$WORK/dev.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  export HEADWATER_DEV_UID; HEADWATER_DEV_UID="$(sed -n 's/^user_uid:[[:space:]]*//p' "$WORK/dev.out" | head -n1)"
+  "$BIN" user enable2fa --email "$HEADWATER_EMAIL" > "$WORK/2fa.out" 2>&1 || { cat "$WORK/2fa.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  export HEADWATER_TFA_SECRET; HEADWATER_TFA_SECRET="$(sed -n 's/^tfa_secret:[[:space:]]*//p' "$WORK/2fa.out" | head -n1)"
+  port="$(free_port)"
+  "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
+  SERVER_PID=$!
+  export HEADWATER_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 150); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$HEADWATER_URL/healthz")" = 200 ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$WORK/$name-server.log"; break; }
+    sleep 0.2
+  done
+  export ARTEFACTS="$HERE/artefacts/$name"
+  rm -rf "$ARTEFACTS"; mkdir -p "$ARTEFACTS"
+  node "$HERE/run.mjs" 2>"$WORK/$name.stderr" | tee "$WORK/$name.out"
+  local rc=${PIPESTATUS[0]} summary
+  stop_server
+  summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/$name.out" | tail -n1)"
+  if [ -z "$summary" ]; then
+    echo "FAIL $name: the browser test crashed (exit $rc):"; tail -n 20 "$WORK/$name.stderr"
+    total_fail=$((total_fail + 1)) KEEP_WORK=1
+    return
+  fi
+  total_pass=$((total_pass + ${summary%% passed*}))
+  total_fail=$((total_fail + $(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+  [ "$rc" = 0 ] || KEEP_WORK=1
+}
+
+run_backend sqlite ""
+if [ -n "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
+  run_backend postgres "$HEADWATER_TEST_POSTGRES_URL"
+fi
+[ $KEEP_WORK = 1 ] && echo "server logs kept in $WORK"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]
