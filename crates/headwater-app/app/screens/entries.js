@@ -23,10 +23,12 @@ const listState = {}; // ct -> {skip, text, query, locale}
 
 async function listEntries(main, app, apiKey, ct) {
   const st = listState[`${apiKey}/${ct}`] ||= { skip: 0, text: '', query: '', locale: '' };
-  const [{ content_type: type }, { locales }] = await Promise.all([
+  const [{ content_type: type }, { locales }, { environments: envs }] = await Promise.all([
     api('GET', `/v3/content_types/${ct}`, { stack: apiKey }),
     api('GET', '/v3/locales', { stack: apiKey }).catch(() => ({ locales: [] })),
+    api('GET', '/v3/environments', { stack: apiKey }).catch(() => ({ environments: [] })),
   ]);
+  const envName = (u) => (envs || []).find((e) => e.uid === u || e.name === u)?.name || u;
   const search = h('input', { type: 'search', id: 'entry-search', value: st.text, placeholder: 'Title contains…' });
   const advanced = h('input', { id: 'entry-query', value: st.query, placeholder: '{"field": {"$gt": 3}}', spellcheck: 'false' });
   const locale = select([['', `Master (${app.stack?.master_locale || 'default'})`], ...locales.map((l) => [l.code, `${l.name || l.code} (${l.code})`])], { id: 'entry-locale', value: st.locale });
@@ -45,7 +47,7 @@ async function listEntries(main, app, apiKey, ct) {
       const rows = r.entries.map((e) => h('tr', {},
         h('th', { scope: 'row' }, h('a', { href: `#/s/${apiKey}/entries/${ct}/${e.uid}` }, e.title || e.uid)),
         h('td', {}, String(e._version)),
-        h('td', {}, (e.publish_details || []).map((p) => h('span', { class: 'badge ok' }, `${p.environment_name || p.environment} ${p.locale}`))),
+        h('td', {}, (e.publish_details || []).map((p) => h('span', { class: 'badge ok' }, `${envName(p.environment)} ${p.locale}`))),
         h('td', {}, fmtDate(e.updated_at))));
       const count = r.count ?? r.entries.length;
       const prev = button('Previous', () => { st.skip = Math.max(0, st.skip - PAGE); load(); }, { disabled: st.skip === 0 });
@@ -228,7 +230,7 @@ async function editEntry(main, app, apiKey, ct, uid) {
   const [{ content_type: type }, gfs, entryR, envs, locales] = await Promise.all([
     api('GET', `/v3/content_types/${ct}`, { stack: apiKey }),
     api('GET', '/v3/global_fields', { stack: apiKey }).then((r) => Object.fromEntries(r.global_fields.map((g) => [g.uid, g]))).catch(() => ({})),
-    uid ? api('GET', `/v3/content_types/${ct}/entries/${uid}`, { stack: apiKey, query: { include_publish_details: true, include_workflow: true } }) : Promise.resolve({ entry: {} }),
+    uid ? api('GET', `/v3/content_types/${ct}/entries/${uid}`, { stack: apiKey, query: { include_publish_details: true } }) : Promise.resolve({ entry: {} }),
     api('GET', '/v3/environments', { stack: apiKey }).then((r) => r.environments).catch(() => []),
     api('GET', '/v3/locales', { stack: apiKey }).then((r) => r.locales).catch(() => []),
   ]);
@@ -251,7 +253,7 @@ async function editEntry(main, app, apiKey, ct, uid) {
       if (uid) app.refresh(); else app.go(`/s/${apiKey}/entries/${ct}/${r.entry.uid}`);
     } catch (e) { render(msg, errorBox(e)); }
   });
-  const side = uid ? [publishPanel(apiKey, ct, entry, envs, locales, app), workflowPanel(apiKey, ct, entry, app), versionsPanel(apiKey, ct, entry)] : [];
+  const side = uid ? [publishPanel(apiKey, ct, entry, envs, locales, app), workflowPanel(apiKey, ct, entry, envs, app), versionsPanel(apiKey, ct, entry)] : [];
   render(main, h('h1', {}, uid ? `${type.title}: ${entry.title || uid}` : `New ${type.title}`),
     uid ? h('p', { class: 'muted' }, `Version ${entry._version} · updated ${fmtDate(entry.updated_at)}`) : null,
     form, side);
@@ -268,57 +270,55 @@ function publishPanel(apiKey, ct, entry, envs, locales, app) {
     const locs = [...box.querySelectorAll('input[name="pub-locale"]:checked')].map((c) => c.value);
     try {
       const r = await api('POST', `/v3/content_types/${ct}/entries/${entry.uid}/${what}`, { stack: apiKey, body: { entry: { environments, locales: locs }, locale: entry.locale, version: entry._version } });
-      render(msg, h('p', { class: 'info', role: 'status' }, r.notice || 'Done.'));
+      toast(r.notice || 'Done.');
+      app.refresh();
     } catch (e) { render(msg, errorBox(e)); }
   };
-  const published = (entry.publish_details || []).map((p) => h('span', { class: 'badge ok' }, `${p.environment_name || p.environment} · ${p.locale} · v${p.version}`));
+  const envName = (u) => envs.find((e) => e.uid === u || e.name === u)?.name || u;
+  const published = (entry.publish_details || []).map((p) => h('span', { class: 'badge ok' }, `${envName(p.environment)} · ${p.locale} · v${p.version}`));
   render(box, h('h2', { id: 'pub-h' }, 'Publish'),
     published.length ? h('p', {}, 'Published: ', published) : h('p', { class: 'muted' }, 'Not published.'),
     h('fieldset', {}, h('legend', {}, 'Environments'), envBoxes.length ? h('div', { class: 'checks' }, envBoxes) : h('p', { class: 'muted' }, 'No environments.')),
     h('fieldset', {}, h('legend', {}, 'Locales'), h('div', { class: 'checks' }, locBoxes)),
     msg,
     h('div', { class: 'toolbar' }, button('Publish', () => act('publish'), { class: 'primary', id: 'publish' }), button('Unpublish', () => act('unpublish'), { id: 'unpublish' })));
-  // Publish rules that hold this content type for approval: send a request instead.
-  api('GET', '/v3/workflows/publishing_rules', { stack: apiKey }).then(({ publishing_rules: rules }) => {
-    const mine = (rules || []).filter((r) => !r.content_types?.length || r.content_types.includes('$all') || r.content_types.includes(ct));
-    if (!mine.length) return;
-    const envName = (u) => envs.find((e) => e.uid === u || e.name === u)?.name || u;
-    const rule = select(mine.map((r) => [r.uid, `${(r.actions || []).join('/')} on ${envName(r.environment)}`]), { id: 'req-rule' });
-    const comment = h('input', { id: 'req-comment' });
-    const send = button('Request approval', async () => {
-      render(msg);
-      const r = mine.find((x) => x.uid === rule.value);
-      const action = (r.actions || []).includes('publish') ? 'publish' : 'unpublish';
-      try {
-        const res = await api('POST', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, query: { locale: entry.locale },
-          body: { workflow: { publishing_rule: { uid: r.uid, action, status: 0, comment: comment.value } } } });
-        render(msg, h('p', { class: 'info', role: 'status' }, res.notice || 'Request sent.'));
-      } catch (e) { render(msg, errorBox(e)); }
-    }, { id: 'request-approval' });
-    box.append(h('fieldset', {}, h('legend', {}, 'Approval'), h('div', { class: 'row' }, field('Publish rule', rule), field('Comment', comment)), send));
-  }).catch(() => {});
   return box;
 }
 
-function workflowPanel(apiKey, ct, entry, app) {
+function workflowPanel(apiKey, ct, entry, envs, app) {
   const box = h('section', { class: 'card', 'aria-labelledby': 'wf-h' });
-  const wf = entry._workflow;
   const msg = h('div');
-  render(box, h('h2', { id: 'wf-h' }, 'Workflow'), wf ? h('p', {}, 'Current stage: ', h('strong', { id: 'wf-stage' }, wf.name || wf.uid)) : h('p', { class: 'muted' }, 'No workflow stage.'), msg);
-  api('GET', `/v3/workflows/content_type/${ct}`, { stack: apiKey }).then((r) => {
+  const envName = (u) => envs.find((e) => e.uid === u || e.name === u)?.name || u;
+  render(box, h('h2', { id: 'wf-h' }, 'Workflow'), loading());
+  Promise.all([
+    api('GET', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, query: { locale: entry.locale } }).then((r) => r.workflow).catch(() => ({})),
+    api('GET', `/v3/workflows/content_type/${ct}`, { stack: apiKey }).catch(() => ({})),
+  ]).then(([wf, r]) => {
+    const stage = wf?.workflow_stage;
+    const reqs = wf?.publish_requests || [];
+    render(box, h('h2', { id: 'wf-h' }, 'Workflow'),
+      stage ? h('p', {}, 'Current stage: ', h('strong', { id: 'wf-stage' }, stage.name || stage.uid)) : h('p', { class: 'muted' }, 'No workflow stage.'),
+      h('h3', {}, 'Publish requests'),
+      reqs.length ? table(['Action', 'Environment', 'Locale', 'Version', 'Status', 'Requested', 'Decision'], reqs.map((q) => h('tr', {},
+        h('td', {}, q.action), h('td', {}, q.environment_name || envName(q.environment)), h('td', {}, q.locale), h('td', {}, String(q.version)),
+        h('td', {}, h('span', { class: `badge ${q.status === 'pending' ? '' : q.status === 'rejected' ? 'bad' : 'ok'}` }, q.status)),
+        h('td', {}, fmtDate(q.requested_at)),
+        h('td', {}, q.decision_comment || '—'))), { id: 'publish-requests' })
+        : h('p', { class: 'muted' }, 'None. A publish held by a publish rule sends one to its approvers.'),
+      msg);
     const wfs = r.workflows || (r.workflow ? [r.workflow] : []);
-    const stages = wfs.flatMap((w) => (w.workflow_stages || []).map((s) => [s.uid, `${w.name}: ${s.name}`]));
+    const stages = wfs.flatMap((w) => (w.workflow_stages || []).map((x) => [x.uid, `${w.name}: ${x.name}`]));
     if (!stages.length) return;
-    const sel = select(stages, { id: 'wf-next', value: wf?.uid });
+    const sel = select(stages, { id: 'wf-next', value: stage?.uid });
     const comment = h('input', { id: 'wf-comment' });
     const go = button('Move to stage', async () => {
       try {
-        const r2 = await api('POST', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, body: { workflow: { workflow_stage: { uid: sel.value, comment: comment.value, notify: false } } } });
+        const r2 = await api('POST', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, query: { locale: entry.locale }, body: { workflow: { workflow_stage: { uid: sel.value, comment: comment.value, notify: false } } } });
         toast(r2.notice || 'Stage changed.'); app.refresh();
       } catch (e) { render(msg, errorBox(e)); }
     }, { id: 'wf-move' });
     box.append(h('div', { class: 'row' }, field('Stage', sel), field('Comment', comment)), go);
-  }).catch(() => {});
+  });
   return box;
 }
 
