@@ -58,7 +58,9 @@ export function errorBox(err) {
 
 export function toast(text, kind = 'ok') {
   const t = h('div', { class: `toast ${kind}` }, text);
-  document.getElementById('toasts').append(t);
+  const box = document.getElementById('toasts');
+  while (box.children.length >= 3) box.firstChild.remove();
+  box.append(t);
   setTimeout(() => t.remove(), 4000);
 }
 
@@ -88,6 +90,13 @@ export function fmtDate(s) {
   if (!s) return '—';
   const d = new Date(s);
   return isNaN(d) ? s : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** A date, or a date and time when it has one. */
+export function fmtDay(s) {
+  if (!s) return '—';
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return new Date(`${s}T00:00:00`).toLocaleDateString(undefined, { dateStyle: 'medium' });
+  return fmtDate(s);
 }
 
 export function loading() { return h('p', { class: 'muted' }, 'Loading…'); }

@@ -2,7 +2,7 @@
 // What the API refuses (the 31st token, a rate limit above the organization's, a role that
 // may not manage tokens) is shown with the API's own message.
 import { api } from '../api.js';
-import { h, render, field, checkbox, button, errorBox, modal, confirmDialog, fmtDate, toast, table, loading } from '../ui.js';
+import { h, render, field, checkbox, button, errorBox, modal, confirmDialog, fmtDate, fmtDay, toast, table, loading } from '../ui.js';
 import { currentOrg } from '../main.js';
 
 export const MODULES = [
@@ -59,7 +59,7 @@ async function managementList(ctx) {
       h('th', { scope: 'row' }, t.name, ' ', badges, t.description ? h('div', { class: 'muted small' }, t.description) : null),
       h('td', {}, scopeSummary(t.scope)),
       h('td', {}, branchSummary(t.scope)),
-      h('td', {}, t.expires_on ? fmtDate(t.expires_on) : 'Never'),
+      h('td', {}, t.expires_on ? fmtDay(t.expires_on) : 'Never'),
       h('td', {}, t.last_used_at ? fmtDate(t.last_used_at) : 'Never used'),
       h('td', { class: 'actions-cell' },
         button('Edit', () => managementForm(ctx, t), { 'aria-label': `Edit ${t.name}` }),
