@@ -12,7 +12,9 @@
 #    With PostgreSQL and a Redis at HEADWATER_TEST_REDIS_URL (default redis://127.0.0.1:6379),
 #    this includes the scale-out test (crates/headwater/tests/scale_out.rs): three
 #    `headwater serve` processes on one database and that Redis.
-# 3. With HEADWATER_TEST_CLI=1 (CI sets it), the csdx CLI export/import round trip
+# 3. The web app in Debian's Chromium (tests/app/run.sh), on SQLite and, when the URL is set,
+#    PostgreSQL; screenshots of each step go to tests/app/artefacts/.
+# 4. With HEADWATER_TEST_CLI=1 (CI sets it), the csdx CLI export/import round trip
 #    (tests/cli/roundtrip.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,14 @@ tests/compat/run.sh
 if [ -n "${HEADWATER_TEST_POSTGRES_URL:-}" ]; then
   echo "== official JS client on PostgreSQL"
   HEADWATER_DATABASE_URL="$HEADWATER_TEST_POSTGRES_URL" tests/compat/run.sh --js
+fi
+# The web app in real Chromium (tests/app): Debian's chromium is installed with apt-get when
+# missing and running as root (as CI does); otherwise these tests are skipped with a notice.
+if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }; then
+  echo "== the web app in Chromium (tests/app/run.sh)"
+  tests/app/run.sh
+else
+  echo "notice: no Chromium at ${CHROMIUM:-/usr/bin/chromium} (apt-get install chromium): the web app browser tests are skipped."
 fi
 if [ "${HEADWATER_TEST_CLI:-}" = 1 ]; then
   echo "== the csdx CLI round trip (tests/cli/roundtrip.sh)"

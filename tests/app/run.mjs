@@ -262,6 +262,27 @@ await step('management token: expire now shows the expired badge and the token i
   await snap(page, 'token-expired');
 });
 
+await step('the Tokens screen with several tokens (the README screenshot)', async () => {
+  const made = [];
+  for (const t of [
+    { name: 'Release bot', description: 'Publishes releases from CI', scope: [{ module: 'content_type', acl: { read: true } }, { module: 'entry', acl: { read: true, write: true } }, { module: 'release', acl: { read: true, write: true } }], expires_on: today(90), is_email_notification_enabled: true },
+    { name: 'Audit export', description: 'Nightly audit log export', scope: [{ module: 'audit_log', acl: { read: true } }], expires_on: today(30), rate_limit_enabled: true, rate_limit: { read: 5 } },
+  ]) {
+    const r = await call('POST', '/v3/stacks/management_tokens', { headers: { api_key: apiKey, authtoken }, body: { token: t } });
+    check(r.status === 201, JSON.stringify(r.body));
+    made.push(r.body.token);
+  }
+  // One of them used once, so "last used" shows a time.
+  await call('GET', '/v3/content_types', { headers: mt({ authorization: made[0].token }) });
+  await goHash(`/s/${apiKey}/tokens/delivery`); await goHash(`/s/${apiKey}/tokens`);
+  await waitText('#token-list', 'Audit export');
+  await page.evaluate(() => document.getElementById('toasts').replaceChildren());
+  await page.screenshot({ path: join(ART, 'tokens-screen.png') });
+  for (const t of made) await call('DELETE', `/v3/stacks/management_tokens/${t.uid}`, { headers: { api_key: apiKey, authtoken } });
+  await goHash(`/s/${apiKey}/tokens/delivery`); await goHash(`/s/${apiKey}/tokens`);
+  await waitText('.toolbar', '1 token');
+});
+
 await step('management token: delete after confirmation; the token is refused', async () => {
   await click('button[aria-label="Delete CI read"]');
   await dialogButton('Delete');
@@ -289,8 +310,13 @@ await step('delivery token: create for production, secret shown once, delete', a
   await waitText('#delivery-token-list', 'Website');
   const r = await call('GET', '/cda/v3/content_types', { headers: { api_key: apiKey, access_token: dt, environment: 'production' } });
   check(r.status === 200, `the delivery token reads the CDA: ${r.status}`);
+  await click('button[aria-label="Edit Website"]');
+  await type('#dt-name', 'Website (production)');
+  check(await page.$eval('input[name="dt-env"][value="production"]', (c) => c.checked), 'the form shows the saved environments');
+  await dialogButton('Save changes');
+  await waitText('#delivery-token-list', 'Website (production)');
   await snap(page, 'delivery-tokens');
-  await click('button[aria-label="Delete Website"]');
+  await click('button[aria-label="Delete Website (production)"]');
   await dialogButton('Delete');
   await waitText('main', 'No delivery tokens yet.');
 });
@@ -304,6 +330,21 @@ async function addField(kind, name, uid) {
   const u = await last.$('.f-uid'); await u.click({ clickCount: 3 }); await u.type(uid);
   return last;
 }
+
+await step('global fields: create one in the builder', async () => {
+  await click('a[href$="/global-fields"]');
+  await click('#new-schema');
+  await type('#schema-title', 'SEO');
+  await page.select('#builder > fieldset > .toolbar select', 'text');
+  await click('#builder > fieldset > .toolbar .add-field');
+  const row = (await page.$$('#builder > fieldset > .fieldrow'))[0];
+  const n = await row.$('.f-name'); await n.click({ clickCount: 3 }); await n.type('Meta title');
+  const u = await row.$('.f-uid'); await u.click({ clickCount: 3 }); await u.type('meta_title');
+  await click('#schema-save');
+  await waitText('h1', 'Global field: SEO');
+  const r = await call('GET', '/v3/global_fields/seo', { headers: { api_key: apiKey, authtoken } });
+  check(r.status === 200 && r.body.global_field.schema[0].uid === 'meta_title', JSON.stringify(r.body));
+});
 
 await step('content types: create Author and Article (text, file, reference) in the builder, with the JSON view', async () => {
   await click('a[href$="/content-types"]');
@@ -382,6 +423,18 @@ await step('entries: publish to production', async () => {
   const r = await call('GET', `/v3/content_types/article/entries/${articleUid}?include_publish_details=true`, { headers: { api_key: apiKey, authtoken } });
   check((r.body.entry.publish_details || []).some((p) => p.version === 2), JSON.stringify(r.body.entry.publish_details));
   await snap(page, 'entry-published');
+});
+
+await step('entries: unpublish from production, then publish again', async () => {
+  await $('#request-approval, #publish-requests, #wf-h + p');
+  await click('input[name="pub-env"][value="production"]');
+  await click('#unpublish');
+  await waitText('#pub-h + p', 'Not published.');
+  let r = await call('GET', `/v3/content_types/article/entries/${articleUid}?include_publish_details=true`, { headers: { api_key: apiKey, authtoken } });
+  check((r.body.entry.publish_details || []).length === 0, JSON.stringify(r.body.entry.publish_details));
+  await click('input[name="pub-env"][value="production"]');
+  await click('#publish');
+  await waitText('.badge.ok', 'production');
 });
 
 await step('entries: list, search and locale controls', async () => {

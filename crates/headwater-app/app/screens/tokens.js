@@ -38,7 +38,7 @@ function branchSummary(scope) {
   const b = (scope || []).find((s) => s.module === 'branch');
   const a = (scope || []).find((s) => s.module === 'branch_alias');
   const parts = [];
-  if (b) parts.push(`branches: ${(b.branches || []).join(', ')}`);
+  if (b) parts.push((b.branches || []).join(', '));
   if (a) parts.push(`aliases: ${(a.branch_aliases || []).join(', ')}`);
   return parts.join('; ') || 'main';
 }
@@ -57,7 +57,7 @@ async function managementList(ctx) {
     else if (isExpired(t)) badges.push(h('span', { class: 'badge bad' }, 'expired'));
     return h('tr', { dataset: { uid: t.uid } },
       h('th', { scope: 'row' }, t.name, ' ', badges, t.description ? h('div', { class: 'muted small' }, t.description) : null),
-      h('td', {}, scopeSummary(t.scope)),
+      h('td', {}, scopeSummary(t.scope), t.rate_limit_enabled ? h('div', { class: 'muted small' }, `Rate limit: ${[t.rate_limit?.read ? `${t.rate_limit.read} reads/s` : null, t.rate_limit?.write ? `${t.rate_limit.write} writes/s` : null].filter(Boolean).join(', ') || 'organization default'}`) : null),
       h('td', {}, branchSummary(t.scope)),
       h('td', {}, t.expires_on ? fmtDay(t.expires_on) : 'Never'),
       h('td', {}, t.last_used_at ? fmtDate(t.last_used_at) : 'Never used'),
