@@ -448,6 +448,40 @@ await step('entries: list, search and locale controls', async () => {
   await waitText('#entry-list', 'Hello, world');
 });
 
+await step('assets: folder, upload with progress, grid and list, preview, replace, publish', async () => {
+  await click('a[href$="/assets"]');
+  await waitText('h1', 'Assets');
+  check((await textOf('main')).includes('cover.png'), 'the entry upload is listed');
+  await type('#folder-name', 'Images');
+  await click('#create-folder');
+  await waitText('#folders', 'Images');
+  await click('#folders a');
+  await waitText('h1', 'Assets: Images');
+  const input = await $('#asset-upload');
+  await input.uploadFile(png);
+  await waitText('#asset-grid', 'cover.png');
+  await page.waitForFunction(() => { const i = document.querySelector('#asset-grid img'); return i && i.complete && i.naturalWidth > 0; }, { timeout: T });
+  await snap(page, 'assets-grid');
+  await click('#view-list');
+  await waitText('#asset-table', 'cover.png');
+  const uid = await page.$eval('#asset-table tbody tr', (r) => r.dataset.uid);
+  await click('button[aria-label="Preview cover.png"]');
+  await page.waitForFunction(() => { const i = document.querySelector('#asset-preview'); return i && i.complete && i.naturalWidth > 0; }, { timeout: T });
+  await snap(page, 'asset-preview');
+  await dialogButton('Close');
+  const replace = await page.$(`tr[data-uid="${uid}"] input.replace-input`);
+  await replace.uploadFile(png);
+  await page.waitForFunction((u) => { const r = document.querySelector(`tr[data-uid="${u}"]`); return r && r.children[3].textContent === '2'; }, { timeout: T }, uid);
+  await click('button[aria-label="Publish cover.png"]');
+  await click('input[name="asset-env"][value="production"]');
+  await click('#asset-publish');
+  await page.waitForFunction(() => !document.querySelector('dialog[open]'), { timeout: T });
+  const r = await call('GET', `/v3/assets/${uid}?include_publish_details=true`, { headers: { api_key: apiKey, authtoken } });
+  check(r.body.asset.parent_uid && r.body.asset._version === 2, JSON.stringify(r.body.asset));
+  check(JSON.stringify(r.body.asset.publish_details || []).length > 2, `published: ${JSON.stringify(r.body.asset.publish_details)}`);
+  await snap(page, 'assets-list');
+});
+
 let devPage;
 await step('a developer opening Tokens sees the API refusal', async () => {
   const roles = await call('GET', '/v3/roles', { headers: { api_key: apiKey, authtoken } });

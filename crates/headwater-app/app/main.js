@@ -21,6 +21,7 @@ const STACK_SECTIONS = [
   ['content-types', 'Content types', () => import('./screens/content_types.js')],
   ['global-fields', 'Global fields', () => import('./screens/content_types.js')],
   ['entries', 'Entries', () => import('./screens/entries.js')],
+  ['assets', 'Assets', () => import('./screens/assets.js')],
   ['workflows', 'Workflows', () => import('./screens/workflows.js')],
   ['environments', 'Environments', () => import('./screens/environments.js')],
   ['tokens', 'Tokens', () => import('./screens/tokens.js')],
