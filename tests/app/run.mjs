@@ -542,6 +542,32 @@ await step('a publish request is approved in the app by the approver while a man
   await snap(devPage, 'request-accepted');
 });
 
+await step('a publish request is rejected in the app with a comment', async () => {
+  await goHash(`/s/${apiKey}/entries/article`);
+  await goHash(`/s/${apiKey}/entries/article/${articleUid}`);
+  await type('#e-body', 'Third words.');
+  await click('#entry-save');
+  await waitText('main', 'Version 4');
+  await $('#publish-requests');
+  await click('input[name="pub-env"][value="production"]');
+  await click('#publish');
+  await page.waitForFunction(() => [...document.querySelectorAll('#publish-requests tr')].some((r) => r.textContent.includes('4') && r.textContent.includes('pending')), { timeout: T });
+  await goHash(`/s/${apiKey}/content-types`, devPage);
+  await goHash(`/s/${apiKey}/workflows`, devPage);
+  await waitText('#assignments', articleUid, devPage);
+  await click(`button[aria-label="Reject request for ${articleUid}"]`, devPage);
+  await type('#decision-comment', 'Not yet', devPage);
+  await click('#decision-confirm', devPage);
+  await waitText('main', 'Nothing awaits your approval.', devPage);
+  const e = await call('GET', `/v3/content_types/article/entries/${articleUid}/workflow?locale=en-us`, { headers: { api_key: apiKey, authtoken } });
+  const req = (e.body.workflow?.publish_requests || []).find((x) => x.version === 4);
+  check(req && req.status === 'rejected' && req.decision_comment === 'Not yet', `request: ${JSON.stringify(req)}`);
+  await goHash(`/s/${apiKey}/entries/article`);
+  await goHash(`/s/${apiKey}/entries/article/${articleUid}`);
+  await waitText('#publish-requests', 'Not yet');
+  await snap(page, 'request-rejected');
+});
+
 await step('phone width: the token and entry screens fit', async () => {
   await page.setViewport({ width: 390, height: 844 });
   await goHash(`/s/${apiKey}/tokens`);
