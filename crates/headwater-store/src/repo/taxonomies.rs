@@ -359,8 +359,9 @@ pub async fn move_term(
     .execute(&mut *c)
     .await?;
     close_gap(c, space, tax, current.parent_uid.as_deref(), current.order).await?;
+    // Under no parent while the new place is made ('!' never begins a term uid).
     sqlx::query(
-        "UPDATE taxonomy_terms SET parent_uid = NULL, position = -1 WHERE stack_uid = $1 \
+        "UPDATE taxonomy_terms SET parent_uid = '!moving', position = -1 WHERE stack_uid = $1 \
          AND taxonomy_uid = $2 AND uid = $3",
     )
     .bind(space)
@@ -369,12 +370,6 @@ pub async fn move_term(
     .execute(&mut *c)
     .await?;
     let at = make_room(c, space, tax, parent, order).await?;
-    // make_room counted the term itself among the roots when it moves to the top.
-    let at = if parent.is_none() && order.is_none_or(|o| o >= at) {
-        at - 1
-    } else {
-        at
-    };
     sqlx::query(
         "UPDATE taxonomy_terms SET parent_uid = $1, position = $2, depth = depth + $3, \
          updated_by = $4, updated_at = $5 WHERE stack_uid = $6 AND taxonomy_uid = $7 AND uid = $8",
