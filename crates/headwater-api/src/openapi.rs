@@ -415,7 +415,10 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         ),
         "typeahead" => (string, "Keep terms whose name or uid contains this text."),
         "search" => (string, "The same as `typeahead`."),
-        "force" => (boolean, "Delete or move even what depends on it (see the operation)."),
+        "force" => (
+            boolean,
+            "Delete or move even what depends on it (see the operation).",
+        ),
         "format" => (string, "Export format (`json`)."),
         "depth" => (
             json!({"type": "integer", "minimum": 0, "maximum": 10}),

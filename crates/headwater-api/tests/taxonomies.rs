@@ -33,10 +33,9 @@ impl World {
     }
 
     async fn taxonomy(&self, app: &TestApp, uid: &str) {
-        let (s, b) = send(
-            self.u(app, Method::POST, "/v3/taxonomies")
-                .json(&json!({"taxonomy": {"uid": uid, "name": uid.to_uppercase(), "description": "d"}})),
-        )
+        let (s, b) = send(self.u(app, Method::POST, "/v3/taxonomies").json(
+            &json!({"taxonomy": {"uid": uid, "name": uid.to_uppercase(), "description": "d"}}),
+        ))
         .await;
         assert_eq!(s, 201, "{b}");
         assert_eq!(b["notice"], "Taxonomy created successfully.");
@@ -92,7 +91,10 @@ async fn taxonomies_and_term_trees(app: TestApp) {
     let france = w.term(&app, "regions", "france", Some("europe")).await;
     assert_eq!(france["depth"], 2);
     assert_eq!(france["parent_uid"], "europe");
-    assert_eq!(w.term(&app, "regions", "paris", Some("france")).await["depth"], 3);
+    assert_eq!(
+        w.term(&app, "regions", "paris", Some("france")).await["depth"],
+        3
+    );
     w.term(&app, "regions", "spain", Some("europe")).await;
     w.term(&app, "regions", "asia", None).await;
     // An unknown parent, a taken uid, an unknown taxonomy.
@@ -122,22 +124,36 @@ async fn taxonomies_and_term_trees(app: TestApp) {
         .await;
     assert_eq!(b["taxonomy"]["terms_count"], 5);
     let b = w
-        .get(&app, "/v3/taxonomies?include_count=true&include_terms_count=true")
+        .get(
+            &app,
+            "/v3/taxonomies?include_count=true&include_terms_count=true",
+        )
         .await;
     assert_eq!(b["count"], 1);
     assert_eq!(b["taxonomies"][0]["terms_count"], 5);
     let b = w
-        .get(&app, "/v3/taxonomies/regions/terms/europe?include_children_count=true")
+        .get(
+            &app,
+            "/v3/taxonomies/regions/terms/europe?include_children_count=true",
+        )
         .await;
     assert_eq!(b["term"]["children_count"], 2);
     let b = w
-        .get(&app, "/v3/taxonomies/regions/terms/paris?include_ancestors=true")
+        .get(
+            &app,
+            "/v3/taxonomies/regions/terms/paris?include_ancestors=true",
+        )
         .await;
     let chain: Vec<(String, String)> = b["term"]["ancestors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|a| (a["uid"].as_str().unwrap().into(), a["type"].as_str().unwrap().into()))
+        .map(|a| {
+            (
+                a["uid"].as_str().unwrap().into(),
+                a["type"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     assert_eq!(
         chain,
@@ -151,10 +167,15 @@ async fn taxonomies_and_term_trees(app: TestApp) {
         .get(&app, "/v3/taxonomies/regions/terms?include_count=true")
         .await;
     assert_eq!(b["count"], 5);
-    assert_eq!(uids(&b["terms"]), ["europe", "france", "paris", "spain", "asia"]);
+    assert_eq!(
+        uids(&b["terms"]),
+        ["europe", "france", "paris", "spain", "asia"]
+    );
     let b = w.get(&app, "/v3/taxonomies/regions/terms?depth=1").await;
     assert_eq!(uids(&b["terms"]), ["europe", "asia"]);
-    let b = w.get(&app, "/v3/taxonomies/regions/terms?typeahead=PAR").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/regions/terms?typeahead=PAR")
+        .await;
     assert_eq!(uids(&b["terms"]), ["paris"]);
 
     // Ancestors and descendants, with a depth limit.
@@ -167,14 +188,19 @@ async fn taxonomies_and_term_trees(app: TestApp) {
         .await;
     assert_eq!(uids(&b["terms"]), ["france", "paris", "spain"]);
     let b = w
-        .get(&app, "/v3/taxonomies/regions/terms/europe/descendants?depth=1")
+        .get(
+            &app,
+            "/v3/taxonomies/regions/terms/europe/descendants?depth=1",
+        )
         .await;
     assert_eq!(uids(&b["terms"]), ["france", "spain"]);
 
     // Search across taxonomies.
     w.taxonomy(&app, "topics").await;
     w.term(&app, "topics", "parsing", None).await;
-    let b = w.get(&app, "/v3/taxonomies/$all/terms?typeahead=pars").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/$all/terms?typeahead=pars")
+        .await;
     let found: HashSet<String> = uids(&b["terms"]).into_iter().collect();
     assert_eq!(found, HashSet::from(["parsing".to_string()]));
     let b = w.get(&app, "/v3/taxonomies/$all/terms?typeahead=ar").await;
@@ -251,7 +277,10 @@ async fn taxonomies_and_term_trees(app: TestApp) {
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(w.get(&app, "/v3/taxonomies/topics/terms/l10").await["term"]["depth"], 3);
+    assert_eq!(
+        w.get(&app, "/v3/taxonomies/topics/terms/l10").await["term"]["depth"],
+        3
+    );
 
     // Rename; the parent changes only through move.
     let (s, b) = send(
@@ -281,7 +310,11 @@ async fn taxonomies_and_term_trees(app: TestApp) {
             .mime_str("application/json")
             .unwrap(),
     );
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/taxonomies/import").multipart(form)).await;
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/taxonomies/import")
+            .multipart(form),
+    )
+    .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["taxonomy"]["uid"], "regions_copy");
     let copy = w.get(&app, "/v3/taxonomies/regions_copy/export").await;
@@ -293,7 +326,11 @@ async fn taxonomies_and_term_trees(app: TestApp) {
         "taxonomy",
         Part::bytes(bad.to_string().into_bytes()).file_name("b.json"),
     );
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/taxonomies/import").multipart(form)).await;
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/taxonomies/import")
+            .multipart(form),
+    )
+    .await;
     assert_error(s, &b, 422, 120);
     let (s, b) = send(w.u(&app, Method::GET, "/v3/taxonomies/broken")).await;
     assert_error(s, &b, 422, 141);
@@ -302,7 +339,11 @@ async fn taxonomies_and_term_trees(app: TestApp) {
     let (s, b) = send(w.u(&app, Method::DELETE, "/v3/taxonomies/regions/terms/france")).await;
     assert_error(s, &b, 422, 120);
     let r = w
-        .u(&app, Method::DELETE, "/v3/taxonomies/regions/terms/france?force=true")
+        .u(
+            &app,
+            Method::DELETE,
+            "/v3/taxonomies/regions/terms/france?force=true",
+        )
         .send()
         .await
         .unwrap();
@@ -311,9 +352,7 @@ async fn taxonomies_and_term_trees(app: TestApp) {
     assert_error(s, &b, 422, 141);
     let b = w.get(&app, "/v3/taxonomies/regions/terms?depth=1").await;
     assert_eq!(uids(&b["terms"]), ["europe", "asia"]);
-    let b = w
-        .get(&app, "/v3/taxonomies/regions/terms/asia")
-        .await;
+    let b = w.get(&app, "/v3/taxonomies/regions/terms/asia").await;
     assert_eq!(b["term"]["order"], 2);
     let r = w
         .u(&app, Method::DELETE, "/v3/taxonomies/regions_copy")
@@ -402,7 +441,14 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
         )
         .await;
         assert_eq!(s, 422, "{b}");
-        assert!(b["errors"].as_object().unwrap().keys().any(|k| k.starts_with("taxonomies")), "{b}");
+        assert!(
+            b["errors"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .any(|k| k.starts_with("taxonomies")),
+            "{b}"
+        );
     }
 
     // 24 entries with varied terms (a deterministic spread, some with none of `color`).
@@ -413,7 +459,11 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
             1 => vec![all[i % 7].to_string()],
             2 => vec![all[i % 7].to_string(), all[(i + 3) % 7].to_string()],
             3 => vec![all[(i * 5) % 7].to_string()],
-            4 => vec![all[(i + 1) % 7].to_string(), all[(i + 2) % 7].to_string(), all[(i + 5) % 7].to_string()],
+            4 => vec![
+                all[(i + 1) % 7].to_string(),
+                all[(i + 2) % 7].to_string(),
+                all[(i + 5) % 7].to_string(),
+            ],
             _ => vec![all[(i * 3) % 7].to_string()],
         }
     };
@@ -423,14 +473,19 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
             .iter()
             .map(|t| json!({"taxonomy_uid": "color", "term_uid": t}))
             .collect();
-        tags.push(json!({"taxonomy_uid": "size", "term_uid": if i % 2 == 0 { "small" } else { "large" }}));
+        tags.push(
+            json!({"taxonomy_uid": "size", "term_uid": if i % 2 == 0 { "small" } else { "large" }}),
+        );
         let (s, b) = send(
             w.u(&app, Method::POST, "/v3/content_types/product/entries")
                 .json(&json!({"entry": {"title": format!("p{i}"), "taxonomies": tags}})),
         )
         .await;
         assert_eq!(s, 201, "{b}");
-        assert_eq!(b["entry"]["taxonomies"].as_array().unwrap().len(), terms_of(i).len() + 1);
+        assert_eq!(
+            b["entry"]["taxonomies"].as_array().unwrap().len(),
+            terms_of(i).len() + 1
+        );
         carried.insert(b["entry"]["uid"].as_str().unwrap().to_string(), terms_of(i));
     }
     let query = |q: Value| {
@@ -439,7 +494,11 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
         async move {
             let (s, b) = send(
                 w.u(app, Method::GET, "/v3/content_types/product/entries")
-                    .query(&[("query", q.to_string()), ("include_count", "true".into()), ("limit", "100".into())]),
+                    .query(&[
+                        ("query", q.to_string()),
+                        ("include_count", "true".into()),
+                        ("limit", "100".into()),
+                    ]),
             )
             .await;
             assert_eq!(s, 200, "{q}: {b}");
@@ -478,7 +537,10 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
             .collect()
     };
     let has = |ts: &[String], t: &str| ts.iter().any(|x| x == t);
-    assert_eq!(query(json!({"taxonomies.color": "c3"})).await, with(&|ts| has(ts, "c3")));
+    assert_eq!(
+        query(json!({"taxonomies.color": "c3"})).await,
+        with(&|ts| has(ts, "c3"))
+    );
     assert_eq!(
         query(json!({"taxonomies.color": {"$exists": true}})).await,
         with(&|ts| !ts.is_empty())
@@ -512,23 +574,34 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
             .collect()
     };
     assert_eq!(small.len(), 12);
-    let got = query(json!({"$and": [{"taxonomies.color": {"$eq_below": "c1"}}, {"taxonomies.size": "small"}]})).await;
+    let got = query(
+        json!({"$and": [{"taxonomies.color": {"$eq_below": "c1"}}, {"taxonomies.size": "small"}]}),
+    )
+    .await;
     let want: HashSet<String> = with(&|ts| ts.iter().any(|t| t == "c1" || up(t).contains(&"c1")))
         .intersection(&small)
         .cloned()
         .collect();
     assert_eq!(got, want);
-    let got = query(json!({"$or": [{"taxonomies.color": {"$below": "c6"}}, {"title": "p0"}]})).await;
+    let got =
+        query(json!({"$or": [{"taxonomies.color": {"$below": "c6"}}, {"title": "p0"}]})).await;
     let mut want = with(&|ts| has(ts, "c7"));
     let p0 = query(json!({"title": "p0"})).await;
     want.extend(p0);
     assert_eq!(got, want);
     // Unknown terms and taxonomies match nothing; bad operators are refused.
-    assert!(query(json!({"taxonomies.color": {"$eq_below": "nope"}})).await.is_empty());
-    assert!(query(json!({"taxonomies.shape": {"$in": ["c1"]}})).await.is_empty());
+    assert!(query(json!({"taxonomies.color": {"$eq_below": "nope"}}))
+        .await
+        .is_empty());
+    assert!(query(json!({"taxonomies.shape": {"$in": ["c1"]}}))
+        .await
+        .is_empty());
     let (s, b) = send(
         w.u(&app, Method::GET, "/v3/content_types/product/entries")
-            .query(&[("query", r#"{"taxonomies.color": {"$below": "c1", "levels": 0}}"#)]),
+            .query(&[(
+                "query",
+                r#"{"taxonomies.color": {"$below": "c1", "levels": 0}}"#,
+            )]),
     )
     .await;
     assert_error(s, &b, 422, 120);
@@ -543,7 +616,11 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
     .await;
     assert_eq!(s, 200, "{b}");
     assert!(query(json!({"taxonomies.color": "c4"})).await.contains(uid));
-    assert!(query(json!({"taxonomies.color": {"$eq_below": "c2", "levels": 2}})).await.contains(uid));
+    assert!(
+        query(json!({"taxonomies.color": {"$eq_below": "c2", "levels": 2}}))
+            .await
+            .contains(uid)
+    );
     // ... and a query answered from it misses the entry once its rows are gone.
     {
         let mut c = app.db.begin().await.unwrap();
@@ -572,7 +649,10 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
     // A term in use cannot be deleted (not even with force), nor one above it, nor its
     // taxonomy; counts of use are reported.
     let b = w
-        .get(&app, "/v3/taxonomies/color/terms/c4?include_referenced_entries_count=true")
+        .get(
+            &app,
+            "/v3/taxonomies/color/terms/c4?include_referenced_entries_count=true",
+        )
         .await;
     assert_eq!(
         b["term"]["referenced_entries_count"],
@@ -588,11 +668,20 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
     }
     // Deleting the entries frees the terms.
     for uid in carried.keys() {
-        let (s, _) = send(w.u(&app, Method::DELETE, &format!("/v3/content_types/product/entries/{uid}"))).await;
+        let (s, _) = send(w.u(
+            &app,
+            Method::DELETE,
+            &format!("/v3/content_types/product/entries/{uid}"),
+        ))
+        .await;
         assert_eq!(s, 200);
     }
     let r = w
-        .u(&app, Method::DELETE, "/v3/taxonomies/color/terms/c3?force=true")
+        .u(
+            &app,
+            Method::DELETE,
+            "/v3/taxonomies/color/terms/c3?force=true",
+        )
         .send()
         .await
         .unwrap();
@@ -616,7 +705,11 @@ async fn management_tokens_need_the_taxonomy_scope(app: TestApp) {
         let w = &w;
         async move {
             let (s, b) = app
-                .create_token(&w.owner, &w.api_key, json!({"name": scope.to_string(), "scope": scope}))
+                .create_token(
+                    &w.owner,
+                    &w.api_key,
+                    json!({"name": scope.to_string(), "scope": scope}),
+                )
                 .await;
             assert_eq!(s, 201, "{b}");
             b["token"]["token"].as_str().unwrap().to_string()
@@ -632,7 +725,10 @@ async fn management_tokens_need_the_taxonomy_scope(app: TestApp) {
     )
     .await;
     assert_eq!(s, 201, "{b}");
-    assert_eq!(b["term"]["created_by"].as_str().map(|s| !s.is_empty()), Some(true));
+    assert_eq!(
+        b["term"]["created_by"].as_str().map(|s| !s.is_empty()),
+        Some(true)
+    );
     let (s, b) = send(t(Method::GET, "/v3/taxonomies/colors/terms", &ro)).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(uids(&b["terms"]), ["red"]);

@@ -784,7 +784,11 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
 
 fn check_terms(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Value {
     let Some(items) = v.as_array() else {
-        push(errors, path, "must be an array of {\"taxonomy_uid\", \"term_uid\"}.");
+        push(
+            errors,
+            path,
+            "must be an array of {\"taxonomy_uid\", \"term_uid\"}.",
+        );
         return v.clone();
     };
     let mut out: Vec<Value> = Vec::new();
@@ -798,7 +802,11 @@ fn check_terms(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
             ))
         });
         let Some((tax, term)) = pair else {
-            push(errors, &ip, "must be {\"taxonomy_uid\", \"term_uid\"} (strings).");
+            push(
+                errors,
+                &ip,
+                "must be {\"taxonomy_uid\", \"term_uid\"} (strings).",
+            );
             continue;
         };
         if !f.taxonomies.iter().any(|r| r.taxonomy_uid == tax) {
@@ -1041,7 +1049,10 @@ mod tests {
                                                 {"taxonomy_uid": "color", "term_uid": "a"}]}),
             json!({"title": "x", "taxonomies": "red"}),
         ] {
-            assert!(validate_entry(&f, bad.as_object().unwrap()).is_err(), "{bad}");
+            assert!(
+                validate_entry(&f, bad.as_object().unwrap()).is_err(),
+                "{bad}"
+            );
         }
         for bad in [
             json!([{"uid": "tags", "display_name": "T", "data_type": "taxonomy", "taxonomies": [{"taxonomy_uid": "c"}]}]),

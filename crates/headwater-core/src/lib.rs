@@ -12,7 +12,7 @@ pub mod ratelimit;
 pub mod scope;
 pub mod sealing;
 pub mod secret;
-pub mod taxonomy;
 pub mod sigv4;
+pub mod taxonomy;
 pub mod throttle;
 pub mod totp;

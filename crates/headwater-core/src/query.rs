@@ -375,7 +375,17 @@ mod tests {
             }
         );
         let c = parse(r#"{"taxonomies.color": {"$above": "red"}}"#).unwrap();
-        assert!(matches!(c, Cond::Cmp { op: Op::Hierarchy { kind: Hierarchy::Above, levels: MAX_LEVELS, .. }, .. }));
+        assert!(matches!(
+            c,
+            Cond::Cmp {
+                op: Op::Hierarchy {
+                    kind: Hierarchy::Above,
+                    levels: MAX_LEVELS,
+                    ..
+                },
+                ..
+            }
+        ));
         for bad in [
             r#"{"title": {"$below": "x"}}"#,
             r#"{"taxonomies.color": {"$below": 3}}"#,

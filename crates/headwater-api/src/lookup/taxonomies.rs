@@ -2,8 +2,8 @@
 //! hierarchy operators are resolved against the taxonomies' term trees.
 
 use crate::error::ApiResult;
-use headwater_core::scope::FieldErrors;
 use headwater_core::query::Cond;
+use headwater_core::scope::FieldErrors;
 use headwater_core::{content, taxonomy};
 use headwater_store::repo::{taxonomies, Conn};
 use serde_json::{Map, Value};

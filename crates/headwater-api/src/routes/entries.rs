@@ -223,8 +223,10 @@ pub async fn create(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) =
-        validate(&state, &mut tx, &fields, map, &probe, &ctx.space, "creation").await?;
+    let (title, doc) = validate(
+        &state, &mut tx, &fields, map, &probe, &ctx.space, "creation",
+    )
+    .await?;
     let tags = tags_of(map, None)?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {

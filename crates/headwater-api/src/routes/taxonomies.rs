@@ -217,7 +217,11 @@ pub async fn list(
         .collect();
     let n = matching.len() as i64;
     let mut items = Vec::new();
-    for t in matching.into_iter().skip(skip as usize).take(limit as usize) {
+    for t in matching
+        .into_iter()
+        .skip(skip as usize)
+        .take(limit as usize)
+    {
         let mut v = taxonomy_json(t);
         if q.flag("include_terms_count") {
             v["terms_count"] = json!(counts.get(&t.uid).copied().unwrap_or(0));
@@ -421,11 +425,15 @@ pub async fn export(
     let by_uid: HashMap<&str, &Term> = terms.iter().map(|t| (t.uid.as_str(), t)).collect();
     let mut ordered: Vec<Value> = Vec::new();
     for root in terms.iter().filter(|t| t.parent_uid.is_none()) {
-        for uid in std::iter::once(root.uid.as_str())
-            .chain(tree.descendants(&root.uid, None).into_iter().map(|(u, _)| u))
-        {
+        for uid in std::iter::once(root.uid.as_str()).chain(
+            tree.descendants(&root.uid, None)
+                .into_iter()
+                .map(|(u, _)| u),
+        ) {
             let t = by_uid[uid];
-            ordered.push(json!({"uid": t.uid, "name": t.name, "parent_uid": t.parent_uid, "order": t.order}));
+            ordered.push(
+                json!({"uid": t.uid, "name": t.name, "parent_uid": t.parent_uid, "order": t.order}),
+            );
         }
     }
     Ok(Json(json!({
@@ -441,7 +449,11 @@ pub async fn import(
     mp: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Create))?;
-    let mut mp = mp.map_err(|e| ApiError::bad_body(format!("Send the taxonomy file as multipart/form-data (field 'taxonomy'): {e}")))?;
+    let mut mp = mp.map_err(|e| {
+        ApiError::bad_body(format!(
+            "Send the taxonomy file as multipart/form-data (field 'taxonomy'): {e}"
+        ))
+    })?;
     let mut file: Option<Vec<u8>> = None;
     loop {
         let mut field = match mp.next_field().await {
@@ -480,7 +492,12 @@ pub async fn import(
             file = Some(buf);
         }
     }
-    let bytes = file.ok_or_else(|| ApiError::invalid("taxonomy", "send the file in the multipart field 'taxonomy'."))?;
+    let bytes = file.ok_or_else(|| {
+        ApiError::invalid(
+            "taxonomy",
+            "send the file in the multipart field 'taxonomy'.",
+        )
+    })?;
     let doc: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::invalid("taxonomy", format!("the file is not JSON: {e}")))?;
     let tax = doc
@@ -560,11 +577,7 @@ pub async fn import(
     tx.commit().await.map_err(StoreError::from)?;
     let mut v = taxonomy_json(&t);
     v["terms_count"] = json!(items.len());
-    Ok(created(
-        "Taxonomy imported successfully.",
-        "taxonomy",
-        v,
-    ))
+    Ok(created("Taxonomy imported successfully.", "taxonomy", v))
 }
 
 // ---- terms ----
@@ -580,7 +593,10 @@ pub async fn list_terms(
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
     let (skip, limit, _) = q.page()?;
-    let typeahead = q.get("typeahead").or(q.get("search")).map(str::to_lowercase);
+    let typeahead = q
+        .get("typeahead")
+        .or(q.get("search"))
+        .map(str::to_lowercase);
     let mut c = state.db().reader().await?;
     if tax == "$all" {
         let text = typeahead.unwrap_or_default();
@@ -792,10 +808,16 @@ pub async fn move_term(
             if tree.is_self_or_below(&uid, p) {
                 return Err(ApiError::invalid(
                     "term.parent_uid",
-                    format!("'{p}' is '{uid}' itself or below it: a term cannot move under itself."),
+                    format!(
+                        "'{p}' is '{uid}' itself or below it: a term cannot move under itself."
+                    ),
                 ));
             }
-            all.iter().find(|t| &t.uid == p).map(|t| t.depth).unwrap_or(0) + 1
+            all.iter()
+                .find(|t| &t.uid == p)
+                .map(|t| t.depth)
+                .unwrap_or(0)
+                + 1
         }
     };
     if new_depth + i64::from(tree.height(&uid)) > MAX_DEPTH {

@@ -183,10 +183,7 @@ pub async fn write_many(
             q = q.bind(*seq);
         }
         q.execute(&mut *c).await?;
-        let sql = format!(
-            "DELETE FROM entry_terms WHERE seq IN ({})",
-            list.join(", ")
-        );
+        let sql = format!("DELETE FROM entry_terms WHERE seq IN ({})", list.join(", "));
         let mut q = sqlx::query(&sql);
         for (seq, _) in chunk {
             q = q.bind(*seq);

@@ -180,7 +180,12 @@ pub async fn term_counts(c: &mut Conn, space: &str) -> Result<Vec<(String, i64)>
         .collect())
 }
 
-pub async fn term(c: &mut Conn, space: &str, taxonomy_uid: &str, uid: &str) -> Result<Option<Term>> {
+pub async fn term(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    uid: &str,
+) -> Result<Option<Term>> {
     let row = sqlx::query(&format!(
         "SELECT {TERM_COLS} FROM taxonomy_terms WHERE stack_uid = $1 AND taxonomy_uid = $2 AND uid = $3"
     ))
@@ -309,7 +314,9 @@ pub async fn insert_term(
     .bind(&now)
     .execute(&mut *c)
     .await?;
-    Ok(term(c, space, taxonomy_uid, uid).await?.expect("just inserted"))
+    Ok(term(c, space, taxonomy_uid, uid)
+        .await?
+        .expect("just inserted"))
 }
 
 pub async fn rename_term(
@@ -404,7 +411,12 @@ pub async fn move_term(
 }
 
 /// Deletes a term and `below` (its descendants).
-pub async fn delete_terms(c: &mut Conn, space: &str, current: &Term, below: &[String]) -> Result<()> {
+pub async fn delete_terms(
+    c: &mut Conn,
+    space: &str,
+    current: &Term,
+    below: &[String],
+) -> Result<()> {
     let tax = current.taxonomy_uid.as_str();
     for uid in below.iter().chain(std::iter::once(&current.uid)) {
         sqlx::query(
@@ -427,9 +439,10 @@ pub async fn entries_using(
     taxonomy_uid: &str,
     terms: Option<&[String]>,
 ) -> Result<i64> {
-    let mut sql = "SELECT COUNT(DISTINCT e.uid) AS n FROM entry_terms t JOIN entries e ON e.seq = t.seq \
+    let mut sql =
+        "SELECT COUNT(DISTINCT e.uid) AS n FROM entry_terms t JOIN entries e ON e.seq = t.seq \
                    WHERE t.stack_uid = $1 AND t.taxonomy_uid = $2"
-        .to_string();
+            .to_string();
     if let Some(list) = terms {
         if list.is_empty() {
             return Ok(0);
