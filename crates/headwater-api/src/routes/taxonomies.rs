@@ -60,12 +60,15 @@ fn pairs(terms: &[Term]) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// Each term's name and parent, by uid.
+type Names = HashMap<String, (String, Option<String>)>;
+
 /// What the `include_*` parameters add to each term: `children_count`,
 /// `referenced_entries_count`, `ancestors` (the taxonomy, then the terms above, root first).
 struct Extras {
     children: Option<HashMap<String, i64>>,
     entries: Option<HashMap<String, i64>>,
-    ancestors: Option<(Taxonomy, HashMap<String, (String, Option<String>)>)>,
+    ancestors: Option<(Taxonomy, Names)>,
 }
 
 impl Extras {
