@@ -646,6 +646,48 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
     assert_eq!(s, 200);
     assert!(query(json!({"taxonomies.color": "c4"})).await.contains(uid));
 
+    // A new branch starts with the taxonomies, terms and entry term index of its source.
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/stacks/branches")
+            .json(&json!({"branch": {"uid": "dev", "source": "main"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let on_dev = |q: Value| {
+        let w = &w;
+        let app = &app;
+        async move {
+            let (s, b) = send(
+                w.u(app, Method::GET, "/v3/content_types/product/entries")
+                    .header("branch", "dev")
+                    .query(&[("query", q.to_string()), ("limit", "100".into())]),
+            )
+            .await;
+            assert_eq!(s, 200, "{b}");
+            uids(&b["entries"]).into_iter().collect::<HashSet<String>>()
+        }
+    };
+    for q in [
+        json!({"taxonomies.color": {"$eq_below": "c1", "levels": 2}}),
+        json!({"taxonomies.color": "c4"}),
+        json!({"taxonomies.size": {"$in": ["small"]}}),
+    ] {
+        assert_eq!(on_dev(q.clone()).await, query(q.clone()).await, "{q}");
+    }
+    let (s, b) = send(
+        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c4/ancestors").header("branch", "dev"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(uids(&b["terms"]), ["c1", "c2", "c3"]);
+    // Terms added on main stay on main.
+    w.term(&app, "color", "c8", Some("c7")).await;
+    let (s, b) = send(
+        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c8").header("branch", "dev"),
+    )
+    .await;
+    assert_error(s, &b, 422, 141);
+
     // A term in use cannot be deleted (not even with force), nor one above it, nor its
     // taxonomy; counts of use are reported.
     let b = w
