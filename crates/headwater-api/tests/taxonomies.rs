@@ -528,6 +528,67 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
             }
         }
     }
+    // The delivery API answers the same operators over what is published.
+    let (s, _) = send(
+        w.u(&app, Method::POST, "/v3/environments")
+            .json(&json!({"environment": {"name": "production"}})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let mut published: Vec<&String> = carried.keys().collect();
+    published.sort();
+    published.truncate(12);
+    for uid in &published {
+        let (s, b) = send(
+            w.u(
+                &app,
+                Method::POST,
+                &format!("/v3/content_types/product/entries/{uid}/publish"),
+            )
+            .json(&json!({"entry": {"environments": ["production"], "locales": ["en-us"]}})),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+    }
+    let (s, b) = send(w.u(&app, Method::POST, "/v3/stacks/delivery_tokens").json(
+        &json!({"token": {
+        "name": "site", "scope": [
+            {"module": "environment", "environments": ["production"], "acl": {"read": true}},
+            {"module": "branch", "branches": ["main"], "acl": {"read": true}}]}}),
+    ))
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let delivery = b["token"]["token"].as_str().unwrap().to_string();
+    let mut delivered = 0;
+    for (op, term) in [
+        ("$eq_below", "c1"),
+        ("$below", "c2"),
+        ("$eq_above", "c4"),
+        ("$above", "c7"),
+    ] {
+        let (s, b) = send(
+            app.req(Method::GET, "/cda/v3/content_types/product/entries")
+                .header("api_key", &w.api_key)
+                .header("access_token", &delivery)
+                .query(&[
+                    ("environment", "production".to_string()),
+                    ("limit", "100".into()),
+                    ("query", json!({"taxonomies.color": {op: term}}).to_string()),
+                ]),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        let got: HashSet<String> = uids(&b["entries"]).into_iter().collect();
+        let want: HashSet<String> = published
+            .iter()
+            .filter(|u| scan_matches(op, term, 10, &carried[**u]))
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(got, want, "delivery {op} {term}");
+        delivered += got.len();
+    }
+    assert!(delivered > 0, "the delivery checks found nothing at all");
+
     // Equality, $exists, $nin, and combinations with other fields and taxonomies.
     let with = |f: &dyn Fn(&[String]) -> bool| -> HashSet<String> {
         carried
@@ -675,7 +736,8 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
         assert_eq!(on_dev(q.clone()).await, query(q.clone()).await, "{q}");
     }
     let (s, b) = send(
-        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c4/ancestors").header("branch", "dev"),
+        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c4/ancestors")
+            .header("branch", "dev"),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -683,7 +745,8 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
     // Terms added on main stay on main.
     w.term(&app, "color", "c8", Some("c7")).await;
     let (s, b) = send(
-        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c8").header("branch", "dev"),
+        w.u(&app, Method::GET, "/v3/taxonomies/color/terms/c8")
+            .header("branch", "dev"),
     )
     .await;
     assert_error(s, &b, 422, 141);
