@@ -420,6 +420,22 @@ async fn entries_are_tagged_and_queried_by_taxonomy(app: TestApp) {
         ]}})))
     .await;
     assert_eq!(s, 201, "{b}");
+    // A taxonomy field names existing taxonomies.
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/content_types")
+            .json(&json!({"content_type": {
+            "title": "Other", "uid": "other", "schema": [
+                {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true},
+                {"uid": "taxonomies", "display_name": "Taxonomy", "data_type": "taxonomy",
+                 "taxonomies": [{"taxonomy_uid": "color"}, {"taxonomy_uid": "shape"}]}
+            ]}})),
+    )
+    .await;
+    assert_error(s, &b, 422, 115);
+    assert!(
+        b["errors"]["schema[1].taxonomies[1].taxonomy_uid"].is_array(),
+        "{b}"
+    );
     // The field round-trips with its taxonomies.
     let b = w.get(&app, "/v3/content_types/product").await;
     assert_eq!(

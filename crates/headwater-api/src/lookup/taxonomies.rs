@@ -52,3 +52,21 @@ pub(crate) async fn resolve_hierarchy(
     taxonomy::resolve(cond, &terms);
     Ok(())
 }
+
+/// The taxonomies a stored schema's taxonomy field names.
+pub(crate) fn named_taxonomies(schema: &Value) -> Vec<String> {
+    schema
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f.get("data_type").and_then(Value::as_str) == Some("taxonomy"))
+        .flat_map(|f| {
+            f.get("taxonomies")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("taxonomy_uid").and_then(Value::as_str))
+                .map(str::to_string)
+        })
+        .collect()
+}

@@ -353,14 +353,9 @@ async fn content_types_using(c: &mut Conn, space: &str, uid: &str) -> ApiResult<
     Ok(types
         .into_iter()
         .filter(|t| {
-            t.schema.as_array().into_iter().flatten().any(|f| {
-                f.get("data_type").and_then(Value::as_str) == Some("taxonomy")
-                    && f.get("taxonomies")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|r| r.get("taxonomy_uid").and_then(Value::as_str) == Some(uid))
-            })
+            crate::lookup::taxonomies::named_taxonomies(&t.schema)
+                .iter()
+                .any(|n| n == uid)
         })
         .map(|t| t.uid)
         .collect())
