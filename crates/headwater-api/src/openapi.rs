@@ -45,6 +45,8 @@ pub enum Body {
     AssetUpload,
     /// Either `{"asset": {…}}` JSON or an `asset[upload]` multipart form.
     AssetJsonOrUpload,
+    /// `multipart/form-data` with a `taxonomy` file (an exported taxonomy).
+    TaxonomyUpload,
 }
 
 /// The success answer.
@@ -66,6 +68,8 @@ pub enum Reply {
     Document,
     /// 200 the file's bytes.
     File,
+    /// 204, no body.
+    NoContent,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -323,6 +327,33 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/labels/{uid}", "labels", Stack, Body::None, One("label"), "One label"),
     op("PUT", "/v3/labels/{uid}", "labels", Stack, Json("label"), Updated("label"), "Update a label"),
     op("DELETE", "/v3/labels/{uid}", "labels", Stack, Body::None, Notice, "Delete a label (its children lose it as parent)"),
+    op("GET", "/v3/taxonomies", "taxonomies", Stack, Body::None, List("taxonomies"), "The branch's taxonomies")
+        .query(&["skip", "limit", "include_count", "include_terms_count", "include_referenced_entries_count", "typeahead", "search"]),
+    op("POST", "/v3/taxonomies", "taxonomies", Stack, Json("taxonomy"), Created("taxonomy"), "Create a taxonomy"),
+    op("POST", "/v3/taxonomies/import", "taxonomies", Stack, Body::TaxonomyUpload, Created("taxonomy"),
+       "Create a taxonomy with its terms from an exported file"),
+    op("GET", "/v3/taxonomies/{uid}", "taxonomies", Stack, Body::None, One("taxonomy"), "One taxonomy")
+        .query(&["include_terms_count", "include_referenced_terms_count", "include_referenced_entries_count"]),
+    op("PUT", "/v3/taxonomies/{uid}", "taxonomies", Stack, Json("taxonomy"), Updated("taxonomy"), "Rename or describe a taxonomy"),
+    op("DELETE", "/v3/taxonomies/{uid}", "taxonomies", Stack, Body::None, NoContent,
+       "Delete a taxonomy with its terms (refused while entries carry its terms; `force` when content types name it)").query(&["force"]),
+    op("GET", "/v3/taxonomies/{uid}/export", "taxonomies", Stack, Body::None, One("taxonomy"),
+       "The taxonomy and its terms as a file for import").query(&["format"]),
+    op("GET", "/v3/taxonomies/{uid}/terms", "taxonomies", Stack, Body::None, List("terms"),
+       "The taxonomy's terms, parents first (`$all` as uid with `typeahead` searches every taxonomy)")
+        .query(&["depth", "typeahead", "search", "skip", "limit", "include_count", "include_children_count",
+                 "include_referenced_entries_count", "include_ancestors"]),
+    op("POST", "/v3/taxonomies/{uid}/terms", "taxonomies", Stack, Json("term"), Created("term"), "Create a term (`parent_uid`, `order`)"),
+    op("GET", "/v3/taxonomies/{uid}/terms/{term}", "taxonomies", Stack, Body::None, One("term"), "One term")
+        .query(&["include_children_count", "include_referenced_entries_count", "include_ancestors"]),
+    op("PUT", "/v3/taxonomies/{uid}/terms/{term}", "taxonomies", Stack, Json("term"), Updated("term"), "Rename a term"),
+    op("DELETE", "/v3/taxonomies/{uid}/terms/{term}", "taxonomies", Stack, Body::None, NoContent,
+       "Delete a term (`force` with its descendants; refused while entries carry them)").query(&["force"]),
+    op("GET", "/v3/taxonomies/{uid}/terms/{term}/ancestors", "taxonomies", Stack, Body::None, List("terms"), "The terms above a term, root first"),
+    op("GET", "/v3/taxonomies/{uid}/terms/{term}/descendants", "taxonomies", Stack, Body::None, List("terms"),
+       "The terms below a term, to `depth` levels").query(&["depth", "skip", "limit", "include_count"]),
+    op("PUT", "/v3/taxonomies/{uid}/terms/{term}/move", "taxonomies", Stack, Json("term"), Updated("term"),
+       "Move a term (`parent_uid`, `order`); cycles and depths past 10 are refused").query(&["force"]),
     op("GET", "/v3/webhooks", "webhooks", Stack, Body::None, List("webhooks"), "The stack's webhooks").query(LIST),
     op("POST", "/v3/webhooks", "webhooks", Stack, Json("webhook"), Created("webhook"),
        "Create a webhook (channels, destinations; deliveries are signed)"),
@@ -365,7 +396,33 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         "count" => (boolean, "Answer only the number of items matching."),
         "query" => (
             string,
-            "A JSON query (`$eq $ne $in $nin $lt $lte $gt $gte $exists $regex $and $or`).",
+            "A JSON query (`$eq $ne $in $nin $lt $lte $gt $gte $exists $regex $and $or`; on \
+             `taxonomies.<uid>` also `$eq_below $below $eq_above $above` with `levels`).",
+        ),
+        "include_terms_count" => (boolean, "Add `terms_count`."),
+        "include_referenced_terms_count" => (
+            boolean,
+            "Add `referenced_terms_count` and `referenced_entries_count`.",
+        ),
+        "include_referenced_entries_count" => (
+            boolean,
+            "Add `referenced_entries_count`, the entries carrying the term(s).",
+        ),
+        "include_children_count" => (boolean, "Add `children_count` to each term."),
+        "include_ancestors" => (
+            boolean,
+            "Add `ancestors`: the taxonomy, then the terms above, root first.",
+        ),
+        "typeahead" => (string, "Keep terms whose name or uid contains this text."),
+        "search" => (string, "The same as `typeahead`."),
+        "force" => (
+            boolean,
+            "Delete or move even what depends on it (see the operation).",
+        ),
+        "format" => (string, "Export format (`json`)."),
+        "depth" => (
+            json!({"type": "integer", "minimum": 0, "maximum": 10}),
+            "Levels of terms to return (0 or absent: all).",
         ),
         "asc" => (string, "Sort ascending by this field."),
         "desc" => (string, "Sort descending by this field."),
@@ -468,6 +525,9 @@ fn request_body(body: Body) -> Option<Value> {
         Json(key) => json_content(wrapped(key, false)),
         JsonObject => json_content(object_ref()),
         AssetUpload => upload,
+        Body::TaxonomyUpload => json!({"multipart/form-data": {"schema": {"type": "object",
+            "required": ["taxonomy"], "properties": {
+                "taxonomy": {"type": "string", "contentMediaType": "application/json"}}}}}),
         AssetJsonOrUpload => {
             let mut c = json_content(wrapped("asset", false));
             c.as_object_mut()
@@ -480,6 +540,13 @@ fn request_body(body: Body) -> Option<Value> {
 }
 
 fn responses(reply: Reply) -> Value {
+    if reply == Reply::NoContent {
+        return json!({
+            "204": {"description": "Done (no body)."},
+            "4XX": {"$ref": "#/components/responses/Error"},
+            "5XX": {"$ref": "#/components/responses/Error"},
+        });
+    }
     let (status, description, content) = match reply {
         One(key) => ("200", "The object.", json_content(wrapped(key, false))),
         List(key) => (
@@ -511,6 +578,7 @@ fn responses(reply: Reply) -> Value {
             "The file, with its content type.",
             json!({"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}),
         ),
+        NoContent => unreachable!("answered above"),
     };
     json!({
         status: {"description": description, "content": content},

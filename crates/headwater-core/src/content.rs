@@ -19,6 +19,9 @@ pub enum DataType {
     Blocks,
     Json,
     GlobalField,
+    /// Terms of taxonomies (`taxonomies: [{taxonomy_uid, max_terms, mandatory}]`); the value
+    /// is `[{"taxonomy_uid", "term_uid"}]`. One per content type, at the top, uid `taxonomies`.
+    Taxonomy,
 }
 
 impl DataType {
@@ -35,6 +38,7 @@ impl DataType {
             "blocks" => DataType::Blocks,
             "json" => DataType::Json,
             "global_field" => DataType::GlobalField,
+            "taxonomy" => DataType::Taxonomy,
             _ => return None,
         })
     }
@@ -62,7 +66,23 @@ pub struct Field {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub reference_to: Vec<String>,
+    /// The taxonomies a taxonomy field takes terms of.
+    pub taxonomies: Vec<TaxonomyRule>,
 }
+
+/// One taxonomy of a taxonomy field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaxonomyRule {
+    pub taxonomy_uid: String,
+    /// At most this many terms of the taxonomy on one entry.
+    pub max_terms: u64,
+    /// An entry must carry at least one term of the taxonomy.
+    pub mandatory: bool,
+}
+
+/// The most terms of one taxonomy an entry may carry (the default and the limit of
+/// `max_terms`).
+pub const MAX_TERMS_PER_TAXONOMY: u64 = 25;
 
 /// Finds a global field's schema by uid, when a schema embeds one.
 pub type GlobalFieldLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
@@ -186,7 +206,7 @@ fn parse_fields(
             push(
                 errors,
                 &format!("{p}.data_type"),
-                "must be one of text, number, boolean, isodate, file, link, reference, group, blocks, json, global_field.",
+                "must be one of text, number, boolean, isodate, file, link, reference, group, blocks, json, global_field, taxonomy.",
             );
             continue;
         };
@@ -212,6 +232,7 @@ fn parse_fields(
                     .collect(),
                 _ => Vec::new(),
             },
+            taxonomies: Vec::new(),
         };
         if let Some(fmt) = obj
             .get("format")
@@ -283,6 +304,16 @@ fn parse_fields(
                     "is required for a blocks field.",
                 ),
             },
+            DataType::Taxonomy => {
+                if depth > 0 || field.uid != "taxonomies" {
+                    push(
+                        errors,
+                        &format!("{p}.uid"),
+                        "a taxonomy field sits at the top of the schema with uid 'taxonomies'.",
+                    );
+                }
+                field.taxonomies = parse_taxonomy_rules(obj.get("taxonomies"), &p, errors);
+            }
             DataType::Reference if field.reference_to.is_empty() => {
                 push(
                     errors,
@@ -303,6 +334,75 @@ fn parse_fields(
         out.push(field);
     }
     out
+}
+
+fn parse_taxonomy_rules(v: Option<&Value>, p: &str, errors: &mut FieldErrors) -> Vec<TaxonomyRule> {
+    let path = format!("{p}.taxonomies");
+    let Some(items) = v.and_then(Value::as_array).filter(|a| !a.is_empty()) else {
+        push(errors, &path, "must name at least one taxonomy.");
+        return Vec::new();
+    };
+    let mut out: Vec<TaxonomyRule> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{path}[{i}]");
+        let Some(uid) = item
+            .get("taxonomy_uid")
+            .and_then(Value::as_str)
+            .filter(|u| is_schema_uid(u))
+        else {
+            push(errors, &format!("{ip}.taxonomy_uid"), "is required.");
+            continue;
+        };
+        if out.iter().any(|r| r.taxonomy_uid == uid) {
+            push(
+                errors,
+                &format!("{ip}.taxonomy_uid"),
+                format!("'{uid}' is named twice."),
+            );
+            continue;
+        }
+        let max_terms = match item.get("max_terms") {
+            None | Some(Value::Null) => MAX_TERMS_PER_TAXONOMY,
+            Some(m) => match m.as_u64() {
+                Some(n @ 1..=MAX_TERMS_PER_TAXONOMY) => n,
+                _ => {
+                    push(
+                        errors,
+                        &format!("{ip}.max_terms"),
+                        format!("must be a whole number from 1 to {MAX_TERMS_PER_TAXONOMY}."),
+                    );
+                    continue;
+                }
+            },
+        };
+        out.push(TaxonomyRule {
+            taxonomy_uid: uid.to_string(),
+            max_terms,
+            mandatory: item.get("mandatory").and_then(Value::as_bool) == Some(true),
+        });
+    }
+    out
+}
+
+/// The taxonomy field of a content type, if it has one.
+pub fn taxonomy_field(fields: &[Field]) -> Option<&Field> {
+    fields.iter().find(|f| f.data_type == DataType::Taxonomy)
+}
+
+/// The (taxonomy uid, term uid) pairs of an entry document's `taxonomies` value (as validated
+/// by [`validate_entry`]; anything else in it is skipped).
+pub fn entry_terms(doc: &Map<String, Value>) -> Vec<(String, String)> {
+    doc.get("taxonomies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some((
+                t.get("taxonomy_uid")?.as_str()?.to_string(),
+                t.get("term_uid")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
 }
 
 fn resolve_global(
@@ -501,12 +601,24 @@ fn check_object(
             if f.mandatory {
                 push(errors, &path, "is required.");
             }
+            for r in f.taxonomies.iter().filter(|r| r.mandatory) {
+                push(
+                    errors,
+                    &path,
+                    format!("needs a term of the taxonomy '{}'.", r.taxonomy_uid),
+                );
+            }
             if !value.is_null() || doc.contains_key(&f.uid) {
                 out.insert(f.uid.clone(), value.clone());
             }
             continue;
         }
-        if f.multiple && f.data_type != DataType::Blocks && f.data_type != DataType::Reference {
+        if f.multiple
+            && !matches!(
+                f.data_type,
+                DataType::Blocks | DataType::Reference | DataType::Taxonomy
+            )
+        {
             match value.as_array() {
                 Some(items) => {
                     let checked: Vec<Value> = items
@@ -665,8 +777,74 @@ fn check_value(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Va
             None => push(errors, path, "must be an array of blocks."),
         },
         DataType::Json => {}
+        DataType::Taxonomy => return check_terms(f, v, path, errors),
     }
     v.clone()
+}
+
+fn check_terms(f: &Field, v: &Value, path: &str, errors: &mut FieldErrors) -> Value {
+    let Some(items) = v.as_array() else {
+        push(
+            errors,
+            path,
+            "must be an array of {\"taxonomy_uid\", \"term_uid\"}.",
+        );
+        return v.clone();
+    };
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let ip = format!("{path}[{i}]");
+        let pair = item.as_object().filter(|o| o.len() == 2).and_then(|o| {
+            Some((
+                o.get("taxonomy_uid")?.as_str()?.to_string(),
+                o.get("term_uid")?.as_str()?.to_string(),
+            ))
+        });
+        let Some((tax, term)) = pair else {
+            push(
+                errors,
+                &ip,
+                "must be {\"taxonomy_uid\", \"term_uid\"} (strings).",
+            );
+            continue;
+        };
+        if !f.taxonomies.iter().any(|r| r.taxonomy_uid == tax) {
+            push(
+                errors,
+                &ip,
+                format!("'{tax}' is not a taxonomy of this field."),
+            );
+            continue;
+        }
+        if seen.contains(&(tax.clone(), term.clone())) {
+            push(errors, &ip, format!("the term '{term}' is named twice."));
+            continue;
+        }
+        out.push(serde_json::json!({"taxonomy_uid": tax, "term_uid": term}));
+        seen.push((tax, term));
+    }
+    for r in &f.taxonomies {
+        let n = seen.iter().filter(|(t, _)| *t == r.taxonomy_uid).count() as u64;
+        if n > r.max_terms {
+            push(
+                errors,
+                path,
+                format!(
+                    "takes at most {} terms of the taxonomy '{}'.",
+                    r.max_terms, r.taxonomy_uid
+                ),
+            );
+        }
+        if n == 0 && r.mandatory {
+            push(
+                errors,
+                path,
+                format!("needs a term of the taxonomy '{}'.", r.taxonomy_uid),
+            );
+        }
+    }
+    Value::Array(out)
 }
 
 /// The dotted paths of the `json` fields an entry reaches through objects alone (top level,
@@ -842,6 +1020,49 @@ mod tests {
         let e =
             validate_entry(&f, json!({"title": "x", "seo": {}}).as_object().unwrap()).unwrap_err();
         assert!(e.contains_key("seo.keywords"));
+    }
+
+    #[test]
+    fn taxonomy_fields() {
+        let f = parse_schema(
+            &json!([{"uid": "title", "display_name": "T", "data_type": "text"},
+                    {"uid": "taxonomies", "display_name": "Tax", "data_type": "taxonomy", "multiple": true,
+                     "taxonomies": [{"taxonomy_uid": "color", "max_terms": 2, "mandatory": true},
+                                    {"taxonomy_uid": "size"}]}]),
+            true,
+            &no_globals,
+        )
+        .unwrap();
+        let ok = json!({"title": "x", "taxonomies": [{"taxonomy_uid": "color", "term_uid": "red"},
+                                                     {"taxonomy_uid": "size", "term_uid": "l"}]});
+        let out = validate_entry(&f, ok.as_object().unwrap()).unwrap();
+        assert_eq!(entry_terms(&out).len(), 2);
+        for bad in [
+            json!({"title": "x"}),
+            json!({"title": "x", "taxonomies": [{"taxonomy_uid": "size", "term_uid": "l"}]}),
+            json!({"title": "x", "taxonomies": [{"taxonomy_uid": "shape", "term_uid": "l"},
+                                                {"taxonomy_uid": "color", "term_uid": "red"}]}),
+            json!({"title": "x", "taxonomies": [{"taxonomy_uid": "color", "term_uid": "a"},
+                                                {"taxonomy_uid": "color", "term_uid": "b"},
+                                                {"taxonomy_uid": "color", "term_uid": "c"}]}),
+            json!({"title": "x", "taxonomies": [{"taxonomy_uid": "color", "term_uid": "a"},
+                                                {"taxonomy_uid": "color", "term_uid": "a"}]}),
+            json!({"title": "x", "taxonomies": "red"}),
+        ] {
+            assert!(
+                validate_entry(&f, bad.as_object().unwrap()).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in [
+            json!([{"uid": "tags", "display_name": "T", "data_type": "taxonomy", "taxonomies": [{"taxonomy_uid": "c"}]}]),
+            json!([{"uid": "taxonomies", "display_name": "T", "data_type": "taxonomy", "taxonomies": []}]),
+            json!([{"uid": "taxonomies", "display_name": "T", "data_type": "taxonomy", "taxonomies": [{"taxonomy_uid": "c", "max_terms": 26}]}]),
+            json!([{"uid": "g", "display_name": "G", "data_type": "group", "schema": [
+                {"uid": "taxonomies", "display_name": "T", "data_type": "taxonomy", "taxonomies": [{"taxonomy_uid": "c"}]}]}]),
+        ] {
+            assert!(parse_schema(&bad, false, &no_globals).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -13,5 +13,6 @@ pub mod scope;
 pub mod sealing;
 pub mod secret;
 pub mod sigv4;
+pub mod taxonomy;
 pub mod throttle;
 pub mod totp;

@@ -27,6 +27,14 @@ pub enum Op {
     Gt(Scalar),
     Gte(Scalar),
     Exists(bool),
+    /// A taxonomy hierarchy operator on `taxonomies.<taxonomy_uid>` (`$eq_below`, `$below`,
+    /// `$eq_above`, `$above`, with `levels`). The API resolves it to an [`Op::In`] of the
+    /// terms it stands for (see `crate::taxonomy::expand`) before the store sees the query.
+    Hierarchy {
+        kind: Hierarchy,
+        term: String,
+        levels: u32,
+    },
     /// A literal matched as a prefix, suffix, whole value or substring.
     Like {
         literal: String,
@@ -34,6 +42,30 @@ pub enum Op {
         anchored_end: bool,
         case_insensitive: bool,
     },
+}
+
+/// Which terms a hierarchy operator stands for, relative to its term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hierarchy {
+    /// The term and its descendants (`$eq_below`).
+    EqBelow,
+    /// The term's descendants (`$below`).
+    Below,
+    /// The term and its ancestors (`$eq_above`).
+    EqAbove,
+    /// The term's ancestors (`$above`).
+    Above,
+}
+
+/// How many levels a hierarchy operator reaches when `levels` is not given, and at most.
+pub const MAX_LEVELS: u32 = 10;
+
+/// The taxonomy a path `taxonomies.<uid>` names.
+pub fn taxonomy_of(path: &[String]) -> Option<&str> {
+    match path {
+        [first, uid] if first == "taxonomies" => Some(uid.as_str()),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -189,8 +221,44 @@ fn parse_ops(field: &str, value: &Value) -> Result<Vec<Op>, QueryError> {
         Some(Value::String(s)) if s.chars().all(|c| c == 'i') => s.contains('i'),
         Some(_) => return Err(QueryError("$options supports only \"i\"".into())),
     };
+    let levels = match obj.get("levels") {
+        None => MAX_LEVELS,
+        Some(v) => match v.as_u64() {
+            Some(n @ 1..=10) => n as u32,
+            _ => {
+                return Err(QueryError(format!(
+                    "levels on '{field}' takes a whole number from 1 to {MAX_LEVELS}"
+                )))
+            }
+        },
+    };
+    let is_taxonomy = field.split('.').count() == 2 && field.starts_with("taxonomies.");
     let mut ops = Vec::new();
     for (op, v) in obj {
+        let kind = match op.as_str() {
+            "$eq_below" => Some(Hierarchy::EqBelow),
+            "$below" => Some(Hierarchy::Below),
+            "$eq_above" => Some(Hierarchy::EqAbove),
+            "$above" => Some(Hierarchy::Above),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            if !is_taxonomy {
+                return Err(QueryError(format!(
+                    "{op} applies to taxonomy paths (taxonomies.<taxonomy_uid>), not '{field}'"
+                )));
+            }
+            let term = v
+                .as_str()
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| QueryError(format!("{op} on '{field}' takes a term uid")))?;
+            ops.push(Op::Hierarchy {
+                kind,
+                term: term.to_string(),
+                levels,
+            });
+            continue;
+        }
         ops.push(match op.as_str() {
             "$eq" => Op::Eq(scalar(field, v)?),
             "$ne" => Op::Ne(scalar(field, v)?),
@@ -212,6 +280,7 @@ fn parse_ops(field: &str, value: &Value) -> Result<Vec<Op>, QueryError> {
                 like(pattern, case_insensitive)?
             }
             "$options" => continue,
+            "levels" if is_taxonomy => continue,
             other => return Err(QueryError(format!("unknown operator {other} on '{field}'"))),
         });
     }
@@ -289,6 +358,43 @@ mod tests {
             }
         );
         assert!(parse(r#"{"title": {"$regex": "a.*b"}}"#).is_err());
+    }
+
+    #[test]
+    fn taxonomy_hierarchy_operators() {
+        let c = parse(r#"{"taxonomies.color": {"$eq_below": "red", "levels": 2}}"#).unwrap();
+        assert_eq!(
+            c,
+            Cond::Cmp {
+                path: vec!["taxonomies".into(), "color".into()],
+                op: Op::Hierarchy {
+                    kind: Hierarchy::EqBelow,
+                    term: "red".into(),
+                    levels: 2
+                }
+            }
+        );
+        let c = parse(r#"{"taxonomies.color": {"$above": "red"}}"#).unwrap();
+        assert!(matches!(
+            c,
+            Cond::Cmp {
+                op: Op::Hierarchy {
+                    kind: Hierarchy::Above,
+                    levels: MAX_LEVELS,
+                    ..
+                },
+                ..
+            }
+        ));
+        for bad in [
+            r#"{"title": {"$below": "x"}}"#,
+            r#"{"taxonomies.color": {"$below": 3}}"#,
+            r#"{"taxonomies.color": {"$below": "x", "levels": 0}}"#,
+            r#"{"taxonomies.color": {"$below": "x", "levels": 11}}"#,
+            r#"{"title": {"$eq": "x", "levels": 2}}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

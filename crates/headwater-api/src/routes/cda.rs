@@ -122,9 +122,10 @@ async fn list_entries(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
-    let p = ListParams::from_query(&q)?;
+    let mut p = ListParams::from_query(&q)?;
     let mut c = state.db().reader().await?;
     check_type(&mut c, &ctx, &ct).await?;
+    crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let (items, total) = published(&state, &mut c, &ctx, &ct, &locale, &p).await?;
     if q.flag("count") {

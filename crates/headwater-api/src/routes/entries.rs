@@ -69,10 +69,11 @@ async fn validate(
     fields: &[Field],
     map: &Map<String, Value>,
     probe: &UniqueProbe<'_>,
+    space: &str,
     verb: &str,
 ) -> ApiResult<(String, Value)> {
     let doc = content::validate_entry(fields, map).map_err(|e| write_failed(verb, e))?;
-    let mut errors = FieldErrors::new();
+    let mut errors = crate::lookup::taxonomies::missing_entry_terms(c, space, &doc).await?;
     for f in content::unique_fields(fields) {
         if let Some(v) = doc.get(&f.uid) {
             if entries::value_taken(c, state.db().backend(), probe, &f.uid, v).await? {
@@ -108,7 +109,8 @@ pub async fn list(
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let p = ListParams::from_query(&q)?;
+    let mut p = ListParams::from_query(&q)?;
+    crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
     let (items, total) = entries::list(
         &mut c,
         state.db().backend(),
@@ -221,7 +223,10 @@ pub async fn create(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "creation").await?;
+    let (title, doc) = validate(
+        &state, &mut tx, &fields, map, &probe, &ctx.space, "creation",
+    )
+    .await?;
     let tags = tags_of(map, None)?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
@@ -293,7 +298,8 @@ pub async fn update(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) = validate(&state, &mut tx, &fields, map, &probe, "update").await?;
+    let (title, doc) =
+        validate(&state, &mut tx, &fields, map, &probe, &ctx.space, "update").await?;
     let tags = tags_of(map, current.as_ref().map(|e| &e.tags))?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {

@@ -19,6 +19,7 @@ mod roles;
 mod schemas;
 pub(crate) mod session;
 mod stacks;
+mod taxonomies;
 mod token_controls;
 mod token_revocations;
 mod webhooks;
@@ -257,6 +258,40 @@ pub fn router(state: AppState) -> Router {
             get(labels::fetch_label)
                 .put(labels::update_label)
                 .delete(labels::delete_label),
+        )
+        .route(
+            "/v3/taxonomies",
+            get(taxonomies::list).post(taxonomies::create),
+        )
+        .route("/v3/taxonomies/import", post(taxonomies::import))
+        .route(
+            "/v3/taxonomies/{uid}",
+            get(taxonomies::fetch)
+                .put(taxonomies::update)
+                .delete(taxonomies::delete),
+        )
+        .route("/v3/taxonomies/{uid}/export", get(taxonomies::export))
+        .route(
+            "/v3/taxonomies/{uid}/terms",
+            get(taxonomies::list_terms).post(taxonomies::create_term),
+        )
+        .route(
+            "/v3/taxonomies/{uid}/terms/{term}",
+            get(taxonomies::fetch_term)
+                .put(taxonomies::update_term)
+                .delete(taxonomies::delete_term),
+        )
+        .route(
+            "/v3/taxonomies/{uid}/terms/{term}/ancestors",
+            get(taxonomies::ancestors),
+        )
+        .route(
+            "/v3/taxonomies/{uid}/terms/{term}/descendants",
+            get(taxonomies::descendants),
+        )
+        .route(
+            "/v3/taxonomies/{uid}/terms/{term}/move",
+            axum::routing::put(taxonomies::move_term),
         )
         .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())

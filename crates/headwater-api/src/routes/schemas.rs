@@ -158,6 +158,32 @@ async fn parse_body(
             Vec::new()
         }
     };
+    // A taxonomy field names existing taxonomies (one named before and deleted since with
+    // `force` stays accepted, so that the rest of the content type can still change).
+    if let Some(pos) = fields
+        .iter()
+        .position(|f| f.data_type == content::DataType::Taxonomy)
+    {
+        let before = current
+            .map(|c| crate::lookup::taxonomies::named_taxonomies(&c.schema))
+            .unwrap_or_default();
+        let mut c = state.db().reader().await?;
+        for (i, r) in fields[pos].taxonomies.iter().enumerate() {
+            if !before.contains(&r.taxonomy_uid)
+                && headwater_store::repo::taxonomies::get(&mut c, &ctx.space, &r.taxonomy_uid)
+                    .await?
+                    .is_none()
+            {
+                errors
+                    .entry(format!("schema[{pos}].taxonomies[{i}].taxonomy_uid"))
+                    .or_default()
+                    .push(format!(
+                        "'{}' is not a taxonomy of this stack.",
+                        r.taxonomy_uid
+                    ));
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(write_failed(spec, verb, errors));
     }

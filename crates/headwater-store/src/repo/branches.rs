@@ -151,6 +151,15 @@ const COPIES: &[(&str, &str)] = &[
         "asset_versions",
         "uid, version, filename, content_type, file_size, storage_key, created_by, created_at",
     ),
+    (
+        "taxonomies",
+        "uid, name, description, created_by, updated_by, created_at, updated_at",
+    ),
+    (
+        "taxonomy_terms",
+        "taxonomy_uid, uid, name, parent_uid, depth, position, created_by, updated_by, \
+         created_at, updated_at",
+    ),
 ];
 
 /// Creates branch `uid` from `source`, copying the source's content types, global fields,
@@ -204,6 +213,10 @@ pub async fn drop_field_index(c: &mut Conn, space_uid: &str) -> Result<()> {
     .bind(space_uid)
     .execute(&mut *c)
     .await?;
+    sqlx::query("DELETE FROM entry_terms WHERE stack_uid = $1")
+        .bind(space_uid)
+        .execute(&mut *c)
+        .await?;
     sqlx::query("DELETE FROM entry_fields WHERE stack_uid = $1")
         .bind(space_uid)
         .execute(&mut *c)

@@ -173,6 +173,11 @@ impl Compiler {
     }
 
     fn cmp(&mut self, path: &[String], op: &Op) -> String {
+        if let Some(tax) = headwater_core::query::taxonomy_of(path) {
+            if let Some(sql) = self.taxonomy_cmp(tax, op) {
+                return sql;
+            }
+        }
         let (text, ty, numeric_col) = match column_of(path) {
             Some((col, numeric)) => (
                 col.to_string(),
@@ -209,6 +214,8 @@ impl Compiler {
             Op::Lte(v) => self.order(&text, &ty, &number, "<=", v),
             Op::Gt(v) => self.order(&text, &ty, &number, ">", v),
             Op::Gte(v) => self.order(&text, &ty, &number, ">=", v),
+            // Only taxonomy paths take hierarchy operators (handled above).
+            Op::Hierarchy { .. } => "FALSE".into(),
             Op::Exists(true) => format!("({ty} IS NOT NULL)"),
             Op::Exists(false) => format!("({ty} IS NULL)"),
             Op::Like {
@@ -241,6 +248,107 @@ impl Compiler {
                 format!("({ty} = 'string' AND {test})")
             }
         }
+    }
+
+    /// A condition on `taxonomies.<uid>`, evaluated on the document's `taxonomies` array
+    /// (`[{"taxonomy_uid", "term_uid"}]`): `$eq`/`$in` (the entry carries one of the terms),
+    /// `$ne`/`$nin` (none of them), `$exists` (some term of the taxonomy, or none). Hierarchy
+    /// operators arrive resolved to `$in` (`headwater_core::taxonomy::resolve`); one that did
+    /// not, and any other operator, matches nothing.
+    fn taxonomy_cmp(&mut self, tax: &str, op: &Op) -> Option<String> {
+        let terms: Option<Vec<String>> = match op {
+            Op::Eq(v) | Op::Ne(v) => Some(match v {
+                Scalar::Text(t) => vec![t.clone()],
+                _ => Vec::new(),
+            }),
+            Op::In(vs) | Op::Nin(vs) => Some(
+                vs.iter()
+                    .filter_map(|v| match v {
+                        Scalar::Text(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            Op::Exists(_) => None,
+            _ => return Some("FALSE".into()),
+        };
+        let t = self.push(Param::Text(tax.to_string()));
+        let term_test = |c: &mut Compiler, item_term: &str| -> String {
+            match &terms {
+                None => String::new(),
+                Some(list) if list.is_empty() => " AND FALSE".into(),
+                Some(list) => {
+                    let ps: Vec<String> = list
+                        .iter()
+                        .map(|x| c.push(Param::Text(x.clone())))
+                        .collect();
+                    format!(" AND {item_term} IN ({})", ps.join(", "))
+                }
+            }
+        };
+        let exists = match self.backend {
+            Backend::Sqlite => {
+                let tt = term_test(self, "json_extract(j.value, '$.term_uid')");
+                format!(
+                    "EXISTS (SELECT 1 FROM json_each(e.doc, '$.taxonomies') j WHERE j.type = 'object' \
+                     AND json_extract(j.value, '$.taxonomy_uid') = {t}{tt})"
+                )
+            }
+            Backend::Postgres => {
+                let tt = term_test(self, "(j ->> 'term_uid')");
+                format!(
+                    "EXISTS (SELECT 1 FROM jsonb_array_elements(CASE WHEN \
+                     jsonb_typeof(e.doc -> 'taxonomies') = 'array' THEN e.doc -> 'taxonomies' \
+                     ELSE CAST('[]' AS jsonb) END) j WHERE (j ->> 'taxonomy_uid') = {t}{tt})"
+                )
+            }
+        };
+        Some(match op {
+            Op::Ne(_) | Op::Nin(_) | Op::Exists(false) => format!("(NOT {exists})"),
+            _ => format!("({exists})"),
+        })
+    }
+
+    /// The entry term index's rows for `$eq`/`$in`/`$exists: true` on `taxonomies.<uid>`:
+    /// exactly the entry rows of the scope that carry one of the terms (or any term).
+    fn taxonomy_prefilter(&mut self, tax: &str, op: &Op, scope: &FieldScope) -> Option<SeqSet> {
+        let terms: Option<Vec<String>> = match op {
+            Op::Eq(Scalar::Text(t)) => Some(vec![t.clone()]),
+            Op::In(vs) => Some(
+                vs.iter()
+                    .map(|v| match v {
+                        Scalar::Text(t) => Some(t.clone()),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            Op::Exists(true) => None,
+            _ => return None,
+        };
+        let t = self.push(Param::Text(tax.to_string()));
+        let term_test = match &terms {
+            None => String::new(),
+            Some(list) if list.is_empty() => " AND FALSE".into(),
+            Some(list) => {
+                let ps: Vec<String> = list
+                    .iter()
+                    .map(|x| self.push(Param::Text(x.clone())))
+                    .collect();
+                format!(" AND et.term_uid IN ({})", ps.join(", "))
+            }
+        };
+        Some(SeqSet {
+            sql: format!(
+                "SELECT DISTINCT et.seq FROM entry_terms et WHERE et.stack_uid = {} AND \
+                 et.taxonomy_uid = {t}{term_test} AND et.content_type_uid = {} AND et.locale IN ({})",
+                scope.stack,
+                scope.content_type,
+                scope.locales.join(", ")
+            ),
+            compound: false,
+            equality: true,
+            exact: true,
+        })
     }
 
     fn eq(&mut self, text: &str, ty: &str, number: &str, v: &Scalar) -> String {
@@ -381,6 +489,11 @@ impl Compiler {
     }
 
     fn prefilter_cmp(&mut self, path: &[String], op: &Op, scope: &FieldScope) -> Option<SeqSet> {
+        if let Some(tax) = headwater_core::query::taxonomy_of(path) {
+            // Taxonomy terms live in arrays, which the field index never holds: only the
+            // entry term index can narrow them.
+            return self.taxonomy_prefilter(tax, op, scope);
+        }
         if column_of(path).is_some()
             || path.is_empty()
             || !path.iter().all(|k| field_index::indexable_key(k))
@@ -970,12 +1083,16 @@ pub async fn delete(
         Some(l) => (" AND locale = $3", l),
         None => ("", ""),
     };
-    let sql = field_index::delete_sql(&format!("stack_uid = $1 AND uid = $2{filter}"));
-    let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
-    if locale.is_some() {
-        q = q.bind(loc);
+    for sql in [
+        field_index::delete_sql(&format!("stack_uid = $1 AND uid = $2{filter}")),
+        field_index::delete_terms_sql(&format!("stack_uid = $1 AND uid = $2{filter}")),
+    ] {
+        let mut q = sqlx::query(&sql).bind(stack_uid).bind(uid);
+        if locale.is_some() {
+            q = q.bind(loc);
+        }
+        q.execute(&mut *c).await?;
     }
-    q.execute(&mut *c).await?;
     let mut n = 0;
     for table in ["entries", "entry_versions"] {
         let sql = format!("DELETE FROM {table} WHERE stack_uid = $1 AND uid = $2{filter}");
@@ -1006,8 +1123,10 @@ pub async fn delete_all_of_type(
     content_type_uid: &str,
 ) -> Result<()> {
     let values = field_index::delete_sql("stack_uid = $1 AND content_type_uid = $2");
+    let terms = field_index::delete_terms_sql("stack_uid = $1 AND content_type_uid = $2");
     for sql in [
         values.as_str(),
+        terms.as_str(),
         "DELETE FROM entry_fields WHERE stack_uid = $1 AND content_type_uid = $2",
         "DELETE FROM publications WHERE stack_uid = $1 AND item_type = 'entry' AND content_type_uid = $2",
         "DELETE FROM entry_versions WHERE stack_uid = $1 AND content_type_uid = $2",

@@ -183,7 +183,14 @@ pub async fn write_many(
             q = q.bind(*seq);
         }
         q.execute(&mut *c).await?;
+        let sql = format!("DELETE FROM entry_terms WHERE seq IN ({})", list.join(", "));
+        let mut q = sqlx::query(&sql);
+        for (seq, _) in chunk {
+            q = q.bind(*seq);
+        }
+        q.execute(&mut *c).await?;
     }
+    write_terms(c, place, rows).await?;
     let all: Vec<(i64, Leaf)> = rows
         .iter()
         .flat_map(|(seq, doc)| leaves(doc, unindexed).into_iter().map(move |l| (*seq, l)))
@@ -200,6 +207,49 @@ pub async fn write_many(
         }
     }
     Ok(())
+}
+
+/// The entry term index: one `entry_terms` row per (taxonomy, term) of an entry row's
+/// `taxonomies` value (validated by `content::validate_entry`, so at most a few dozen).
+async fn write_terms(c: &mut Conn, place: &Place<'_>, rows: &[(i64, &Value)]) -> Result<()> {
+    let all: Vec<(i64, String, String)> = rows
+        .iter()
+        .flat_map(|(seq, doc)| {
+            let pairs = doc
+                .as_object()
+                .map(headwater_core::content::entry_terms)
+                .unwrap_or_default();
+            pairs.into_iter().map(move |(t, u)| (*seq, t, u))
+        })
+        .collect();
+    for chunk in all.chunks(CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let at = 4 + 3 * k;
+                format!("(${}, $1, $2, $3, ${}, ${})", at, at + 1, at + 2)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO entry_terms (seq, stack_uid, content_type_uid, locale, taxonomy_uid, \
+             term_uid) VALUES {} ON CONFLICT (seq, taxonomy_uid, term_uid) DO NOTHING",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(place.stack_uid)
+            .bind(place.content_type_uid)
+            .bind(place.locale);
+        for (seq, t, u) in chunk {
+            q = q.bind(*seq).bind(t.as_str()).bind(u.as_str());
+        }
+        q.execute(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Removes the entry term index rows of the entry rows a `WHERE` clause over `entries`
+/// selects (see [`delete_sql`]).
+pub(crate) fn delete_terms_sql(filter: &str) -> String {
+    format!("DELETE FROM entry_terms WHERE seq IN (SELECT seq FROM entries WHERE {filter})")
 }
 
 async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[String]) -> Result<()> {

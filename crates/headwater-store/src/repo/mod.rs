@@ -15,6 +15,7 @@ pub mod releases;
 pub mod roles;
 pub mod schemas;
 pub mod stacks;
+pub mod taxonomies;
 pub mod token_notices;
 pub mod token_usage;
 pub mod tokens;
