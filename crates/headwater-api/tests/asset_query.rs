@@ -64,7 +64,13 @@ impl World {
             .as_array()
             .unwrap()
             .iter()
-            .map(|a| a["title"].as_str().or(a["name"].as_str()).unwrap().to_string())
+            .map(|a| {
+                a["title"]
+                    .as_str()
+                    .or(a["name"].as_str())
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 }
@@ -92,7 +98,10 @@ async fn asset_list_filters_with_the_query_operators(app: TestApp) {
         .await;
     assert_eq!(t, ["Alpha"]);
     t = w
-        .titles(&app, &[("query", &format!(r#"{{"parent_uid":"{folder}"}}"#))])
+        .titles(
+            &app,
+            &[("query", &format!(r#"{{"parent_uid":"{folder}"}}"#))],
+        )
         .await;
     assert_eq!(t, ["Alpha"]);
     t = w
@@ -115,9 +124,7 @@ async fn asset_list_filters_with_the_query_operators(app: TestApp) {
     t = w
         .titles(
             &app,
-            &[
-                ("query", r#"{"title":{"$regex":"^al","$options":"i"}}"#),
-            ],
+            &[("query", r#"{"title":{"$regex":"^al","$options":"i"}}"#)],
         )
         .await;
     assert_eq!(t, ["Alpha"]);
@@ -129,7 +136,10 @@ async fn asset_list_filters_with_the_query_operators(app: TestApp) {
         .titles(
             &app,
             &[
-                ("query", r#"{"$or":[{"filename":"b.txt"},{"file_size":{"$gte":6}}]}"#),
+                (
+                    "query",
+                    r#"{"$or":[{"filename":"b.txt"},{"file_size":{"$gte":6}}]}"#,
+                ),
                 ("asc", "title"),
             ],
         )
@@ -142,10 +152,10 @@ async fn asset_list_filters_with_the_query_operators(app: TestApp) {
         )
         .await;
     assert_eq!(t, ["Gamma"]);
-    let (s, b) = send(
-        w.u(&app, Method::GET, "/v3/assets")
-            .query(&[("query", r#"{"title":{"$nin":["Alpha"]}}"#), ("include_count", "true")]),
-    )
+    let (s, b) = send(w.u(&app, Method::GET, "/v3/assets").query(&[
+        ("query", r#"{"title":{"$nin":["Alpha"]}}"#),
+        ("include_count", "true"),
+    ]))
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["count"], 2);
@@ -163,7 +173,11 @@ async fn asset_list_filters_with_the_query_operators(app: TestApp) {
         r#"{"meta.deep":1}"#,
         "not json",
     ] {
-        let (s, b) = send(w.u(&app, Method::GET, "/v3/assets").query(&[("query", bad)])).await;
+        let (s, b) = send(
+            w.u(&app, Method::GET, "/v3/assets")
+                .query(&[("query", bad)]),
+        )
+        .await;
         assert_error(s, &b, 400, 120);
         assert!(b["errors"]["query"].is_array(), "{bad}: {b}");
     }
@@ -185,11 +199,18 @@ async fn asset_list_sorts_both_ways_and_gives_relative_urls(app: TestApp) {
         ["Third", "Second", "First"]
     );
     assert_eq!(
-        w.titles(&app, &[("asc", "created_at"), ("skip", "1"), ("limit", "1")])
-            .await,
+        w.titles(
+            &app,
+            &[("asc", "created_at"), ("skip", "1"), ("limit", "1")]
+        )
+        .await,
         ["Second"]
     );
-    let (s, b) = send(w.u(&app, Method::GET, "/v3/assets").query(&[("asc", "tags")])).await;
+    let (s, b) = send(
+        w.u(&app, Method::GET, "/v3/assets")
+            .query(&[("asc", "tags")]),
+    )
+    .await;
     assert_error(s, &b, 400, 120);
 
     let (_, b) = send(w.u(&app, Method::GET, "/v3/assets")).await;
@@ -214,10 +235,13 @@ async fn assets_report_the_entries_that_use_them(app: TestApp) {
         .upload(&app, b"img", "i.png", "image/png", "Image", None)
         .await;
     let asset = a["uid"].as_str().unwrap();
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/content_types").json(&json!({"content_type": {
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/content_types")
+            .json(&json!({"content_type": {
         "title": "Post", "uid": "post", "schema": [
             {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true},
-            {"uid": "cover", "display_name": "Cover", "data_type": "file"}]}})))
+            {"uid": "cover", "display_name": "Cover", "data_type": "file"}]}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = send(
@@ -300,7 +324,11 @@ async fn current_file_downloads_by_api_key_and_uid(app: TestApp) {
             .mime_str("text/plain")
             .unwrap(),
     );
-    let (s, b) = send(w.u(&app, Method::PUT, &format!("/v3/assets/{uid}")).multipart(f)).await;
+    let (s, b) = send(
+        w.u(&app, Method::PUT, &format!("/v3/assets/{uid}"))
+            .multipart(f),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     let (s, bytes, _, _) = get(path.clone()).await;
     assert_eq!((s, bytes.as_slice()), (200, &b"version two"[..]));

@@ -30,17 +30,23 @@ async fn world(app: &TestApp) -> World {
         owner,
         api_key,
     };
-    let (s, b) = send(w.u(app, Method::POST, "/v3/content_types").json(&json!({"content_type": {
+    let (s, b) = send(
+        w.u(app, Method::POST, "/v3/content_types")
+            .json(&json!({"content_type": {
         "title": "Author", "uid": "author", "schema": [
-            {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true}]}})))
+            {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true}]}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
-    let (s, b) = send(w.u(app, Method::POST, "/v3/content_types").json(&json!({"content_type": {
+    let (s, b) = send(
+        w.u(app, Method::POST, "/v3/content_types")
+            .json(&json!({"content_type": {
         "title": "Post", "uid": "post", "schema": [
             {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true},
             {"uid": "body", "display_name": "Body", "data_type": "text"},
             {"uid": "author", "display_name": "Author", "data_type": "reference",
-             "reference_to": ["author"], "field_metadata": {"ref_multiple": false}}]}})))
+             "reference_to": ["author"], "field_metadata": {"ref_multiple": false}}]}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     w
@@ -53,8 +59,12 @@ impl World {
 
     async fn entry(&self, app: &TestApp, ct: &str, body: Value) -> String {
         let (s, b) = send(
-            self.u(app, Method::POST, &format!("/v3/content_types/{ct}/entries"))
-                .json(&json!({ "entry": body })),
+            self.u(
+                app,
+                Method::POST,
+                &format!("/v3/content_types/{ct}/entries"),
+            )
+            .json(&json!({ "entry": body })),
         )
         .await;
         assert_eq!(s, 201, "{b}");
@@ -142,7 +152,11 @@ async fn entries_report_who_refers_to_them(app: TestApp) {
     ))
     .await;
     assert_eq!(s, 200, "{b}");
-    assert_eq!(b["references"], json!([]), "the referring post is not the token's: {b}");
+    assert_eq!(
+        b["references"],
+        json!([]),
+        "the referring post is not the token's: {b}"
+    );
 }
 
 async fn versions_are_named_renamed_and_unnamed(app: TestApp) {
@@ -159,7 +173,11 @@ async fn versions_are_named_renamed_and_unnamed(app: TestApp) {
         let rb = w.u(&app, Method::POST, &format!("{path}/versions/{n}/name"));
         async move { send(rb.json(&body)).await }
     };
-    let (s, b) = name(1, json!({"entry": {"_version_name": "First draft", "locale": "en-us"}})).await;
+    let (s, b) = name(
+        1,
+        json!({"entry": {"_version_name": "First draft", "locale": "en-us"}}),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["notice"], "Version name assigned successfully");
     let (s, b) = send(w.u(&app, Method::GET, &format!("{path}/versions"))).await;
@@ -205,8 +223,13 @@ async fn versions_are_named_renamed_and_unnamed(app: TestApp) {
     // A read-only token cannot name versions.
     let (ro, _) = app.ro_token(&w.owner, &w.api_key, "ro").await;
     let (s, b) = send(
-        app.with_token(Method::POST, &format!("{path}/versions/1/name"), &ro, &w.api_key)
-            .json(&json!({"entry": {"_version_name": "x"}})),
+        app.with_token(
+            Method::POST,
+            &format!("{path}/versions/1/name"),
+            &ro,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"_version_name": "x"}})),
     )
     .await;
     assert_error(s, &b, 403, 162);
@@ -257,9 +280,12 @@ async fn metadata_attaches_to_entries_and_assets(app: TestApp) {
     assert_eq!(s, 201, "{b}");
     let ext = b["extension"]["uid"].as_str().unwrap().to_string();
     let presets = json!([{"uid": "p1", "name": "Big", "options": {}}]);
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/metadata").json(&json!({"metadata": {
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/metadata")
+            .json(&json!({"metadata": {
         "entity_uid": entry, "type": "entry", "_content_type_uid": "author",
-        "extension_uid": ext, "presets": presets}})))
+        "extension_uid": ext, "presets": presets}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(b["notice"], "Metadata created successfully.");
@@ -321,8 +347,11 @@ async fn metadata_attaches_to_entries_and_assets(app: TestApp) {
     let (s, b) = send(w.u(&app, Method::POST, "/v3/assets").multipart(f)).await;
     assert_eq!(s, 201, "{b}");
     let asset = b["asset"]["uid"].as_str().unwrap().to_string();
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/metadata").json(&json!({"metadata": {
-        "entity_uid": asset, "type": "asset", "extension_uid": ext, "note": "hi"}})))
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/metadata")
+            .json(&json!({"metadata": {
+        "entity_uid": asset, "type": "asset", "extension_uid": ext, "note": "hi"}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = send(w.u(&app, Method::GET, "/v3/metadata?include_count=true")).await;
@@ -396,11 +425,7 @@ async fn stage_entry_lock_limits_who_edits(app: TestApp) {
     let (s, b) = edit(as_(&bob_at), "bob again").await;
     assert_error(s, &b, 403, 162);
     assert!(b["error_message"].as_str().unwrap().contains("WF-4"), "{b}");
-    let (s, b) = edit(
-        app.with_token(Method::PUT, &path, &mt, &w.api_key),
-        "token",
-    )
-    .await;
+    let (s, b) = edit(app.with_token(Method::PUT, &path, &mt, &w.api_key), "token").await;
     assert_error(s, &b, 403, 162);
     assert_eq!(edit(as_(&ann_at), "by ann").await.0, 200);
     assert_eq!(edit(as_(&w.owner), "by owner").await.0, 200);
@@ -408,8 +433,13 @@ async fn stage_entry_lock_limits_who_edits(app: TestApp) {
     let (s, b) = send(app.as_user(Method::DELETE, &path, &bob_at, &w.api_key)).await;
     assert_error(s, &b, 403, 162);
     let (s, b) = send(
-        app.as_user(Method::POST, &format!("{path}/versions/1/name"), &bob_at, &w.api_key)
-            .json(&json!({"entry": {"_version_name": "x"}})),
+        app.as_user(
+            Method::POST,
+            &format!("{path}/versions/1/name"),
+            &bob_at,
+            &w.api_key,
+        )
+        .json(&json!({"entry": {"_version_name": "x"}})),
     )
     .await;
     assert_error(s, &b, 403, 162);
@@ -449,8 +479,12 @@ async fn release_items_are_updated_and_moved(app: TestApp) {
     assert_eq!(s, 200, "{b}");
     for _ in 0..2 {
         send(
-            w.u(&app, Method::PUT, &format!("/v3/content_types/author/entries/{a}"))
-                .json(&json!({"entry": {"title": "Ada+"}})),
+            w.u(
+                &app,
+                Method::PUT,
+                &format!("/v3/content_types/author/entries/{a}"),
+            )
+            .json(&json!({"entry": {"title": "Ada+"}})),
         )
         .await;
     }
@@ -466,22 +500,34 @@ async fn release_items_are_updated_and_moved(app: TestApp) {
     };
     // Only the named item, then all.
     let (s, b) = send(
-        w.u(&app, Method::PUT, &format!("/v3/releases/{r1}/update_items"))
-            .json(&json!({"items": [{"uid": b_uid, "locale": "en-us"}]})),
+        w.u(
+            &app,
+            Method::PUT,
+            &format!("/v3/releases/{r1}/update_items"),
+        )
+        .json(&json!({"items": [{"uid": b_uid, "locale": "en-us"}]})),
     )
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(version_of(&items(&r1).await, &a), Some(json!(1)));
     let (s, b) = send(
-        w.u(&app, Method::PUT, &format!("/v3/releases/{r1}/update_items"))
-            .json(&json!({"items": ["$all"]})),
+        w.u(
+            &app,
+            Method::PUT,
+            &format!("/v3/releases/{r1}/update_items"),
+        )
+        .json(&json!({"items": ["$all"]})),
     )
     .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(version_of(&items(&r1).await, &a), Some(json!(3)));
     let (s, b) = send(
-        w.u(&app, Method::PUT, &format!("/v3/releases/{r1}/update_items"))
-            .json(&json!({"items": [{"uid": "blt_other"}]})),
+        w.u(
+            &app,
+            Method::PUT,
+            &format!("/v3/releases/{r1}/update_items"),
+        )
+        .json(&json!({"items": [{"uid": "blt_other"}]})),
     )
     .await;
     assert_error(s, &b, 422, 120);
@@ -503,7 +549,7 @@ async fn release_items_are_updated_and_moved(app: TestApp) {
     // And back with POST (as the Python client sends it); unknown items and targets refused.
     let (s, b) = send(
         w.u(&app, Method::POST, &format!("/v3/releases/{r2}/items/move"))
-            .json(&json!({"release_uid": r1, "item": {"uid": b_uid}})),
+            .json(&json!({"release_uid": r1, "item": [{"uid": b_uid, "locale": "en-us"}]})),
     )
     .await;
     assert_eq!(s, 200, "{b}");

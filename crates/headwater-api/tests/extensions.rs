@@ -11,6 +11,7 @@ on_both_backends!(
     uploads_become_srcdoc_served_only_inside_json,
     schemas_name_only_existing_extensions,
     extensions_are_authorized_by_the_policy,
+    extensions_belong_to_a_branch,
 );
 
 struct World {
@@ -60,8 +61,11 @@ async fn extensions_are_created_listed_updated_and_deleted(app: TestApp) {
     assert_eq!(e["_version"], 1);
     let uid = e["uid"].as_str().unwrap().to_string();
 
-    let (s, b) = send(w.u(&app, Method::POST, "/v3/extensions").json(&json!({"extension": {
-        "title": "Stats", "type": "widget", "src": "https://widgets.example.com/stats"}})))
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/extensions")
+            .json(&json!({"extension": {
+        "title": "Stats", "type": "widget", "src": "https://widgets.example.com/stats"}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     assert_eq!(
@@ -168,11 +172,7 @@ async fn uploads_become_srcdoc_served_only_inside_json(app: TestApp) {
                 .mime_str("text/html")
                 .unwrap(),
         );
-    let (s, b) = send(
-        w.u(&app, Method::POST, "/v3/extensions")
-            .multipart(form),
-    )
-    .await;
+    let (s, b) = send(w.u(&app, Method::POST, "/v3/extensions").multipart(form)).await;
     assert_eq!(s, 201, "{b}");
     let e = &b["extension"];
     assert_eq!(e["srcdoc"], html);
@@ -200,22 +200,14 @@ async fn uploads_become_srcdoc_served_only_inside_json(app: TestApp) {
             "extension[upload]",
             Part::bytes(vec![0xff, 0xfe, 0x00]).file_name("x.bin"),
         );
-    let (s, b) = send(
-        w.u(&app, Method::POST, "/v3/extensions")
-            .multipart(form),
-    )
-    .await;
+    let (s, b) = send(w.u(&app, Method::POST, "/v3/extensions").multipart(form)).await;
     assert_error(s, &b, 422, 120);
     let big = vec![b'a'; 1024 * 1024 + 1];
     let form = Form::new()
         .text("extension[title]", "Big")
         .text("extension[type]", "widget")
         .part("extension[upload]", Part::bytes(big).file_name("big.html"));
-    let (s, b) = send(
-        w.u(&app, Method::POST, "/v3/extensions")
-            .multipart(form),
-    )
-    .await;
+    let (s, b) = send(w.u(&app, Method::POST, "/v3/extensions").multipart(form)).await;
     assert_error(s, &b, 422, 120);
     let (_, b) = send(w.u(&app, Method::GET, "/v3/extensions?include_count=true")).await;
     assert_eq!(b["count"], 1, "refused uploads leave nothing: {b}");
@@ -229,8 +221,11 @@ async fn schemas_name_only_existing_extensions(app: TestApp) {
     )
     .await;
     let ext = b["extension"]["uid"].as_str().unwrap().to_string();
-    let (_, b) = send(w.u(&app, Method::POST, "/v3/extensions").json(&json!({"extension": {
-        "title": "Dash", "type": "dashboard", "src": "https://d.example.com"}})))
+    let (_, b) = send(
+        w.u(&app, Method::POST, "/v3/extensions")
+            .json(&json!({"extension": {
+        "title": "Dash", "type": "dashboard", "src": "https://d.example.com"}})),
+    )
     .await;
     let dash = b["extension"]["uid"].as_str().unwrap().to_string();
     let ct = |field: Value| {
@@ -244,17 +239,18 @@ async fn schemas_name_only_existing_extensions(app: TestApp) {
         json!({"uid": "color", "display_name": "Color", "data_type": "text", "extension_uid": dash}),
         json!({"uid": "color", "display_name": "Color", "data_type": "number", "extension_uid": ext}),
     ] {
-        let (s, b) = send(w.u(&app, Method::POST, "/v3/content_types").json(&ct(field))).await;
+        let (s, b) = send(
+            w.u(&app, Method::POST, "/v3/content_types")
+                .json(&ct(field)),
+        )
+        .await;
         assert_error(s, &b, 422, 115);
         assert!(
             b["errors"]["schema[1].schema[0].extension_uid"].is_array(),
             "{b}"
         );
     }
-    let (s, b) = send(
-        w.u(&app, Method::GET, "/v3/content_types/product"),
-    )
-    .await;
+    let (s, b) = send(w.u(&app, Method::GET, "/v3/content_types/product")).await;
     assert_eq!(s, 422, "nothing was created: {b}");
     let good = json!({"uid": "color", "display_name": "Color", "data_type": "text", "extension_uid": ext, "config": {}});
     let (s, b) = send(w.u(&app, Method::POST, "/v3/content_types").json(&ct(good))).await;
@@ -314,9 +310,13 @@ async fn extensions_are_authorized_by_the_policy(app: TestApp) {
         .await;
     assert_eq!(s, 201, "{b}");
     let entries_only = b["token"]["token"].as_str().unwrap().to_string();
-    let (s, b) = send(app.with_token(Method::GET, "/v3/extensions", &entries_only, &w.api_key)).await;
+    let (s, b) =
+        send(app.with_token(Method::GET, "/v3/extensions", &entries_only, &w.api_key)).await;
     assert_error(s, &b, 403, 162);
-    assert!(b["error_message"].as_str().unwrap().contains("extension"), "{b}");
+    assert!(
+        b["error_message"].as_str().unwrap().contains("extension"),
+        "{b}"
+    );
     // A Content Manager reads extensions but does not manage them.
     app.member("cm@example.com", &w.org).await;
     app.share(&w.owner, &w.api_key, "cm@example.com", "Content Manager")
@@ -337,4 +337,32 @@ async fn extensions_are_authorized_by_the_policy(app: TestApp) {
     )
     .await;
     assert_eq!(s, 401);
+}
+
+async fn extensions_belong_to_a_branch(app: TestApp) {
+    let w = world(&app).await;
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/extensions")
+            .json(&field_ext("Color")),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let uid = b["extension"]["uid"].as_str().unwrap().to_string();
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/stacks/branches")
+            .json(&json!({"branch": {"uid": "dev", "source": "main"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    // The branch starts with a copy; deleting it there leaves main's.
+    let path = format!("/v3/extensions/{uid}");
+    let (s, b) = send(w.u(&app, Method::GET, &path).header("branch", "dev")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["extension"]["title"], "Color");
+    let (s, b) = send(w.u(&app, Method::DELETE, &path).header("branch", "dev")).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _) = send(w.u(&app, Method::GET, &path).header("branch", "dev")).await;
+    assert_eq!(s, 422);
+    let (s, b) = send(w.u(&app, Method::GET, &path)).await;
+    assert_eq!(s, 200, "{b}");
 }

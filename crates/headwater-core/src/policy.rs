@@ -839,7 +839,9 @@ pub fn decide_entry_lock(
     };
     deny(
         "WF-4",
-        format!("The entry is in the workflow stage '{stage}', which {why}; it cannot be changed now."),
+        format!(
+            "The entry is in the workflow stage '{stage}', which {why}; it cannot be changed now."
+        ),
     )
 }
 

@@ -63,12 +63,10 @@ pub(crate) fn fields_of(
 /// The extensions a schema names, at any depth (groups, modular blocks): custom fields
 /// (`extension_uid`, with the field's `data_type`) and JSON RTE plugins (`plugins`). Each is
 /// `(path, extension uid, wanted type, data type)`.
-pub(crate) fn extension_refs(schema: &Value) -> Vec<(String, String, &'static str, Option<String>)> {
-    fn walk(
-        v: &Value,
-        path: &str,
-        out: &mut Vec<(String, String, &'static str, Option<String>)>,
-    ) {
+pub(crate) fn extension_refs(
+    schema: &Value,
+) -> Vec<(String, String, &'static str, Option<String>)> {
+    fn walk(v: &Value, path: &str, out: &mut Vec<(String, String, &'static str, Option<String>)>) {
         match v {
             Value::Array(items) => {
                 for (i, x) in items.iter().enumerate() {
@@ -77,13 +75,26 @@ pub(crate) fn extension_refs(schema: &Value) -> Vec<(String, String, &'static st
             }
             Value::Object(m) => {
                 if let Some(uid) = m.get("extension_uid").and_then(Value::as_str) {
-                    let dt = m.get("data_type").and_then(Value::as_str).map(str::to_string);
-                    out.push((format!("{path}.extension_uid"), uid.to_string(), "field", dt));
+                    let dt = m
+                        .get("data_type")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    out.push((
+                        format!("{path}.extension_uid"),
+                        uid.to_string(),
+                        "field",
+                        dt,
+                    ));
                 }
                 if let Some(Value::Array(plugins)) = m.get("plugins") {
                     for (i, p) in plugins.iter().enumerate() {
                         if let Some(uid) = p.as_str() {
-                            out.push((format!("{path}.plugins[{i}]"), uid.to_string(), "rte_plugin", None));
+                            out.push((
+                                format!("{path}.plugins[{i}]"),
+                                uid.to_string(),
+                                "rte_plugin",
+                                None,
+                            ));
                         }
                     }
                 }
@@ -113,7 +124,9 @@ pub(crate) async fn check_extensions(
     for (path, uid, want, data_type) in extension_refs(schema) {
         let found = headwater_store::repo::extensions::get(c, space, &uid).await?;
         let problem = match found {
-            None => Some(format!("names the extension '{uid}', which does not exist.")),
+            None => Some(format!(
+                "names the extension '{uid}', which does not exist."
+            )),
             Some(e) if e.kind != want => Some(format!(
                 "names the extension '{uid}', which is a {} extension, not a {want} extension.",
                 e.kind

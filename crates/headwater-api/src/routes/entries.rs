@@ -393,13 +393,9 @@ pub async fn versions(
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
     let all = entries::versions(&mut c, &ctx.space, &uid, &entry.locale).await?;
-    let names = crate::routes::entry_extras::version_names_json(
-        &mut c,
-        &ctx.space,
-        &uid,
-        &entry.locale,
-    )
-    .await?;
+    let names =
+        crate::routes::entry_extras::version_names_json(&mut c, &ctx.space, &uid, &entry.locale)
+            .await?;
     // `named=true`: only the versions that have a name.
     let named_only = q.flag("named");
     let out: Vec<Value> = all

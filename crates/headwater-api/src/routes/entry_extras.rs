@@ -112,17 +112,24 @@ pub(crate) async fn references_json(
     let rows: Vec<Referrer> = rows
         .into_iter()
         .filter(|r| {
-            ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&r.content_type_uid))
-                .is_ok()
+            ctx.authorize(
+                &Action::new(Module::Entries, Op::Read).on_content_type(&r.content_type_uid),
+            )
+            .is_ok()
         })
         .collect();
     let mut titles: HashMap<String, String> = HashMap::new();
     for r in &rows {
         if !titles.contains_key(&r.content_type_uid) {
-            let t = schemas::get(c, &ctx.space, schemas::Kind::ContentType, &r.content_type_uid)
-                .await?
-                .map(|d| d.title)
-                .unwrap_or_default();
+            let t = schemas::get(
+                c,
+                &ctx.space,
+                schemas::Kind::ContentType,
+                &r.content_type_uid,
+            )
+            .await?
+            .map(|d| d.title)
+            .unwrap_or_default();
             titles.insert(r.content_type_uid.clone(), t);
         }
     }
@@ -248,9 +255,16 @@ pub async fn name_version(
         Some(l) => locale_in(&mut tx, &ctx, l).await?,
         None => locale_of(&mut tx, &ctx, &q).await?,
     };
-    let entry = entries::get(&mut tx, state.db().backend(), &ctx.space, &ct, &uid, &locale)
-        .await?
-        .ok_or_else(crate::lookup::entries::entry_not_found)?;
+    let entry = entries::get(
+        &mut tx,
+        state.db().backend(),
+        &ctx.space,
+        &ct,
+        &uid,
+        &locale,
+    )
+    .await?
+    .ok_or_else(crate::lookup::entries::entry_not_found)?;
     check_entry_lock(&mut tx, &ctx, &uid, &locale).await?;
     let known = entries::versions(&mut tx, &ctx.space, &uid, &locale).await?;
     if !known.iter().any(|(v, _, _)| *v == version) {
@@ -267,7 +281,12 @@ pub async fn name_version(
     }
     extensions::set_version_name(&mut tx, &ctx.space, &uid, &locale, version, &name, &actor)
         .await?;
-    audit::record(&mut tx, &actor, ctx.audit("version_name", "entry", &uid, &entry.title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("version_name", "entry", &uid, &entry.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Version name assigned successfully"))
 }
@@ -295,15 +314,26 @@ pub async fn unname_version(
         Some(l) => locale_in(&mut tx, &ctx, &l).await?,
         None => locale_of(&mut tx, &ctx, &q).await?,
     };
-    let entry = entries::get(&mut tx, state.db().backend(), &ctx.space, &ct, &uid, &locale)
-        .await?
-        .ok_or_else(crate::lookup::entries::entry_not_found)?;
+    let entry = entries::get(
+        &mut tx,
+        state.db().backend(),
+        &ctx.space,
+        &ct,
+        &uid,
+        &locale,
+    )
+    .await?
+    .ok_or_else(crate::lookup::entries::entry_not_found)?;
     check_entry_lock(&mut tx, &ctx, &uid, &locale).await?;
     if !extensions::delete_version_name(&mut tx, &ctx.space, &uid, &locale, version).await? {
         return Err(ApiError::not_found("version name"));
     }
-    audit::record(&mut tx, &actor, ctx.audit("version_name_delete", "entry", &uid, &entry.title))
-        .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("version_name_delete", "entry", &uid, &entry.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Version name deleted successfully"))
 }
@@ -371,7 +401,12 @@ pub async fn unlocalize(
     entries::delete(&mut tx, &ctx.space, &uid, Some(&locale)).await?;
     workflows::forget_entry(&mut tx, &ctx.space, &uid, Some(&locale)).await?;
     extensions::forget_entry(&mut tx, &ctx.space, &uid, Some(&locale)).await?;
-    audit::record(&mut tx, &actor, ctx.audit("unlocalize", "entry", &uid, &entry.title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("unlocalize", "entry", &uid, &entry.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Entry unlocalized successfully."))
 }
@@ -444,19 +479,24 @@ pub async fn list_metadata(
     let (skip, limit, _) = q.page()?;
     let entity = q.get("entity_uid").filter(|e| !e.is_empty());
     let mut c = state.db().reader().await?;
-    let (items, total) =
-        extensions::list_metadata(&mut c, &ctx.space, entity, skip, limit).await?;
+    let (items, total) = extensions::list_metadata(&mut c, &ctx.space, entity, skip, limit).await?;
     // Only the metadata of what the caller may read; asking for none of it is refused.
     let visible: Vec<Value> = items
         .iter()
         .filter(|m| {
-            ctx.authorize(&metadata_action(&m.entity_type, &m.content_type_uid, Op::Read))
-                .is_ok()
+            ctx.authorize(&metadata_action(
+                &m.entity_type,
+                &m.content_type_uid,
+                Op::Read,
+            ))
+            .is_ok()
         })
         .map(metadata_json)
         .collect();
     if items.is_empty() {
-        let entries_ok = ctx.authorize(&Action::new(Module::Entries, Op::Read)).is_ok();
+        let entries_ok = ctx
+            .authorize(&Action::new(Module::Entries, Op::Read))
+            .is_ok();
         if !entries_ok {
             ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
         }
@@ -487,7 +527,11 @@ pub async fn fetch_metadata(
 ) -> ApiResult<Json<Value>> {
     let mut c = state.db().reader().await?;
     let m = load_metadata(&mut c, &ctx, &uid).await?;
-    ctx.authorize(&metadata_action(&m.entity_type, &m.content_type_uid, Op::Read))?;
+    ctx.authorize(&metadata_action(
+        &m.entity_type,
+        &m.content_type_uid,
+        Op::Read,
+    ))?;
     Ok(Json(json!({ "metadata": metadata_json(&m) })))
 }
 
@@ -553,7 +597,12 @@ pub async fn create_metadata(
         body: &free,
     };
     let m = extensions::insert_metadata(&mut tx, &ctx.space, &uid, &w, &actor).await?;
-    audit::record(&mut tx, &actor, ctx.audit("create", "metadata", &m.uid, &entity_uid)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "metadata", &m.uid, &entity_uid),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(created(
         "Metadata created successfully.",
@@ -574,7 +623,11 @@ pub async fn update_metadata(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let m = load_metadata(&mut tx, &ctx, &uid).await?;
-    ctx.authorize(&metadata_action(&m.entity_type, &m.content_type_uid, Op::Update))?;
+    ctx.authorize(&metadata_action(
+        &m.entity_type,
+        &m.content_type_uid,
+        Op::Update,
+    ))?;
     for (key, now) in [
         ("entity_uid", &m.entity_uid),
         ("extension_uid", &m.extension_uid),
@@ -595,8 +648,12 @@ pub async fn update_metadata(
     let m = extensions::update_metadata(&mut tx, &ctx.space, &uid, &free, &actor)
         .await?
         .ok_or_else(|| ApiError::not_found("metadata"))?;
-    audit::record(&mut tx, &actor, ctx.audit("update", "metadata", &m.uid, &m.entity_uid))
-        .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "metadata", &m.uid, &m.entity_uid),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(updated(
         "Metadata updated successfully.",
@@ -613,13 +670,21 @@ pub async fn delete_metadata(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let m = load_metadata(&mut tx, &ctx, &uid).await?;
-    ctx.authorize(&metadata_action(&m.entity_type, &m.content_type_uid, Op::Update))?;
+    ctx.authorize(&metadata_action(
+        &m.entity_type,
+        &m.content_type_uid,
+        Op::Update,
+    ))?;
     if m.entity_type == "entry" {
         check_entry_lock(&mut tx, &ctx, &m.entity_uid, &m.locale).await?;
     }
     extensions::delete_metadata(&mut tx, &ctx.space, &uid).await?;
-    audit::record(&mut tx, &actor, ctx.audit("delete", "metadata", &m.uid, &m.entity_uid))
-        .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("delete", "metadata", &m.uid, &m.entity_uid),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Metadata deleted successfully."))
 }

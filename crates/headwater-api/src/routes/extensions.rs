@@ -89,10 +89,7 @@ fn checked(map: &Map<String, Value>) -> ApiResult<(String, String, Value)> {
     let title = f.req_str("title")?.trim().to_string();
     let kind = f.req_str("type")?.to_string();
     if !TYPES.contains(&kind.as_str()) {
-        return Err(err(
-            "type",
-            format!("must be one of {}.", TYPES.join(", ")),
-        ));
+        return Err(err("type", format!("must be one of {}.", TYPES.join(", "))));
     }
     let mut body = Map::new();
     for k in BODY_KEYS {
@@ -103,12 +100,10 @@ fn checked(map: &Map<String, Value>) -> ApiResult<(String, String, Value)> {
     let src = f.opt_str("src")?.filter(|s| !s.trim().is_empty());
     let srcdoc = f.opt_str("srcdoc")?.filter(|s| !s.is_empty());
     match (src, srcdoc) {
-        (None, None) => {
-            return Err(err(
-                "src",
-                "is required: send 'src' (a URL) or 'srcdoc' (the extension's HTML), or upload a file.",
-            ))
-        }
+        (None, None) => return Err(err(
+            "src",
+            "is required: send 'src' (a URL) or 'srcdoc' (the extension's HTML), or upload a file.",
+        )),
         (Some(_), Some(_)) => {
             return Err(err("srcdoc", "send either 'src' or 'srcdoc', not both."));
         }
@@ -247,7 +242,11 @@ async fn read_upload(mut mp: Multipart) -> ApiResult<Map<String, Value>> {
     Ok(out)
 }
 
-async fn body_of(state: &AppState, headers: &HeaderMap, req: Request) -> ApiResult<Map<String, Value>> {
+async fn body_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Request,
+) -> ApiResult<Map<String, Value>> {
     let multipart = header(headers, "content-type").is_some_and(|c| c.starts_with("multipart/"));
     if multipart {
         let mp = Multipart::from_request(req, state)
@@ -330,7 +329,12 @@ pub async fn create(
     let uid = headwater_core::ids::new_uid();
     let mut tx = state.db().begin().await?;
     let e = extensions::insert(&mut tx, &ctx.space, &uid, &title, &kind, &body, &actor).await?;
-    audit::record(&mut tx, &actor, ctx.audit("create", "extension", &e.uid, &e.title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("create", "extension", &e.uid, &e.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(created(
         "Extension created successfully.",
@@ -381,7 +385,12 @@ pub async fn update(
     let e = extensions::update(&mut tx, &ctx.space, &uid, &title, &kind, &body, &actor)
         .await?
         .ok_or_else(|| ApiError::not_found("extension"))?;
-    audit::record(&mut tx, &actor, ctx.audit("update", "extension", &e.uid, &e.title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "extension", &e.uid, &e.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(updated(
         "Extension updated successfully.",
@@ -410,7 +419,12 @@ pub async fn delete(
         ));
     }
     extensions::delete(&mut tx, &ctx.space, &uid).await?;
-    audit::record(&mut tx, &actor, ctx.audit("delete", "extension", &e.uid, &e.title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("delete", "extension", &e.uid, &e.title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Extension deleted successfully."))
 }

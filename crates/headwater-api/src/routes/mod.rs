@@ -296,10 +296,7 @@ pub fn router(state: AppState) -> Router {
             "/v3/assets/{uid}/references",
             get(entry_extras::asset_references),
         )
-        .route(
-            "/v3/assets/{api_key}/{uid}",
-            get(assets::download_latest),
-        )
+        .route("/v3/assets/{api_key}/{uid}", get(assets::download_latest))
         .route(
             "/v3/releases/{uid}/update_items",
             axum::routing::put(releases::update_items),

@@ -777,10 +777,7 @@ pub async fn move_items(
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            ApiError::invalid(
-                "release_uid",
-                "is required: the release the items move to.",
-            )
+            ApiError::invalid("release_uid", "is required: the release the items move to.")
         })?
         .to_string();
     if target_uid == uid {
@@ -789,7 +786,11 @@ pub async fn move_items(
             "names this release; items move to another release.",
         ));
     }
-    let wanted = body_items(&body)?;
+    // The Python client sends the list under `item`.
+    let wanted = match body.0.get("item") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => body_items(&body)?,
+    };
     let mut tx = state.db().begin().await?;
     let source = load_unlocked(&mut tx, &ctx, &uid).await?;
     let target = load_unlocked(&mut tx, &ctx, &target_uid).await?;

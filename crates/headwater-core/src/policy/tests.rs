@@ -584,7 +584,13 @@ fn wf_4_entry_lock_of_a_stage() {
     assert!(decide_entry_lock(&cm, Some(&ann), EntryLock::Others, &some, "Review").is_ok());
     assert!(decide_entry_lock(&cm, Some(&reviewer), EntryLock::Others, &some, "Review").is_ok());
     assert_eq!(
-        rule(decide_entry_lock(&cm, Some(&other), EntryLock::Others, &some, "Review")),
+        rule(decide_entry_lock(
+            &cm,
+            Some(&other),
+            EntryLock::Others,
+            &some,
+            "Review"
+        )),
         Err("WF-4")
     );
     assert!(decide_entry_lock(&admin, Some(&other), EntryLock::Others, &some, "Review").is_ok());
@@ -592,16 +598,34 @@ fn wf_4_entry_lock_of_a_stage() {
     // A token only where the stage is open to all users.
     assert!(decide_entry_lock(&rw_all(), None, EntryLock::Others, &all, "Review").is_ok());
     assert_eq!(
-        rule(decide_entry_lock(&rw_all(), None, EntryLock::Others, &some, "Review")),
+        rule(decide_entry_lock(
+            &rw_all(),
+            None,
+            EntryLock::Others,
+            &some,
+            "Review"
+        )),
         Err("WF-4")
     );
     // $all: owners and admins only; the stage's own people and tokens are refused.
     assert_eq!(
-        rule(decide_entry_lock(&cm, Some(&ann), EntryLock::All, &some, "Review")),
+        rule(decide_entry_lock(
+            &cm,
+            Some(&ann),
+            EntryLock::All,
+            &some,
+            "Review"
+        )),
         Err("WF-4")
     );
     assert_eq!(
-        rule(decide_entry_lock(&rw_all(), None, EntryLock::All, &all, "Review")),
+        rule(decide_entry_lock(
+            &rw_all(),
+            None,
+            EntryLock::All,
+            &all,
+            "Review"
+        )),
         Err("WF-4")
     );
     assert!(decide_entry_lock(&admin, Some(&other), EntryLock::All, &some, "Review").is_ok());
@@ -609,6 +633,9 @@ fn wf_4_entry_lock_of_a_stage() {
         EntryLock::from_stage(&json!({"entry_lock": "$others"})),
         EntryLock::Others
     );
-    assert_eq!(EntryLock::from_stage(&json!({"entry_lock": "$all"})), EntryLock::All);
+    assert_eq!(
+        EntryLock::from_stage(&json!({"entry_lock": "$all"})),
+        EntryLock::All
+    );
     assert_eq!(EntryLock::from_stage(&json!({})), EntryLock::None);
 }

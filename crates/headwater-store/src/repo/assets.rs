@@ -432,9 +432,16 @@ impl AssetCompiler {
         format!("${}", self.first + self.params.len() - 1)
     }
 
-    fn value(&mut self, field: &str, kind: ColKind, s: &Scalar) -> std::result::Result<String, String> {
+    fn value(
+        &mut self,
+        field: &str,
+        kind: ColKind,
+        s: &Scalar,
+    ) -> std::result::Result<String, String> {
         match (kind, s) {
-            (ColKind::Text | ColKind::Tags, Scalar::Text(t)) => Ok(self.bind(Bound::Text(t.clone()))),
+            (ColKind::Text | ColKind::Tags, Scalar::Text(t)) => {
+                Ok(self.bind(Bound::Text(t.clone())))
+            }
             (ColKind::Number, Scalar::Number(n)) => Ok(if n.fract() == 0.0 && n.abs() < 9.0e15 {
                 self.bind(Bound::Int(*n as i64))
             } else {
@@ -461,7 +468,11 @@ impl AssetCompiler {
     fn compile(&mut self, c: &Cond) -> std::result::Result<String, String> {
         match c {
             Cond::And(parts) | Cond::Or(parts) => {
-                let joiner = if matches!(c, Cond::And(_)) { " AND " } else { " OR " };
+                let joiner = if matches!(c, Cond::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 let sql: std::result::Result<Vec<String>, String> =
                     parts.iter().map(|p| self.compile(p)).collect();
                 Ok(format!("({})", sql?.join(joiner)))
@@ -469,14 +480,22 @@ impl AssetCompiler {
             Cond::Cmp { path, op } => {
                 let field = path.join(".");
                 let (col, kind) = column(&field).ok_or_else(|| {
-                    format!("the asset list cannot filter on '{field}'; it filters on {QUERY_FIELDS}")
+                    format!(
+                        "the asset list cannot filter on '{field}'; it filters on {QUERY_FIELDS}"
+                    )
                 })?;
                 self.cmp(&field, col, kind, op)
             }
         }
     }
 
-    fn cmp(&mut self, field: &str, col: &str, kind: ColKind, op: &QOp) -> std::result::Result<String, String> {
+    fn cmp(
+        &mut self,
+        field: &str,
+        col: &str,
+        kind: ColKind,
+        op: &QOp,
+    ) -> std::result::Result<String, String> {
         let nullable = col == "parent_uid";
         if kind == ColKind::Tags {
             return match op {
@@ -494,7 +513,11 @@ impl AssetCompiler {
                         parts.push("1 = 0".into());
                     }
                     let any = format!("({})", parts.join(" OR "));
-                    Ok(if matches!(op, QOp::Nin(_)) { format!("NOT {any}") } else { any })
+                    Ok(if matches!(op, QOp::Nin(_)) {
+                        format!("NOT {any}")
+                    } else {
+                        any
+                    })
                 }
                 QOp::Exists(true) => Ok("tags <> '[]'".into()),
                 QOp::Exists(false) => Ok("tags = '[]'".into()),
@@ -584,7 +607,10 @@ impl AssetCompiler {
                     // LIKE is case-insensitive for ASCII on SQLite; the exact comparison
                     // below keeps the case on both backends.
                     let p = self.bind(Bound::Text(pat));
-                    format!("({col} LIKE {p} ESCAPE '\\' AND {})", self.case_exact(col, literal, *anchored_start, *anchored_end))
+                    format!(
+                        "({col} LIKE {p} ESCAPE '\\' AND {})",
+                        self.case_exact(col, literal, *anchored_start, *anchored_end)
+                    )
                 }
             }
         })
@@ -724,10 +750,11 @@ pub async fn list_query(
 
 /// The current version of an asset (for the download without a version).
 pub async fn current_version(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<i64>> {
-    let row = sqlx::query("SELECT version FROM assets WHERE stack_uid = $1 AND uid = $2 AND is_dir = 0")
-        .bind(stack_uid)
-        .bind(uid)
-        .fetch_optional(c)
-        .await?;
+    let row =
+        sqlx::query("SELECT version FROM assets WHERE stack_uid = $1 AND uid = $2 AND is_dir = 0")
+            .bind(stack_uid)
+            .bind(uid)
+            .fetch_optional(c)
+            .await?;
     Ok(row.map(|r| i(&r, "version")))
 }
