@@ -226,7 +226,8 @@ async fn read_upload(mut mp: Multipart) -> ApiResult<Map<String, Value>> {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .collect::<Vec<_>>()),
-            "multiple" | "enable" => match text.as_str() {
+            // The Python client sends Python's `True` / `False`.
+            "multiple" | "enable" => match text.to_ascii_lowercase().as_str() {
                 "true" => json!(true),
                 "false" => json!(false),
                 _ => return Err(ApiError::invalid(&name, "must be true or false.")),
@@ -248,15 +249,30 @@ async fn body_of(
     req: Request,
 ) -> ApiResult<Map<String, Value>> {
     let multipart = header(headers, "content-type").is_some_and(|c| c.starts_with("multipart/"));
-    if multipart {
-        let mp = Multipart::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_body(format!("The multipart body is malformed: {e}")))?;
-        read_upload(mp).await
-    } else {
+    if !multipart {
         let body = JsonBody::from_request(req, state).await?;
-        Ok(body.wrapped("extension")?.clone())
+        return Ok(body.wrapped("extension")?.clone());
     }
+    // The Python client keeps the multipart Content-Type of an earlier upload on later JSON
+    // requests: a body that is a JSON object is read as JSON whatever the header says.
+    let limit = state
+        .config()
+        .max_body_bytes
+        .max(MAX_SRCDOC_BYTES + 256 * 1024);
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| crate::body::too_large())?;
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let body = JsonBody::from_request(req, state).await?;
+        return Ok(body.wrapped("extension")?.clone());
+    }
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let mp = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_body(format!("The multipart body is malformed: {e}")))?;
+    read_upload(mp).await
 }
 
 /// The list's `query`: `{"type": "field"}` keeps one type; nothing else is filtered on, and a
