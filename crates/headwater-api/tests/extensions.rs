@@ -211,6 +211,20 @@ async fn uploads_become_srcdoc_served_only_inside_json(app: TestApp) {
     assert_error(s, &b, 422, 120);
     let (_, b) = send(w.u(&app, Method::GET, "/v3/extensions?include_count=true")).await;
     assert_eq!(b["count"], 1, "refused uploads leave nothing: {b}");
+
+    // A JSON body under a left-over multipart Content-Type (as the Python client sends after
+    // an upload) is read as JSON.
+    let (s, b) = send(
+        w.u(&app, Method::POST, "/v3/extensions")
+            .header("content-type", "multipart/form-data; boundary=xyz")
+            .body(
+                json!({"extension": {"title": "After", "type": "widget", "src": "https://w.example"}})
+                    .to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["extension"]["title"], "After");
 }
 
 async fn schemas_name_only_existing_extensions(app: TestApp) {
