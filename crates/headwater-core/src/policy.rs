@@ -788,5 +788,62 @@ pub fn decide_transition(
     )
 }
 
+/// A workflow stage's `entry_lock`: who may still edit entries that sit in the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryLock {
+    /// `$none`: the stage locks nothing.
+    None,
+    /// `$others`: only the people the stage names (its users and roles) may edit.
+    Others,
+    /// `$all`: nobody but stack owners and admins may edit.
+    All,
+}
+
+impl EntryLock {
+    /// Reads a stage's `entry_lock`; a missing or unknown value locks nothing.
+    pub fn from_stage(stage: &Value) -> EntryLock {
+        match stage.get("entry_lock").and_then(Value::as_str) {
+            Some("$others") => EntryLock::Others,
+            Some("$all") => EntryLock::All,
+            _ => EntryLock::None,
+        }
+    }
+}
+
+/// WF-4: changing an entry (update, delete, unlocalize, version names, metadata) while it sits
+/// in a workflow stage that locks it. Stack owners and admins always may (as Contentstack's
+/// superusers do). Under `$others`, the people the stage names may; a management token only
+/// when the stage is open to all users (it is nobody in particular). Under `$all`, nobody else.
+/// The module decision (roles, token scopes) is made before this one.
+pub fn decide_entry_lock(
+    subject: &Subject,
+    person: Option<&Person>,
+    lock: EntryLock,
+    stage_people: &Named,
+    stage: &str,
+) -> Result<(), Denial> {
+    if lock == EntryLock::None || is_owner_or_admin(subject) {
+        return Ok(());
+    }
+    let named = match subject {
+        Subject::ManagementToken(_) => stage_people.everyone(),
+        Subject::User(_) => person.is_some_and(|p| stage_people.includes(p)),
+        Subject::DeliveryToken(_) => false,
+    };
+    if lock == EntryLock::Others && named {
+        return Ok(());
+    }
+    let why = match lock {
+        EntryLock::All => "locks entries for everyone but stack owners and admins",
+        _ => "locks entries for everyone it does not name",
+    };
+    deny(
+        "WF-4",
+        format!(
+            "The entry is in the workflow stage '{stage}', which {why}; it cannot be changed now."
+        ),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,7 @@ const SOURCES: &[Source] = &[
     source!(10, "sessions", "0010_sessions.sql"),
     source!(11, "token controls", "0011_token_controls.sql"),
     source!(13, "taxonomies", "0013_taxonomies.sql"),
+    source!(15, "extensions", "0015_extensions.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -305,20 +305,36 @@ pub async fn list(
     ctx.authorize(&Action::new(Module::Assets, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let folder = q.get("folder").filter(|f| !f.is_empty());
-    let dirs_only = dir_filter(&q)? == Some(true);
+    let (dirs, cond) = list_query(&q)?;
+    let dirs_only = dirs == Some(true);
+    let sort = match (q.get("asc"), q.get("desc")) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                crate::error::code::VALIDATION,
+                "Send either asc or desc, not both.",
+            )
+            .field("asc", "cannot be combined with desc."))
+        }
+        (Some(f), None) => Some((f, true)),
+        (None, Some(f)) => Some((f, false)),
+        (None, None) => None,
+    };
     let mut c = state.db().reader().await?;
     // Without a folder, every file of the stack is listed (as Contentstack does);
     // `query={"is_dir": true}` lists every folder instead.
-    let (items, total) = assets::list(
-        &mut c,
-        &ctx.space,
-        dirs_only,
+    let lq = assets::ListQuery {
+        dirs: dirs_only,
         folder,
-        folder.is_none(),
+        anywhere: folder.is_none(),
+        cond: cond.as_ref(),
+        sort,
         skip,
         limit,
-    )
-    .await?;
+    };
+    let (items, total) = assets::list_query(&mut c, state.db().backend(), &ctx.space, &lq)
+        .await?
+        .map_err(|r| query_refused(&r.0))?;
     if q.flag("count") {
         return Ok(Json(json!({ "assets": total })));
     }
@@ -337,7 +353,12 @@ pub async fn list(
     } else {
         None
     };
-    let base = base_url(&state, &headers);
+    // `relative_urls=true`: the file URLs name only the path, without this server's origin.
+    let base = if q.flag("relative_urls") {
+        String::new()
+    } else {
+        base_url(&state, &headers)
+    };
     out.extend(
         items
             .iter()
@@ -593,6 +614,47 @@ pub async fn download(
     Ok(resp)
 }
 
+/// `GET /v3/assets/{api_key}/{uid}`: the current version of an asset's file, served like
+/// [`download`] (SEC-6); with `?version=n`, that version.
+pub async fn download_latest(
+    State(state): State<AppState>,
+    Path((api_key, uid)): Path<(String, String)>,
+    query: crate::body::Query,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> ApiResult<Response> {
+    let version = match query.get("version") {
+        Some(v) => v.to_string(),
+        None => {
+            let mut c = state.db().reader().await?;
+            let stack = stacks::by_api_key(&mut c, &api_key)
+                .await?
+                .ok_or_else(|| ApiError::not_found("asset"))?;
+            let space = match query.get("branch").filter(|b| *b != "main") {
+                None => stack.uid.clone(),
+                Some(b) => {
+                    headwater_store::repo::branches::get(&mut c, &stack.uid, b)
+                        .await?
+                        .ok_or_else(|| ApiError::not_found("asset"))?
+                        .space_uid
+                }
+            };
+            assets::current_version(&mut c, &space, &uid)
+                .await?
+                .ok_or_else(|| ApiError::not_found("asset"))?
+                .to_string()
+        }
+    };
+    download(
+        State(state),
+        Path((api_key, uid, version, "file".to_string())),
+        query,
+        headers,
+        uri,
+    )
+    .await
+}
+
 /// The policy every asset file is served under: no script, no plug-in, no form, and a unique
 /// opaque origin (`sandbox`) for any document a browser makes of it. Images, video and
 /// audio still display when opened directly.
@@ -842,27 +904,41 @@ pub async fn unpublish(
     publish_or_unpublish(&state, &ctx, &uid, &body, false).await
 }
 
-/// The asset list's `query`: `{"is_dir": true}` (folders) or `{"is_dir": false}` (files, the
-/// default). The list has no other filter, and one it cannot apply is refused, not ignored.
-fn dir_filter(q: &Query) -> ApiResult<Option<bool>> {
+fn query_refused(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        crate::error::code::VALIDATION,
+        format!("The asset list's query cannot be applied: {message}."),
+    )
+    .field("query", message.to_string())
+}
+
+/// The asset list's `query`: a top-level `"is_dir": true|false` chooses folders or files
+/// (files by default); the rest filters with the entry query operators on the asset fields
+/// ([`assets::QUERY_FIELDS`]). A filter the list cannot apply is refused, not ignored.
+fn list_query(q: &Query) -> ApiResult<(Option<bool>, Option<headwater_core::query::Cond>)> {
     let Some(text) = q.get("query") else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    let bad = || {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            crate::error::code::VALIDATION,
-            "The asset list's query supports only {\"is_dir\": true|false}.",
-        )
-        .field("query", "supports only is_dir.")
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| query_refused(&format!("it is not valid JSON ({e})")))?;
+    let Value::Object(mut obj) = value else {
+        return Err(query_refused("it must be a JSON object"));
     };
-    let value: Value = serde_json::from_str(text).map_err(|_| bad())?;
-    let obj = value.as_object().ok_or_else(bad)?;
-    match (obj.len(), obj.get("is_dir")) {
-        (0, _) => Ok(None),
-        (1, Some(Value::Bool(b))) => Ok(Some(*b)),
-        _ => Err(bad()),
+    let dirs = match obj.get("is_dir") {
+        Some(Value::Bool(b)) => {
+            let b = *b;
+            obj.remove("is_dir");
+            Some(b)
+        }
+        _ => None,
+    };
+    if obj.is_empty() {
+        return Ok((dirs, None));
     }
+    let cond = headwater_core::query::parse(&Value::Object(obj).to_string())
+        .map_err(|e| query_refused(&e.0))?;
+    Ok((dirs, Some(cond)))
 }
 
 #[cfg(test)]

@@ -292,6 +292,8 @@ pub async fn update(
     {
         return Err(entry_not_found());
     }
+    // WF-4: a workflow stage may lock the entry in this locale.
+    crate::routes::entry_extras::check_entry_lock(&mut tx, &ctx, &uid, &locale).await?;
     let probe = UniqueProbe {
         stack_uid: &ctx.space,
         content_type_uid: &ct,
@@ -370,8 +372,10 @@ pub async fn delete(
             format!("the entry is not localized in '{locale}'."),
         ));
     }
+    crate::routes::entry_extras::check_entry_lock(&mut tx, &ctx, &uid, &entry.locale).await?;
     entries::delete(&mut tx, &ctx.space, &uid, only_locale).await?;
     headwater_store::repo::workflows::forget_entry(&mut tx, &ctx.space, &uid, only_locale).await?;
+    headwater_store::repo::extensions::forget_entry(&mut tx, &ctx.space, &uid, only_locale).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &entry)).await?;
     events::emit(
         &mut tx,
@@ -395,11 +399,21 @@ pub async fn versions(
     let locale = locale_of(&mut c, &ctx, &q).await?;
     let entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
     let all = entries::versions(&mut c, &ctx.space, &uid, &entry.locale).await?;
+    let names =
+        crate::routes::entry_extras::version_names_json(&mut c, &ctx.space, &uid, &entry.locale)
+            .await?;
+    // `named=true`: only the versions that have a name.
+    let named_only = q.flag("named");
     let out: Vec<Value> = all
         .iter()
+        .filter(|(v, _, _)| !named_only || names.contains_key(v))
         .map(|(v, by, at)| {
-            json!({"_version": v, "locale": entry.locale, "created_by": by, "created_at": at,
-                   "updated_by": by, "updated_at": at})
+            let mut row = json!({"_version": v, "locale": entry.locale, "created_by": by,
+                   "created_at": at, "updated_by": by, "updated_at": at});
+            if let Some(name) = names.get(v) {
+                row["_version_name"] = name.clone();
+            }
+            row
         })
         .collect();
     let n = out.len() as i64;

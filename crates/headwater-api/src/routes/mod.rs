@@ -7,8 +7,10 @@ mod bulk;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
+mod entry_extras;
 mod entry_workflow;
 mod environments;
+mod extensions;
 mod labels;
 mod locales;
 mod management_tokens;
@@ -292,6 +294,51 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v3/taxonomies/{uid}/terms/{term}/move",
             axum::routing::put(taxonomies::move_term),
+        )
+        .route(
+            "/v3/extensions",
+            get(extensions::list).post(extensions::create),
+        )
+        .route(
+            "/v3/extensions/{uid}",
+            get(extensions::fetch)
+                .put(extensions::update)
+                .delete(extensions::delete),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/references",
+            get(entry_extras::entry_references),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/versions/{n}/name",
+            post(entry_extras::name_version).delete(entry_extras::unname_version),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/unlocalize",
+            post(entry_extras::unlocalize),
+        )
+        .route(
+            "/v3/metadata",
+            get(entry_extras::list_metadata).post(entry_extras::create_metadata),
+        )
+        .route(
+            "/v3/metadata/{uid}",
+            get(entry_extras::fetch_metadata)
+                .put(entry_extras::update_metadata)
+                .delete(entry_extras::delete_metadata),
+        )
+        .route(
+            "/v3/assets/{uid}/references",
+            get(entry_extras::asset_references),
+        )
+        .route("/v3/assets/{api_key}/{uid}", get(assets::download_latest))
+        .route(
+            "/v3/releases/{uid}/update_items",
+            axum::routing::put(releases::update_items),
+        )
+        .route(
+            "/v3/releases/{uid}/items/move",
+            axum::routing::put(releases::move_items).post(releases::move_items),
         )
         .route("/v3/openapi.json", get(crate::openapi::serve))
         .nest("/cda", cda::router())

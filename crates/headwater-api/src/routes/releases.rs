@@ -657,3 +657,175 @@ pub async fn clone(
         release_json(&ctx, &r),
     ))
 }
+
+/// The current version of a release item's entry (in the item's locale, else the master's) or
+/// asset; `None` when it no longer exists.
+async fn latest_version(
+    c: &mut Conn,
+    backend: headwater_store::Backend,
+    ctx: &StackCtx,
+    item: &Value,
+) -> ApiResult<Option<i64>> {
+    let uid = item.get("uid").and_then(Value::as_str).unwrap_or_default();
+    let locale = item
+        .get("locale")
+        .and_then(Value::as_str)
+        .unwrap_or(&ctx.stack.master_locale);
+    Ok(match item.get("content_type_uid").and_then(Value::as_str) {
+        Some(ct) => match entries::get(c, backend, &ctx.space, ct, uid, locale).await? {
+            Some(e) => Some(e.version),
+            None => entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale)
+                .await?
+                .map(|e| e.version),
+        },
+        None => assets::get(c, &ctx.space, uid)
+            .await?
+            .filter(|a| !a.is_dir)
+            .map(|a| a.version),
+    })
+}
+
+/// Whether a body's item (`{uid, locale?}`) names a stored item: same uid, and same locale
+/// when the body names one.
+fn names_item(wanted: &Value, stored: &Value) -> bool {
+    wanted.get("uid").is_some()
+        && wanted.get("uid") == stored.get("uid")
+        && wanted
+            .get("locale")
+            .filter(|l| !l.is_null())
+            .is_none_or(|l| Some(l) == stored.get("locale"))
+}
+
+/// `PUT /v3/releases/{uid}/update_items` `{"items": ["$all"]}` or `{"items": [{uid, locale}…]}`:
+/// sets the items' versions to the current versions of their entries and assets.
+pub async fn update_items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let wanted = match body.0.get("items") {
+        Some(Value::Array(a)) if !a.is_empty() => a.clone(),
+        _ => {
+            return Err(ApiError::invalid(
+                "items",
+                "is required: [\"$all\"] or an array of items ({uid, locale}).",
+            ))
+        }
+    };
+    let all = wanted.iter().any(|w| w.as_str() == Some("$all"));
+    if !all && !wanted.iter().all(Value::is_object) {
+        return Err(ApiError::invalid(
+            "items",
+            "must be [\"$all\"] or an array of items ({uid, locale}).",
+        ));
+    }
+    let backend = state.db().backend();
+    let mut tx = state.db().begin().await?;
+    let r = load_unlocked(&mut tx, &ctx, &uid).await?;
+    let mut items = r.items.as_array().cloned().unwrap_or_default();
+    if !all {
+        for (i, w) in wanted.iter().enumerate() {
+            if !items.iter().any(|x| names_item(w, x)) {
+                return Err(ApiError::invalid(
+                    &format!("items[{i}]"),
+                    "is not an item of this release.",
+                ));
+            }
+        }
+    }
+    for item in items.iter_mut() {
+        if !all && !wanted.iter().any(|w| names_item(w, item)) {
+            continue;
+        }
+        match latest_version(&mut tx, backend, &ctx, item).await? {
+            Some(v) => item["version"] = json!(v),
+            None => {
+                return Err(ApiError::invalid(
+                    "items",
+                    format!(
+                        "the release item '{}' no longer exists; remove it from the release.",
+                        item.get("uid").and_then(Value::as_str).unwrap_or_default()
+                    ),
+                ))
+            }
+        }
+    }
+    save_items(
+        tx,
+        &ctx,
+        &r,
+        items,
+        "Release items updated to their latest versions successfully.",
+    )
+    .await
+}
+
+/// `PUT` (or `POST`) `/v3/releases/{uid}/items/move` `{"release_uid": target, "items": [{uid,
+/// locale}…]}`: moves items from this release to another; both must be unlocked.
+pub async fn move_items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let target_uid = body
+        .0
+        .get("release_uid")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("release_uid", "is required: the release the items move to.")
+        })?
+        .to_string();
+    if target_uid == uid {
+        return Err(ApiError::invalid(
+            "release_uid",
+            "names this release; items move to another release.",
+        ));
+    }
+    // The Python client sends the list under `item`.
+    let wanted = match body.0.get("item") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => body_items(&body)?,
+    };
+    let mut tx = state.db().begin().await?;
+    let source = load_unlocked(&mut tx, &ctx, &uid).await?;
+    let target = load_unlocked(&mut tx, &ctx, &target_uid).await?;
+    let mut from = source.items.as_array().cloned().unwrap_or_default();
+    let mut to = target.items.as_array().cloned().unwrap_or_default();
+    for (i, w) in wanted.iter().enumerate() {
+        let moving: Vec<Value> = from.iter().filter(|x| names_item(w, x)).cloned().collect();
+        if moving.is_empty() {
+            return Err(ApiError::invalid(
+                &format!("items[{i}]"),
+                "is not an item of this release.",
+            ));
+        }
+        from.retain(|x| !names_item(w, x));
+        for m in moving {
+            to.retain(|x| !same_item(x, &m));
+            to.push(m);
+        }
+    }
+    for (r, items) in [(&source, from), (&target, to)] {
+        let w = ReleaseWrite {
+            name: &r.name,
+            description: &r.description,
+            locked: r.locked,
+            archived: r.archived,
+            items: &Value::Array(items),
+        };
+        let saved = write(&mut tx, &ctx, r, &w).await?;
+        audit::record(
+            &mut tx,
+            &ctx.actor(),
+            ctx.audit("update", "release", &saved.uid, &saved.name),
+        )
+        .await?;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(notice("Release items moved successfully."))
+}

@@ -144,6 +144,7 @@ async fn parse_body(
         .unwrap_or(Value::Null);
     let mut c = state.db().reader().await?;
     let globals = global_schemas(&mut c, &ctx.space).await?;
+    errors.extend(crate::lookup::schemas::check_extensions(&mut c, &ctx.space, &schema).await?);
     drop(c);
     // A global field's own uid starts the chain of global fields being resolved, so that a
     // reference back to it (directly or through others) is refused as a cycle.

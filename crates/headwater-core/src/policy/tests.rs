@@ -564,3 +564,78 @@ fn wf_3_stage_transitions() {
         "WF-3"
     );
 }
+
+#[test]
+fn wf_4_entry_lock_of_a_stage() {
+    let some = Named::from_json(&json!({"users": ["u_ann"], "roles": ["r_rev"]}));
+    let all = Named::from_json(&json!({"users": ["$all"], "roles": []}));
+    let cm = user(None, Some(StackRole::Builtin(BuiltinRole::ContentManager)));
+    let admin = user(None, Some(StackRole::Builtin(BuiltinRole::Admin)));
+    let owner = user(None, Some(StackRole::Owner));
+    let ann = person("u_ann", &[]);
+    let reviewer = person("u_x", &["r_rev"]);
+    let other = person("u_x", &[]);
+    let rule = |r: Result<(), Denial>| r.map_err(|d| d.rule);
+    // $none locks nothing, for anyone.
+    for s in [&cm, &rw_all()] {
+        assert!(decide_entry_lock(s, Some(&other), EntryLock::None, &some, "Review").is_ok());
+    }
+    // $others: the people the stage names, and owners and admins.
+    assert!(decide_entry_lock(&cm, Some(&ann), EntryLock::Others, &some, "Review").is_ok());
+    assert!(decide_entry_lock(&cm, Some(&reviewer), EntryLock::Others, &some, "Review").is_ok());
+    assert_eq!(
+        rule(decide_entry_lock(
+            &cm,
+            Some(&other),
+            EntryLock::Others,
+            &some,
+            "Review"
+        )),
+        Err("WF-4")
+    );
+    assert!(decide_entry_lock(&admin, Some(&other), EntryLock::Others, &some, "Review").is_ok());
+    assert!(decide_entry_lock(&owner, Some(&other), EntryLock::Others, &some, "Review").is_ok());
+    // A token only where the stage is open to all users.
+    assert!(decide_entry_lock(&rw_all(), None, EntryLock::Others, &all, "Review").is_ok());
+    assert_eq!(
+        rule(decide_entry_lock(
+            &rw_all(),
+            None,
+            EntryLock::Others,
+            &some,
+            "Review"
+        )),
+        Err("WF-4")
+    );
+    // $all: owners and admins only; the stage's own people and tokens are refused.
+    assert_eq!(
+        rule(decide_entry_lock(
+            &cm,
+            Some(&ann),
+            EntryLock::All,
+            &some,
+            "Review"
+        )),
+        Err("WF-4")
+    );
+    assert_eq!(
+        rule(decide_entry_lock(
+            &rw_all(),
+            None,
+            EntryLock::All,
+            &all,
+            "Review"
+        )),
+        Err("WF-4")
+    );
+    assert!(decide_entry_lock(&admin, Some(&other), EntryLock::All, &some, "Review").is_ok());
+    assert_eq!(
+        EntryLock::from_stage(&json!({"entry_lock": "$others"})),
+        EntryLock::Others
+    );
+    assert_eq!(
+        EntryLock::from_stage(&json!({"entry_lock": "$all"})),
+        EntryLock::All
+    );
+    assert_eq!(EntryLock::from_stage(&json!({})), EntryLock::None);
+}

@@ -373,3 +373,393 @@ pub async fn version_meta(
     .await?;
     Ok(row.map(|r| (s(&r, "filename"), s(&r, "content_type"), i(&r, "file_size"))))
 }
+
+/// An asset column the list's `query` and sort may name, and the kind of value it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ColKind {
+    Text,
+    Number,
+    Bool,
+    /// `tags`: a JSON array of strings; equality means "has the tag".
+    Tags,
+}
+
+fn column(field: &str) -> Option<(&'static str, ColKind)> {
+    Some(match field {
+        "uid" => ("uid", ColKind::Text),
+        "title" => ("title", ColKind::Text),
+        "description" => ("description", ColKind::Text),
+        "filename" => ("filename", ColKind::Text),
+        "content_type" => ("content_type", ColKind::Text),
+        "parent_uid" => ("parent_uid", ColKind::Text),
+        "created_by" => ("created_by", ColKind::Text),
+        "updated_by" => ("updated_by", ColKind::Text),
+        "created_at" => ("created_at", ColKind::Text),
+        "updated_at" => ("updated_at", ColKind::Text),
+        "file_size" => ("file_size", ColKind::Number),
+        "_version" => ("version", ColKind::Number),
+        "is_dir" => ("is_dir", ColKind::Bool),
+        "tags" => ("tags", ColKind::Tags),
+        _ => return None,
+    })
+}
+
+/// The fields the asset list can filter and sort on.
+pub const QUERY_FIELDS: &str = "uid, title, description, filename, content_type, parent_uid, \
+     created_by, updated_by, created_at, updated_at, file_size, _version, is_dir, tags";
+
+/// A bound value of a compiled asset query.
+#[derive(Clone, Debug)]
+enum Bound {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// Compiles an asset `query` to a SQL condition over `assets` columns; every value is a bound
+/// parameter numbered from `first`. Refuses fields the list does not have and values of the
+/// wrong kind, naming them.
+struct AssetCompiler {
+    first: usize,
+    params: Vec<Bound>,
+}
+
+use headwater_core::query::{Cond, Op as QOp, Scalar};
+
+impl AssetCompiler {
+    fn bind(&mut self, b: Bound) -> String {
+        self.params.push(b);
+        format!("${}", self.first + self.params.len() - 1)
+    }
+
+    fn value(
+        &mut self,
+        field: &str,
+        kind: ColKind,
+        s: &Scalar,
+    ) -> std::result::Result<String, String> {
+        match (kind, s) {
+            (ColKind::Text | ColKind::Tags, Scalar::Text(t)) => {
+                Ok(self.bind(Bound::Text(t.clone())))
+            }
+            (ColKind::Number, Scalar::Number(n)) => Ok(if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                self.bind(Bound::Int(*n as i64))
+            } else {
+                self.bind(Bound::Float(*n))
+            }),
+            (ColKind::Bool, Scalar::Bool(b)) => Ok(self.bind(Bound::Int(i64::from(*b)))),
+            _ => Err(format!(
+                "'{field}' takes {} values",
+                match kind {
+                    ColKind::Text | ColKind::Tags => "string",
+                    ColKind::Number => "number",
+                    ColKind::Bool => "true/false",
+                }
+            )),
+        }
+    }
+
+    fn has_tag(&mut self, tag: &str) -> String {
+        let quoted = serde_json::to_string(tag).unwrap_or_default();
+        let p = self.bind(Bound::Text(format!("%{}%", like_escape(&quoted))));
+        format!("tags LIKE {p} ESCAPE '\\'")
+    }
+
+    fn compile(&mut self, c: &Cond) -> std::result::Result<String, String> {
+        match c {
+            Cond::And(parts) | Cond::Or(parts) => {
+                let joiner = if matches!(c, Cond::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                let sql: std::result::Result<Vec<String>, String> =
+                    parts.iter().map(|p| self.compile(p)).collect();
+                Ok(format!("({})", sql?.join(joiner)))
+            }
+            Cond::Cmp { path, op } => {
+                let field = path.join(".");
+                let (col, kind) = column(&field).ok_or_else(|| {
+                    format!(
+                        "the asset list cannot filter on '{field}'; it filters on {QUERY_FIELDS}"
+                    )
+                })?;
+                self.cmp(&field, col, kind, op)
+            }
+        }
+    }
+
+    fn cmp(
+        &mut self,
+        field: &str,
+        col: &str,
+        kind: ColKind,
+        op: &QOp,
+    ) -> std::result::Result<String, String> {
+        let nullable = col == "parent_uid";
+        if kind == ColKind::Tags {
+            return match op {
+                QOp::Eq(Scalar::Text(t)) => Ok(self.has_tag(t)),
+                QOp::Ne(Scalar::Text(t)) => Ok(format!("NOT ({})", self.has_tag(t))),
+                QOp::In(list) | QOp::Nin(list) => {
+                    let mut parts = Vec::new();
+                    for s in list {
+                        match s {
+                            Scalar::Text(t) => parts.push(self.has_tag(t)),
+                            _ => return Err("'tags' takes string values".into()),
+                        }
+                    }
+                    if parts.is_empty() {
+                        parts.push("1 = 0".into());
+                    }
+                    let any = format!("({})", parts.join(" OR "));
+                    Ok(if matches!(op, QOp::Nin(_)) {
+                        format!("NOT {any}")
+                    } else {
+                        any
+                    })
+                }
+                QOp::Exists(true) => Ok("tags <> '[]'".into()),
+                QOp::Exists(false) => Ok("tags = '[]'".into()),
+                _ => Err("'tags' supports equality, $ne, $in, $nin and $exists".into()),
+            };
+        }
+        Ok(match op {
+            QOp::Hierarchy { .. } => {
+                return Err(format!(
+                    "'{field}' is not a taxonomy path: $eq_below, $below, $eq_above and $above apply to entries' taxonomies"
+                ))
+            }
+            QOp::Eq(Scalar::Null) | QOp::Exists(false) if nullable => format!("{col} IS NULL"),
+            QOp::Ne(Scalar::Null) | QOp::Exists(true) if nullable => format!("{col} IS NOT NULL"),
+            QOp::Exists(true) => match kind {
+                ColKind::Text => format!("{col} <> ''"),
+                _ => "1 = 1".into(),
+            },
+            QOp::Exists(false) => match kind {
+                ColKind::Text => format!("{col} = ''"),
+                _ => "1 = 0".into(),
+            },
+            QOp::Eq(s) => format!("{col} = {}", self.value(field, kind, s)?),
+            QOp::Ne(s) => {
+                let v = self.value(field, kind, s)?;
+                if nullable {
+                    format!("({col} <> {v} OR {col} IS NULL)")
+                } else {
+                    format!("{col} <> {v}")
+                }
+            }
+            QOp::In(list) | QOp::Nin(list) => {
+                let mut vals = Vec::new();
+                let mut null = false;
+                for s in list {
+                    if matches!(s, Scalar::Null) && nullable {
+                        null = true;
+                    } else {
+                        vals.push(self.value(field, kind, s)?);
+                    }
+                }
+                let mut any = if vals.is_empty() {
+                    "1 = 0".to_string()
+                } else {
+                    format!("{col} IN ({})", vals.join(", "))
+                };
+                if null {
+                    any = format!("({any} OR {col} IS NULL)");
+                }
+                if matches!(op, QOp::Nin(_)) {
+                    if nullable && !null {
+                        format!("(NOT {any} OR {col} IS NULL)")
+                    } else {
+                        format!("NOT {any}")
+                    }
+                } else {
+                    any
+                }
+            }
+            QOp::Lt(s) | QOp::Lte(s) | QOp::Gt(s) | QOp::Gte(s) => {
+                if kind == ColKind::Bool {
+                    return Err(format!("'{field}' cannot be compared with $lt/$gt"));
+                }
+                let sym = match op {
+                    QOp::Lt(_) => "<",
+                    QOp::Lte(_) => "<=",
+                    QOp::Gt(_) => ">",
+                    _ => ">=",
+                };
+                format!("{col} {sym} {}", self.value(field, kind, s)?)
+            }
+            QOp::Like {
+                literal,
+                anchored_start,
+                anchored_end,
+                case_insensitive,
+            } => {
+                if kind != ColKind::Text {
+                    return Err(format!("$regex applies to text fields, not '{field}'"));
+                }
+                let mut pat = like_escape(literal);
+                if !anchored_start {
+                    pat.insert(0, '%');
+                }
+                if !anchored_end {
+                    pat.push('%');
+                }
+                if *case_insensitive {
+                    let p = self.bind(Bound::Text(pat.to_lowercase()));
+                    format!("LOWER({col}) LIKE {p} ESCAPE '\\'")
+                } else {
+                    // LIKE is case-insensitive for ASCII on SQLite; the exact comparison
+                    // below keeps the case on both backends.
+                    let p = self.bind(Bound::Text(pat));
+                    format!(
+                        "({col} LIKE {p} ESCAPE '\\' AND {})",
+                        self.case_exact(col, literal, *anchored_start, *anchored_end)
+                    )
+                }
+            }
+        })
+    }
+
+    /// The case-sensitive half of a `$regex` without `i`: the literal must appear with its
+    /// case (at the start, end, whole or anywhere, as anchored).
+    fn case_exact(&mut self, col: &str, literal: &str, start: bool, end: bool) -> String {
+        let p = self.bind(Bound::Text(literal.to_string()));
+        let n = literal.chars().count();
+        match (start, end) {
+            (true, true) => format!("{col} = {p}"),
+            (true, false) => format!("substr({col}, 1, {n}) = {p}"),
+            (false, true) => format!("substr({col}, length({col}) - {n} + 1) = {p}"),
+            (false, false) => format!("instr_exact({col}, {p})"),
+        }
+    }
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A filtered, sorted page of the asset list.
+pub struct ListQuery<'a> {
+    /// Folders (`true`) or files.
+    pub dirs: bool,
+    /// Only the children of this folder; else the root, or everywhere when `anywhere`.
+    pub folder: Option<&'a str>,
+    pub anywhere: bool,
+    pub cond: Option<&'a Cond>,
+    /// A field of [`QUERY_FIELDS`] (not `tags`) and whether ascending; by default newest first.
+    pub sort: Option<(&'a str, bool)>,
+    pub skip: i64,
+    pub limit: i64,
+}
+
+/// A refused asset query: the message names the offending part.
+#[derive(Debug)]
+pub struct QueryRefused(pub String);
+
+/// Lists assets by a [`ListQuery`]; `Ok(Err(_))` when the query or sort names what the list
+/// cannot do.
+pub async fn list_query(
+    c: &mut Conn,
+    backend: crate::Backend,
+    stack_uid: &str,
+    q: &ListQuery<'_>,
+) -> Result<std::result::Result<(Vec<Asset>, i64), QueryRefused>> {
+    let place = match (q.folder, q.anywhere) {
+        (Some(_), _) => " AND parent_uid = $3",
+        (None, true) => " AND $3 = $3",
+        (None, false) => " AND parent_uid IS NULL AND $3 = $3",
+    };
+    let mut comp = AssetCompiler {
+        first: 4,
+        params: Vec::new(),
+    };
+    let filter = match q.cond {
+        None => String::new(),
+        Some(cond) => match comp.compile(cond) {
+            Ok(sql) => format!(" AND {sql}"),
+            Err(m) => return Ok(Err(QueryRefused(m))),
+        },
+    };
+    let filter = match backend {
+        crate::Backend::Sqlite => filter.replace("instr_exact(", "0 < instr("),
+        crate::Backend::Postgres => filter.replace("instr_exact(", "0 < strpos("),
+    };
+    let order = match q.sort {
+        None => "created_at DESC, uid DESC".to_string(),
+        Some((field, asc)) => match column(field) {
+            Some((col, kind)) if kind != ColKind::Tags => {
+                let dir = if asc { "ASC" } else { "DESC" };
+                format!("{col} {dir}, uid {dir}")
+            }
+            _ => {
+                return Ok(Err(QueryRefused(format!(
+                    "the asset list cannot sort by '{field}'; it sorts by {}",
+                    QUERY_FIELDS.replace(", tags", "")
+                ))))
+            }
+        },
+    };
+    fn bind_all<'q>(
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        params: &[Bound],
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for p in params {
+            query = match p {
+                Bound::Text(t) => query.bind(t.clone()),
+                Bound::Int(n) => query.bind(*n),
+                Bound::Float(f) => query.bind(*f),
+            };
+        }
+        query
+    }
+    let n = comp.params.len();
+    let sql = format!(
+        "SELECT {COLS} FROM assets WHERE stack_uid = $1 AND is_dir = $2{place}{filter} \
+         ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 4,
+        n + 5
+    );
+    let rows = bind_all(
+        sqlx::query(&sql)
+            .bind(stack_uid)
+            .bind(i64::from(q.dirs))
+            .bind(q.folder.unwrap_or("")),
+        &comp.params,
+    )
+    .bind(q.limit)
+    .bind(q.skip)
+    .fetch_all(&mut *c)
+    .await?;
+    let count_sql = format!(
+        "SELECT COUNT(*) AS n FROM assets WHERE stack_uid = $1 AND is_dir = $2{place}{filter}"
+    );
+    let total = bind_all(
+        sqlx::query(&count_sql)
+            .bind(stack_uid)
+            .bind(i64::from(q.dirs))
+            .bind(q.folder.unwrap_or("")),
+        &comp.params,
+    )
+    .fetch_one(c)
+    .await?;
+    Ok(Ok((rows.iter().map(from_row).collect(), i(&total, "n"))))
+}
+
+/// The current version of an asset (for the download without a version).
+pub async fn current_version(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<i64>> {
+    let row =
+        sqlx::query("SELECT version FROM assets WHERE stack_uid = $1 AND uid = $2 AND is_dir = 0")
+            .bind(stack_uid)
+            .bind(uid)
+            .fetch_optional(c)
+            .await?;
+    Ok(row.map(|r| i(&r, "version")))
+}

@@ -160,6 +160,14 @@ const COPIES: &[(&str, &str)] = &[
         "taxonomy_uid, uid, name, parent_uid, depth, position, created_by, updated_by, \
          created_at, updated_at",
     ),
+    (
+        "extensions",
+        "uid, title, type, body, version, created_by, updated_by, created_at, updated_at",
+    ),
+    (
+        "entry_version_names",
+        "entry_uid, locale, version, name, updated_by, updated_at",
+    ),
 ];
 
 /// Creates branch `uid` from `source`, copying the source's content types, global fields,
