@@ -1,6 +1,8 @@
 //! Webhooks (`/v3/webhooks`): subscriptions to a stack's events, their executions (one per
 //! event and destination, with every attempt logged) and manual retries.
 
+use crate::import_file::ImportFile;
+use axum::extract::multipart::{Multipart, MultipartRejection};
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::delivery::url_allowed;
@@ -587,4 +589,42 @@ pub async fn retry(
         StatusCode::OK,
         Json(json!({ "notice": "Webhook retry scheduled" })),
     ))
+}
+
+/// `POST /v3/webhooks/import` and `/v3/webhooks/{uid}/import`: a webhook JSON file (multipart
+/// part `webhook`, bare or wrapped in `{"webhook": …}`) created, or replacing webhook `uid`,
+/// exactly as `POST`/`PUT` with that body would.
+pub async fn import(
+    state: State<AppState>,
+    ctx: StackCtx,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import_into(state, ctx, None, mp).await
+}
+
+pub async fn import_existing(
+    state: State<AppState>,
+    ctx: StackCtx,
+    uid: Path<String>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import_into(state, ctx, Some(uid), mp).await
+}
+
+async fn import_into(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    uid: Option<Path<String>>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let op = if uid.is_some() { Op::Update } else { Op::Create };
+    ctx.authorize(&Action::new(Module::Webhooks, op))?;
+    let limit = state.config().max_body_bytes;
+    let body = ImportFile::read(mp, "webhook", limit).await?.as_body("webhook");
+    let (status, Json(mut answer)) = match uid {
+        Some(uid) => update(State(state), ctx, uid, body).await?,
+        None => create(State(state), ctx, body).await?,
+    };
+    answer["notice"] = json!("The Webhook was imported successfully");
+    Ok((status, Json(answer)))
 }

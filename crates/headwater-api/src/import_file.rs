@@ -1,0 +1,107 @@
+//! JSON files uploaded for import: `POST /v3/content_types/import`, `/v3/global_fields/import`,
+//! `/v3/webhooks[/{uid}]/import` and `…/entries[/{uid}]/import` send a `multipart/form-data`
+//! body whose file part (`content_type`, `global_field`, `webhook`, `entry`) holds one JSON
+//! object. The file is read whole (bounded by `--max-body-bytes`), parsed, and handed to the
+//! same code a JSON create or update runs, so an import validates exactly like one.
+
+use crate::body::{nul_path, nul_refused, too_large, JsonBody};
+use crate::error::{ApiError, ApiResult};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use serde_json::{Map, Value};
+
+/// The parsed file of an import.
+pub struct ImportFile {
+    /// The object in the file, unwrapped when the file wraps it (`{"webhook": {…}}`).
+    pub object: Map<String, Value>,
+}
+
+fn refused(field: &str, what: impl Into<String>) -> ApiError {
+    ApiError::invalid(field, what)
+}
+
+impl ImportFile {
+    /// Reads the part named `field`, or the only part sent whatever its name (the Python
+    /// client names the webhook file `entry`). Other parts are read and ignored.
+    pub async fn read(
+        mp: Result<Multipart, MultipartRejection>,
+        field: &str,
+        limit: usize,
+    ) -> ApiResult<ImportFile> {
+        let mut mp = mp.map_err(|e| {
+            ApiError::bad_body(format!(
+                "Send the file to import as multipart/form-data in a part named '{field}': {e}"
+            ))
+        })?;
+        let mut named: Option<Vec<u8>> = None;
+        let mut others: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let mut part = match mp.next_field().await {
+                Ok(Some(p)) => p,
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(ApiError::bad_body(format!(
+                        "The multipart body is malformed: {e}"
+                    )))
+                }
+            };
+            let name = part.name().unwrap_or_default().to_string();
+            let mut bytes = Vec::new();
+            loop {
+                match part.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if bytes.len() + chunk.len() > limit {
+                            return Err(too_large());
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return Err(ApiError::bad_body(format!(
+                            "The multipart part '{name}' could not be read: {e}"
+                        )))
+                    }
+                }
+            }
+            if name == field {
+                named = Some(bytes);
+            } else {
+                others.push(bytes);
+            }
+        }
+        let bytes = match (named, others.len()) {
+            (Some(b), _) => b,
+            (None, 1) => others.pop().unwrap_or_default(),
+            (None, _) => {
+                return Err(refused(
+                    field,
+                    format!("is required: the JSON file to import, in a part named '{field}'."),
+                ))
+            }
+        };
+        let object = match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(refused(field, "must hold one JSON object.")),
+            Err(e) => return Err(refused(field, format!("is not valid JSON: {e}."))),
+        };
+        if let Some(path) = nul_path(&object, field) {
+            return Err(nul_refused(&path));
+        }
+        let object = match object.get(field) {
+            Some(Value::Object(inner)) if object.len() == 1 => inner.clone(),
+            _ => object,
+        };
+        Ok(ImportFile { object })
+    }
+
+    /// The body a JSON create or update of `key` would have sent: `{"<key>": {…}}`.
+    pub fn as_body(&self, key: &str) -> JsonBody {
+        let mut m = Map::new();
+        m.insert(key.to_string(), Value::Object(self.object.clone()));
+        JsonBody(m)
+    }
+
+    /// A string member of the imported object (e.g. its `uid`).
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.object.get(key).and_then(Value::as_str)
+    }
+}
