@@ -6,7 +6,11 @@
 
 use crate::body::{nul_path, nul_refused, too_large, JsonBody};
 use crate::error::{ApiError, ApiResult};
-use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::body::Body;
+use axum::extract::multipart::Multipart;
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
 use serde_json::{Map, Value};
 
 /// The parsed file of an import.
@@ -22,12 +26,9 @@ fn refused(field: &str, what: impl Into<String>) -> ApiError {
 impl ImportFile {
     /// Reads the part named `field`, or the only part sent whatever its name (the Python
     /// client names the webhook file `entry`). Other parts are read and ignored.
-    pub async fn read(
-        mp: Result<Multipart, MultipartRejection>,
-        field: &str,
-        limit: usize,
-    ) -> ApiResult<ImportFile> {
-        let mut mp = mp.map_err(|e| {
+    pub async fn read(req: Request, field: &str, limit: usize) -> ApiResult<ImportFile> {
+        let req = with_boundary(req, limit).await?;
+        let mut mp = Multipart::from_request(req, &()).await.map_err(|e| {
             ApiError::bad_body(format!(
                 "Send the file to import as multipart/form-data in a part named '{field}': {e}"
             ))
@@ -104,4 +105,35 @@ impl ImportFile {
     pub fn str(&self, key: &str) -> Option<&str> {
         self.object.get(key).and_then(Value::as_str)
     }
+}
+
+/// The Python client sets `Content-Type: multipart/form-data` itself, without the boundary,
+/// on its imports; the boundary is then read from the body's first line (`--<boundary>`), as
+/// the multipart format puts it there.
+async fn with_boundary(req: Request, limit: usize) -> ApiResult<Request> {
+    let ct = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if !ct.starts_with("multipart/form-data") || ct.contains("boundary=") {
+        return Ok(req);
+    }
+    let (mut parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())?;
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let boundary = std::str::from_utf8(first)
+        .ok()
+        .and_then(|l| l.trim_end_matches('\r').strip_prefix("--"))
+        .filter(|b| !b.is_empty() && b.len() <= 200 && b.bytes().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_body("The multipart body has no boundary, in its header or first line.")
+        })?;
+    let value = HeaderValue::from_str(&format!("multipart/form-data; boundary={boundary}"))
+        .map_err(|_| ApiError::bad_body("The multipart boundary is not valid."))?;
+    parts.headers.insert(CONTENT_TYPE, value);
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }

@@ -13,7 +13,7 @@ use crate::lookup::entries::{
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
-use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -564,11 +564,11 @@ pub async fn import(
     ctx: StackCtx,
     Path(ct): Path<String>,
     q: Query,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Entries, Op::Create).on_content_type(&ct))?;
     let limit = state.config().max_body_bytes;
-    let body = ImportFile::read(mp, "entry", limit).await?.as_body("entry");
+    let body = ImportFile::read(req, "entry", limit).await?.as_body("entry");
     let (status, Json(mut answer)) = create(state, ctx, Path(ct), q, body).await?;
     answer["notice"] = json!("Entry imported successfully.");
     Ok((status, Json(answer)))
@@ -582,11 +582,11 @@ pub async fn import_existing(
     ctx: StackCtx,
     Path((ct, uid)): Path<(String, String)>,
     q: Query,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Entries, Op::Update).on_content_type(&ct))?;
     let limit = state.config().max_body_bytes;
-    let mut file = ImportFile::read(mp, "entry", limit).await?;
+    let mut file = ImportFile::read(req, "entry", limit).await?;
     if !q.flag("overwrite") {
         return Err(write_failed(
             "import",

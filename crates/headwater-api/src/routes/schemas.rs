@@ -15,7 +15,7 @@ use crate::lookup::schemas::{doc_json, fields_of, global_schemas, not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use crate::import_file::ImportFile;
-use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -392,11 +392,11 @@ async fn import(
     state: &AppState,
     ctx: &StackCtx,
     q: &Query,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(spec.module, Op::Create))?;
     let overwrite = q.flag("overwrite");
-    let file = ImportFile::read(mp, spec.key, state.config().max_body_bytes).await?;
+    let file = ImportFile::read(req, spec.key, state.config().max_body_bytes).await?;
     let body = file.as_body(spec.key);
     let uid = file.str("uid").unwrap_or_default().to_string();
     let exists = if overwrite && content::is_schema_uid(&uid) {
@@ -438,9 +438,9 @@ pub async fn import_content_type(
     State(s): State<AppState>,
     ctx: StackCtx,
     q: Query,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    import(&CONTENT_TYPE, &s, &ctx, &q, mp).await
+    import(&CONTENT_TYPE, &s, &ctx, &q, req).await
 }
 pub async fn export_content_type(
     State(s): State<AppState>,
@@ -454,9 +454,9 @@ pub async fn import_global_field(
     State(s): State<AppState>,
     ctx: StackCtx,
     q: Query,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    import(&GLOBAL_FIELD, &s, &ctx, &q, mp).await
+    import(&GLOBAL_FIELD, &s, &ctx, &q, req).await
 }
 pub async fn export_global_field(
     State(s): State<AppState>,

@@ -2,7 +2,7 @@
 //! event and destination, with every attempt logged) and manual retries.
 
 use crate::import_file::ImportFile;
-use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::Request;
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::delivery::url_allowed;
@@ -597,30 +597,30 @@ pub async fn retry(
 pub async fn import(
     state: State<AppState>,
     ctx: StackCtx,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    import_into(state, ctx, None, mp).await
+    import_into(state, ctx, None, req).await
 }
 
 pub async fn import_existing(
     state: State<AppState>,
     ctx: StackCtx,
     uid: Path<String>,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    import_into(state, ctx, Some(uid), mp).await
+    import_into(state, ctx, Some(uid), req).await
 }
 
 async fn import_into(
     State(state): State<AppState>,
     ctx: StackCtx,
     uid: Option<Path<String>>,
-    mp: Result<Multipart, MultipartRejection>,
+    req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let op = if uid.is_some() { Op::Update } else { Op::Create };
     ctx.authorize(&Action::new(Module::Webhooks, op))?;
     let limit = state.config().max_body_bytes;
-    let body = ImportFile::read(mp, "webhook", limit).await?.as_body("webhook");
+    let body = ImportFile::read(req, "webhook", limit).await?.as_body("webhook");
     let (status, Json(mut answer)) = match uid {
         Some(uid) => update(State(state), ctx, uid, body).await?,
         None => create(State(state), ctx, body).await?,
