@@ -526,9 +526,11 @@ fn request_body(body: Body) -> Option<Value> {
         Json(key) => json_content(wrapped(key, false)),
         JsonObject => json_content(object_ref()),
         AssetUpload => upload,
-        ImportFile(part) => json!({"multipart/form-data": {"schema": {"type": "object", "required": [part],
+        ImportFile(part) => {
+            json!({"multipart/form-data": {"schema": {"type": "object", "required": [part],
             "properties": {part: {"type": "string", "contentMediaType": "application/json",
-                "description": "A JSON file: the object, bare or wrapped in its key."}}}}}),
+                "description": "A JSON file: the object, bare or wrapped in its key."}}}}})
+        }
         AssetJsonOrUpload => {
             let mut c = json_content(wrapped("asset", false));
             c.as_object_mut()

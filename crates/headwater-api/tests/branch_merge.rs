@@ -108,23 +108,42 @@ async fn diverged(app: &TestApp, name: &str) -> World {
         org,
         api_key,
     };
-    let title = json!({"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true});
+    let title =
+        json!({"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true});
     w.ok(app, "main", Method::POST, "/v3/global_fields",
         json!({"global_field": {"uid": "seo", "title": "SEO", "schema": [field("meta", "Meta", "text")]}})).await;
     w.ok(app, "main", Method::POST, "/v3/content_types",
         json!({"content_type": {"uid": "page", "title": "Page", "schema": [title.clone(), field("body", "Body", "text")]}})).await;
-    w.ok(app, "main", Method::POST, "/v3/stacks/branches",
-        json!({"branch": {"uid": "dev", "source": "main"}})).await;
+    w.ok(
+        app,
+        "main",
+        Method::POST,
+        "/v3/stacks/branches",
+        json!({"branch": {"uid": "dev", "source": "main"}}),
+    )
+    .await;
     // main moves on.
     w.ok(app, "main", Method::PUT, "/v3/content_types/page",
         json!({"content_type": {"title": "Page", "schema": [title.clone(), field("body", "Main body", "text"), field("hero", "Hero", "text")]}})).await;
-    w.ok(app, "main", Method::POST, "/v3/content_types",
-        json!({"content_type": {"uid": "legacy", "title": "Legacy", "schema": [title.clone()]}})).await;
+    w.ok(
+        app,
+        "main",
+        Method::POST,
+        "/v3/content_types",
+        json!({"content_type": {"uid": "legacy", "title": "Legacy", "schema": [title.clone()]}}),
+    )
+    .await;
     // dev moves on.
     w.ok(app, "dev", Method::PUT, "/v3/content_types/page",
         json!({"content_type": {"title": "Page (dev)", "schema": [title.clone(), field("body", "Dev body", "text"), field("summary", "Summary", "text")]}})).await;
-    w.ok(app, "dev", Method::POST, "/v3/content_types",
-        json!({"content_type": {"uid": "news", "title": "News", "schema": [title.clone()]}})).await;
+    w.ok(
+        app,
+        "dev",
+        Method::POST,
+        "/v3/content_types",
+        json!({"content_type": {"uid": "news", "title": "News", "schema": [title.clone()]}}),
+    )
+    .await;
     w.ok(app, "dev", Method::PUT, "/v3/global_fields/seo",
         json!({"global_field": {"title": "SEO (dev)", "schema": [field("meta", "Meta", "text"), field("keywords", "Keywords", "text")]}})).await;
     w
@@ -137,15 +156,23 @@ fn row<'a>(diff: &'a Value, uid: &str) -> Option<&'a Value> {
 async fn compare_lists_the_differences_in_contentstacks_shape(app: TestApp) {
     let w = diverged(&app, "cmp").await;
     let b = w
-        .get(&app, "/v3/stacks/branches_compare?base_branch=main&compare_branch=dev")
+        .get(
+            &app,
+            "/v3/stacks/branches_compare?base_branch=main&compare_branch=dev",
+        )
         .await;
-    assert_eq!(b["branches"], json!({"base_branch": "main", "compare_branch": "dev"}));
+    assert_eq!(
+        b["branches"],
+        json!({"base_branch": "main", "compare_branch": "dev"})
+    );
     assert!(b["next_url"].is_null(), "{b}");
     let diff = &b["diff"];
     assert_eq!(diff.as_array().unwrap().len(), 4, "{b}");
     assert_eq!(
         row(diff, "page"),
-        Some(&json!({"uid": "page", "title": "Page (dev)", "type": "content_type", "status": "modified"}))
+        Some(
+            &json!({"uid": "page", "title": "Page (dev)", "type": "content_type", "status": "modified"})
+        )
     );
     assert_eq!(row(diff, "news").unwrap()["status"], "compare_only");
     assert_eq!(row(diff, "legacy").unwrap()["status"], "base_only");
@@ -154,24 +181,35 @@ async fn compare_lists_the_differences_in_contentstacks_shape(app: TestApp) {
 
     // The base defaults to the compare branch's source; pages carry a next_url.
     let b = w
-        .get(&app, "/v3/stacks/branches_compare?compare_branch=dev&limit=1")
+        .get(
+            &app,
+            "/v3/stacks/branches_compare?compare_branch=dev&limit=1",
+        )
         .await;
     assert_eq!(b["branches"]["base_branch"], "main");
     assert_eq!(b["diff"].as_array().unwrap().len(), 1);
     let next = b["next_url"].as_str().expect("next_url");
     assert!(
-        next.contains("/v3/stacks/branches_compare?base_branch=main&compare_branch=dev&skip=1&limit=1"),
+        next.contains(
+            "/v3/stacks/branches_compare?base_branch=main&compare_branch=dev&skip=1&limit=1"
+        ),
         "{next}"
     );
 
     // By module.
     let b = w
-        .get(&app, "/v3/stacks/branches_compare/content_types?base_branch=main&compare_branch=dev")
+        .get(
+            &app,
+            "/v3/stacks/branches_compare/content_types?base_branch=main&compare_branch=dev",
+        )
         .await;
     assert_eq!(b["diff"].as_array().unwrap().len(), 3, "{b}");
     assert!(row(&b["diff"], "seo").is_none());
     let b = w
-        .get(&app, "/v3/stacks/branches_compare/global_fields?base_branch=main&compare_branch=dev")
+        .get(
+            &app,
+            "/v3/stacks/branches_compare/global_fields?base_branch=main&compare_branch=dev",
+        )
         .await;
     assert_eq!(b["diff"].as_array().unwrap().len(), 1, "{b}");
 
@@ -192,17 +230,29 @@ async fn compare_lists_the_differences_in_contentstacks_shape(app: TestApp) {
         .map(|x| x["path"].as_str().unwrap())
         .collect();
     assert_eq!(base_paths, ["title", "schema[1]", "schema[2]"], "{b}");
-    assert_eq!(d["base_branch"]["differences"][1]["display_name"], "Main body");
+    assert_eq!(
+        d["base_branch"]["differences"][1]["display_name"],
+        "Main body"
+    );
     assert_eq!(d["compare_branch"]["differences"][2]["uid"], "summary");
     assert_eq!(d["compare_branch"]["schema"].as_array().unwrap().len(), 3);
     let b = w
-        .get(&app, "/v3/stacks/branches_compare/global_fields/seo?base_branch=main&compare_branch=dev")
+        .get(
+            &app,
+            "/v3/stacks/branches_compare/global_fields/seo?base_branch=main&compare_branch=dev",
+        )
         .await;
     assert_eq!(b["diff"]["status"], "modified");
     assert!(b["diff"]["base_branch"]["schema"].is_null());
 
     // Refusals.
-    let (s, b) = send(app.as_user(Method::GET, "/v3/stacks/branches_compare", &w.owner, &w.api_key)).await;
+    let (s, b) = send(app.as_user(
+        Method::GET,
+        "/v3/stacks/branches_compare",
+        &w.owner,
+        &w.api_key,
+    ))
+    .await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"]["compare_branch"].is_array(), "{b}");
     let (s, b) = send(app.as_user(
@@ -227,15 +277,31 @@ async fn compare_lists_the_differences_in_contentstacks_shape(app: TestApp) {
         json!({"name": format!("t {branches}"), "scope": [{"module": "$all", "acl": {"read": true, "write": true}},
             {"module": "branch", "branches": branches, "acl": {"read": true}}], "expires_on": null})
     };
-    let (s, main_only) = app.create_token(&w.owner, &w.api_key, scope(json!(["main"]))).await;
+    let (s, main_only) = app
+        .create_token(&w.owner, &w.api_key, scope(json!(["main"])))
+        .await;
     assert_eq!(s, 201, "{main_only}");
-    let (s, both) = app.create_token(&w.owner, &w.api_key, scope(json!(["main", "dev"]))).await;
+    let (s, both) = app
+        .create_token(&w.owner, &w.api_key, scope(json!(["main", "dev"])))
+        .await;
     assert_eq!(s, 201, "{both}");
     let path = "/v3/stacks/branches_compare?base_branch=main&compare_branch=dev";
-    let (s, b) = send(app.with_token(Method::GET, path, main_only["token"]["token"].as_str().unwrap(), &w.api_key)).await;
+    let (s, b) = send(app.with_token(
+        Method::GET,
+        path,
+        main_only["token"]["token"].as_str().unwrap(),
+        &w.api_key,
+    ))
+    .await;
     assert_error(s, &b, 403, 162);
     assert!(b["error_message"].as_str().unwrap().contains("MT-4"), "{b}");
-    let (s, b) = send(app.with_token(Method::GET, path, both["token"]["token"].as_str().unwrap(), &w.api_key)).await;
+    let (s, b) = send(app.with_token(
+        Method::GET,
+        path,
+        both["token"]["token"].as_str().unwrap(),
+        &w.api_key,
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["diff"].as_array().unwrap().len(), 4);
 }
@@ -244,28 +310,97 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
     let main_page = ["title:text:Title", "body:text:Main body", "hero:text:Hero"];
     // (strategy, item strategies, page fields after, page title, news?, legacy?, seo title)
     let cases: Vec<(&str, Value, Vec<&str>, &str, bool, bool, &str)> = vec![
-        ("merge_prefer_base", json!([]),
-         vec!["title:text:Title", "body:text:Main body", "hero:text:Hero", "summary:text:Summary"],
-         "Page", true, true, "SEO"),
-        ("merge_prefer_compare", json!([]),
-         vec!["title:text:Title", "body:text:Dev body", "summary:text:Summary", "hero:text:Hero"],
-         "Page (dev)", true, true, "SEO (dev)"),
-        ("overwrite_with_compare", json!([]),
-         vec!["title:text:Title", "body:text:Dev body", "summary:text:Summary"],
-         "Page (dev)", true, false, "SEO (dev)"),
-        ("merge_new_only", json!([]), main_page.to_vec(), "Page", true, true, "SEO"),
-        ("merge_modified_only_prefer_base", json!([]),
-         vec!["title:text:Title", "body:text:Main body", "hero:text:Hero", "summary:text:Summary"],
-         "Page", false, true, "SEO"),
-        ("merge_modified_only_prefer_compare", json!([]),
-         vec!["title:text:Title", "body:text:Dev body", "summary:text:Summary", "hero:text:Hero"],
-         "Page (dev)", false, true, "SEO (dev)"),
-        ("ignore",
-         json!([{"uid": "news", "type": "content_type", "merge_strategy": "merge_new_only"},
+        (
+            "merge_prefer_base",
+            json!([]),
+            vec![
+                "title:text:Title",
+                "body:text:Main body",
+                "hero:text:Hero",
+                "summary:text:Summary",
+            ],
+            "Page",
+            true,
+            true,
+            "SEO",
+        ),
+        (
+            "merge_prefer_compare",
+            json!([]),
+            vec![
+                "title:text:Title",
+                "body:text:Dev body",
+                "summary:text:Summary",
+                "hero:text:Hero",
+            ],
+            "Page (dev)",
+            true,
+            true,
+            "SEO (dev)",
+        ),
+        (
+            "overwrite_with_compare",
+            json!([]),
+            vec![
+                "title:text:Title",
+                "body:text:Dev body",
+                "summary:text:Summary",
+            ],
+            "Page (dev)",
+            true,
+            false,
+            "SEO (dev)",
+        ),
+        (
+            "merge_new_only",
+            json!([]),
+            main_page.to_vec(),
+            "Page",
+            true,
+            true,
+            "SEO",
+        ),
+        (
+            "merge_modified_only_prefer_base",
+            json!([]),
+            vec![
+                "title:text:Title",
+                "body:text:Main body",
+                "hero:text:Hero",
+                "summary:text:Summary",
+            ],
+            "Page",
+            false,
+            true,
+            "SEO",
+        ),
+        (
+            "merge_modified_only_prefer_compare",
+            json!([]),
+            vec![
+                "title:text:Title",
+                "body:text:Dev body",
+                "summary:text:Summary",
+                "hero:text:Hero",
+            ],
+            "Page (dev)",
+            false,
+            true,
+            "SEO (dev)",
+        ),
+        (
+            "ignore",
+            json!([{"uid": "news", "type": "content_type", "merge_strategy": "merge_new_only"},
                 {"uid": "seo", "type": "global_field", "merge_strategy": "overwrite_with_compare"}]),
-         main_page.to_vec(), "Page", true, true, "SEO (dev)"),
+            main_page.to_vec(),
+            "Page",
+            true,
+            true,
+            "SEO (dev)",
+        ),
     ];
-    for (i, (strategy, items, page, page_title, news, legacy, seo)) in cases.into_iter().enumerate() {
+    for (i, (strategy, items, page, page_title, news, legacy, seo)) in cases.into_iter().enumerate()
+    {
         let w = diverged(&app, &format!("s{i}")).await;
         let (s, b) = w
             .merge(
@@ -285,14 +420,26 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
         assert_eq!(w.fields(&app, "main", "page").await, page, "{strategy}");
         let ct = w.content_type(&app, "main", "page").await.unwrap();
         assert_eq!(ct["title"], page_title, "{strategy}");
-        assert_eq!(w.content_type(&app, "main", "news").await.is_some(), news, "{strategy}");
-        assert_eq!(w.content_type(&app, "main", "legacy").await.is_some(), legacy, "{strategy}");
+        assert_eq!(
+            w.content_type(&app, "main", "news").await.is_some(),
+            news,
+            "{strategy}"
+        );
+        assert_eq!(
+            w.content_type(&app, "main", "legacy").await.is_some(),
+            legacy,
+            "{strategy}"
+        );
         let (_, gf) = send(w.on(&app, "main", Method::GET, "/v3/global_fields/seo")).await;
         assert_eq!(gf["global_field"]["title"], seo, "{strategy}: {gf}");
         // The compare branch is never changed.
         assert_eq!(
             w.fields(&app, "dev", "page").await,
-            ["title:text:Title", "body:text:Dev body", "summary:text:Summary"],
+            [
+                "title:text:Title",
+                "body:text:Dev body",
+                "summary:text:Summary"
+            ],
             "{strategy}"
         );
 
@@ -304,7 +451,9 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
             q["queue"][0]["merge_details"]["configuration"]["default_merge_strategy"],
             strategy
         );
-        let one = w.get(&app, &format!("/v3/stacks/branches_queue/{job}")).await;
+        let one = w
+            .get(&app, &format!("/v3/stacks/branches_queue/{job}"))
+            .await;
         assert_eq!(one["queue"].as_array().unwrap().len(), 1);
         assert_eq!(one["queue"][0]["uid"], job.as_str());
     }
@@ -324,7 +473,11 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
 
     // Bad strategies are refused before anything is read.
     let (s, b) = w
-        .merge(&app, "base_branch=main&compare_branch=dev&default_merge_strategy=everything", json!({}))
+        .merge(
+            &app,
+            "base_branch=main&compare_branch=dev&default_merge_strategy=everything",
+            json!({}),
+        )
         .await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"]["default_merge_strategy"].is_array(), "{b}");
@@ -336,10 +489,20 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
         )
         .await;
     assert_error(s, &b, 422, 120);
-    assert!(b["errors"]["item_merge_strategies[0].type"].is_array(), "{b}");
-    assert!(b["errors"]["item_merge_strategies[0].merge_strategy"].is_array(), "{b}");
+    assert!(
+        b["errors"]["item_merge_strategies[0].type"].is_array(),
+        "{b}"
+    );
+    assert!(
+        b["errors"]["item_merge_strategies[0].merge_strategy"].is_array(),
+        "{b}"
+    );
     let (s, b) = w
-        .merge(&app, "base_branch=main&compare_branch=main&default_merge_strategy=ignore", json!({}))
+        .merge(
+            &app,
+            "base_branch=main&compare_branch=main&default_merge_strategy=ignore",
+            json!({}),
+        )
         .await;
     assert_error(s, &b, 422, 120);
 }
@@ -347,12 +510,24 @@ async fn each_strategy_does_what_it_names(app: TestApp) {
 async fn a_merge_that_would_orphan_entries_changes_nothing(app: TestApp) {
     let w = diverged(&app, "orphan").await;
     // main's pages hold data in `hero`; dev changes `body` into a number.
-    w.ok(&app, "main", Method::POST, "/v3/content_types/page/entries",
-        json!({"entry": {"title": "Home", "body": "Welcome", "hero": "Big"}})).await;
-    w.ok(&app, "dev", Method::PUT, "/v3/content_types/page",
+    w.ok(
+        &app,
+        "main",
+        Method::POST,
+        "/v3/content_types/page/entries",
+        json!({"entry": {"title": "Home", "body": "Welcome", "hero": "Big"}}),
+    )
+    .await;
+    w.ok(
+        &app,
+        "dev",
+        Method::PUT,
+        "/v3/content_types/page",
         json!({"content_type": {"title": "Page (dev)", "schema": [
             {"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true},
-            field("body", "Dev body", "number"), field("summary", "Summary", "text")]}})).await;
+            field("body", "Dev body", "number"), field("summary", "Summary", "text")]}}),
+    )
+    .await;
     let before_page = w.fields(&app, "main", "page").await;
 
     // Prefer compare would change `body`'s type under main's entries; overwrite would also
@@ -366,9 +541,12 @@ async fn a_merge_that_would_orphan_entries_changes_nothing(app: TestApp) {
             )
             .await;
         assert_error(s, &b, 422, 920);
-        let errs = b["errors"]["content_type.page"].as_array().expect("names page");
+        let errs = b["errors"]["content_type.page"]
+            .as_array()
+            .expect("names page");
         assert!(
-            errs.iter().any(|e| e.as_str().unwrap().contains("body changes type")),
+            errs.iter()
+                .any(|e| e.as_str().unwrap().contains("body changes type")),
             "{b}"
         );
         assert_eq!(w.fields(&app, "main", "page").await, before_page);
@@ -382,12 +560,21 @@ async fn a_merge_that_would_orphan_entries_changes_nothing(app: TestApp) {
     }
     // The entry is untouched; prefer base (main's `body` wins the conflict) merges.
     let (s, b) = w
-        .merge(&app, "base_branch=main&compare_branch=dev&default_merge_strategy=merge_prefer_base", json!({}))
+        .merge(
+            &app,
+            "base_branch=main&compare_branch=dev&default_merge_strategy=merge_prefer_base",
+            json!({}),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         w.fields(&app, "main", "page").await,
-        ["title:text:Title", "body:text:Main body", "hero:text:Hero", "summary:text:Summary"]
+        [
+            "title:text:Title",
+            "body:text:Main body",
+            "hero:text:Hero",
+            "summary:text:Summary"
+        ]
     );
     let e = w.get(&app, "/v3/content_types/page/entries").await;
     assert_eq!(e["entries"][0]["hero"], "Big");
@@ -399,18 +586,30 @@ async fn merging_is_refused_to_tokens_and_to_roles_that_cannot_create_branches(a
     let w = diverged(&app, "who").await;
     let q = "/v3/stacks/branches_merge?base_branch=main&compare_branch=dev&default_merge_strategy=merge_prefer_compare";
     let (rw, _) = app.rw_token(&w.owner, &w.api_key, "rw").await;
-    let (s, b) = send(app.with_token(Method::POST, q, &rw, &w.api_key).json(&json!({}))).await;
+    let (s, b) = send(
+        app.with_token(Method::POST, q, &rw, &w.api_key)
+            .json(&json!({})),
+    )
+    .await;
     assert_error(s, &b, 403, 162);
-    assert!(b["error_message"].as_str().unwrap().contains("MT-10"), "{b}");
+    assert!(
+        b["error_message"].as_str().unwrap().contains("MT-10"),
+        "{b}"
+    );
     // A token may read the queue (the branches module, read).
-    let (s, b) = send(app.with_token(Method::GET, "/v3/stacks/branches_queue", &rw, &w.api_key)).await;
+    let (s, b) =
+        send(app.with_token(Method::GET, "/v3/stacks/branches_queue", &rw, &w.api_key)).await;
     assert_eq!(s, 200, "{b}");
 
     app.member("cm@example.com", &w.org).await;
     app.share(&w.owner, &w.api_key, "cm@example.com", "Content Manager")
         .await;
     let cm = app.login("cm@example.com").await;
-    let (s, b) = send(app.as_user(Method::POST, q, &cm, &w.api_key).json(&json!({}))).await;
+    let (s, b) = send(
+        app.as_user(Method::POST, q, &cm, &w.api_key)
+            .json(&json!({})),
+    )
+    .await;
     assert_error(s, &b, 403, 162);
     assert!(b["error_message"].as_str().unwrap().contains("ROLE"), "{b}");
     // Nothing merged, nothing queued.
@@ -423,7 +622,11 @@ async fn merging_is_refused_to_tokens_and_to_roles_that_cannot_create_branches(a
     app.share(&w.owner, &w.api_key, "dev@example.com", "Developer")
         .await;
     let dev = app.login("dev@example.com").await;
-    let (s, b) = send(app.as_user(Method::POST, q, &dev, &w.api_key).json(&json!({}))).await;
+    let (s, b) = send(
+        app.as_user(Method::POST, q, &dev, &w.api_key)
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!(s, 200, "{b}");
     assert!(w.content_type(&app, "main", "news").await.is_some());
 }
@@ -432,8 +635,13 @@ async fn branch_settings_are_kept(app: TestApp) {
     let w = diverged(&app, "set").await;
     let settings = json!({"am_v2": {"linked_workspaces": [{"uid": "main", "space_uid": "s1", "is_default": true}]}});
     let (s, b) = send(
-        app.as_user(Method::POST, "/v3/stacks/branches/dev/settings", &w.owner, &w.api_key)
-            .json(&json!({"branch": {"settings": settings}})),
+        app.as_user(
+            Method::POST,
+            "/v3/stacks/branches/dev/settings",
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({"branch": {"settings": settings}})),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -444,27 +652,54 @@ async fn branch_settings_are_kept(app: TestApp) {
     assert_eq!(b["branch"]["settings"], json!({}));
 
     let (s, b) = send(
-        app.as_user(Method::POST, "/v3/stacks/branches/dev/settings", &w.owner, &w.api_key)
-            .json(&json!({})),
+        app.as_user(
+            Method::POST,
+            "/v3/stacks/branches/dev/settings",
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({})),
     )
     .await;
     assert_error(s, &b, 422, 120);
     let (s, b) = send(
-        app.as_user(Method::POST, "/v3/stacks/branches/nope/settings", &w.owner, &w.api_key)
-            .json(&json!({"branch": {"settings": {}}})),
+        app.as_user(
+            Method::POST,
+            "/v3/stacks/branches/nope/settings",
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({"branch": {"settings": {}}})),
     )
     .await;
     assert_error(s, &b, 422, 903);
     let (rw, _) = app.rw_token(&w.owner, &w.api_key, "rw").await;
     let (s, b) = send(
-        app.with_token(Method::POST, "/v3/stacks/branches/dev/settings", &rw, &w.api_key)
-            .json(&json!({"branch": {"settings": {}}})),
+        app.with_token(
+            Method::POST,
+            "/v3/stacks/branches/dev/settings",
+            &rw,
+            &w.api_key,
+        )
+        .json(&json!({"branch": {"settings": {}}})),
     )
     .await;
     assert_error(s, &b, 403, 162);
     // Deleting the branch takes its settings with it.
-    let (s, b) = send(app.as_user(Method::DELETE, "/v3/stacks/branches/dev?force=true", &w.owner, &w.api_key)).await;
+    let (s, b) = send(app.as_user(
+        Method::DELETE,
+        "/v3/stacks/branches/dev?force=true",
+        &w.owner,
+        &w.api_key,
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = send(app.as_user(Method::GET, "/v3/stacks/branches/dev/settings", &w.owner, &w.api_key)).await;
+    let (s, b) = send(app.as_user(
+        Method::GET,
+        "/v3/stacks/branches/dev/settings",
+        &w.owner,
+        &w.api_key,
+    ))
+    .await;
     assert_error(s, &b, 422, 903);
 }

@@ -120,9 +120,7 @@ async fn schema_import_validates_like_create_and_honours_overwrite(app: TestApp)
         "/v3/content_types/import",
         "/v3/content_types/import?overwrite=true",
     ] {
-        let (s, b) = w
-            .import(&app, path, json_file("content_type", &bad))
-            .await;
+        let (s, b) = w.import(&app, path, json_file("content_type", &bad)).await;
         assert_error(s, &b, 422, 115);
         assert!(b["errors"]["schema[1].data_type"].is_array(), "{b}");
     }
@@ -189,11 +187,10 @@ async fn schema_import_validates_like_create_and_honours_overwrite(app: TestApp)
 
 async fn schema_export_imports_back_into_another_stack(app: TestApp) {
     let w = world(&app).await;
-    let (s, b) = send(
-        w.req(&app, Method::POST, "/v3/global_fields")
-            .json(&json!({"global_field": {"uid": "seo", "title": "SEO", "schema": [
-                {"uid": "meta", "display_name": "Meta", "data_type": "text"}]}})),
-    )
+    let (s, b) = send(w.req(&app, Method::POST, "/v3/global_fields").json(
+        &json!({"global_field": {"uid": "seo", "title": "SEO", "schema": [
+                {"uid": "meta", "display_name": "Meta", "data_type": "text"}]}}),
+    ))
     .await;
     assert_eq!(s, 201, "{b}");
     let mut ct = page("Page");
@@ -369,7 +366,11 @@ async fn webhook_import_creates_or_replaces(app: TestApp) {
     assert_eq!(all["webhooks"][0]["name"], "Renamed");
     // Importing over a webhook that does not exist is a not-found.
     let (s, b) = w
-        .import(&app, "/v3/webhooks/nope/import", json_file("webhook", &hook))
+        .import(
+            &app,
+            "/v3/webhooks/nope/import",
+            json_file("webhook", &hook),
+        )
         .await;
     assert_error(s, &b, 422, 141);
 }
@@ -429,9 +430,7 @@ async fn entry_export_and_import(app: TestApp) {
     let mut changed = exported.clone();
     changed["body"] = json!("Changed");
     let path = format!("/v3/content_types/page/entries/{uid}/import");
-    let (s, b) = w
-        .import(&app, &path, json_file("entry", &changed))
-        .await;
+    let (s, b) = w.import(&app, &path, json_file("entry", &changed)).await;
     assert_error(s, &b, 422, 119);
     let (s, b) = w
         .import(

@@ -126,7 +126,9 @@ pub fn merge_item(strategy: Strategy, base: Option<&Item>, compare: Option<&Item
     };
     match (st, base, compare) {
         (Status::CompareOnly, _, Some(c)) => match strategy {
-            PreferBase | PreferCompare | OverwriteWithCompare | NewOnly => Outcome::Create(c.clone()),
+            PreferBase | PreferCompare | OverwriteWithCompare | NewOnly => {
+                Outcome::Create(c.clone())
+            }
             ModifiedOnlyPreferBase | ModifiedOnlyPreferCompare | Ignore => Outcome::Keep,
         },
         (Status::BaseOnly, _, _) => match strategy {
@@ -226,7 +228,13 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| format!("{}:{}", f["uid"].as_str().unwrap(), f["data_type"].as_str().unwrap()))
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f["uid"].as_str().unwrap(),
+                    f["data_type"].as_str().unwrap()
+                )
+            })
             .collect()
     }
 
@@ -243,21 +251,33 @@ mod tests {
     #[test]
     fn each_strategy_on_each_status() {
         use Strategy::*;
-        let base = item("Base", &[("title", "text"), ("body", "text"), ("old", "text")]);
-        let cmp = item("Compare", &[("title", "text"), ("body", "number"), ("new", "text")]);
+        let base = item(
+            "Base",
+            &[("title", "text"), ("body", "text"), ("old", "text")],
+        );
+        let cmp = item(
+            "Compare",
+            &[("title", "text"), ("body", "number"), ("new", "text")],
+        );
         // A conflict (body differs): the preferred side's version wins; fields only one side
         // has are kept.
         match merge_item(PreferBase, Some(&base), Some(&cmp)) {
             Outcome::Replace(m) => {
                 assert_eq!(m.title, "Base");
-                assert_eq!(uids(&m), ["title:text", "body:text", "old:text", "new:text"]);
+                assert_eq!(
+                    uids(&m),
+                    ["title:text", "body:text", "old:text", "new:text"]
+                );
             }
             o => panic!("{o:?}"),
         }
         match merge_item(PreferCompare, Some(&base), Some(&cmp)) {
             Outcome::Replace(m) => {
                 assert_eq!(m.title, "Compare");
-                assert_eq!(uids(&m), ["title:text", "body:number", "new:text", "old:text"]);
+                assert_eq!(
+                    uids(&m),
+                    ["title:text", "body:number", "new:text", "old:text"]
+                );
             }
             o => panic!("{o:?}"),
         }
@@ -273,23 +293,35 @@ mod tests {
         ));
         // New on the compare branch.
         for s in [PreferBase, PreferCompare, OverwriteWithCompare, NewOnly] {
-            assert_eq!(merge_item(s, None, Some(&cmp)), Outcome::Create(cmp.clone()));
+            assert_eq!(
+                merge_item(s, None, Some(&cmp)),
+                Outcome::Create(cmp.clone())
+            );
         }
         for s in [ModifiedOnlyPreferBase, ModifiedOnlyPreferCompare, Ignore] {
             assert_eq!(merge_item(s, None, Some(&cmp)), Outcome::Keep);
         }
         // Only on the base branch: only overwrite removes it.
-        assert_eq!(merge_item(OverwriteWithCompare, Some(&base), None), Outcome::Delete);
+        assert_eq!(
+            merge_item(OverwriteWithCompare, Some(&base), None),
+            Outcome::Delete
+        );
         assert_eq!(merge_item(PreferCompare, Some(&base), None), Outcome::Keep);
         // Identical: nothing to do.
-        assert_eq!(merge_item(OverwriteWithCompare, Some(&base), Some(&base)), Outcome::Keep);
+        assert_eq!(
+            merge_item(OverwriteWithCompare, Some(&base), Some(&base)),
+            Outcome::Keep
+        );
     }
 
     #[test]
     fn prefer_base_with_nothing_new_keeps_the_base() {
         let base = item("Base", &[("title", "text"), ("body", "text")]);
         let cmp = item("Compare", &[("title", "text")]);
-        assert_eq!(merge_item(Strategy::PreferBase, Some(&base), Some(&cmp)), Outcome::Keep);
+        assert_eq!(
+            merge_item(Strategy::PreferBase, Some(&base), Some(&cmp)),
+            Outcome::Keep
+        );
     }
 
     #[test]

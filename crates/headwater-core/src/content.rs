@@ -909,14 +909,23 @@ mod tests {
         ]);
         fill_field_defaults(&mut schema);
         let meta = |v: &Value| v["field_metadata"].clone();
-        assert_eq!(meta(&schema[0]), json!({"ref_multiple": false, "ref_multiple_content_types": true}));
-        assert_eq!(meta(&schema[1]), json!({"ref_multiple": true, "ref_multiple_content_types": false}));
+        assert_eq!(
+            meta(&schema[0]),
+            json!({"ref_multiple": false, "ref_multiple_content_types": true})
+        );
+        assert_eq!(
+            meta(&schema[1]),
+            json!({"ref_multiple": true, "ref_multiple_content_types": false})
+        );
         assert_eq!(
             meta(&schema[2]),
             json!({"ref_multiple": true, "description": "x", "ref_multiple_content_types": true})
         );
         assert_eq!(meta(&schema[3]["schema"][0])["ref_multiple"], json!(false));
-        assert_eq!(meta(&schema[4]["blocks"][0]["schema"][0])["ref_multiple_content_types"], json!(true));
+        assert_eq!(
+            meta(&schema[4]["blocks"][0]["schema"][0])["ref_multiple_content_types"],
+            json!(true)
+        );
         assert!(schema[5].get("field_metadata").is_none());
     }
 }

@@ -89,8 +89,8 @@ async fn resolve(state: &AppState, ctx: &StackCtx, name: &str, field: &str) -> A
 
 async fn pair(state: &AppState, ctx: &StackCtx, q: &Query) -> ApiResult<Pair> {
     let name = |k: &str| q.get(k).map(str::trim).filter(|v| !v.is_empty());
-    let compare_name =
-        name("compare_branch").ok_or_else(|| ApiError::invalid("compare_branch", "is required."))?;
+    let compare_name = name("compare_branch")
+        .ok_or_else(|| ApiError::invalid("compare_branch", "is required."))?;
     let compare = resolve(state, ctx, compare_name, "compare_branch").await?;
     let base_name = match name("base_branch") {
         Some(b) => b.to_string(),
@@ -182,7 +182,9 @@ async fn compare_list(
             let (b, k) = (base.get(uid), cmp.get(uid));
             if let Some(st) = branch_merge::status(b, k) {
                 let title = k.or(b).map(|i| i.title.as_str()).unwrap_or_default();
-                diff.push(json!({"uid": uid, "title": title, "type": t.name(), "status": st.name()}));
+                diff.push(
+                    json!({"uid": uid, "title": title, "type": t.name(), "status": st.name()}),
+                );
             }
         }
     }
@@ -442,8 +444,16 @@ async fn check(
     changes: &[Change],
 ) -> ApiResult<FieldErrors> {
     let mut errors = FieldErrors::new();
-    let globals_after = schemas_after(&base[&ItemType::GlobalField], changes, ItemType::GlobalField);
-    let types_after = schemas_after(&base[&ItemType::ContentType], changes, ItemType::ContentType);
+    let globals_after = schemas_after(
+        &base[&ItemType::GlobalField],
+        changes,
+        ItemType::GlobalField,
+    );
+    let types_after = schemas_after(
+        &base[&ItemType::ContentType],
+        changes,
+        ItemType::ContentType,
+    );
     let globals: HashMap<String, Value> = globals_after
         .iter()
         .map(|(k, v)| (k.clone(), v.schema.clone()))
@@ -464,7 +474,10 @@ async fn check(
                     Ok(f) => f,
                     Err(e) => {
                         for (path, msgs) in e {
-                            errors.entry(format!("{key}.{path}")).or_default().extend(msgs);
+                            errors
+                                .entry(format!("{key}.{path}"))
+                                .or_default()
+                                .extend(msgs);
                         }
                         continue;
                     }
@@ -502,7 +515,11 @@ async fn check(
                 if !users.is_empty() {
                     errors.entry(key).or_default().push(format!(
                         "would be deleted while still used by: {}.",
-                        users.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(", ")
+                        users
+                            .iter()
+                            .map(|u| u.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                 }
             }
@@ -596,7 +613,11 @@ pub async fn merge(
             let Some(status) = branch_merge::status(bi, ki) else {
                 continue;
             };
-            let strategy = st.items.get(&(t, uid.clone())).copied().unwrap_or(st.default);
+            let strategy = st
+                .items
+                .get(&(t, uid.clone()))
+                .copied()
+                .unwrap_or(st.default);
             let outcome = branch_merge::merge_item(strategy, bi, ki);
             if outcome != Outcome::Keep {
                 changes.push(Change {
@@ -618,7 +639,15 @@ pub async fn merge(
             "merge".to_string(),
             vec!["No items available for merge.".to_string()],
         )]);
-        return fail(&state, &ctx, &p, &st.configuration, "No items available for merge.", errors).await;
+        return fail(
+            &state,
+            &ctx,
+            &p,
+            &st.configuration,
+            "No items available for merge.",
+            errors,
+        )
+        .await;
     }
     let errors = check(&mut tx, &p.base.space_uid, &base, &changes).await?;
     if !errors.is_empty() {
@@ -670,8 +699,12 @@ pub async fn merge(
                 } else {
                     "update"
                 };
-                audit::record(&mut tx, &actor, ctx.audit(action, ch.t.name(), &d.uid, &d.title))
-                    .await?;
+                audit::record(
+                    &mut tx,
+                    &actor,
+                    ctx.audit(action, ch.t.name(), &d.uid, &d.title),
+                )
+                .await?;
             }
             Outcome::Delete => {
                 if ch.t == ItemType::ContentType {
@@ -679,8 +712,12 @@ pub async fn merge(
                     entries::delete_all_of_type(&mut tx, space, &ch.uid).await?;
                 }
                 schemas::delete(&mut tx, space, kind, &ch.uid).await?;
-                audit::record(&mut tx, &actor, ctx.audit("delete", ch.t.name(), &ch.uid, &ch.uid))
-                    .await?;
+                audit::record(
+                    &mut tx,
+                    &actor,
+                    ctx.audit("delete", ch.t.name(), &ch.uid, &ch.uid),
+                )
+                .await?;
             }
             Outcome::Keep => {}
         }
@@ -706,7 +743,12 @@ pub async fn merge(
     )
     .await?;
     let title = format!("{} into {}", p.compare.uid, p.base.uid);
-    audit::record(&mut tx, &actor, ctx.audit("merge", "branch", &m.uid, &title)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("merge", "branch", &m.uid, &title),
+    )
+    .await?;
     tx.commit().await.map_err(StoreError::from)?;
     let mut answer = job_json(&ctx, &m);
     answer["notice"] = json!("Branches merged successfully.");

@@ -568,7 +568,9 @@ pub async fn import(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Entries, Op::Create).on_content_type(&ct))?;
     let limit = state.config().max_body_bytes;
-    let body = ImportFile::read(req, "entry", limit).await?.as_body("entry");
+    let body = ImportFile::read(req, "entry", limit)
+        .await?
+        .as_body("entry");
     let (status, Json(mut answer)) = create(state, ctx, Path(ct), q, body).await?;
     answer["notice"] = json!("Entry imported successfully.");
     Ok((status, Json(answer)))
@@ -592,14 +594,16 @@ pub async fn import_existing(
             "import",
             FieldErrors::from([(
                 "uid".to_string(),
-                vec!["names the entry this file would replace: send overwrite=true to replace it.".to_string()],
+                vec![
+                    "names the entry this file would replace: send overwrite=true to replace it."
+                        .to_string(),
+                ],
             )]),
         ));
     }
     file.object.remove("_version");
     let body = file.as_body("entry");
-    let (status, Json(mut answer)) =
-        update(State(state), ctx, Path((ct, uid)), q, body).await?;
+    let (status, Json(mut answer)) = update(State(state), ctx, Path((ct, uid)), q, body).await?;
     answer["notice"] = json!("Entry imported successfully.");
     Ok((status, Json(answer)))
 }

@@ -213,7 +213,10 @@ pub fn router(state: AppState) -> Router {
             "/v3/stacks/branches/{uid}/settings",
             get(branch_merge::fetch_settings).post(branch_merge::update_settings),
         )
-        .route("/v3/stacks/branches_compare", get(branch_merge::compare_all))
+        .route(
+            "/v3/stacks/branches_compare",
+            get(branch_merge::compare_all),
+        )
         .route(
             "/v3/stacks/branches_compare/content_types",
             get(branch_merge::compare_content_types),

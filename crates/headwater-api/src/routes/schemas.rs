@@ -11,10 +11,10 @@
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::import_file::ImportFile;
 use crate::lookup::schemas::{doc_json, fields_of, global_schemas, not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
-use crate::import_file::ImportFile;
 use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -1,15 +1,15 @@
 //! Webhooks (`/v3/webhooks`): subscriptions to a stack's events, their executions (one per
 //! event and destination, with every attempt logged) and manual retries.
 
-use crate::import_file::ImportFile;
-use axum::extract::Request;
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::delivery::url_allowed;
 use crate::error::{ApiError, ApiResult};
+use crate::import_file::ImportFile;
 use crate::outbound;
 use crate::routes::{created, listed, updated};
 use crate::state::AppState;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -617,10 +617,16 @@ async fn import_into(
     uid: Option<Path<String>>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let op = if uid.is_some() { Op::Update } else { Op::Create };
+    let op = if uid.is_some() {
+        Op::Update
+    } else {
+        Op::Create
+    };
     ctx.authorize(&Action::new(Module::Webhooks, op))?;
     let limit = state.config().max_body_bytes;
-    let body = ImportFile::read(req, "webhook", limit).await?.as_body("webhook");
+    let body = ImportFile::read(req, "webhook", limit)
+        .await?
+        .as_body("webhook");
     let (status, Json(mut answer)) = match uid {
         Some(uid) => update(State(state), ctx, uid, body).await?,
         None => create(State(state), ctx, body).await?,
