@@ -13,6 +13,7 @@ on_both_backends!(
     a_merge_that_would_orphan_entries_changes_nothing,
     merging_is_refused_to_tokens_and_to_roles_that_cannot_create_branches,
     branch_settings_are_kept,
+    two_merges_at_once_apply_once,
 );
 
 struct World {
@@ -306,10 +307,21 @@ async fn compare_lists_the_differences_in_contentstacks_shape(app: TestApp) {
     assert_eq!(b["diff"].as_array().unwrap().len(), 4);
 }
 
+/// A strategy, its item strategies, and what `main` holds after the merge: `page`'s fields and
+/// title, whether `news` and `legacy` exist, `seo`'s title.
+type Case = (
+    &'static str,
+    Value,
+    Vec<&'static str>,
+    &'static str,
+    bool,
+    bool,
+    &'static str,
+);
+
 async fn each_strategy_does_what_it_names(app: TestApp) {
     let main_page = ["title:text:Title", "body:text:Main body", "hero:text:Hero"];
-    // (strategy, item strategies, page fields after, page title, news?, legacy?, seo title)
-    let cases: Vec<(&str, Value, Vec<&str>, &str, bool, bool, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "merge_prefer_base",
             json!([]),
@@ -702,4 +714,25 @@ async fn branch_settings_are_kept(app: TestApp) {
     ))
     .await;
     assert_error(s, &b, 422, 903);
+}
+
+async fn two_merges_at_once_apply_once(app: TestApp) {
+    let w = diverged(&app, "race").await;
+    let q = "base_branch=main&compare_branch=dev&default_merge_strategy=overwrite_with_compare";
+    // The second merge into `main` waits for the first (the base branch's row is locked on
+    // PostgreSQL; SQLite has one writer), then finds nothing left to merge.
+    let (a, b) = tokio::join!(w.merge(&app, q, json!({})), w.merge(&app, q, json!({})));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 422], "{} / {}", a.1, b.1);
+    let queue = w.get(&app, "/v3/stacks/branches_queue").await;
+    let mut seen: Vec<&str> = queue["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["merge_details"]["status"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["complete", "failed"]);
+    assert!(w.content_type(&app, "main", "legacy").await.is_none());
 }

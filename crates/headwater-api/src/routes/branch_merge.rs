@@ -602,6 +602,7 @@ pub async fn merge(
     let st = strategies(&q, &body, &p)?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
+    branch_merges::lock_branch(&mut tx, state.db().backend(), &ctx.stack.uid, &p.base.uid).await?;
     let mut base = HashMap::new();
     let mut changes = Vec::new();
     for t in [ItemType::GlobalField, ItemType::ContentType] {

@@ -57,6 +57,25 @@ fn from_row(r: &AnyRow) -> Merge {
     }
 }
 
+/// Locks the base branch's row until the transaction ends (PostgreSQL), so that two merges
+/// into one branch run one after the other; SQLite's single writer already serializes them.
+pub async fn lock_branch(
+    c: &mut Conn,
+    backend: crate::Backend,
+    stack_uid: &str,
+    branch_uid: &str,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "SELECT uid FROM branches WHERE stack_uid = $1 AND uid = $2{}",
+        crate::dialect::for_update(backend)
+    ))
+    .bind(stack_uid)
+    .bind(branch_uid)
+    .fetch_optional(c)
+    .await?;
+    Ok(())
+}
+
 pub async fn insert(
     c: &mut Conn,
     stack_uid: &str,
