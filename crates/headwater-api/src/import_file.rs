@@ -35,6 +35,8 @@ impl ImportFile {
         })?;
         let mut named: Option<Vec<u8>> = None;
         let mut others: Vec<Vec<u8>> = Vec::new();
+        // Every part counts against the one limit: a form of many parts is no larger.
+        let mut total = 0usize;
         loop {
             let mut part = match mp.next_field().await {
                 Ok(Some(p)) => p,
@@ -50,7 +52,8 @@ impl ImportFile {
             loop {
                 match part.chunk().await {
                     Ok(Some(chunk)) => {
-                        if bytes.len() + chunk.len() > limit {
+                        total += chunk.len();
+                        if total > limit {
                             return Err(too_large());
                         }
                         bytes.extend_from_slice(&chunk);
