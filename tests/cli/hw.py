@@ -115,6 +115,10 @@ def seed(base, cafile, key, token):
         {"uid": "tags_list", "display_name": "Tags", "data_type": "text", "multiple": True},
         {"uid": "author", "display_name": "Author", "data_type": "reference", "reference_to": ["author"],
          "field_metadata": {"ref_multiple": False, "ref_multiple_content_types": True}},
+        # Saved without field_metadata, as API clients do: Headwater fills Contentstack's
+        # defaults, which csdx's import reads.
+        {"uid": "reviewers", "display_name": "Reviewers", "data_type": "reference",
+         "reference_to": ["author"], "multiple": True},
         {"uid": "details", "display_name": "Details", "data_type": "group", "schema": [
             {"uid": "subtitle", "display_name": "Subtitle", "data_type": "text"}]},
         {"uid": "seo", "display_name": "SEO", "data_type": "global_field", "reference_to": "seo"}]}})
@@ -134,7 +138,8 @@ def seed(base, cafile, key, token):
             "featured": featured, "published_on": f"2026-0{i + 1}-15", "tags_list": tags,
             "author": [{"uid": author["uid"], "_content_type_uid": "author"}],
             "details": {"subtitle": f"Part {i + 1}"},
-            "seo": {"keywords": "engine, history", "description": f"About {title}"}}})["entry"])
+            "seo": {"keywords": "engine, history", "description": f"About {title}"},
+            **({"reviewers": [{"uid": grace["uid"], "_content_type_uid": "author"}]} if i == 0 else {})}})["entry"])
     # Published content: one post (and the author it references) and the asset.
     target = {"environments": ["production"], "locales": ["en-us"]}
     api.call("POST", f"/v3/content_types/blog_post/entries/{created[0]['uid']}/publish", {"entry": target})

@@ -47,6 +47,8 @@ pub enum Body {
     AssetJsonOrUpload,
     /// `multipart/form-data` with a `taxonomy` file (an exported taxonomy).
     TaxonomyUpload,
+    /// `multipart/form-data` with one JSON file in the named part (imports).
+    ImportFile(&'static str),
 }
 
 /// The success answer.
@@ -70,6 +72,10 @@ pub enum Reply {
     File,
     /// 204, no body.
     NoContent,
+    /// 200 the object itself, unwrapped (exports).
+    Raw,
+    /// 200 an object with the named members (compare, merge, queue).
+    Members(&'static [&'static str]),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -120,6 +126,8 @@ impl Operation {
 }
 
 const LIST: &[&str] = &["skip", "limit", "include_count"];
+const COMPARE: &[&str] = &["base_branch", "compare_branch", "skip", "limit"];
+const COMPARE_ONE: &[&str] = &["base_branch", "compare_branch", "include_schemas"];
 const COUNTED: &[&str] = &["include_count"];
 const ENTRY_LIST: &[&str] = &[
     "skip",
@@ -162,7 +170,7 @@ const DELIVERY_ENTRIES: &[&str] = &[
 ];
 
 use Auth::*;
-use Body::{AssetJsonOrUpload, AssetUpload, Json, JsonObject};
+use Body::{AssetJsonOrUpload, AssetUpload, ImportFile, Json, JsonObject};
 use Reply::*;
 
 /// Every route and method the main router registers. Keep in the order of `routes/mod.rs`.
@@ -236,6 +244,20 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/global_fields/{uid}", "global fields", Stack, Body::None, One("global_field"), "One global field"),
     op("PUT", "/v3/global_fields/{uid}", "global fields", Stack, Json("global_field"), Updated("global_field"), "Update a global field"),
     op("DELETE", "/v3/global_fields/{uid}", "global fields", Stack, Body::None, Notice, "Delete a global field (refused while content types use it)"),
+    op("POST", "/v3/content_types/import", "content types", Stack, ImportFile("content_type"), Created("content_type"),
+       "Import a content type from a JSON file (validated as a create; `overwrite=true` updates an existing uid)").query(&["overwrite"]),
+    op("GET", "/v3/content_types/{uid}/export", "content types", Stack, Body::None, Raw, "A content type as a JSON document")
+        .query(&["version"]),
+    op("POST", "/v3/global_fields/import", "global fields", Stack, ImportFile("global_field"), Created("global_field"),
+       "Import a global field from a JSON file (validated as a create; `overwrite=true` updates an existing uid)").query(&["overwrite"]),
+    op("GET", "/v3/global_fields/{uid}/export", "global fields", Stack, Body::None, Raw, "A global field as a JSON document")
+        .query(&["version"]),
+    op("POST", "/v3/content_types/{ct}/entries/import", "entries", Stack, ImportFile("entry"), Created("entry"),
+       "Import an entry from a JSON file (validated as a create; a new uid)").query(&["locale", "overwrite"]),
+    op("POST", "/v3/content_types/{ct}/entries/{uid}/import", "entries", Stack, ImportFile("entry"), Updated("entry"),
+       "Replace an entry from a JSON file (`overwrite=true` required; a new version)").query(&["locale", "overwrite"]),
+    op("GET", "/v3/content_types/{ct}/entries/{uid}/export", "entries", Stack, Body::None, Raw, "An entry as a JSON document")
+        .query(&["locale"]),
     op("GET", "/v3/content_types/{ct}/entries", "entries", Stack, Body::None, List("entries"),
        "Entries of a content type; `query` is compiled to parameterized SQL").query(ENTRY_LIST),
     op("POST", "/v3/content_types/{ct}/entries", "entries", Stack, Json("entry"), Created("entry"), "Create an entry (validated)")
@@ -289,6 +311,25 @@ pub const OPERATIONS: &[Operation] = &[
     op("PUT", "/v3/stacks/branch_aliases/{uid}", "branches", StackUser, Json("branch_alias"), Updated("branch_alias"),
        "Create or re-point an alias: `{\"branch_alias\": {\"target_branch\"}}` (authtoken only)"),
     op("DELETE", "/v3/stacks/branch_aliases/{uid}", "branches", StackUser, Body::None, Notice, "Delete an alias (authtoken only)"),
+    op("GET", "/v3/stacks/branches/{uid}/settings", "branches", Stack, Body::None, One("branch"), "A branch's settings"),
+    op("POST", "/v3/stacks/branches/{uid}/settings", "branches", StackUser, Json("branch"), Notice,
+       "Replace a branch's settings: `{\"branch\": {\"settings\": {…}}}` (authtoken only)"),
+    op("GET", "/v3/stacks/branches_compare", "branches", Stack, Body::None, Members(&["branches", "diff", "next_url"]),
+       "Content types and global fields that differ between two branches").query(COMPARE),
+    op("GET", "/v3/stacks/branches_compare/content_types", "branches", Stack, Body::None, Members(&["branches", "diff", "next_url"]),
+       "Content types that differ between two branches").query(COMPARE),
+    op("GET", "/v3/stacks/branches_compare/content_types/{uid}", "branches", Stack, Body::None, Members(&["branches", "diff"]),
+       "How one content type differs between two branches").query(COMPARE_ONE),
+    op("GET", "/v3/stacks/branches_compare/global_fields", "branches", Stack, Body::None, Members(&["branches", "diff", "next_url"]),
+       "Global fields that differ between two branches").query(COMPARE),
+    op("GET", "/v3/stacks/branches_compare/global_fields/{uid}", "branches", Stack, Body::None, Members(&["branches", "diff"]),
+       "How one global field differs between two branches").query(COMPARE_ONE),
+    op("POST", "/v3/stacks/branches_merge", "branches", StackUser, JsonObject, Members(&["uid", "merge_details"]),
+       "Merge the compare branch's content types and global fields into the base branch (authtoken only)")
+        .query(&["base_branch", "compare_branch", "default_merge_strategy", "merge_comment", "no_revert"]),
+    op("GET", "/v3/stacks/branches_queue", "branches", Stack, Body::None, Members(&["queue"]), "Recent merges, newest first")
+        .query(&["skip", "limit"]),
+    op("GET", "/v3/stacks/branches_queue/{uid}", "branches", Stack, Body::None, Members(&["queue"]), "One merge"),
     op("GET", "/v3/workflows", "workflows", Stack, Body::None, List("workflows"), "The stack's workflows").query(COUNTED),
     op("POST", "/v3/workflows", "workflows", Stack, Json("workflow"), Created("workflow"), "Create a workflow (stages, content types, branches)"),
     op("GET", "/v3/workflows/{uid}", "workflows", Stack, Body::None, One("workflow"), "One workflow"),
@@ -403,6 +444,10 @@ pub const OPERATIONS: &[Operation] = &[
        "Move items to another release: `{\"release_uid\", \"items\": [{uid, locale}]}`"),
     op("POST", "/v3/releases/{uid}/items/move", "releases", Stack, JsonObject, Notice,
        "Move items to another release (as PUT)"),
+    op("POST", "/v3/webhooks/import", "webhooks", Stack, ImportFile("webhook"), Created("webhook"),
+       "Import a webhook from a JSON file (validated as a create)"),
+    op("POST", "/v3/webhooks/{uid}/import", "webhooks", Stack, ImportFile("webhook"), Updated("webhook"),
+       "Replace a webhook from a JSON file (validated as an update)"),
     op("GET", "/v3/openapi.json", "server", Public, Body::None, Document, "This description"),
     op("GET", "/cda/v3/content_types", "delivery", Delivery, Body::None, List("content_types"),
        "Delivery API: content types").query(&["environment", "skip", "limit", "include_count"]),
@@ -494,6 +539,19 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         ),
         "named" => (boolean, "Only the versions that have a name."),
         "entity_uid" => (string, "Only the metadata of this entry or asset."),
+        "overwrite" => (boolean, "Replace an existing object of the same uid."),
+        "base_branch" => (
+            string,
+            "The branch merged into (default: the compare branch's source).",
+        ),
+        "compare_branch" => (string, "The branch compared or merged from (required)."),
+        "include_schemas" => (boolean, "Add each side's whole schema."),
+        "default_merge_strategy" => (
+            string,
+            "merge_prefer_base, merge_prefer_compare, overwrite_with_compare, merge_new_only, merge_modified_only_prefer_base, merge_modified_only_prefer_compare or ignore (required).",
+        ),
+        "merge_comment" => (string, "A comment kept with the merge."),
+        "no_revert" => (boolean, "Recorded; Headwater makes no backup branch."),
         "days" => (
             json!({"type": "integer", "minimum": 1, "maximum": 366}),
             "Days of usage to return, newest first (default 30).",
@@ -571,6 +629,11 @@ fn request_body(body: Body) -> Option<Value> {
         Body::TaxonomyUpload => json!({"multipart/form-data": {"schema": {"type": "object",
             "required": ["taxonomy"], "properties": {
                 "taxonomy": {"type": "string", "contentMediaType": "application/json"}}}}}),
+        ImportFile(part) => {
+            json!({"multipart/form-data": {"schema": {"type": "object", "required": [part],
+            "properties": {part: {"type": "string", "contentMediaType": "application/json",
+                "description": "A JSON file: the object, bare or wrapped in its key."}}}}})
+        }
         AssetJsonOrUpload => {
             let mut c = json_content(wrapped("asset", false));
             c.as_object_mut()
@@ -615,6 +678,13 @@ fn responses(reply: Reply) -> Value {
             "200",
             "OpenAPI 3.1 document.",
             json_content(json!({"type": "object"})),
+        ),
+        Raw => ("200", "The object itself.", json_content(object_ref())),
+        Members(names) => (
+            "200",
+            "The answer.",
+            json_content(json!({"type": "object", "required": names,
+                "properties": names.iter().map(|n| (n.to_string(), json!({}))).collect::<Map<String, Value>>()})),
         ),
         File => (
             "200",

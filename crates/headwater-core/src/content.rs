@@ -891,6 +891,42 @@ pub fn breaking_changes(old: &[Field], new: &[Field], prefix: &str) -> Vec<Strin
     out
 }
 
+/// Fills what Contentstack's own editor always writes and some clients read without checking:
+/// a `reference` field without `field_metadata` gets `{"ref_multiple": <multiple>,
+/// "ref_multiple_content_types": <reference_to is a list>}` (the csdx import reads
+/// `field_metadata` of every reference field and stops on one that has none). Keys already
+/// present are kept. Walks groups, modular blocks and embedded global-field schemas.
+pub fn fill_field_defaults(schema: &mut Value) {
+    let Value::Array(fields) = schema else {
+        return;
+    };
+    for f in fields.iter_mut() {
+        let Value::Object(o) = f else { continue };
+        if o.get("data_type").and_then(Value::as_str) == Some("reference") {
+            let multiple = o.get("multiple").and_then(Value::as_bool).unwrap_or(false);
+            let many_types = !matches!(o.get("reference_to"), Some(Value::String(_)));
+            if !matches!(o.get("field_metadata"), Some(Value::Object(_))) {
+                o.insert("field_metadata".into(), Value::Object(Map::new()));
+            }
+            if let Some(Value::Object(m)) = o.get_mut("field_metadata") {
+                m.entry("ref_multiple").or_insert(Value::Bool(multiple));
+                m.entry("ref_multiple_content_types")
+                    .or_insert(Value::Bool(many_types));
+            }
+        }
+        if let Some(nested) = o.get_mut("schema") {
+            fill_field_defaults(nested);
+        }
+        if let Some(Value::Array(blocks)) = o.get_mut("blocks") {
+            for b in blocks.iter_mut() {
+                if let Some(nested) = b.get_mut("schema") {
+                    fill_field_defaults(nested);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1077,5 +1113,40 @@ mod tests {
         let changes = breaking_changes(&old, &new, "");
         assert_eq!(changes.len(), 2, "{changes:?}");
         assert!(breaking_changes(&old, &blog(), "").is_empty());
+    }
+
+    #[test]
+    fn reference_fields_get_field_metadata_defaults() {
+        let mut schema = json!([
+            {"uid": "one", "data_type": "reference", "reference_to": ["blog"]},
+            {"uid": "many", "data_type": "reference", "reference_to": "blog", "multiple": true},
+            {"uid": "kept", "data_type": "reference", "reference_to": ["a", "b"],
+             "field_metadata": {"ref_multiple": true, "description": "x"}},
+            {"uid": "g", "data_type": "group", "schema": [
+                {"uid": "inner", "data_type": "reference", "reference_to": ["blog"]}]},
+            {"uid": "b", "data_type": "blocks", "blocks": [{"uid": "q", "schema": [
+                {"uid": "r", "data_type": "reference", "reference_to": ["blog"]}]}]},
+            {"uid": "t", "data_type": "text"}
+        ]);
+        fill_field_defaults(&mut schema);
+        let meta = |v: &Value| v["field_metadata"].clone();
+        assert_eq!(
+            meta(&schema[0]),
+            json!({"ref_multiple": false, "ref_multiple_content_types": true})
+        );
+        assert_eq!(
+            meta(&schema[1]),
+            json!({"ref_multiple": true, "ref_multiple_content_types": false})
+        );
+        assert_eq!(
+            meta(&schema[2]),
+            json!({"ref_multiple": true, "description": "x", "ref_multiple_content_types": true})
+        );
+        assert_eq!(meta(&schema[3]["schema"][0])["ref_multiple"], json!(false));
+        assert_eq!(
+            meta(&schema[4]["blocks"][0]["schema"][0])["ref_multiple_content_types"],
+            json!(true)
+        );
+        assert!(schema[5].get("field_metadata").is_none());
     }
 }

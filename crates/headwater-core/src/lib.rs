@@ -1,6 +1,7 @@
 //! Headwater's domain: identifiers, credentials and their secrets, the one authorization
 //! policy, and the validation rules shared by every transport. Nothing here does I/O.
 
+pub mod branch_merge;
 pub mod cidr;
 pub mod clock;
 pub mod content;

@@ -44,6 +44,7 @@ const SOURCES: &[Source] = &[
     source!(11, "token controls", "0011_token_controls.sql"),
     source!(13, "taxonomies", "0013_taxonomies.sql"),
     source!(15, "extensions", "0015_extensions.sql"),
+    source!(16, "branch merges", "0016_branch_merges.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -14,11 +14,15 @@ use std::collections::HashMap;
 const NOT_FOUND: i64 = 118;
 
 pub(crate) fn doc_json(d: &SchemaDoc) -> Value {
+    // Schemas stored before reference fields got their `field_metadata` defaults are shown
+    // with them too.
+    let mut schema = d.schema.clone();
+    content::fill_field_defaults(&mut schema);
     json!({
         "uid": d.uid,
         "title": d.title,
         "description": d.description,
-        "schema": d.schema,
+        "schema": schema,
         "options": d.options,
         "_version": d.version,
         "inbuilt_class": false,

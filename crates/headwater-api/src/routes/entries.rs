@@ -5,6 +5,7 @@ use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event as WebhookEvent};
+use crate::import_file::ImportFile;
 use crate::lookup::entries::{
     content_type, content_type_exists, entry_json, entry_not_found, load, locale_of, project,
     ListParams,
@@ -12,6 +13,7 @@ use crate::lookup::entries::{
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -560,4 +562,68 @@ pub async fn entry_locales(
         out.push(item);
     }
     Ok(listed("locales", out, None))
+}
+
+/// `GET …/entries/{uid}/export[?locale=]`: the entry itself, unwrapped, as Contentstack's
+/// export answers (a file that `…/import` takes back).
+pub async fn export(
+    state: State<AppState>,
+    ctx: StackCtx,
+    path: Path<(String, String)>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    let Json(mut v) = fetch(state, ctx, path, q).await?;
+    Ok(Json(v["entry"].take()))
+}
+
+/// `POST …/entries/import[?locale=]`: an entry JSON file (multipart part `entry`, bare or
+/// wrapped in `{"entry": …}`) created as `POST …/entries` with that body would create it. Its
+/// system fields (uid, version, dates) are not taken over: the entry gets a new uid.
+pub async fn import(
+    state: State<AppState>,
+    ctx: StackCtx,
+    Path(ct): Path<String>,
+    q: Query,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Entries, Op::Create).on_content_type(&ct))?;
+    let limit = state.config().max_body_bytes;
+    let body = ImportFile::read(req, "entry", limit)
+        .await?
+        .as_body("entry");
+    let (status, Json(mut answer)) = create(state, ctx, Path(ct), q, body).await?;
+    answer["notice"] = json!("Entry imported successfully.");
+    Ok((status, Json(answer)))
+}
+
+/// `POST …/entries/{uid}/import?overwrite=true[&locale=]`: the file replaces entry `uid` in
+/// the locale as `PUT` would (a new version; the file's `_version` is not checked). Without
+/// `overwrite=true` an existing entry is left alone and the import refused.
+pub async fn import_existing(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path((ct, uid)): Path<(String, String)>,
+    q: Query,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Entries, Op::Update).on_content_type(&ct))?;
+    let limit = state.config().max_body_bytes;
+    let mut file = ImportFile::read(req, "entry", limit).await?;
+    if !q.flag("overwrite") {
+        return Err(write_failed(
+            "import",
+            FieldErrors::from([(
+                "uid".to_string(),
+                vec![
+                    "names the entry this file would replace: send overwrite=true to replace it."
+                        .to_string(),
+                ],
+            )]),
+        ));
+    }
+    file.object.remove("_version");
+    let body = file.as_body("entry");
+    let (status, Json(mut answer)) = update(State(state), ctx, Path((ct, uid)), q, body).await?;
+    answer["notice"] = json!("Entry imported successfully.");
+    Ok((status, Json(answer)))
 }

@@ -2,6 +2,7 @@
 
 mod assets;
 mod audit;
+mod branch_merge;
 mod branches;
 mod bulk;
 pub mod cda;
@@ -127,6 +128,34 @@ pub fn router(state: AppState) -> Router {
                 .delete(schemas::delete_global_field),
         )
         .route(
+            "/v3/content_types/import",
+            post(schemas::import_content_type),
+        )
+        .route(
+            "/v3/content_types/{uid}/export",
+            get(schemas::export_content_type),
+        )
+        .route(
+            "/v3/global_fields/import",
+            post(schemas::import_global_field),
+        )
+        .route(
+            "/v3/global_fields/{uid}/export",
+            get(schemas::export_global_field),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/import",
+            post(entries::import),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/import",
+            post(entries::import_existing),
+        )
+        .route(
+            "/v3/content_types/{ct}/entries/{uid}/export",
+            get(entries::export),
+        )
+        .route(
             "/v3/content_types/{ct}/entries",
             get(entries::list).post(entries::create),
         )
@@ -184,6 +213,36 @@ pub fn router(state: AppState) -> Router {
             get(branches::fetch).delete(branches::delete),
         )
         .route(
+            "/v3/stacks/branches/{uid}/settings",
+            get(branch_merge::fetch_settings).post(branch_merge::update_settings),
+        )
+        .route(
+            "/v3/stacks/branches_compare",
+            get(branch_merge::compare_all),
+        )
+        .route(
+            "/v3/stacks/branches_compare/content_types",
+            get(branch_merge::compare_content_types),
+        )
+        .route(
+            "/v3/stacks/branches_compare/content_types/{uid}",
+            get(branch_merge::compare_content_type),
+        )
+        .route(
+            "/v3/stacks/branches_compare/global_fields",
+            get(branch_merge::compare_global_fields),
+        )
+        .route(
+            "/v3/stacks/branches_compare/global_fields/{uid}",
+            get(branch_merge::compare_global_field),
+        )
+        .route("/v3/stacks/branches_merge", post(branch_merge::merge))
+        .route("/v3/stacks/branches_queue", get(branch_merge::queue))
+        .route(
+            "/v3/stacks/branches_queue/{uid}",
+            get(branch_merge::queue_item),
+        )
+        .route(
             "/v3/workflows",
             get(workflows::list).post(workflows::create),
         )
@@ -232,6 +291,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/webhooks/{uid}/logs", get(webhooks::logs))
         .route("/v3/webhooks/{uid}/retry", post(webhooks::retry))
         .route("/v3/webhooks/{uid}/export", get(webhooks::export))
+        .route("/v3/webhooks/import", post(webhooks::import))
+        .route("/v3/webhooks/{uid}/import", post(webhooks::import_existing))
         .route("/v3/releases", get(releases::list).post(releases::create))
         .route(
             "/v3/releases/{uid}",

@@ -4,13 +4,18 @@
 //! Schema changes: when entries exist, an update that removes a field or changes a field's
 //! type or multiplicity is refused (422 naming the fields), so stored content is never orphaned.
 //! Adding fields and changing validations is always allowed; they apply to the next write.
+//!
+//! Import (`…/import`, a multipart JSON file) runs the same create or update; export
+//! (`…/{uid}/export`) answers the object unwrapped.
 
 use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::import_file::ImportFile;
 use crate::lookup::schemas::{doc_json, fields_of, global_schemas, not_found};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -137,11 +142,12 @@ async fn parse_body(
             Value::Null
         }
     };
-    let schema = map
+    let mut schema = map
         .get("schema")
         .cloned()
         .or_else(|| current.map(|c| c.schema.clone()))
         .unwrap_or(Value::Null);
+    content::fill_field_defaults(&mut schema);
     let mut c = state.db().reader().await?;
     let globals = global_schemas(&mut c, &ctx.space).await?;
     errors.extend(crate::lookup::schemas::check_extensions(&mut c, &ctx.space, &schema).await?);
@@ -401,4 +407,89 @@ pub async fn delete_global_field(
     Path(uid): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     delete(&GLOBAL_FIELD, &s, &ctx, &uid).await
+}
+
+/// `POST /v3/{content_types|global_fields}/import[?overwrite=true]`: the JSON file of one
+/// content type or global field (multipart part `content_type` / `global_field`), created
+/// exactly as `POST` with that body would create it (same validation, same errors). A uid
+/// that exists is refused like a create, unless `overwrite=true`: then it is updated as `PUT`
+/// would update it (including the refusal of changes that would orphan entries' data).
+async fn import(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    q: &Query,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(spec.module, Op::Create))?;
+    let overwrite = q.flag("overwrite");
+    let file = ImportFile::read(req, spec.key, state.config().max_body_bytes).await?;
+    let body = file.as_body(spec.key);
+    let uid = file.str("uid").unwrap_or_default().to_string();
+    let exists = if overwrite && content::is_schema_uid(&uid) {
+        let mut c = state.db().reader().await?;
+        schemas::exists(&mut c, &ctx.space, spec.kind, &uid).await?
+    } else {
+        false
+    };
+    let (status, Json(mut answer)) = if exists {
+        update(spec, state, ctx, &uid, &body).await?
+    } else {
+        create(spec, state, ctx, &body).await?
+    };
+    answer["notice"] = json!(format!("{} imported successfully.", spec.label));
+    Ok((status, Json(answer)))
+}
+
+/// `GET /v3/{content_types|global_fields}/{uid}/export`: the object itself, unwrapped, as
+/// Contentstack's export answers (a file an import takes back). Only the current version is
+/// kept, so `version` may name only it.
+async fn export(
+    spec: &Spec,
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+    q: &Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(spec.module, Op::Read).on_content_type(uid))?;
+    let d = load(spec, state, ctx, uid).await?;
+    if let Some(v) = q.get("version").filter(|v| !v.is_empty()) {
+        if v.parse::<i64>().ok() != Some(d.version) {
+            return Err(ApiError::not_found(&format!("{} version", spec.label)));
+        }
+    }
+    Ok(Json(doc_json(&d)))
+}
+
+pub async fn import_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import(&CONTENT_TYPE, &s, &ctx, &q, req).await
+}
+pub async fn export_content_type(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    export(&CONTENT_TYPE, &s, &ctx, &uid, &q).await
+}
+pub async fn import_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    q: Query,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import(&GLOBAL_FIELD, &s, &ctx, &q, req).await
+}
+pub async fn export_global_field(
+    State(s): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    export(&GLOBAL_FIELD, &s, &ctx, &uid, &q).await
 }

@@ -5,9 +5,11 @@ use crate::auth::StackCtx;
 use crate::body::{JsonBody, Query};
 use crate::delivery::url_allowed;
 use crate::error::{ApiError, ApiResult};
+use crate::import_file::ImportFile;
 use crate::outbound;
 use crate::routes::{created, listed, updated};
 use crate::state::AppState;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -587,4 +589,48 @@ pub async fn retry(
         StatusCode::OK,
         Json(json!({ "notice": "Webhook retry scheduled" })),
     ))
+}
+
+/// `POST /v3/webhooks/import` and `/v3/webhooks/{uid}/import`: a webhook JSON file (multipart
+/// part `webhook`, bare or wrapped in `{"webhook": …}`) created, or replacing webhook `uid`,
+/// exactly as `POST`/`PUT` with that body would.
+pub async fn import(
+    state: State<AppState>,
+    ctx: StackCtx,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import_into(state, ctx, None, req).await
+}
+
+pub async fn import_existing(
+    state: State<AppState>,
+    ctx: StackCtx,
+    uid: Path<String>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    import_into(state, ctx, Some(uid), req).await
+}
+
+async fn import_into(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    uid: Option<Path<String>>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let op = if uid.is_some() {
+        Op::Update
+    } else {
+        Op::Create
+    };
+    ctx.authorize(&Action::new(Module::Webhooks, op))?;
+    let limit = state.config().max_body_bytes;
+    let body = ImportFile::read(req, "webhook", limit)
+        .await?
+        .as_body("webhook");
+    let (status, Json(mut answer)) = match uid {
+        Some(uid) => update(State(state), ctx, uid, body).await?,
+        None => create(State(state), ctx, body).await?,
+    };
+    answer["notice"] = json!("The Webhook was imported successfully");
+    Ok((status, Json(answer)))
 }

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod branch_merges;
 pub mod branches;
 pub mod delivery_tokens;
 pub mod entries;
