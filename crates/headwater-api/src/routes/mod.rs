@@ -13,6 +13,7 @@ mod labels;
 mod locales;
 mod management_tokens;
 mod organizations;
+mod publish_queue;
 mod publish_rules;
 mod releases;
 mod roles;
@@ -262,6 +263,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/cda", cda::router())
         .route("/v3/bulk/publish", post(bulk::publish))
         .route("/v3/bulk/unpublish", post(bulk::unpublish))
+        .route("/v3/bulk/jobs/{uid}", get(publish_queue::job))
+        .route("/v3/bulk/jobs/{uid}/items", get(publish_queue::job_items))
+        .route("/v3/publish-queue", get(publish_queue::list))
+        .route("/v3/publish-queue/{uid}", get(publish_queue::get))
+        .route(
+            "/v3/publish-queue/{uid}/unschedule",
+            get(publish_queue::unschedule),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)

@@ -11,6 +11,7 @@ pub mod field_index;
 pub mod locales;
 pub mod orgs;
 pub mod publications;
+pub mod publish_jobs;
 pub mod releases;
 pub mod roles;
 pub mod schemas;
