@@ -42,6 +42,7 @@ const SOURCES: &[Source] = &[
     source!(9, "releases", "0009_releases.sql"),
     source!(10, "sessions", "0010_sessions.sql"),
     source!(11, "token controls", "0011_token_controls.sql"),
+    source!(14, "publish jobs", "0014_publish_jobs.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {
