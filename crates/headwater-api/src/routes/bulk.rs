@@ -9,11 +9,14 @@
 //! All or nothing: every item is authorized through the policy exactly like a single publish of
 //! it, then every item is checked, and only when all are valid is everything published in one
 //! transaction (one audit row per item). Otherwise nothing is written and the answer names each
-//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer, so there is
-//! no job to poll. Headers the client may add (`api_version`, `bulk_version`,
-//! `skip_workflow_stage_check`, `approvals`) change nothing: an item a publish rule would hold
-//! for approval is refused by name. Environments may be named by name or uid. Planning and
-//! writing are [`crate::publish`]'s.
+//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer. Headers
+//! the client may add (`bulk_version`, `skip_workflow_stage_check`, `approvals`) change nothing:
+//! an item a publish rule would hold for approval is refused by name. Environments may be named
+//! by name or uid. Planning and writing are [`crate::publish`]'s.
+//!
+//! With `api_version: 3.2`, or `scheduled_at`, the request becomes a job
+//! ([`crate::publish::jobs`]): the settings are checked now, each item when the job is carried
+//! out (per-item results), and the answer is `{"notice", "job_id"}`.
 
 use crate::auth::{header, StackCtx};
 use crate::body::JsonBody;
