@@ -273,6 +273,10 @@ pub const OPERATIONS: &[Operation] = &[
     op("POST", "/v3/bulk/unpublish", "entries", Stack, JsonObject, Notice,
        "Unpublish entries and assets in one transaction (all or none); with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`)")
         .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
+    op("POST", "/v3/bulk/delete", "entries", Stack, JsonObject, Notice,
+       "Delete entries (a locale other than the master: that localization) and assets in one transaction (all or none): `{\"entries\": [{content_type, uid, locale}], \"assets\": [{uid}]}`"),
+    op("POST", "/v3/bulk/workflow", "entries", Stack, JsonObject, Notice,
+       "Move entries to a workflow stage in one transaction (all or none): `{\"entries\": [{content_type, uid, locale}], \"workflow\": {\"workflow_stage\": {uid, comment, due_date, assigned_to}}}`"),
     op("GET", "/v3/bulk/jobs/{uid}", "publish queue", Stack, Body::None, Object,
        "A publishing job: `{uid, job_id, type, action, status (scheduled, in_progress, completed, failed, cancelled), scheduled_at, environments, locales, summary: {total, success, failed, pending, cancelled}}`")
         .headers(&["api_version", "bulk_version"]),

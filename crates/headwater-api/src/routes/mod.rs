@@ -4,6 +4,7 @@ mod assets;
 mod audit;
 mod branches;
 mod bulk;
+mod bulk_edit;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
@@ -263,6 +264,8 @@ pub fn router(state: AppState) -> Router {
         .nest("/cda", cda::router())
         .route("/v3/bulk/publish", post(bulk::publish))
         .route("/v3/bulk/unpublish", post(bulk::unpublish))
+        .route("/v3/bulk/delete", post(bulk_edit::delete))
+        .route("/v3/bulk/workflow", post(bulk_edit::workflow))
         .route("/v3/bulk/jobs/{uid}", get(publish_queue::job))
         .route("/v3/bulk/jobs/{uid}/items", get(publish_queue::job_items))
         .route("/v3/publish-queue", get(publish_queue::list))
