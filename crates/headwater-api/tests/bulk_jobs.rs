@@ -1,7 +1,8 @@
 //! Publishing jobs on both backends: asynchronous bulk publishes (`api_version: 3.2`) with
 //! their status and per-item results, a queued job carried out by the next server over the
 //! same database, scheduled publishes (carried out once by two servers sharing a database,
-//! refused in the past, cancelled from the publish queue).
+//! refused in the past, cancelled from the publish queue); bulk delete and bulk workflow-stage
+//! changes (all or nothing, authorized like the single routes).
 
 use headwater_api::state::{EventsConfig, ServerConfig};
 use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp};
@@ -15,6 +16,8 @@ on_both_backends!(
     two_servers_carry_out_each_scheduled_publish_once,
     scheduled_publishing_in_the_past_is_refused,
     a_scheduled_publish_can_be_unscheduled_from_the_publish_queue,
+    bulk_delete_removes_all_or_nothing,
+    bulk_workflow_moves_every_entry_or_none,
 );
 
 struct World {
@@ -383,4 +386,126 @@ async fn a_scheduled_publish_can_be_unscheduled_from_the_publish_queue(app: Test
     let (s, b) = send(get(&app, &w, "/v3/publish-queue/bltnosuchitem0000/unschedule")).await;
     assert_error(s, &b, 422, 141);
     assert!(publish_details(&app, &w, &w.entries[0]).await.is_empty());
+}
+
+async fn entry_exists(app: &TestApp, w: &World, uid: &str) -> bool {
+    let (s, _) = send(get(app, w, &format!("/v3/content_types/news/entries/{uid}"))).await;
+    s == 200
+}
+
+async fn bulk_delete_removes_all_or_nothing(app: TestApp) {
+    let w = world(&app, 3).await;
+    let post = |body: Value| {
+        send(
+            app.as_user(Method::POST, "/v3/bulk/delete", &w.owner, &w.api_key)
+                .json(&body),
+        )
+    };
+    // One missing entry: nothing is deleted, the missing one is named.
+    let (s, b) = post(json!({"entries": [
+        {"content_type": "news", "uid": w.entries[0], "locale": "en-us"},
+        {"content_type": "news", "uid": "bltmissing0000000", "locale": "en-us"}
+    ]}))
+    .await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["entries[1].uid"].is_array(), "{b}");
+    assert!(entry_exists(&app, &w, &w.entries[0]).await);
+
+    // A read-only token may not delete: the whole request is refused.
+    let (ro, _) = app.ro_token(&w.owner, &w.api_key, "reader").await;
+    let (s, b) = send(
+        app.with_token(Method::POST, "/v3/bulk/delete", &ro, &w.api_key)
+            .json(&json!({"entries": [{"content_type": "news", "uid": w.entries[0]}]})),
+    )
+    .await;
+    assert_error(s, &b, 403, 162);
+    assert!(entry_exists(&app, &w, &w.entries[0]).await);
+
+    let (s, b) = post(json!({"entries": [
+        {"content_type": "news", "uid": w.entries[0], "locale": "en-us"},
+        {"content_type": "news", "uid": w.entries[1]}
+    ]}))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["notice"].as_str().unwrap().contains("delete"), "{b}");
+    assert!(!entry_exists(&app, &w, &w.entries[0]).await);
+    assert!(!entry_exists(&app, &w, &w.entries[1]).await);
+    assert!(entry_exists(&app, &w, &w.entries[2]).await);
+    // One audit row per deleted entry.
+    let (s, b) = send(get(&app, &w, "/v3/audit-logs?limit=100")).await;
+    assert_eq!(s, 200, "{b}");
+    let deletes = b["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["event_type"] == "delete" && l["module"] == "entry")
+        .count();
+    assert_eq!(deletes, 2, "{b}");
+    // An empty request is refused.
+    let (s, b) = post(json!({})).await;
+    assert_error(s, &b, 422, 120);
+}
+
+async fn bulk_workflow_moves_every_entry_or_none(app: TestApp) {
+    let w = world(&app, 2).await;
+    let acl = json!({"others": {}, "users": {"uids": ["$all"]}, "roles": {"uids": []}});
+    let (s, b) = send(
+        app.as_user(Method::POST, "/v3/workflows", &w.owner, &w.api_key).json(&json!({"workflow": {
+            "name": "Editorial", "content_types": ["news"], "branches": ["main"],
+            "workflow_stages": [
+                {"uid": "draft", "name": "Draft", "next_available_stages": ["review"], "SYS_ACL": acl},
+                {"uid": "review", "name": "Review", "next_available_stages": ["$all"], "SYS_ACL": acl}
+            ]}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let stage_of = |uid: String| {
+        let rb = get(&app, &w, &format!("/v3/content_types/news/entries/{uid}/workflow"));
+        async move {
+            let (s, b) = send(rb).await;
+            assert_eq!(s, 200, "{b}");
+            b["workflow"]["workflow_stage"]["uid"].clone()
+        }
+    };
+    let post = |body: Value| {
+        send(
+            app.as_user(Method::POST, "/v3/bulk/workflow", &w.owner, &w.api_key)
+                .json(&body),
+        )
+    };
+    let items = json!([
+        {"content_type": "news", "uid": w.entries[0], "locale": "en-us"},
+        {"content_type": "news", "uid": w.entries[1], "locale": "en-us"}
+    ]);
+    let (s, b) = post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "draft", "comment": "start"}}})).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["notice"], "Workflow stage updated successfully.");
+    for uid in &w.entries {
+        assert_eq!(stage_of(uid.clone()).await, "draft");
+    }
+    // An unknown stage, or one entry missing: nothing moves.
+    let (s, b) = post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "nowhere"}}})).await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["entries[0]"].is_array(), "{b}");
+    let with_missing = json!([
+        {"content_type": "news", "uid": w.entries[0], "locale": "en-us"},
+        {"content_type": "news", "uid": "bltmissing0000000", "locale": "en-us"}
+    ]);
+    let (s, b) = post(json!({"entries": with_missing, "workflow": {"workflow_stage": {"uid": "review"}}})).await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["entries[1]"].is_array(), "{b}");
+    assert_eq!(stage_of(w.entries[0].clone()).await, "draft");
+    // A read-only token is refused as on the single route.
+    let (ro, _) = app.ro_token(&w.owner, &w.api_key, "reader").await;
+    let (s, b) = send(
+        app.with_token(Method::POST, "/v3/bulk/workflow", &ro, &w.api_key)
+            .json(&json!({"entries": items, "workflow": {"workflow_stage": {"uid": "review"}}})),
+    )
+    .await;
+    assert_error(s, &b, 403, 162);
+    let (s, b) = post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "review"}}})).await;
+    assert_eq!(s, 200, "{b}");
+    for uid in &w.entries {
+        assert_eq!(stage_of(uid.clone()).await, "review");
+    }
 }
