@@ -1,7 +1,8 @@
 // Compatibility scenario for publishing jobs: the official JavaScript management SDK, unchanged,
 // against a fresh Headwater server: bulkOperation().publish/unpublish with api_version 3.2 (a
-// job), jobStatus and getJobItems, entry.publish with scheduledAt, and the publish queue (which
-// the SDK has no call for: plain HTTP with the same credentials). One line per step (`PASS <step>` / `FAIL <step>: <reason>`), then
+// job), jobStatus and getJobItems, entry.publish with scheduledAt, the publish queue (which the
+// SDK has no call for: plain HTTP with the same credentials), bulkOperation().update (workflow
+// stages) and bulkOperation().delete. One line per step (`PASS <step>` / `FAIL <step>: <reason>`), then
 // `N passed, M failed`. Env: HEADWATER_URL, HEADWATER_EMAIL, HEADWATER_PASSWORD,
 // HEADWATER_DEV_EMAIL, HEADWATER_DEV_PASSWORD. See ../WIRE-NOTES.md for the SDK behaviour relied on.
 import contentstack from '@contentstack/management'
@@ -75,13 +76,17 @@ const s = {} // state carried between steps
 const owner = newClient()
 
 // The same credentials over plain HTTP, for the publish queue.
-async function http (method, path) {
+async function http (method, path, body) {
   const res = await fetch(`${BASE}/v3${path}`, {
     method,
-    headers: { authtoken: need(s.authtoken, 'authtoken'), api_key: need(s.apiKey, 'stack api_key') },
+    headers: {
+      authtoken: need(s.authtoken, 'authtoken'),
+      api_key: need(s.apiKey, 'stack api_key'),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
   })
-  const body = await res.json()
-  return { status: res.status, body }
+  return { status: res.status, body: await res.json() }
 }
 
 await step('login as owner', async () => {
@@ -206,6 +211,57 @@ await step('a scheduled publish is listed in the publish queue and unscheduled',
   check(un.status === 200 && typeof un.body.notice === 'string', `unschedule answered ${un.status} ${JSON.stringify(un.body)}`)
   const again = await http('GET', `/publish-queue/${row.uid}`)
   check(again.body.queue?.publish_details?.status === 'cancelled', `row is ${JSON.stringify(again.body)}`)
+})
+
+await step('bulkOperation().update moves entries to a workflow stage', async () => {
+  const acl = { others: {}, users: { uids: ['$all'] }, roles: { uids: [] } }
+  const wf = await http('POST', '/workflows', {
+    workflow: {
+      name: 'Editorial',
+      content_types: ['news'],
+      branches: ['main'],
+      workflow_stages: [
+        { uid: 'draft', name: 'Draft', next_available_stages: ['$all'], SYS_ACL: acl },
+        { uid: 'review', name: 'Review', next_available_stages: ['$all'], SYS_ACL: acl },
+      ],
+    },
+  })
+  check(wf.status === 201, `workflow create answered ${wf.status} ${JSON.stringify(wf.body)}`)
+  const res = await stack().bulkOperation().update({
+    entries: [
+      { content_type: 'news', uid: s.entries[0], locale: 'en-us' },
+      { content_type: 'news', uid: s.entries[1], locale: 'en-us' },
+    ],
+    workflow: { workflow_stage: { uid: 'review', comment: 'ready', notify: false } },
+  })
+  check(typeof res.notice === 'string', `no notice in ${JSON.stringify(res)}`)
+  for (const i of [0, 1]) {
+    const st = await http('GET', `/content_types/news/entries/${s.entries[i]}/workflow`)
+    check(st.body.workflow?.workflow_stage?.uid === 'review', `entry #${i + 1} workflow is ${JSON.stringify(st.body)}`)
+  }
+})
+
+await step('bulkOperation().delete deletes the entries named', async () => {
+  const res = await stack().bulkOperation().delete({
+    details: { entries: [{ content_type: 'news', uid: s.entries[0], locale: 'en-us' }] },
+  })
+  check(typeof res.notice === 'string', `no notice in ${JSON.stringify(res)}`)
+  await refused(() => entry(0).fetch(), [422], { code: 141 })
+  const still = await entry(1).fetch()
+  check(still.uid === s.entries[1], 'the other entry is gone too')
+})
+
+await step('bulkOperation().delete of a missing entry changes nothing', async () => {
+  await refused(() => stack().bulkOperation().delete({
+    details: {
+      entries: [
+        { content_type: 'news', uid: s.entries[1], locale: 'en-us' },
+        { content_type: 'news', uid: 'bltmissing0000000', locale: 'en-us' },
+      ],
+    },
+  }), [422], { code: 120 })
+  const still = await entry(1).fetch()
+  check(still.uid === s.entries[1], 'the valid entry was deleted anyway')
 })
 
 console.log(`${passed} passed, ${failed} failed`)
