@@ -18,6 +18,7 @@ on_both_backends!(
     a_scheduled_publish_can_be_unscheduled_from_the_publish_queue,
     bulk_delete_removes_all_or_nothing,
     bulk_workflow_moves_every_entry_or_none,
+    a_scheduled_release_deploy_is_carried_out_at_its_time,
 );
 
 struct World {
@@ -508,4 +509,44 @@ async fn bulk_workflow_moves_every_entry_or_none(app: TestApp) {
     for uid in &w.entries {
         assert_eq!(stage_of(uid.clone()).await, "review");
     }
+}
+
+async fn a_scheduled_release_deploy_is_carried_out_at_its_time(mut app: TestApp) {
+    app.restart_with(fast_jobs()).await;
+    let w = world(&app, 2).await;
+    let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
+    let (s, b) = send(u(Method::POST, "/v3/releases").json(&json!({"release": {"name": "Launch"}}))).await;
+    assert_eq!(s, 201, "{b}");
+    let rel = b["release"]["uid"].as_str().unwrap().to_string();
+    let (s, b) = send(
+        u(Method::POST, &format!("/v3/releases/{rel}/items")).json(&json!({"items": [
+            {"uid": w.entries[0], "content_type_uid": "news", "locale": "en-us", "action": "publish"},
+            {"uid": w.entries[1], "content_type_uid": "news", "locale": "en-us", "action": "publish"}
+        ]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let deploy = format!("/v3/releases/{rel}/deploy");
+    // In the past: refused (the JavaScript client's camelCase name too).
+    let (s, b) = send(u(Method::POST, &deploy).json(&json!({"release": {
+        "environments": ["production"], "scheduledAt": "2020-01-01T00:00:00.000Z"}}))).await;
+    assert_error(s, &b, 422, 120);
+    assert!(b["errors"]["release.scheduled_at"].is_array(), "{b}");
+
+    let at = headwater_core::clock::format(
+        time::OffsetDateTime::now_utc() + Duration::from_secs(1),
+    );
+    let (s, b) = send(u(Method::POST, &deploy).json(&json!({"release": {
+        "environments": ["production"], "scheduledAt": at}}))).await;
+    assert_eq!(s, 200, "{b}");
+    let job_id = b["job_id"].as_str().expect("job_id").to_string();
+    let job = finished_job(&app, &w, &job_id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["summary"]["success"], 2, "{job}");
+    for uid in &w.entries {
+        assert_eq!(publish_details(&app, &w, uid).await.len(), 1);
+    }
+    let (s, b) = send(get(&app, &w, "/v3/publish-queue?type=entry&action=publish&status=success")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["queue"].as_array().unwrap().len(), 2, "{b}");
 }

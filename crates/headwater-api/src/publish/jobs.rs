@@ -23,7 +23,7 @@ use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::{self, Job, JobItem, NewItem, NewJob};
-use headwater_store::repo::{audit, Conn};
+use headwater_store::repo::{audit, releases, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Value};
 use tokio::sync::watch;
@@ -72,22 +72,27 @@ pub(crate) struct Queued<'a> {
     /// When to carry it out; now when `None`.
     pub scheduled_at: Option<&'a str>,
     pub items: Vec<NewItem<'a>>,
+    /// A release deploy: the release's uid (its items are all deployed or none).
+    pub release: Option<&'a str>,
 }
 
 /// Queues a job in the caller's write transaction, with its audit row; returns its uid.
 pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiResult<String> {
     let actor = ctx.actor();
     // A single publish asks for approval where a rule demands it; a bulk job refuses by item.
-    let gate = if q.source == "bulk" {
+    let gate = if matches!(q.source, "bulk" | "release") {
         "refuse"
     } else {
         "request"
     };
-    let settings = json!({
+    let mut settings = json!({
         "environments": q.environments,
         "locales": q.locales,
         "gate": gate,
     });
+    if let Some(release) = q.release {
+        settings["release"] = json!(release);
+    }
     let now = clock::now();
     let action = if q.publish { "publish" } else { "unpublish" };
     let uid = publish_jobs::insert(
@@ -164,6 +169,7 @@ pub(crate) fn item_json(item: &JobItem) -> Value {
     json!({
         "uid": item.item_uid,
         "type": item.item_type,
+        "action": item.action,
         "content_type_uid": item.content_type_uid,
         "locale": item.locale,
         "version": item.version,
@@ -186,7 +192,7 @@ pub(crate) fn queue_json(job: &Job, item: &JobItem, api_key: &str) -> Value {
         "stack": api_key,
         "job_id": job.uid,
         "type": item.item_type,
-        "action": job.action,
+        "action": item.action.as_deref().unwrap_or(&job.action),
         "environment": job.settings.get("environments"),
         "locale": job.settings.get("locales"),
         "publish_details": { "status": status, "errors": item.errors },
@@ -280,6 +286,7 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
             publish_jobs::finish(&mut tx, uid, "failed", Some(&why)).await?;
             "failed"
         }
+        Ok(ctx) if job.source == "release" => release(state, &mut tx, &ctx, &job, &items).await?,
         Ok(ctx) => {
             let mut any_ok = items.is_empty();
             for it in items.iter().filter(|i| i.status == "pending") {
@@ -307,6 +314,92 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
     tx.commit().await.map_err(StoreError::from)?;
     tracing::info!(job = %uid, status, "publishing job carried out");
     Ok(true)
+}
+
+/// A scheduled release deploy: every item planned (and authorized) together, then all applied
+/// and the deployment recorded on the release, or — when any item cannot go — none, every
+/// item failed with the plan's errors (`items[i]…`), as an immediate deploy refuses.
+async fn release(
+    state: &AppState,
+    c: &mut Conn,
+    ctx: &StackCtx,
+    job: &Job,
+    items: &[JobItem],
+) -> ApiResult<&'static str> {
+    let env_names = strings(&job.settings, "environments");
+    let mut plan = Plan::new(c, ctx, Gate::Refuse).await?;
+    let envs = plan
+        .environments(c, ctx, &env_names, |_| "release.environments".into())
+        .await?;
+    let pending: Vec<&JobItem> = items.iter().filter(|i| i.status == "pending").collect();
+    for (i, it) in pending.iter().enumerate() {
+        let at = format!("items[{i}]");
+        let publish = it.action.as_deref().unwrap_or(&job.action) == "publish";
+        let codes = std::slice::from_ref(it.locale.as_ref().unwrap_or(&ctx.stack.master_locale));
+        let action = match it.content_type_uid.as_deref() {
+            Some(ct) => Action::new(Module::Entries, Op::Publish).on_content_type(ct),
+            None => Action::new(Module::Assets, Op::Publish),
+        };
+        if let Err(e) = ctx.authorize(&action.to_environments(&env_names)) {
+            plan.add(&at, e.message);
+            continue;
+        }
+        match it.content_type_uid.as_deref() {
+            Some(ct) => {
+                let entry = EntryItem {
+                    at: &at,
+                    content_type: ct,
+                    uid: &it.item_uid,
+                    fallback: None,
+                    version: it.version,
+                };
+                plan.entry(state, c, ctx, &entry, codes, &envs, publish)
+                    .await?;
+            }
+            None => {
+                plan.asset(
+                    state, c, ctx, &at, &it.item_uid, it.version, codes, &envs, publish,
+                )
+                .await?;
+            }
+        }
+    }
+    if !plan.errors.is_empty() {
+        let errors = serde_json::to_value(&plan.errors).unwrap_or_default();
+        for it in &pending {
+            publish_jobs::set_item(c, &it.uid, "failed", Some(&errors)).await?;
+        }
+        publish_jobs::finish(c, &job.uid, "failed", Some("an item cannot be deployed; nothing was deployed")).await?;
+        return Ok("failed");
+    }
+    plan.apply(c, ctx).await?;
+    for it in &pending {
+        publish_jobs::set_item(c, &it.uid, "success", None).await?;
+    }
+    let release_uid = job.settings.get("release").and_then(Value::as_str).unwrap_or_default();
+    if let Some(r) = releases::get(c, &ctx.space, release_uid).await? {
+        let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();
+        deployments.push(json!({
+            "environments": env_names, "locales": strings(&job.settings, "locales"),
+            "action": Value::Null,
+            "deployed_at": clock::now(), "deployed_by": job.actor_uid,
+            "scheduled_at": job.run_at,
+        }));
+        releases::record_deployment(c, &ctx.space, &r.uid, &Value::Array(deployments)).await?;
+        audit::record(c, &ctx.actor(), ctx.audit("deploy", "release", &r.uid, &r.name)).await?;
+    }
+    publish_jobs::finish(c, &job.uid, "completed", None).await?;
+    Ok("completed")
+}
+
+fn strings(settings: &Value, key: &str) -> Vec<String> {
+    settings
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect()
 }
 
 /// Authorizes, plans and applies one item; `Err` holds why it cannot be done.

@@ -826,6 +826,7 @@ async fn publish_or_unpublish(
         // Checked now, carried out then.
         let item = NewItem {
             item_type: "asset",
+            action: None,
             item_uid: uid,
             content_type_uid: None,
             locale: None,
@@ -841,6 +842,7 @@ async fn publish_or_unpublish(
                 locales: &codes,
                 scheduled_at: Some(at),
                 items: vec![item],
+                release: None,
             },
         )
         .await?;

@@ -282,6 +282,7 @@ async fn enqueue(
         .iter()
         .map(|e| NewItem {
             item_type: "entry",
+            action: None,
             item_uid: &e.uid,
             content_type_uid: Some(&e.content_type),
             locale: e.locale.as_deref(),
@@ -290,6 +291,7 @@ async fn enqueue(
         .collect();
     items.extend(asset_items.iter().map(|a| NewItem {
         item_type: "asset",
+            action: None,
         item_uid: &a.uid,
         content_type_uid: None,
         locale: None,
@@ -305,6 +307,7 @@ async fn enqueue(
             locales: codes,
             scheduled_at,
             items,
+            release: None,
         },
     )
     .await?;

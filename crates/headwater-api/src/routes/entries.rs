@@ -478,6 +478,7 @@ async fn publish_or_unpublish(
         // Checked now, carried out then (as this publish would be, rules included).
         let item = NewItem {
             item_type: "entry",
+            action: None,
             item_uid: uid,
             content_type_uid: Some(ct),
             locale: None,
@@ -493,6 +494,7 @@ async fn publish_or_unpublish(
                 locales: &locale_codes,
                 scheduled_at: Some(at),
                 items: vec![item],
+                release: None,
             },
         )
         .await?;

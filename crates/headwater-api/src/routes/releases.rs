@@ -10,6 +10,7 @@
 use crate::auth::StackCtx;
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -19,6 +20,7 @@ use axum::Json;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
+use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
 use headwater_store::StoreError;
@@ -473,16 +475,11 @@ pub async fn deploy(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Publish))?;
     let map = body.wrapped("release")?;
-    if map
-        .get("scheduled_at")
-        .or_else(|| map.get("scheduledAt"))
-        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
-    {
-        return Err(ApiError::invalid(
-            "release.scheduled_at",
-            "scheduled deployment is not supported; deploy at the time you want it live.",
-        ));
-    }
+    // The JavaScript client sends `scheduledAt`.
+    let scheduled_at = jobs::scheduled_at(
+        map.get("scheduled_at").or_else(|| map.get("scheduledAt")),
+        "release.scheduled_at",
+    )?;
     let strings = |key: &str| -> Vec<String> {
         map.get(key)
             .and_then(Value::as_array)
@@ -537,6 +534,8 @@ pub async fn deploy(
     let envs = plan
         .environments(&mut tx, &ctx, &env_names, |_| "release.environments".into())
         .await?;
+    // What a scheduled deploy will carry out: (uid, content type, locale, version, action).
+    let mut planned: Vec<(String, Option<String>, String, Option<i64>, &'static str)> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("items[{i}]");
         let item_uid = item["uid"].as_str().unwrap_or_default();
@@ -550,6 +549,13 @@ pub async fn deploy(
         let publish = forced.unwrap_or_else(|| item["action"].as_str().unwrap_or(default_action))
             == "publish";
         let version = item["version"].as_i64();
+        planned.push((
+            item_uid.to_string(),
+            item["content_type_uid"].as_str().map(str::to_string),
+            locale.clone(),
+            version,
+            if publish { "publish" } else { "unpublish" },
+        ));
         let codes = std::slice::from_ref(&locale);
         match item["content_type_uid"].as_str() {
             Some(ct) => {
@@ -581,6 +587,42 @@ pub async fn deploy(
     }
     if !plan.errors.is_empty() {
         return Err(not_deployed(&plan.errors));
+    }
+    if let Some(at) = scheduled_at.as_deref() {
+        // Checked now; deployed then, all items or none, as the release holds them now.
+        let new_items = planned
+            .iter()
+            .map(|(uid, ct, locale, version, action)| NewItem {
+                item_type: if ct.is_some() { "entry" } else { "asset" },
+                action: Some(action),
+                item_uid: uid,
+                content_type_uid: ct.as_deref(),
+                locale: Some(locale),
+                version: *version,
+            })
+            .collect();
+        let job_id = jobs::queue(
+            &mut tx,
+            &ctx,
+            Queued {
+                publish: default_action == "publish",
+                source: "release",
+                environments: &env_names,
+                locales: &only_locales,
+                scheduled_at: Some(at),
+                items: new_items,
+                release: Some(&r.uid),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok((
+            StatusCode::OK,
+            Json(json!({
+                "notice": "Release sent successfully for deployment.",
+                "job_id": job_id,
+            })),
+        ));
     }
     plan.apply(&mut tx, &ctx).await?;
     let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();

@@ -8,7 +8,7 @@ CREATE TABLE publish_jobs (
     stack_uid TEXT NOT NULL REFERENCES stacks (uid) ON DELETE CASCADE,
     space_uid TEXT NOT NULL REFERENCES branches (space_uid) ON DELETE CASCADE,
     branch TEXT NOT NULL,
-    -- publish | unpublish
+    -- publish | unpublish (a release deploy: the default of items without their own)
     action TEXT NOT NULL,
     -- bulk | entry | asset | release
     source TEXT NOT NULL,
@@ -35,6 +35,8 @@ CREATE TABLE publish_job_items (
     position INTEGER NOT NULL,
     -- entry | asset
     item_type TEXT NOT NULL,
+    -- publish | unpublish when the item's differs from the job's (a release item's own action).
+    action TEXT,
     item_uid TEXT NOT NULL,
     content_type_uid TEXT,
     locale TEXT,

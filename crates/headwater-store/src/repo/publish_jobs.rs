@@ -40,6 +40,8 @@ pub struct JobItem {
     pub position: i64,
     /// `entry` or `asset`.
     pub item_type: String,
+    /// The item's own action, when it differs from the job's.
+    pub action: Option<String>,
     pub item_uid: String,
     pub content_type_uid: Option<String>,
     pub locale: Option<String>,
@@ -53,7 +55,7 @@ pub struct JobItem {
 const JCOLS: &str = "j.uid, j.stack_uid, j.space_uid, j.branch, j.action, j.source, j.status, \
                      j.scheduled, j.actor_kind, j.actor_uid, j.settings, j.run_at, j.error, \
                      j.created_at, j.finished_at";
-const ICOLS: &str = "i.uid AS item_uid_key, i.job_uid, i.position, i.item_type, i.item_uid, \
+const ICOLS: &str = "i.uid AS item_uid_key, i.job_uid, i.position, i.item_type, i.action AS item_action, i.item_uid, \
                      i.content_type_uid, i.locale, i.version, i.status AS item_status, i.errors, \
                      i.updated_at";
 
@@ -83,6 +85,7 @@ fn item_from_row(r: &AnyRow) -> JobItem {
         job_uid: s(r, "job_uid"),
         position: i(r, "position"),
         item_type: s(r, "item_type"),
+        action: os(r, "item_action"),
         item_uid: s(r, "item_uid"),
         content_type_uid: os(r, "content_type_uid"),
         locale: os(r, "locale"),
@@ -110,6 +113,8 @@ pub struct NewJob<'a> {
 /// An item of a job to queue.
 pub struct NewItem<'a> {
     pub item_type: &'a str,
+    /// The item's own action (a release item's), when it differs from the job's.
+    pub action: Option<&'a str>,
     pub item_uid: &'a str,
     pub content_type_uid: Option<&'a str>,
     pub locale: Option<&'a str>,
@@ -142,8 +147,8 @@ pub async fn insert(c: &mut Conn, job: &NewJob<'_>, items: &[NewItem<'_>]) -> Re
     for (n, it) in items.iter().enumerate() {
         sqlx::query(
             "INSERT INTO publish_job_items (uid, job_uid, position, item_type, item_uid, \
-             content_type_uid, locale, version, status, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)",
+             content_type_uid, locale, version, status, updated_at, action) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)",
         )
         .bind(ids::new_uid())
         .bind(&uid)
@@ -154,6 +159,7 @@ pub async fn insert(c: &mut Conn, job: &NewJob<'_>, items: &[NewItem<'_>]) -> Re
         .bind(it.locale)
         .bind(it.version)
         .bind(&now)
+        .bind(it.action)
         .execute(&mut *c)
         .await?;
     }
@@ -275,7 +281,7 @@ pub async fn queue(
         add("i.item_type", v);
     }
     if let Some(v) = f.action {
-        add("j.action", v);
+        add("COALESCE(i.action, j.action)", v);
     }
     if let Some(v) = f.status {
         add("i.status", v);
