@@ -695,9 +695,7 @@ impl StackCtx {
         };
         drop(c);
         let mut headers = HeaderMap::new();
-        let value = |v: &str| {
-            HeaderValue::from_str(v).map_err(|_| ApiError::not_logged_in())
-        };
+        let value = |v: &str| HeaderValue::from_str(v).map_err(|_| ApiError::not_logged_in());
         headers.insert("api_key", value(&stack.api_key)?);
         headers.insert("branch", value(branch)?);
         StackCtx::resolve(state, principal, &headers).await

@@ -421,7 +421,10 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         "type" => (string, "`entry` or `asset`."),
         "ct" => (string, "Only entries of this content type."),
         "content_type_uid" => (string, "Only entries of this content type."),
-        "scheduled" => (boolean, "Only scheduled items (`true`) or only the others (`false`)."),
+        "scheduled" => (
+            boolean,
+            "Only scheduled items (`true`) or only the others (`false`).",
+        ),
         _ => return None,
     })
 }

@@ -34,8 +34,7 @@ async fn world(app: &TestApp, n: usize) -> World {
     let api_key = app.stack(&owner, &org, "Jobs").await;
     let u = |m, p: &str| app.as_user(m, p, &owner, &api_key);
     let (s, b) = send(
-        u(Method::POST, "/v3/environments")
-            .json(&json!({"environment": {"name": "production"}})),
+        u(Method::POST, "/v3/environments").json(&json!({"environment": {"name": "production"}})),
     )
     .await;
     assert_eq!(s, 201, "{b}");
@@ -83,10 +82,9 @@ async fn publish_details(app: &TestApp, w: &World, uid: &str) -> Vec<Value> {
 async fn finished_job(app: &TestApp, w: &World, job_id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (s, b) = send(
-            get(app, w, &format!("/v3/bulk/jobs/{job_id}")).header("api_version", "3.2"),
-        )
-        .await;
+        let (s, b) =
+            send(get(app, w, &format!("/v3/bulk/jobs/{job_id}")).header("api_version", "3.2"))
+                .await;
         assert_eq!(s, 200, "{b}");
         let status = b["status"].as_str().unwrap().to_string();
         if !matches!(status.as_str(), "in_progress" | "scheduled") {
@@ -134,10 +132,7 @@ async fn async_bulk_job_reports_status_and_items_with_one_refused(app: TestApp) 
     )
     .await;
     assert_eq!(s, 200, "{b}");
-    assert!(
-        b["notice"].as_str().unwrap().contains("in progress"),
-        "{b}"
-    );
+    assert!(b["notice"].as_str().unwrap().contains("in progress"), "{b}");
     let job_id = b["job_id"].as_str().expect("job_id").to_string();
     let job = finished_job(&app, &w, &job_id).await;
     assert_eq!(job["status"], "completed", "{job}");
@@ -211,9 +206,12 @@ async fn async_bulk_job_reports_status_and_items_with_one_refused(app: TestApp) 
 
     // A read-only token reads jobs.
     let (ro, _) = app.ro_token(&w.owner, &w.api_key, "reader").await;
-    let (s, b) = send(
-        app.with_token(Method::GET, &format!("/v3/bulk/jobs/{job_id}"), &ro, &w.api_key),
-    )
+    let (s, b) = send(app.with_token(
+        Method::GET,
+        &format!("/v3/bulk/jobs/{job_id}"),
+        &ro,
+        &w.api_key,
+    ))
     .await;
     assert_eq!(s, 200, "{b}");
 }
@@ -266,8 +264,10 @@ async fn two_servers_carry_out_each_scheduled_publish_once(mut app: TestApp) {
                 &w.owner,
                 &w.api_key,
             )
-            .json(&json!({"entry": {"environments": ["production"], "locales": ["en-us"]},
-                          "scheduled_at": at})),
+            .json(
+                &json!({"entry": {"environments": ["production"], "locales": ["en-us"]},
+                          "scheduled_at": at}),
+            ),
         )
         .await;
         assert_eq!(s, 200, "{b}");
@@ -310,23 +310,29 @@ async fn two_servers_carry_out_each_scheduled_publish_once(mut app: TestApp) {
 async fn scheduled_publishing_in_the_past_is_refused(app: TestApp) {
     let w = world(&app, 1).await;
     let path = format!("/v3/content_types/news/entries/{}/publish", w.entries[0]);
-    for at in ["2020-01-01T00:00:00.000Z", "tomorrow", "2020-13-01T00:00:00Z"] {
+    for at in [
+        "2020-01-01T00:00:00.000Z",
+        "tomorrow",
+        "2020-13-01T00:00:00Z",
+    ] {
         let (s, b) = send(
-            app.as_user(Method::POST, &path, &w.owner, &w.api_key).json(&json!({
-                "entry": {"environments": ["production"], "locales": ["en-us"]},
-                "scheduled_at": at
-            })),
+            app.as_user(Method::POST, &path, &w.owner, &w.api_key)
+                .json(&json!({
+                    "entry": {"environments": ["production"], "locales": ["en-us"]},
+                    "scheduled_at": at
+                })),
         )
         .await;
         assert_error(s, &b, 422, 120);
         assert!(b["errors"]["scheduled_at"].is_array(), "{b}");
     }
     let (s, b) = send(
-        app.as_user(Method::POST, "/v3/bulk/publish", &w.owner, &w.api_key).json(&json!({
-            "entries": [{"uid": w.entries[0], "content_type": "news"}],
-            "locales": ["en-us"], "environments": ["production"],
-            "scheduled_at": "2020-01-01T00:00:00.000Z"
-        })),
+        app.as_user(Method::POST, "/v3/bulk/publish", &w.owner, &w.api_key)
+            .json(&json!({
+                "entries": [{"uid": w.entries[0], "content_type": "news"}],
+                "locales": ["en-us"], "environments": ["production"],
+                "scheduled_at": "2020-01-01T00:00:00.000Z"
+            })),
     )
     .await;
     assert_error(s, &b, 422, 120);
@@ -340,15 +346,15 @@ async fn scheduled_publishing_in_the_past_is_refused(app: TestApp) {
 
 async fn a_scheduled_publish_can_be_unscheduled_from_the_publish_queue(app: TestApp) {
     let w = world(&app, 1).await;
-    let at = headwater_core::clock::format(
-        time::OffsetDateTime::now_utc() + Duration::from_secs(3600),
-    );
+    let at =
+        headwater_core::clock::format(time::OffsetDateTime::now_utc() + Duration::from_secs(3600));
     let path = format!("/v3/content_types/news/entries/{}/publish", w.entries[0]);
     let (s, b) = send(
-        app.as_user(Method::POST, &path, &w.owner, &w.api_key).json(&json!({
-            "entry": {"environments": ["production"], "locales": ["en-us"]},
-            "scheduled_at": at
-        })),
+        app.as_user(Method::POST, &path, &w.owner, &w.api_key)
+            .json(&json!({
+                "entry": {"environments": ["production"], "locales": ["en-us"]},
+                "scheduled_at": at
+            })),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -373,7 +379,12 @@ async fn a_scheduled_publish_can_be_unscheduled_from_the_publish_queue(app: Test
     .await;
     assert_error(s, &b, 403, 162);
 
-    let (s, b) = send(get(&app, &w, &format!("/v3/publish-queue/{item}/unschedule"))).await;
+    let (s, b) = send(get(
+        &app,
+        &w,
+        &format!("/v3/publish-queue/{item}/unschedule"),
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = send(get(&app, &w, &format!("/v3/publish-queue/{item}"))).await;
     assert_eq!(s, 200, "{b}");
@@ -382,15 +393,30 @@ async fn a_scheduled_publish_can_be_unscheduled_from_the_publish_queue(app: Test
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["status"], "cancelled", "{b}");
     // Twice is refused; an unknown item is not found.
-    let (s, b) = send(get(&app, &w, &format!("/v3/publish-queue/{item}/unschedule"))).await;
+    let (s, b) = send(get(
+        &app,
+        &w,
+        &format!("/v3/publish-queue/{item}/unschedule"),
+    ))
+    .await;
     assert_error(s, &b, 422, 120);
-    let (s, b) = send(get(&app, &w, "/v3/publish-queue/bltnosuchitem0000/unschedule")).await;
+    let (s, b) = send(get(
+        &app,
+        &w,
+        "/v3/publish-queue/bltnosuchitem0000/unschedule",
+    ))
+    .await;
     assert_error(s, &b, 422, 141);
     assert!(publish_details(&app, &w, &w.entries[0]).await.is_empty());
 }
 
 async fn entry_exists(app: &TestApp, w: &World, uid: &str) -> bool {
-    let (s, _) = send(get(app, w, &format!("/v3/content_types/news/entries/{uid}"))).await;
+    let (s, _) = send(get(
+        app,
+        w,
+        &format!("/v3/content_types/news/entries/{uid}"),
+    ))
+    .await;
     s == 200
 }
 
@@ -461,7 +487,11 @@ async fn bulk_workflow_moves_every_entry_or_none(app: TestApp) {
     .await;
     assert_eq!(s, 201, "{b}");
     let stage_of = |uid: String| {
-        let rb = get(&app, &w, &format!("/v3/content_types/news/entries/{uid}/workflow"));
+        let rb = get(
+            &app,
+            &w,
+            &format!("/v3/content_types/news/entries/{uid}/workflow"),
+        );
         async move {
             let (s, b) = send(rb).await;
             assert_eq!(s, 200, "{b}");
@@ -485,14 +515,17 @@ async fn bulk_workflow_moves_every_entry_or_none(app: TestApp) {
         assert_eq!(stage_of(uid.clone()).await, "draft");
     }
     // An unknown stage, or one entry missing: nothing moves.
-    let (s, b) = post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "nowhere"}}})).await;
+    let (s, b) =
+        post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "nowhere"}}})).await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"]["entries[0]"].is_array(), "{b}");
     let with_missing = json!([
         {"content_type": "news", "uid": w.entries[0], "locale": "en-us"},
         {"content_type": "news", "uid": "bltmissing0000000", "locale": "en-us"}
     ]);
-    let (s, b) = post(json!({"entries": with_missing, "workflow": {"workflow_stage": {"uid": "review"}}})).await;
+    let (s, b) =
+        post(json!({"entries": with_missing, "workflow": {"workflow_stage": {"uid": "review"}}}))
+            .await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"]["entries[1]"].is_array(), "{b}");
     assert_eq!(stage_of(w.entries[0].clone()).await, "draft");
@@ -504,7 +537,8 @@ async fn bulk_workflow_moves_every_entry_or_none(app: TestApp) {
     )
     .await;
     assert_error(s, &b, 403, 162);
-    let (s, b) = post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "review"}}})).await;
+    let (s, b) =
+        post(json!({"entries": items, "workflow": {"workflow_stage": {"uid": "review"}}})).await;
     assert_eq!(s, 200, "{b}");
     for uid in &w.entries {
         assert_eq!(stage_of(uid.clone()).await, "review");
@@ -515,7 +549,8 @@ async fn a_scheduled_release_deploy_is_carried_out_at_its_time(mut app: TestApp)
     app.restart_with(fast_jobs()).await;
     let w = world(&app, 2).await;
     let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
-    let (s, b) = send(u(Method::POST, "/v3/releases").json(&json!({"release": {"name": "Launch"}}))).await;
+    let (s, b) =
+        send(u(Method::POST, "/v3/releases").json(&json!({"release": {"name": "Launch"}}))).await;
     assert_eq!(s, 201, "{b}");
     let rel = b["release"]["uid"].as_str().unwrap().to_string();
     let (s, b) = send(
@@ -529,15 +564,16 @@ async fn a_scheduled_release_deploy_is_carried_out_at_its_time(mut app: TestApp)
     let deploy = format!("/v3/releases/{rel}/deploy");
     // In the past: refused (the JavaScript client's camelCase name too).
     let (s, b) = send(u(Method::POST, &deploy).json(&json!({"release": {
-        "environments": ["production"], "scheduledAt": "2020-01-01T00:00:00.000Z"}}))).await;
+        "environments": ["production"], "scheduledAt": "2020-01-01T00:00:00.000Z"}})))
+    .await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"]["release.scheduled_at"].is_array(), "{b}");
 
-    let at = headwater_core::clock::format(
-        time::OffsetDateTime::now_utc() + Duration::from_secs(1),
-    );
+    let at =
+        headwater_core::clock::format(time::OffsetDateTime::now_utc() + Duration::from_secs(1));
     let (s, b) = send(u(Method::POST, &deploy).json(&json!({"release": {
-        "environments": ["production"], "scheduledAt": at}}))).await;
+        "environments": ["production"], "scheduledAt": at}})))
+    .await;
     assert_eq!(s, 200, "{b}");
     let job_id = b["job_id"].as_str().expect("job_id").to_string();
     let job = finished_job(&app, &w, &job_id).await;
@@ -546,7 +582,12 @@ async fn a_scheduled_release_deploy_is_carried_out_at_its_time(mut app: TestApp)
     for uid in &w.entries {
         assert_eq!(publish_details(&app, &w, uid).await.len(), 1);
     }
-    let (s, b) = send(get(&app, &w, "/v3/publish-queue?type=entry&action=publish&status=success")).await;
+    let (s, b) = send(get(
+        &app,
+        &w,
+        "/v3/publish-queue?type=entry&action=publish&status=success",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["queue"].as_array().unwrap().len(), 2, "{b}");
 }

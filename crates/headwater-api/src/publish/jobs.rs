@@ -297,8 +297,7 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
                     }
                     Err(errors) => {
                         let errors = serde_json::to_value(errors).unwrap_or_default();
-                        publish_jobs::set_item(&mut tx, &it.uid, "failed", Some(&errors))
-                            .await?;
+                        publish_jobs::set_item(&mut tx, &it.uid, "failed", Some(&errors)).await?;
                     }
                 }
             }
@@ -358,7 +357,15 @@ async fn release(
             }
             None => {
                 plan.asset(
-                    state, c, ctx, &at, &it.item_uid, it.version, codes, &envs, publish,
+                    state,
+                    c,
+                    ctx,
+                    &at,
+                    &it.item_uid,
+                    it.version,
+                    codes,
+                    &envs,
+                    publish,
                 )
                 .await?;
             }
@@ -369,14 +376,24 @@ async fn release(
         for it in &pending {
             publish_jobs::set_item(c, &it.uid, "failed", Some(&errors)).await?;
         }
-        publish_jobs::finish(c, &job.uid, "failed", Some("an item cannot be deployed; nothing was deployed")).await?;
+        publish_jobs::finish(
+            c,
+            &job.uid,
+            "failed",
+            Some("an item cannot be deployed; nothing was deployed"),
+        )
+        .await?;
         return Ok("failed");
     }
     plan.apply(c, ctx).await?;
     for it in &pending {
         publish_jobs::set_item(c, &it.uid, "success", None).await?;
     }
-    let release_uid = job.settings.get("release").and_then(Value::as_str).unwrap_or_default();
+    let release_uid = job
+        .settings
+        .get("release")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if let Some(r) = releases::get(c, &ctx.space, release_uid).await? {
         let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();
         deployments.push(json!({
@@ -386,7 +403,12 @@ async fn release(
             "scheduled_at": job.run_at,
         }));
         releases::record_deployment(c, &ctx.space, &r.uid, &Value::Array(deployments)).await?;
-        audit::record(c, &ctx.actor(), ctx.audit("deploy", "release", &r.uid, &r.name)).await?;
+        audit::record(
+            c,
+            &ctx.actor(),
+            ctx.audit("deploy", "release", &r.uid, &r.name),
+        )
+        .await?;
     }
     publish_jobs::finish(c, &job.uid, "completed", None).await?;
     Ok("completed")

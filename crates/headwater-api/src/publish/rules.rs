@@ -273,7 +273,11 @@ pub(crate) fn stage_acl(stage: &Value) -> Named {
 }
 
 /// The enabled workflow that governs a content type on the request's branch.
-pub(crate) async fn workflow_for(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Option<Workflow>> {
+pub(crate) async fn workflow_for(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+) -> ApiResult<Option<Workflow>> {
     Ok(workflows::workflows(c, &ctx.stack.uid)
         .await?
         .into_iter()
@@ -394,11 +398,6 @@ pub(crate) async fn set_stage(
     .await?;
     let mut data = entry_json(&entry, None);
     data["_workflow"] = json!({"uid": input.uid, "name": stage_name(target), "workflow": wf.uid, "comment": input.comment});
-    events::emit(
-        c,
-        ctx,
-        Event::entry("workflow_stage_change", ct, data),
-    )
-    .await?;
+    events::emit(c, ctx, Event::entry("workflow_stage_change", ct, data)).await?;
     Ok(())
 }

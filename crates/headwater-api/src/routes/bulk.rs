@@ -291,7 +291,7 @@ async fn enqueue(
         .collect();
     items.extend(asset_items.iter().map(|a| NewItem {
         item_type: "asset",
-            action: None,
+        action: None,
         item_uid: &a.uid,
         content_type_uid: None,
         locale: None,

@@ -176,7 +176,11 @@ pub async fn delete(
     let mut tx = state.db().begin().await?;
     for e in &entry_items {
         let locale = e.locale.clone().unwrap_or_else(|| master.clone());
-        if locale != master && locales::by_code(&mut tx, &ctx.space, &locale).await?.is_none() {
+        if locale != master
+            && locales::by_code(&mut tx, &ctx.space, &locale)
+                .await?
+                .is_none()
+        {
             add(
                 &mut errors,
                 &format!("{}.locale", e.at),
@@ -222,14 +226,23 @@ pub async fn delete(
             .await?
             .filter(|a| !a.is_dir)
         else {
-            add(&mut errors, &format!("{at}.uid"), format!("asset '{uid}' doesn't exist."));
+            add(
+                &mut errors,
+                &format!("{at}.uid"),
+                format!("asset '{uid}' doesn't exist."),
+            );
             continue;
         };
         let keys = assets::storage_keys(&mut tx, &ctx.space, uid).await?;
         assets::delete(&mut tx, &ctx.space, uid).await?;
         // Another branch's copy of the asset may share these files.
         files.extend(assets::unreferenced(&mut tx, keys).await?);
-        audit::record(&mut tx, &actor, ctx.audit("delete", "asset", &a.uid, &a.title)).await?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("delete", "asset", &a.uid, &a.title),
+        )
+        .await?;
         events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "delete", &a)).await?;
     }
     if !errors.is_empty() {
@@ -268,7 +281,11 @@ pub async fn workflow(
     let stage = match body.get("workflow").and_then(|w| w.get("workflow_stage")) {
         Some(Value::Object(m)) => Some(m),
         _ => {
-            add(&mut errors, "workflow.workflow_stage", "is required: an object.");
+            add(
+                &mut errors,
+                "workflow.workflow_stage",
+                "is required: an object.",
+            );
             None
         }
     };
@@ -283,7 +300,11 @@ pub async fn workflow(
     let mut tx = state.db().begin().await?;
     for e in &entry_items {
         let locale = e.locale.clone().unwrap_or_else(|| master.clone());
-        if locale != master && locales::by_code(&mut tx, &ctx.space, &locale).await?.is_none() {
+        if locale != master
+            && locales::by_code(&mut tx, &ctx.space, &locale)
+                .await?
+                .is_none()
+        {
             add(
                 &mut errors,
                 &format!("{}.locale", e.at),
@@ -291,7 +312,17 @@ pub async fn workflow(
             );
             continue;
         }
-        if let Err(err) = set_stage(&state, &mut tx, &ctx, &e.content_type, &e.uid, &locale, &input).await {
+        if let Err(err) = set_stage(
+            &state,
+            &mut tx,
+            &ctx,
+            &e.content_type,
+            &e.uid,
+            &locale,
+            &input,
+        )
+        .await
+        {
             item_error(&mut errors, &e.at, err)?;
         }
     }

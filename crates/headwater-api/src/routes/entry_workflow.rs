@@ -9,7 +9,9 @@ use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event};
 use crate::lookup::entries::{content_type_exists, entry_json, load, locale_of};
-use crate::publish::rules::{self, names_match, person, require_stage, stage_name, stage_of, StageInput};
+use crate::publish::rules::{
+    self, names_match, person, require_stage, stage_name, stage_of, StageInput,
+};
 use crate::publish::{self, env_name, request_json};
 use crate::routes::{listed, notice};
 use crate::state::AppState;

@@ -464,6 +464,15 @@ pub async fn remove_items(
     .await
 }
 
+/// A release item as a scheduled deploy will carry it out.
+struct Planned {
+    uid: String,
+    content_type: Option<String>,
+    locale: String,
+    version: Option<i64>,
+    action: &'static str,
+}
+
 /// `POST /v3/releases/{uid}/deploy` `{"release": {environments, locales?, action?}}`: `action`
 /// (publish or unpublish) applies to every item when given, else each item's own; `locales`
 /// limits the deploy to items of those locales.
@@ -534,8 +543,8 @@ pub async fn deploy(
     let envs = plan
         .environments(&mut tx, &ctx, &env_names, |_| "release.environments".into())
         .await?;
-    // What a scheduled deploy will carry out: (uid, content type, locale, version, action).
-    let mut planned: Vec<(String, Option<String>, String, Option<i64>, &'static str)> = Vec::new();
+    // What a scheduled deploy will carry out.
+    let mut planned: Vec<Planned> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("items[{i}]");
         let item_uid = item["uid"].as_str().unwrap_or_default();
@@ -549,13 +558,13 @@ pub async fn deploy(
         let publish = forced.unwrap_or_else(|| item["action"].as_str().unwrap_or(default_action))
             == "publish";
         let version = item["version"].as_i64();
-        planned.push((
-            item_uid.to_string(),
-            item["content_type_uid"].as_str().map(str::to_string),
-            locale.clone(),
+        planned.push(Planned {
+            uid: item_uid.to_string(),
+            content_type: item["content_type_uid"].as_str().map(str::to_string),
+            locale: locale.clone(),
             version,
-            if publish { "publish" } else { "unpublish" },
-        ));
+            action: if publish { "publish" } else { "unpublish" },
+        });
         let codes = std::slice::from_ref(&locale);
         match item["content_type_uid"].as_str() {
             Some(ct) => {
@@ -592,13 +601,17 @@ pub async fn deploy(
         // Checked now; deployed then, all items or none, as the release holds them now.
         let new_items = planned
             .iter()
-            .map(|(uid, ct, locale, version, action)| NewItem {
-                item_type: if ct.is_some() { "entry" } else { "asset" },
-                action: Some(action),
-                item_uid: uid,
-                content_type_uid: ct.as_deref(),
-                locale: Some(locale),
-                version: *version,
+            .map(|p| NewItem {
+                item_type: if p.content_type.is_some() {
+                    "entry"
+                } else {
+                    "asset"
+                },
+                action: Some(p.action),
+                item_uid: &p.uid,
+                content_type_uid: p.content_type.as_deref(),
+                locale: Some(&p.locale),
+                version: p.version,
             })
             .collect();
         let job_id = jobs::queue(

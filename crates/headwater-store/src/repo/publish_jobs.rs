@@ -180,10 +180,12 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Job>
 
 /// A job by uid alone (the worker's view).
 pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<Job>> {
-    let r = sqlx::query(&format!("SELECT {JCOLS} FROM publish_jobs j WHERE j.uid = $1"))
-        .bind(uid)
-        .fetch_optional(&mut *c)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {JCOLS} FROM publish_jobs j WHERE j.uid = $1"
+    ))
+    .bind(uid)
+    .fetch_optional(&mut *c)
+    .await?;
     Ok(r.as_ref().map(job_from_row))
 }
 
@@ -227,13 +229,15 @@ pub async fn claim(c: &mut Conn, backend: Backend, uid: &str, now: &str) -> Resu
 
 /// Records what became of an item.
 pub async fn set_item(c: &mut Conn, uid: &str, status: &str, errors: Option<&Value>) -> Result<()> {
-    sqlx::query("UPDATE publish_job_items SET status = $1, errors = $2, updated_at = $3 WHERE uid = $4")
-        .bind(status)
-        .bind(errors.map(Value::to_string))
-        .bind(clock::now())
-        .bind(uid)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query(
+        "UPDATE publish_job_items SET status = $1, errors = $2, updated_at = $3 WHERE uid = $4",
+    )
+    .bind(status)
+    .bind(errors.map(Value::to_string))
+    .bind(clock::now())
+    .bind(uid)
+    .execute(&mut *c)
+    .await?;
     Ok(())
 }
 
@@ -312,7 +316,9 @@ pub async fn queue(
     }
     let rows = q.bind(limit).bind(skip).fetch_all(&mut *c).await?;
     Ok((
-        rows.iter().map(|r| (job_from_row(r), item_from_row(r))).collect(),
+        rows.iter()
+            .map(|r| (job_from_row(r), item_from_row(r)))
+            .collect(),
         total,
     ))
 }
@@ -338,11 +344,12 @@ pub async fn queue_item(
 /// [`lock`]); a job left with no pending item is cancelled with it. False when the item is
 /// no longer pending or its job no longer queued (carried out, or cancelled already).
 pub async fn cancel_item(c: &mut Conn, job_uid: &str, item_uid: &str) -> Result<bool> {
-    let job_queued = sqlx::query("SELECT uid FROM publish_jobs WHERE uid = $1 AND status = 'queued'")
-        .bind(job_uid)
-        .fetch_optional(&mut *c)
-        .await?
-        .is_some();
+    let job_queued =
+        sqlx::query("SELECT uid FROM publish_jobs WHERE uid = $1 AND status = 'queued'")
+            .bind(job_uid)
+            .fetch_optional(&mut *c)
+            .await?
+            .is_some();
     if !job_queued {
         return Ok(false);
     }
