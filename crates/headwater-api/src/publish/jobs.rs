@@ -271,6 +271,12 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
         &job.actor_uid,
     )
     .await;
+    // A database that is busy or away is not a refusal: the job waits for the next round.
+    if let Err(e) = &ctx {
+        if e.status.is_server_error() {
+            return Err(ApiError::new(e.status, e.code, e.message.clone()));
+        }
+    }
     let mut tx = state.db().begin().await?;
     if !publish_jobs::claim(&mut tx, state.db().backend(), uid, &clock::now()).await? {
         return Ok(false);
