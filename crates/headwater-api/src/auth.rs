@@ -650,6 +650,57 @@ impl StackCtx {
         }
     }
 
+    /// The standing, now, of whoever asked for a job (`actor_kind`, `actor_uid` as
+    /// [`Actor`] stores them) in a stack and branch: the request context a publishing job
+    /// acts in. A token that is gone, revoked or expired, or a user who can no longer read the
+    /// stack, is refused as their request would be.
+    pub async fn acting_as(
+        state: &AppState,
+        stack_uid: &str,
+        branch: &str,
+        actor_kind: &str,
+        actor_uid: &str,
+    ) -> ApiResult<StackCtx> {
+        let mut c = state.db().reader().await?;
+        let stack = stacks::by_uid(&mut c, stack_uid)
+            .await?
+            .ok_or_else(invalid_api_key)?;
+        let principal = match actor_kind {
+            "management_token" => {
+                let token = tokens::get(&mut c, stack_uid, actor_uid)
+                    .await?
+                    .filter(|t| t.revoked_at.is_none())
+                    .filter(|t| t.expires_at.is_none() || !t.expired_at(&clock::now()))
+                    .ok_or_else(ApiError::not_logged_in)?;
+                let org = orgs::by_uid(&mut c, &stack.org_uid)
+                    .await?
+                    .ok_or_else(ApiError::not_logged_in)?;
+                Principal::Token {
+                    scope: Arc::new(TokenScope::parse(&token.scope).unwrap_or_default()),
+                    token: Arc::new(token),
+                    stack: Arc::new(stack.clone()),
+                    org: Arc::new(org),
+                }
+            }
+            _ => {
+                let user = users::by_uid(&mut c, actor_uid)
+                    .await?
+                    .filter(|u| u.active)
+                    .ok_or_else(ApiError::not_logged_in)?;
+                Principal::User {
+                    user: Arc::new(user),
+                    authtoken_hash: String::new(),
+                }
+            }
+        };
+        drop(c);
+        let mut headers = HeaderMap::new();
+        let value = |v: &str| HeaderValue::from_str(v).map_err(|_| ApiError::not_logged_in());
+        headers.insert("api_key", value(&stack.api_key)?);
+        headers.insert("branch", value(branch)?);
+        StackCtx::resolve(state, principal, &headers).await
+    }
+
     pub fn authorize(&self, action: &Action) -> ApiResult<()> {
         decide(&self.subject, action).map_err(ApiError::forbidden)
     }

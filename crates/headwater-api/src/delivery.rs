@@ -39,6 +39,7 @@ impl Background {
             tokio::spawn(crate::notices::scan_loop(state.clone(), rx.clone())),
             tokio::spawn(crate::revocation::listen_loop(state.clone(), rx.clone())),
             tokio::spawn(crate::ops::upkeep_loop(rx.clone())),
+            tokio::spawn(crate::publish::jobs::run_loop(state.clone(), rx.clone())),
             tokio::spawn(crate::usage::flush_loop(state, rx)),
         ];
         Background { stop, tasks }

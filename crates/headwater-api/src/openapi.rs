@@ -68,6 +68,8 @@ pub enum Reply {
     Health,
     /// 200 this document.
     Document,
+    /// 200 an object without a wrapper key (its members are named in the summary).
+    Object,
     /// 200 the file's bytes.
     File,
     /// 204, no body.
@@ -295,11 +297,28 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/audit-logs", "audit log", Stack, Body::None, List("logs"), "The stack's audit log").query(LIST),
     op("GET", "/v3/audit-logs/{uid}", "audit log", Stack, Body::None, One("log"), "One audit-log item"),
     op("POST", "/v3/bulk/publish", "entries", Stack, JsonObject, Notice,
-       "Publish entries and assets in one transaction (all or none): `{\"entries\": [{uid, content_type, locale}], \"assets\": [{uid}], \"locales\", \"environments\"}`")
+       "Publish entries and assets in one transaction (all or none): `{\"entries\": [{uid, content_type, locale}], \"assets\": [{uid}], \"locales\", \"environments\"}`; with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`) whose items succeed or fail one by one")
         .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
     op("POST", "/v3/bulk/unpublish", "entries", Stack, JsonObject, Notice,
-       "Unpublish entries and assets in one transaction (all or none)")
+       "Unpublish entries and assets in one transaction (all or none); with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`)")
         .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
+    op("POST", "/v3/bulk/delete", "entries", Stack, JsonObject, Notice,
+       "Delete entries (a locale other than the master: that localization) and assets in one transaction (all or none): `{\"entries\": [{content_type, uid, locale}], \"assets\": [{uid}]}`"),
+    op("POST", "/v3/bulk/workflow", "entries", Stack, JsonObject, Notice,
+       "Move entries to a workflow stage in one transaction (all or none): `{\"entries\": [{content_type, uid, locale}], \"workflow\": {\"workflow_stage\": {uid, comment, due_date, assigned_to}}}`"),
+    op("GET", "/v3/bulk/jobs/{uid}", "publish queue", Stack, Body::None, Object,
+       "A publishing job: `{uid, job_id, type, action, status (scheduled, in_progress, completed, failed, cancelled), scheduled_at, environments, locales, summary: {total, success, failed, pending, cancelled}}`")
+        .headers(&["api_version", "bulk_version"]),
+    op("GET", "/v3/bulk/jobs/{uid}/items", "publish queue", Stack, Body::None, Object,
+       "A job's items and what became of each: `{items: [{uid, type, content_type_uid, locale, version, status, errors}]}` (`skip`, `limit`, `total_count` with `include_count`)")
+        .query(&["skip", "limit", "include_count", "status", "type", "ct"])
+        .headers(&["api_version"]),
+    op("GET", "/v3/publish-queue", "publish queue", Stack, Body::None, List("queue"),
+       "Publishing activity of the branch, one row per item of every job and schedule, newest first")
+        .query(&["skip", "limit", "include_count", "type", "action", "status", "content_type_uid", "ct", "scheduled"]),
+    op("GET", "/v3/publish-queue/{uid}", "publish queue", Stack, Body::None, One("queue"), "One row of the publish queue"),
+    op("GET", "/v3/publish-queue/{uid}/unschedule", "publish queue", Stack, Body::None, Notice,
+       "Cancel a scheduled item that has not been carried out"),
     op("GET", "/v3/stacks/branches", "branches", Stack, Body::None, List("branches"), "The stack's branches").query(&["skip", "limit", "include_count", "count"]),
     op("POST", "/v3/stacks/branches", "branches", StackUser, Json("branch"), Created("branch"),
        "Create a branch from `source` (copies its content; authtoken only)"),
@@ -556,6 +575,14 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
             json!({"type": "integer", "minimum": 1, "maximum": 366}),
             "Days of usage to return, newest first (default 30).",
         ),
+        "status" => (string, "Only items with this status."),
+        "type" => (string, "`entry` or `asset`."),
+        "ct" => (string, "Only entries of this content type."),
+        "content_type_uid" => (string, "Only entries of this content type."),
+        "scheduled" => (
+            boolean,
+            "Only scheduled items (`true`) or only the others (`false`).",
+        ),
         _ => return None,
     })
 }
@@ -686,6 +713,7 @@ fn responses(reply: Reply) -> Value {
             json_content(json!({"type": "object", "required": names,
                 "properties": names.iter().map(|n| (n.to_string(), json!({}))).collect::<Map<String, Value>>()})),
         ),
+        Object => ("200", "Done.", json_content(json!({"type": "object"}))),
         File => (
             "200",
             "The file, with its content type.",

@@ -128,6 +128,12 @@ pub struct EventsConfig {
     pub notice_interval: std::time::Duration,
     /// Where expiry notices are also emailed to the stack's owner and admins.
     pub smtp: Option<crate::smtp::SmtpConfig>,
+    /// How often the publishing-job worker looks for due jobs (bulk jobs, scheduled
+    /// publishes) when it found none.
+    pub jobs_poll_interval: std::time::Duration,
+    /// Whether this instance carries out publishing jobs (tests turn it off to leave a job
+    /// queued for the next server).
+    pub run_jobs: bool,
 }
 
 impl Default for EventsConfig {
@@ -140,6 +146,8 @@ impl Default for EventsConfig {
             notice_days: 7,
             notice_interval: std::time::Duration::from_secs(3600),
             smtp: None,
+            jobs_poll_interval: std::time::Duration::from_millis(500),
+            run_jobs: true,
         }
     }
 }

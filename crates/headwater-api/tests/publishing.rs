@@ -52,6 +52,7 @@ where
             notice_days: 7,
             notice_interval: Duration::from_secs(3600),
             smtp: None,
+            ..EventsConfig::default()
         },
         ..test_config()
     };

@@ -64,6 +64,7 @@ fn fast_events() -> EventsConfig {
         notice_days: 7,
         notice_interval: Duration::from_secs(3600),
         smtp: None,
+        ..EventsConfig::default()
     }
 }
 

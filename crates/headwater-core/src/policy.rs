@@ -36,10 +36,12 @@ pub enum Module {
     Releases,
     Extensions,
     Taxonomies,
+    /// Publishing jobs and scheduled publishes: the bulk job status and the publish queue.
+    PublishQueue,
 }
 
 impl Module {
-    pub const ALL: [Module; 24] = [
+    pub const ALL: [Module; 25] = [
         Module::Organization,
         Module::Stack,
         Module::StackSettings,
@@ -64,6 +66,7 @@ impl Module {
         Module::Releases,
         Module::Extensions,
         Module::Taxonomies,
+        Module::PublishQueue,
     ];
 
     /// The module name used in management-token scopes and role rules.
@@ -93,6 +96,7 @@ impl Module {
             Module::Releases => "release",
             Module::Extensions => "extension",
             Module::Taxonomies => "taxonomy",
+            Module::PublishQueue => "publish_queue",
         }
     }
 }
@@ -596,10 +600,10 @@ fn builtin_allows(role: BuiltinRole, action: &Action) -> Result<(), Denial> {
             PublishRequests => true,
             DeliveryTokens | Environments | Locales | ContentTypes | GlobalFields | Entries
             | Assets | Branches | BranchAliases | Webhooks | AuditLog | Labels | Releases
-            | Extensions | Taxonomies => true,
+            | Extensions | Taxonomies | PublishQueue => true,
         },
         BuiltinRole::ContentManager => match action.module {
-            Entries | Assets | Releases | PublishRequests => true,
+            Entries | Assets | Releases | PublishRequests | PublishQueue => true,
             Labels => true,
             Stack | StackUsers | Roles | Environments | Locales | ContentTypes | GlobalFields
             | Branches | BranchAliases | Workflows | Extensions | Taxonomies => read,

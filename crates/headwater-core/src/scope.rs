@@ -34,6 +34,7 @@ pub const TOKEN_SCOPE_MODULES: &[&str] = &[
     "extension",
     "taxonomy",
     "audit_log",
+    "publish_queue",
     "branch",
     "branch_alias",
 ];

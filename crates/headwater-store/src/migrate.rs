@@ -45,6 +45,7 @@ const SOURCES: &[Source] = &[
     source!(13, "taxonomies", "0013_taxonomies.sql"),
     source!(15, "extensions", "0015_extensions.sql"),
     source!(16, "branch merges", "0016_branch_merges.sql"),
+    source!(14, "publish jobs", "0014_publish_jobs.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

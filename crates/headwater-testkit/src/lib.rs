@@ -184,6 +184,24 @@ impl TestApp {
         self.task = Some(task);
     }
 
+    /// A second server over this one's database (its own connections and background
+    /// workers), as another instance of a deployment would be.
+    pub async fn another(&self, config: ServerConfig) -> TestApp {
+        let db = Db::connect(&self.url)
+            .await
+            .expect("connect test database again");
+        let (base, client, tx, task) = serve(db.clone(), config, None).await;
+        TestApp {
+            base,
+            db,
+            backend: self.backend,
+            client,
+            shutdown: Some(tx),
+            url: self.url.clone(),
+            task: Some(task),
+        }
+    }
+
     /// The URL of this server's database (a fresh file or database per test).
     pub fn database_url(&self) -> &str {
         &self.url

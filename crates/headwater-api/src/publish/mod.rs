@@ -13,6 +13,7 @@
 //!   event per item (with the per-environment `…environments.{env}.{publish|unpublish}.success`
 //!   channels of the environments where something was done).
 
+pub(crate) mod jobs;
 pub(crate) mod rules;
 
 use crate::auth::StackCtx;

@@ -256,3 +256,148 @@ pub(crate) async fn require_stage(
         format!("publish rule '{}' applies only to entries in the stage '{name}'; move the entry there first.", rule.uid),
     ))
 }
+
+/// Who may move entries into a stage: `SYS_ACL.users.uids` and `SYS_ACL.roles.uids`.
+pub(crate) fn stage_acl(stage: &Value) -> Named {
+    let acl = stage.get("SYS_ACL");
+    match acl {
+        None | Some(Value::Null) => Named {
+            users: vec!["$all".into()],
+            roles: vec![],
+        },
+        Some(acl) => Named::from_json(&json!({
+            "users": acl.pointer("/users/uids").cloned().unwrap_or(json!([])),
+            "roles": acl.pointer("/roles/uids").cloned().unwrap_or(json!([])),
+        })),
+    }
+}
+
+/// The enabled workflow that governs a content type on the request's branch.
+pub(crate) async fn workflow_for(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+) -> ApiResult<Option<Workflow>> {
+    Ok(workflows::workflows(c, &ctx.stack.uid)
+        .await?
+        .into_iter()
+        .find(|w| {
+            w.enabled
+                && names_match(&w.branches, &ctx.branch, true)
+                && names_match(&w.content_types, ct, false)
+        }))
+}
+
+/// A stage change as asked: `{"uid", "comment", "due_date", "assigned_to"}` of
+/// `workflow.workflow_stage`.
+pub(crate) struct StageInput {
+    pub uid: String,
+    pub comment: String,
+    pub due_date: Option<String>,
+    pub assigned_to: Value,
+}
+
+impl StageInput {
+    pub(crate) fn parse(stage: &Map<String, Value>) -> ApiResult<StageInput> {
+        let f = crate::body::Fields::new(stage, "workflow.workflow_stage");
+        Ok(StageInput {
+            uid: f.req_str("uid")?.to_string(),
+            comment: f.opt_str("comment")?.unwrap_or("").to_string(),
+            due_date: f.opt_str("due_date")?.map(str::to_string),
+            assigned_to: stage.get("assigned_to").cloned().unwrap_or(json!([])),
+        })
+    }
+}
+
+/// Moves an entry (in `locale`) to a stage of the workflow that governs its content type, in
+/// the caller's write transaction: the stages that may follow the current one, the stage's
+/// own ACL (WF-3, after the caller's entry `Update` decision), the audit row and the
+/// `workflow_stage_change` webhook event. Used by the entry route and bulk workflow updates.
+pub(crate) async fn set_stage(
+    state: &crate::state::AppState,
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+    uid: &str,
+    locale: &str,
+    input: &StageInput,
+) -> ApiResult<()> {
+    use crate::events::{self, Event};
+    use crate::lookup::entries::{entry_json, load};
+    use headwater_store::repo::audit;
+    use headwater_store::repo::workflows::StageChange;
+    let actor = ctx.actor();
+    let entry = load(state, c, ctx, ct, uid, locale).await?;
+    let wf = workflow_for(c, ctx, ct).await?.ok_or_else(|| {
+        ApiError::invalid(
+            "workflow.workflow_stage",
+            format!(
+                "no enabled workflow applies to the content type '{ct}' on the branch '{}'.",
+                ctx.branch
+            ),
+        )
+    })?;
+    let target = stage_of(&wf, &input.uid).ok_or_else(|| {
+        ApiError::invalid(
+            "workflow.workflow_stage.uid",
+            format!(
+                "'{}' is not a stage of the workflow '{}'.",
+                input.uid, wf.name
+            ),
+        )
+    })?;
+    // The current stage names the stages that may follow it.
+    if let Some(cur) = workflows::entry_stage(c, &ctx.space, uid, locale).await? {
+        if cur.workflow_uid == wf.uid && cur.stage_uid != input.uid {
+            if let Some(cur_stage) = stage_of(&wf, &cur.stage_uid) {
+                let next = cur_stage
+                    .get("next_available_stages")
+                    .cloned()
+                    .unwrap_or(json!(["$all"]));
+                if !names_match(&next, &input.uid, false) {
+                    return Err(ApiError::invalid(
+                        "workflow.workflow_stage.uid",
+                        format!(
+                            "an entry in the stage '{}' cannot move to '{}'.",
+                            stage_name(cur_stage),
+                            stage_name(target)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    let me = person(c, ctx).await?;
+    policy::decide_transition(
+        &ctx.subject,
+        me.as_ref(),
+        &stage_acl(target),
+        stage_name(target),
+    )
+    .map_err(ApiError::forbidden)?;
+    workflows::set_entry_stage(
+        c,
+        &StageChange {
+            space: &ctx.space,
+            entry_uid: uid,
+            locale,
+            workflow_uid: &wf.uid,
+            stage_uid: &input.uid,
+            comment: &input.comment,
+            due_date: input.due_date.as_deref(),
+            assigned_to: &input.assigned_to,
+        },
+        &actor,
+    )
+    .await?;
+    audit::record(
+        c,
+        &actor,
+        ctx.audit("workflow_stage", "entry", uid, &entry.title),
+    )
+    .await?;
+    let mut data = entry_json(&entry, None);
+    data["_workflow"] = json!({"uid": input.uid, "name": stage_name(target), "workflow": wf.uid, "comment": input.comment});
+    events::emit(c, ctx, Event::entry("workflow_stage_change", ct, data)).await?;
+    Ok(())
+}

@@ -6,6 +6,7 @@ use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::lookup::assets::{asset_event, asset_json, base_url, encode_segment};
+use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -19,6 +20,7 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::assets::{self, Asset, FileInfo, Meta};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::publications;
+use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::stacks;
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
@@ -865,6 +867,7 @@ async fn publish_or_unpublish(
     }
     let version =
         publish::version(body.0.get("version")).map_err(|m| ApiError::invalid("version", m))?;
+    let scheduled_at = jobs::scheduled_at(body.0.get("scheduled_at"), "scheduled_at")?;
     let mut tx = state.db().begin().await?;
     let mut plan = Plan::new(&mut tx, ctx, Gate::Request).await?;
     plan.locales(&mut tx, ctx, &codes, |_| "asset.locales".into())
@@ -880,6 +883,39 @@ async fn publish_or_unpublish(
     }
     if let Some(e) = plan.refusal() {
         return Err(e);
+    }
+    if let Some(at) = scheduled_at.as_deref() {
+        // Checked now, carried out then.
+        let item = NewItem {
+            item_type: "asset",
+            action: None,
+            item_uid: uid,
+            content_type_uid: None,
+            locale: None,
+            version,
+        };
+        let job_id = jobs::queue(
+            &mut tx,
+            ctx,
+            Queued {
+                publish,
+                source: "asset",
+                environments: &env_names,
+                locales: &codes,
+                scheduled_at: Some(at),
+                items: vec![item],
+                release: None,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok((
+            StatusCode::OK,
+            Json(serde_json::json!({
+                "notice": "The requested action has been scheduled.",
+                "job_id": job_id,
+            })),
+        ));
     }
     plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;

@@ -9,25 +9,30 @@
 //! All or nothing: every item is authorized through the policy exactly like a single publish of
 //! it, then every item is checked, and only when all are valid is everything published in one
 //! transaction (one audit row per item). Otherwise nothing is written and the answer names each
-//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer, so there is
-//! no job to poll. Headers the client may add (`api_version`, `bulk_version`,
-//! `skip_workflow_stage_check`, `approvals`) change nothing: an item a publish rule would hold
-//! for approval is refused by name. Environments may be named by name or uid. Planning and
-//! writing are [`crate::publish`]'s.
+//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer. Headers
+//! the client may add (`bulk_version`, `skip_workflow_stage_check`, `approvals`) change nothing:
+//! an item a publish rule would hold for approval is refused by name. Environments may be named
+//! by name or uid. Planning and writing are [`crate::publish`]'s.
+//!
+//! With `api_version: 3.2`, or `scheduled_at`, the request becomes a job
+//! ([`crate::publish::jobs`]): the settings are checked now, each item when the job is carried
+//! out (per-item results), and the answer is `{"notice", "job_id"}`.
 
-use crate::auth::StackCtx;
+use crate::auth::{header, StackCtx};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
+use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::notice;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
+use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::StoreError;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// Items (entries and assets together) per request.
 pub const MAX_ITEMS: usize = 100;
@@ -142,14 +147,25 @@ fn parse(body: &Map<String, Value>, errors: &mut FieldErrors) -> (Vec<BulkEntry>
     (entry_items, asset_items)
 }
 
-async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -> ApiResult<()> {
+/// What a bulk request came to.
+enum Done {
+    /// Carried out before the answer.
+    Now,
+    /// Queued as a job (asynchronous, or scheduled).
+    Queued(String),
+}
+
+async fn run(
+    state: &AppState,
+    ctx: &StackCtx,
+    headers: &HeaderMap,
+    body: &JsonBody,
+    publish: bool,
+) -> ApiResult<Done> {
     let body = &body.0;
-    if body.get("scheduled_at").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::invalid(
-            "scheduled_at",
-            "scheduled publishing is not supported; publish at the time you want it live.",
-        ));
-    }
+    let scheduled_at = jobs::scheduled_at(body.get("scheduled_at"), "scheduled_at")?;
+    // `api_version: 3.2` asks for a job to poll, as Contentstack answers it.
+    let queued = scheduled_at.is_some() || header(headers, "api_version") == Some("3.2");
     let mut errors = FieldErrors::new();
     let (entry_items, asset_items) = parse(body, &mut errors);
     let env_names = names(body, "environments", &mut errors);
@@ -180,6 +196,19 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
     }
     for c in codes.iter_mut() {
         *c = c.to_lowercase();
+    }
+    if queued {
+        return enqueue(
+            state,
+            ctx,
+            publish,
+            &entry_items,
+            &asset_items,
+            &env_names,
+            &codes,
+            scheduled_at.as_deref(),
+        )
+        .await;
     }
 
     let mut tx = state.db().begin().await?;
@@ -223,7 +252,72 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
     }
     plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(())
+    Ok(Done::Now)
+}
+
+/// Queues the request as a job: the settings (environments, locales) are checked now, each
+/// item when the job is carried out (an item that cannot be published then is reported in the
+/// job's items, the others go ahead).
+#[allow(clippy::too_many_arguments)]
+async fn enqueue(
+    state: &AppState,
+    ctx: &StackCtx,
+    publish: bool,
+    entry_items: &[BulkEntry],
+    asset_items: &[AssetItem],
+    env_names: &[String],
+    codes: &[String],
+    scheduled_at: Option<&str>,
+) -> ApiResult<Done> {
+    let mut tx = state.db().begin().await?;
+    let mut plan = Plan::new(&mut tx, ctx, Gate::Refuse).await?;
+    plan.environments(&mut tx, ctx, env_names, |i| format!("environments[{i}]"))
+        .await?;
+    plan.locales(&mut tx, ctx, codes, |i| format!("locales[{i}]"))
+        .await?;
+    if !plan.errors.is_empty() {
+        return Err(refused(publish, plan.errors));
+    }
+    let mut items: Vec<NewItem> = entry_items
+        .iter()
+        .map(|e| NewItem {
+            item_type: "entry",
+            action: None,
+            item_uid: &e.uid,
+            content_type_uid: Some(&e.content_type),
+            locale: e.locale.as_deref(),
+            version: e.version,
+        })
+        .collect();
+    items.extend(asset_items.iter().map(|a| NewItem {
+        item_type: "asset",
+        action: None,
+        item_uid: &a.uid,
+        content_type_uid: None,
+        locale: None,
+        version: a.version,
+    }));
+    let uid = jobs::queue(
+        &mut tx,
+        ctx,
+        Queued {
+            publish,
+            source: "bulk",
+            environments: env_names,
+            locales: codes,
+            scheduled_at,
+            items,
+            release: None,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    // The job is the record; this instance starts on it at once (the worker of any instance
+    // takes it over if this one stops first). A scheduled job waits for its time.
+    if scheduled_at.is_none() && state.config().events.run_jobs {
+        jobs::carry_out(state, &uid).await?;
+    }
+    Ok(Done::Queued(uid))
 }
 
 fn refused(publish: bool, errors: FieldErrors) -> ApiError {
@@ -240,24 +334,38 @@ fn refused(publish: bool, errors: FieldErrors) -> ApiError {
     )
 }
 
+fn answer(done: Done, publish: bool) -> (StatusCode, Json<Value>) {
+    let what = if publish { "publish" } else { "unpublish" };
+    match done {
+        Done::Now => notice(&format!(
+            "Your bulk {what} request has been carried out: every item is {what}ed."
+        )),
+        Done::Queued(job_id) => (
+            StatusCode::OK,
+            Json(json!({
+                "notice": format!("Your bulk {what} request is in progress. Please check publish queue for more details."),
+                "job_id": job_id,
+            })),
+        ),
+    }
+}
+
 pub async fn publish(
     State(state): State<AppState>,
     ctx: StackCtx,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    run(&state, &ctx, &body, true).await?;
-    Ok(notice(
-        "Your bulk publish request has been carried out: every item is published.",
-    ))
+    let done = run(&state, &ctx, &headers, &body, true).await?;
+    Ok(answer(done, true))
 }
 
 pub async fn unpublish(
     State(state): State<AppState>,
     ctx: StackCtx,
+    headers: HeaderMap,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    run(&state, &ctx, &body, false).await?;
-    Ok(notice(
-        "Your bulk unpublish request has been carried out: every item is unpublished.",
-    ))
+    let done = run(&state, &ctx, &headers, &body, false).await?;
+    Ok(answer(done, false))
 }

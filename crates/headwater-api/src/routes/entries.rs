@@ -10,6 +10,7 @@ use crate::lookup::entries::{
     content_type, content_type_exists, entry_json, entry_not_found, load, locale_of, project,
     ListParams,
 };
+use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -23,6 +24,7 @@ use headwater_core::scope::FieldErrors;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
 use headwater_store::repo::publications;
+use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::{locales, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
@@ -441,12 +443,7 @@ async fn publish_or_unpublish(
     // checked again with the environments once they are known (MT-18).
     ctx.authorize_publish_somewhere(Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
     let spec = body.wrapped("entry")?;
-    if body.0.get("scheduled_at").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::invalid(
-            "scheduled_at",
-            "scheduled publishing is not supported; publish at the time you want it live.",
-        ));
-    }
+    let scheduled_at = jobs::scheduled_at(body.0.get("scheduled_at"), "scheduled_at")?;
     let names = |key: &str| -> ApiResult<Vec<String>> {
         match spec.get(key) {
             Some(Value::Array(a)) if !a.is_empty() => a
@@ -498,6 +495,39 @@ async fn publish_or_unpublish(
     }
     if let Some(e) = plan.refusal() {
         return Err(e);
+    }
+    if let Some(at) = scheduled_at.as_deref() {
+        // Checked now, carried out then (as this publish would be, rules included).
+        let item = NewItem {
+            item_type: "entry",
+            action: None,
+            item_uid: uid,
+            content_type_uid: Some(ct),
+            locale: None,
+            version,
+        };
+        let job_id = jobs::queue(
+            &mut tx,
+            ctx,
+            Queued {
+                publish,
+                source: "entry",
+                environments: &env_names,
+                locales: &locale_codes,
+                scheduled_at: Some(at),
+                items: vec![item],
+                release: None,
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok((
+            StatusCode::OK,
+            Json(json!({
+                "notice": "The requested action has been scheduled.",
+                "job_id": job_id,
+            })),
+        ));
     }
     let done = plan.apply(&mut tx, ctx).await?;
     tx.commit().await.map_err(StoreError::from)?;

@@ -9,7 +9,9 @@ use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event};
 use crate::lookup::entries::{content_type_exists, entry_json, load, locale_of};
-use crate::publish::rules::{names_match, person, require_stage, stage_name, stage_of};
+use crate::publish::rules::{
+    self, names_match, person, require_stage, stage_name, stage_of, StageInput,
+};
 use crate::publish::{self, env_name, request_json};
 use crate::routes::{listed, notice};
 use crate::state::AppState;
@@ -18,37 +20,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{self, Action, Module, Named, Op};
 use headwater_store::repo::audit;
-use headwater_store::repo::workflows::{self, NewRequest, StageChange, Workflow};
-use headwater_store::repo::Conn;
+use headwater_store::repo::workflows::{self, NewRequest};
 use headwater_store::StoreError;
 use serde_json::{json, Value};
-
-/// Who may move entries into a stage: `SYS_ACL.users.uids` and `SYS_ACL.roles.uids`.
-fn stage_acl(stage: &Value) -> Named {
-    let acl = stage.get("SYS_ACL");
-    match acl {
-        None | Some(Value::Null) => Named {
-            users: vec!["$all".into()],
-            roles: vec![],
-        },
-        Some(acl) => Named::from_json(&json!({
-            "users": acl.pointer("/users/uids").cloned().unwrap_or(json!([])),
-            "roles": acl.pointer("/roles/uids").cloned().unwrap_or(json!([])),
-        })),
-    }
-}
-
-/// The enabled workflow that governs a content type on the request's branch.
-async fn workflow_for(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Option<Workflow>> {
-    Ok(workflows::workflows(c, &ctx.stack.uid)
-        .await?
-        .into_iter()
-        .find(|w| {
-            w.enabled
-                && names_match(&w.branches, &ctx.branch, true)
-                && names_match(&w.content_types, ct, false)
-        }))
-}
 
 /// comment}}}` requests (0), accepts (1) or rejects (-1) a publish or unpublish.
 pub async fn entry_workflow(
@@ -86,92 +60,11 @@ async fn set_stage(
             "must be an object.",
         ));
     };
-    let f = Fields::new(stage, "workflow.workflow_stage");
-    let stage_uid = f.req_str("uid")?.to_string();
-    let comment = f.opt_str("comment")?.unwrap_or("").to_string();
-    let due_date = f.opt_str("due_date")?.map(str::to_string);
-    let assigned_to = stage.get("assigned_to").cloned().unwrap_or(json!([]));
-    let actor = ctx.actor();
+    let input = StageInput::parse(stage)?;
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     let locale = locale_of(&mut tx, ctx, q).await?;
-    let entry = load(state, &mut tx, ctx, ct, uid, &locale).await?;
-    let wf = workflow_for(&mut tx, ctx, ct).await?.ok_or_else(|| {
-        ApiError::invalid(
-            "workflow.workflow_stage",
-            format!(
-                "no enabled workflow applies to the content type '{ct}' on the branch '{}'.",
-                ctx.branch
-            ),
-        )
-    })?;
-    let target = stage_of(&wf, &stage_uid).ok_or_else(|| {
-        ApiError::invalid(
-            "workflow.workflow_stage.uid",
-            format!(
-                "'{stage_uid}' is not a stage of the workflow '{}'.",
-                wf.name
-            ),
-        )
-    })?;
-    // The current stage names the stages that may follow it.
-    if let Some(cur) = workflows::entry_stage(&mut tx, &ctx.space, uid, &locale).await? {
-        if cur.workflow_uid == wf.uid && cur.stage_uid != stage_uid {
-            if let Some(cur_stage) = stage_of(&wf, &cur.stage_uid) {
-                let next = cur_stage
-                    .get("next_available_stages")
-                    .cloned()
-                    .unwrap_or(json!(["$all"]));
-                if !names_match(&next, &stage_uid, false) {
-                    return Err(ApiError::invalid(
-                        "workflow.workflow_stage.uid",
-                        format!(
-                            "an entry in the stage '{}' cannot move to '{}'.",
-                            stage_name(cur_stage),
-                            stage_name(target)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    let me = person(&mut tx, ctx).await?;
-    policy::decide_transition(
-        &ctx.subject,
-        me.as_ref(),
-        &stage_acl(target),
-        stage_name(target),
-    )
-    .map_err(ApiError::forbidden)?;
-    workflows::set_entry_stage(
-        &mut tx,
-        &StageChange {
-            space: &ctx.space,
-            entry_uid: uid,
-            locale: &locale,
-            workflow_uid: &wf.uid,
-            stage_uid: &stage_uid,
-            comment: &comment,
-            due_date: due_date.as_deref(),
-            assigned_to: &assigned_to,
-        },
-        &actor,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &actor,
-        ctx.audit("workflow_stage", "entry", uid, &entry.title),
-    )
-    .await?;
-    let mut data = entry_json(&entry, None);
-    data["_workflow"] = json!({"uid": stage_uid, "name": stage_name(target), "workflow": wf.uid, "comment": comment});
-    events::emit(
-        &mut tx,
-        ctx,
-        Event::entry("workflow_stage_change", ct, data),
-    )
-    .await?;
+    rules::set_stage(state, &mut tx, ctx, ct, uid, &locale, &input).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("Workflow stage updated successfully."))
 }

@@ -5,6 +5,7 @@ mod audit;
 mod branch_merge;
 mod branches;
 mod bulk;
+mod bulk_edit;
 pub mod cda;
 mod delivery_tokens;
 mod entries;
@@ -16,6 +17,7 @@ mod labels;
 mod locales;
 mod management_tokens;
 mod organizations;
+mod publish_queue;
 mod publish_rules;
 mod releases;
 mod roles;
@@ -405,6 +407,16 @@ pub fn router(state: AppState) -> Router {
         .nest("/cda", cda::router())
         .route("/v3/bulk/publish", post(bulk::publish))
         .route("/v3/bulk/unpublish", post(bulk::unpublish))
+        .route("/v3/bulk/delete", post(bulk_edit::delete))
+        .route("/v3/bulk/workflow", post(bulk_edit::workflow))
+        .route("/v3/bulk/jobs/{uid}", get(publish_queue::job))
+        .route("/v3/bulk/jobs/{uid}/items", get(publish_queue::job_items))
+        .route("/v3/publish-queue", get(publish_queue::list))
+        .route("/v3/publish-queue/{uid}", get(publish_queue::get))
+        .route(
+            "/v3/publish-queue/{uid}/unschedule",
+            get(publish_queue::unschedule),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)

@@ -10,6 +10,7 @@
 use crate::auth::StackCtx;
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
@@ -19,6 +20,7 @@ use axum::Json;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
+use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
 use headwater_store::StoreError;
@@ -462,6 +464,15 @@ pub async fn remove_items(
     .await
 }
 
+/// A release item as a scheduled deploy will carry it out.
+struct Planned {
+    uid: String,
+    content_type: Option<String>,
+    locale: String,
+    version: Option<i64>,
+    action: &'static str,
+}
+
 /// `POST /v3/releases/{uid}/deploy` `{"release": {environments, locales?, action?}}`: `action`
 /// (publish or unpublish) applies to every item when given, else each item's own; `locales`
 /// limits the deploy to items of those locales.
@@ -473,16 +484,11 @@ pub async fn deploy(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Publish))?;
     let map = body.wrapped("release")?;
-    if map
-        .get("scheduled_at")
-        .or_else(|| map.get("scheduledAt"))
-        .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
-    {
-        return Err(ApiError::invalid(
-            "release.scheduled_at",
-            "scheduled deployment is not supported; deploy at the time you want it live.",
-        ));
-    }
+    // The JavaScript client sends `scheduledAt`.
+    let scheduled_at = jobs::scheduled_at(
+        map.get("scheduled_at").or_else(|| map.get("scheduledAt")),
+        "release.scheduled_at",
+    )?;
     let strings = |key: &str| -> Vec<String> {
         map.get(key)
             .and_then(Value::as_array)
@@ -537,6 +543,8 @@ pub async fn deploy(
     let envs = plan
         .environments(&mut tx, &ctx, &env_names, |_| "release.environments".into())
         .await?;
+    // What a scheduled deploy will carry out.
+    let mut planned: Vec<Planned> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let at = format!("items[{i}]");
         let item_uid = item["uid"].as_str().unwrap_or_default();
@@ -550,6 +558,13 @@ pub async fn deploy(
         let publish = forced.unwrap_or_else(|| item["action"].as_str().unwrap_or(default_action))
             == "publish";
         let version = item["version"].as_i64();
+        planned.push(Planned {
+            uid: item_uid.to_string(),
+            content_type: item["content_type_uid"].as_str().map(str::to_string),
+            locale: locale.clone(),
+            version,
+            action: if publish { "publish" } else { "unpublish" },
+        });
         let codes = std::slice::from_ref(&locale);
         match item["content_type_uid"].as_str() {
             Some(ct) => {
@@ -581,6 +596,46 @@ pub async fn deploy(
     }
     if !plan.errors.is_empty() {
         return Err(not_deployed(&plan.errors));
+    }
+    if let Some(at) = scheduled_at.as_deref() {
+        // Checked now; deployed then, all items or none, as the release holds them now.
+        let new_items = planned
+            .iter()
+            .map(|p| NewItem {
+                item_type: if p.content_type.is_some() {
+                    "entry"
+                } else {
+                    "asset"
+                },
+                action: Some(p.action),
+                item_uid: &p.uid,
+                content_type_uid: p.content_type.as_deref(),
+                locale: Some(&p.locale),
+                version: p.version,
+            })
+            .collect();
+        let job_id = jobs::queue(
+            &mut tx,
+            &ctx,
+            Queued {
+                publish: default_action == "publish",
+                source: "release",
+                environments: &env_names,
+                locales: &only_locales,
+                scheduled_at: Some(at),
+                items: new_items,
+                release: Some(&r.uid),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        return Ok((
+            StatusCode::OK,
+            Json(json!({
+                "notice": "Release sent successfully for deployment.",
+                "job_id": job_id,
+            })),
+        ));
     }
     plan.apply(&mut tx, &ctx).await?;
     let mut deployments = r.deployments.as_array().cloned().unwrap_or_default();

@@ -14,6 +14,7 @@ pub mod locales;
 pub mod orgs;
 pub mod publications;
 pub mod references;
+pub mod publish_jobs;
 pub mod releases;
 pub mod roles;
 pub mod schemas;
