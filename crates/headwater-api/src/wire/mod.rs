@@ -9,6 +9,7 @@
 //!
 //! Entries and content-type schemas stay free-form JSON.
 
+pub mod branches;
 pub mod environments;
 pub mod labels;
 pub mod locales;
@@ -121,6 +122,94 @@ where
     T: serde::Deserialize<'de>,
 {
     serde::Deserialize::deserialize(d).map(Some)
+}
+
+/// One typed resource for the API description: the operations of `tag` whose body or answer
+/// is `{"<key>": …}` (or a list under `plural`) use these schemas.
+pub struct Typed {
+    pub tag: &'static str,
+    pub key: &'static str,
+    pub plural: &'static str,
+    /// `$ref` to the request body's schema.
+    pub request: Value,
+    /// `$ref` to the rendering's schema.
+    pub reply: Value,
+}
+
+/// The typed resources and the schemas they reference (for `components.schemas`).
+pub struct Described {
+    pub typed: Vec<Typed>,
+    pub definitions: serde_json::Map<String, Value>,
+}
+
+impl Described {
+    /// The typed resource an operation of `tag` with envelope `key` (singular or plural) uses.
+    pub fn find(&self, tag: &str, key: &str) -> Option<&Typed> {
+        self.typed
+            .iter()
+            .find(|t| t.tag == tag && (t.key == key || t.plural == key))
+    }
+}
+
+/// Schemas of the typed bodies, generated from the types themselves (JSON Schema 2020-12, as
+/// OpenAPI 3.1 uses), referenced from `#/components/schemas/`.
+pub fn described() -> Described {
+    let mut settings = schemars::generate::SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut g = settings.into_generator();
+    let mut typed = Vec::new();
+    macro_rules! typed {
+        ($tag:literal, $key:literal, $plural:literal, $req:ty, $out:ty) => {
+            typed.push(Typed {
+                tag: $tag,
+                key: $key,
+                plural: $plural,
+                request: serde_json::to_value(g.subschema_for::<$req>()).expect("schema"),
+                reply: serde_json::to_value(g.subschema_for::<$out>()).expect("schema"),
+            });
+        };
+    }
+    typed!(
+        "environments",
+        "environment",
+        "environments",
+        environments::EnvironmentBody,
+        environments::EnvironmentOut
+    );
+    typed!(
+        "locales",
+        "locale",
+        "locales",
+        locales::LocaleBody,
+        locales::LocaleOut
+    );
+    typed!("roles", "role", "roles", roles::RoleBody, roles::RoleOut);
+    typed!(
+        "labels",
+        "label",
+        "labels",
+        labels::LabelBody,
+        labels::LabelOut
+    );
+    typed!(
+        "branches",
+        "branch",
+        "branches",
+        branches::BranchBody,
+        branches::BranchOut
+    );
+    typed!(
+        "branches",
+        "branch_alias",
+        "branch_aliases",
+        branches::AliasBody,
+        branches::AliasOut
+    );
+    Described {
+        typed,
+        definitions: g.take_definitions(true),
+    }
 }
 
 #[cfg(test)]
