@@ -201,7 +201,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, One("token"), "One delivery token"),
     op("PUT", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Json("token"), Updated("token"), "Update a delivery token"),
     op("DELETE", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, Notice, "Delete a delivery token"),
-    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(COUNTED),
+    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(LIST),
     op("POST", "/v3/roles", "roles", Stack, Json("role"), Created("role"), "Create a custom role"),
     op("GET", "/v3/roles/{uid}", "roles", Stack, Body::None, One("role"), "One role"),
     op("PUT", "/v3/roles/{uid}", "roles", Stack, Json("role"), Updated("role"), "Update a custom role"),
