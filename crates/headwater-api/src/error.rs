@@ -207,21 +207,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::error_key;
-
-    #[test]
-    fn errors_keys_leave_out_the_request_envelope() {
-        assert_eq!(error_key("label.content_types"), "content_types");
-        assert_eq!(error_key("token.scope[0].module"), "scope[0].module");
-        assert_eq!(error_key("environment.urls[1]"), "urls[1]");
-        assert_eq!(error_key("rate_limit.read"), "rate_limit.read");
-        assert_eq!(error_key("entries[0].uid"), "entries[0].uid");
-        assert_eq!(error_key("label"), "label");
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = Map::new();
@@ -236,5 +221,20 @@ impl IntoResponse for ApiError {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_key;
+
+    #[test]
+    fn errors_keys_leave_out_the_request_envelope() {
+        assert_eq!(error_key("label.content_types"), "content_types");
+        assert_eq!(error_key("token.scope[0].module"), "scope[0].module");
+        assert_eq!(error_key("environment.urls[1]"), "urls[1]");
+        assert_eq!(error_key("rate_limit.read"), "rate_limit.read");
+        assert_eq!(error_key("entries[0].uid"), "entries[0].uid");
+        assert_eq!(error_key("label"), "label");
     }
 }
