@@ -8,6 +8,8 @@ use headwater_core::policy::Denial;
 use headwater_core::scope::FieldErrors;
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use std::sync::OnceLock;
 
 /// Error codes Headwater answers with. Codes Contentstack documents keep their meaning;
 /// the others are Headwater's own and stable.
@@ -110,6 +112,9 @@ impl ApiError {
         e
     }
 
+    /// 422 (code 120) for one field. `field` is the path in the request body
+    /// (`label.content_types`, `token.scope[0].module`); the message names it so, and the
+    /// `errors` key is [`error_key`] of it (`content_types`, `scope[0].module`).
     pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
         let message = message.into();
         ApiError::new(
@@ -117,7 +122,7 @@ impl ApiError {
             code::VALIDATION,
             format!("Invalid '{field}': {message}"),
         )
-        .field(field, message)
+        .field(error_key(field), message)
     }
 
     pub fn not_found(what: &str) -> ApiError {
@@ -139,6 +144,30 @@ impl ApiError {
             code::INTERNAL,
             "Something went wrong on the server. The request id in the X-Request-Id header identifies it in the server log.",
         )
+    }
+}
+
+/// The `errors` key of a request-body path. Contentstack keys `errors` by the field as it sits
+/// in the resource (`errors.title`, `errors.uid`, `errors.content_types`), not by the request
+/// envelope around it: a leading envelope segment (`label.` of `label.content_types`) is left
+/// out. The envelopes are the `{"<key>": {…}}` bodies declared in [`crate::openapi::OPERATIONS`],
+/// so a new resource declared there follows the rule without further code. Other paths
+/// (`rate_limit.read`, `entries[0].uid`, an envelope alone) are kept as they are.
+pub fn error_key(path: &str) -> &str {
+    static ENVELOPES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    let envelopes = ENVELOPES.get_or_init(|| {
+        crate::openapi::OPERATIONS
+            .iter()
+            .filter_map(|o| match o.body {
+                crate::openapi::Body::Json(key) => Some(key),
+                crate::openapi::Body::AssetJsonOrUpload => Some("asset"),
+                _ => None,
+            })
+            .collect()
+    });
+    match path.split_once('.') {
+        Some((first, rest)) if !rest.is_empty() && envelopes.contains(first) => rest,
+        _ => path,
     }
 }
 
@@ -192,5 +221,20 @@ impl IntoResponse for ApiError {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_key;
+
+    #[test]
+    fn errors_keys_leave_out_the_request_envelope() {
+        assert_eq!(error_key("label.content_types"), "content_types");
+        assert_eq!(error_key("token.scope[0].module"), "scope[0].module");
+        assert_eq!(error_key("environment.urls[1]"), "urls[1]");
+        assert_eq!(error_key("rate_limit.read"), "rate_limit.read");
+        assert_eq!(error_key("entries[0].uid"), "entries[0].uid");
+        assert_eq!(error_key("label"), "label");
     }
 }

@@ -25,6 +25,7 @@ pub mod state;
 pub mod storage;
 pub mod tls;
 pub mod usage;
+pub mod wire;
 
 pub use state::{AppState, ServerConfig};
 

@@ -12,6 +12,7 @@
 //! ([`Reply`]) and a summary; `.query(&[…])` names its query parameters (see
 //! [`query_parameter`]).
 
+use crate::wire::Described;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
@@ -217,7 +218,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, One("token"), "One delivery token"),
     op("PUT", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Json("token"), Updated("token"), "Update a delivery token"),
     op("DELETE", "/v3/stacks/delivery_tokens/{uid}", "delivery tokens", Stack, Body::None, Notice, "Delete a delivery token"),
-    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(COUNTED),
+    op("GET", "/v3/roles", "roles", Stack, Body::None, List("roles"), "The stack's roles").query(LIST),
     op("POST", "/v3/roles", "roles", Stack, Json("role"), Created("role"), "Create a custom role"),
     op("GET", "/v3/roles/{uid}", "roles", Stack, Body::None, One("role"), "One role"),
     op("PUT", "/v3/roles/{uid}", "roles", Stack, Json("role"), Updated("role"), "Update a custom role"),
@@ -625,22 +626,32 @@ fn object_ref() -> Value {
     json!({"$ref": "#/components/schemas/Object"})
 }
 
-fn wrapped(key: &str, notice: bool) -> Value {
+fn wrapped(key: &str, notice: bool, schema: Value) -> Value {
     let mut props = Map::new();
     let mut required = vec![json!(key)];
     if notice {
         props.insert("notice".into(), json!({"type": "string"}));
         required.insert(0, json!("notice"));
     }
-    props.insert(key.into(), object_ref());
+    props.insert(key.into(), schema);
     json!({"type": "object", "required": required, "properties": props})
+}
+
+/// The schema of `key`'s object in an operation of `tag`: the typed request or reply schema
+/// when the resource is typed (see [`crate::wire::described`]), else the free-form `Object`.
+fn schema_of(described: &Described, tag: &str, key: &str, request: bool) -> Value {
+    match described.find(tag, key) {
+        Some(t) if request => t.request.clone(),
+        Some(t) => t.reply.clone(),
+        None => object_ref(),
+    }
 }
 
 fn json_content(schema: Value) -> Value {
     json!({"application/json": {"schema": schema}})
 }
 
-fn request_body(body: Body) -> Option<Value> {
+fn request_body(body: Body, tag: &str, described: &Described) -> Option<Value> {
     let upload = json!({"multipart/form-data": {"schema": {"type": "object", "required": ["asset[upload]"],
         "properties": {
             "asset[upload]": {"type": "string", "contentMediaType": "application/octet-stream"},
@@ -650,7 +661,7 @@ fn request_body(body: Body) -> Option<Value> {
             "asset[parent_uid]": {"type": "string"}}}}});
     let content = match body {
         Body::None => return None,
-        Json(key) => json_content(wrapped(key, false)),
+        Json(key) => json_content(wrapped(key, false, schema_of(described, tag, key, true))),
         JsonObject => json_content(object_ref()),
         AssetUpload => upload,
         Body::TaxonomyUpload => json!({"multipart/form-data": {"schema": {"type": "object",
@@ -662,7 +673,7 @@ fn request_body(body: Body) -> Option<Value> {
                 "description": "A JSON file: the object, bare or wrapped in its key."}}}}})
         }
         AssetJsonOrUpload => {
-            let mut c = json_content(wrapped("asset", false));
+            let mut c = json_content(wrapped("asset", false, object_ref()));
             c.as_object_mut()
                 .expect("object")
                 .extend(upload.as_object().expect("object").clone());
@@ -672,7 +683,7 @@ fn request_body(body: Body) -> Option<Value> {
     Some(json!({"required": true, "content": content}))
 }
 
-fn responses(reply: Reply) -> Value {
+fn responses(reply: Reply, tag: &str, described: &Described) -> Value {
     if reply == Reply::NoContent {
         return json!({
             "204": {"description": "Done (no body)."},
@@ -680,17 +691,22 @@ fn responses(reply: Reply) -> Value {
             "5XX": {"$ref": "#/components/responses/Error"},
         });
     }
+    let of = |key: &str| schema_of(described, tag, key, false);
     let (status, description, content) = match reply {
-        One(key) => ("200", "The object.", json_content(wrapped(key, false))),
+        One(key) => (
+            "200",
+            "The object.",
+            json_content(wrapped(key, false, of(key))),
+        ),
         List(key) => (
             "200",
             "The list (`count` with `include_count=true`).",
             json_content(json!({"type": "object", "required": [key], "properties": {
-                key: {"type": "array", "items": object_ref()},
+                key: {"type": "array", "items": of(key)},
                 "count": {"type": "integer"}}})),
         ),
-        Created(key) => ("201", "Created.", json_content(wrapped(key, true))),
-        Updated(key) => ("200", "Done.", json_content(wrapped(key, true))),
+        Created(key) => ("201", "Created.", json_content(wrapped(key, true, of(key)))),
+        Updated(key) => ("200", "Done.", json_content(wrapped(key, true, of(key)))),
         Notice => (
             "200",
             "Done.",
@@ -744,6 +760,7 @@ fn operation_id(o: &Operation) -> String {
 
 /// The whole document.
 pub fn document() -> Value {
+    let described = crate::wire::described();
     let mut paths = Map::new();
     for o in OPERATIONS {
         let mut parameters = path_parameters(o.path);
@@ -765,14 +782,29 @@ pub fn document() -> Value {
             "summary": o.summary,
             "security": security(o.auth),
             "parameters": parameters,
-            "responses": responses(o.reply),
+            "responses": responses(o.reply, o.tag, &described),
         });
-        if let Some(body) = request_body(o.body) {
+        if let Some(body) = request_body(o.body, o.tag, &described) {
             item["requestBody"] = body;
         }
         let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
         entry[o.method.to_ascii_lowercase()] = item;
     }
+    let mut schemas = json!({
+        "Error": {"type": "object", "required": ["error_message", "error_code"], "properties": {
+            "error_message": {"type": "string"},
+            "error_code": {"type": "integer", "description": "See docs/errors.md."},
+            "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                       "description": "Messages per field, named as the field sits in the resource (`name`, `scope[0].module`, `schema[2].data_type`): a request envelope such as `token.` is left out."},
+        }},
+        "Notice": {"type": "object", "required": ["notice"], "properties": {"notice": {"type": "string"}}},
+        "Object": {"type": "object", "additionalProperties": true,
+                   "description": "A Contentstack object (see the CMA reference for its fields)."},
+    });
+    schemas
+        .as_object_mut()
+        .expect("object")
+        .extend(described.definitions);
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -801,17 +833,7 @@ pub fn document() -> Value {
             "parameters": {
                 "branch": header_parameter("branch"),
             },
-            "schemas": {
-                "Error": {"type": "object", "required": ["error_message", "error_code"], "properties": {
-                    "error_message": {"type": "string"},
-                    "error_code": {"type": "integer", "description": "See docs/errors.md."},
-                    "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                               "description": "Messages per field path, e.g. `token.name`, `schema[2].data_type`."},
-                }},
-                "Notice": {"type": "object", "required": ["notice"], "properties": {"notice": {"type": "string"}}},
-                "Object": {"type": "object", "additionalProperties": true,
-                           "description": "A Contentstack object (see the CMA reference for its fields)."},
-            },
+            "schemas": schemas,
             "responses": {
                 "Error": {"description": "An error in Contentstack's shape.",
                           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},

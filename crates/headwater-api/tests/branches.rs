@@ -295,9 +295,9 @@ async fn a_branch_copies_its_source_and_then_lives_apart(app: TestApp) {
 async fn branch_and_alias_management_is_validated_and_authtoken_only(app: TestApp) {
     let w = world(&app).await;
     for (uid, source, field) in [
-        ("Bad-Name", "main", "branch.uid"),
-        ("much_too_long_name", "main", "branch.uid"),
-        ("fine", "nowhere", "branch.source"),
+        ("Bad-Name", "main", "uid"),
+        ("much_too_long_name", "main", "uid"),
+        ("fine", "nowhere", "source"),
     ] {
         let (s, b) = w.branch(&app, uid, source).await;
         assert_error(s, &b, 422, 903);

@@ -354,7 +354,7 @@ async fn malformed_bodies_get_the_documented_errors(app: TestApp) {
     )
     .await;
     assert_error(status, &body, 422, 120);
-    assert!(body["errors"]["environment.name"].is_array(), "{body}");
+    assert!(body["errors"]["name"].is_array(), "{body}");
 
     let (status, body) = send(
         app.as_user(Method::POST, "/v3/environments", &owner, &api_key)
@@ -362,7 +362,7 @@ async fn malformed_bodies_get_the_documented_errors(app: TestApp) {
     )
     .await;
     assert_error(status, &body, 422, 120);
-    assert!(body["errors"]["environment.name"].is_array(), "{body}");
+    assert!(body["errors"]["name"].is_array(), "{body}");
 
     let (status, body) = send(
         app.as_user(Method::POST, "/v3/environments", &owner, &api_key)

@@ -317,16 +317,16 @@ async fn labels_are_managed_per_branch(app: TestApp) {
     assert_eq!(s, 201, "{b}");
     let child = b["label"]["uid"].as_str().unwrap().to_string();
     for (bad, field) in [
-        (json!({"label": {"name": "Marketing"}}), "label.name"),
+        (json!({"label": {"name": "Marketing"}}), "name"),
         (
             json!({"label": {"name": "X", "parent": ["nope"]}}),
-            "label.parent",
+            "parent",
         ),
         (
             json!({"label": {"name": "Y", "content_types": ["nope"]}}),
-            "label.content_types",
+            "content_types",
         ),
-        (json!({"label": {}}), "label.name"),
+        (json!({"label": {}}), "name"),
     ] {
         let (s, b) = send(w.u(&app, Method::POST, "/v3/labels").json(&bad)).await;
         assert_error(s, &b, 422, 120);

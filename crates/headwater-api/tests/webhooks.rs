@@ -308,10 +308,7 @@ async fn webhooks_are_managed_validated_and_authorized(backend: TestBackend) {
         )
         .await;
         assert_error(s, &b, 422, 120);
-        assert!(
-            b["errors"]["webhook.destinations[0].target_url"].is_array(),
-            "{b}"
-        );
+        assert!(b["errors"]["destinations[0].target_url"].is_array(), "{b}");
     }
     let mut no_dest = hook("x", "http://127.0.0.1/h", &[]);
     no_dest["destinations"] = json!([]);
@@ -1068,7 +1065,7 @@ async fn sec_01_webhook_targets_on_internal_addresses_are_refused(backend: TestB
         ))
         .await;
         assert_error(s, &b, 422, 120);
-        let msg = b["errors"]["webhook.destinations[0].target_url"][0]
+        let msg = b["errors"]["destinations[0].target_url"][0]
             .as_str()
             .unwrap_or_else(|| panic!("{target}: {b}"));
         assert!(
@@ -1082,13 +1079,13 @@ async fn sec_01_webhook_targets_on_internal_addresses_are_refused(backend: TestB
             .json(&json!({"webhook": hook("x", "http://169.254.169.254/", &["assets.create"])})),
     )
     .await;
-    let msg = b["errors"]["webhook.destinations[0].target_url"][0].to_string();
+    let msg = b["errors"]["destinations[0].target_url"][0].to_string();
     assert!(msg.contains("169.254.169.254 is a link-local"), "{msg}");
     let (_, b) = send(u(Method::POST, "/v3/webhooks").json(
         &json!({"webhook": hook("x", &format!("http://localhost:{port}/hook"), &["assets.create"])}),
     ))
     .await;
-    let msg = b["errors"]["webhook.destinations[0].target_url"][0].to_string();
+    let msg = b["errors"]["destinations[0].target_url"][0].to_string();
     assert!(msg.contains("localhost resolves to"), "{msg}");
     assert!(msg.contains("loopback"), "{msg}");
     // A refused destination among allowed ones is named by its position.
@@ -1099,10 +1096,7 @@ async fn sec_01_webhook_targets_on_internal_addresses_are_refused(backend: TestB
     ]);
     let (s, b) = send(u(Method::POST, "/v3/webhooks").json(&json!({ "webhook": two }))).await;
     assert_error(s, &b, 422, 120);
-    assert!(
-        b["errors"]["webhook.destinations[0].target_url"].is_array(),
-        "{b}"
-    );
+    assert!(b["errors"]["destinations[0].target_url"].is_array(), "{b}");
 
     // Nothing was saved, and so nothing is delivered.
     let (s, b) = send(u(Method::GET, "/v3/webhooks?include_count=true")).await;
@@ -1166,10 +1160,7 @@ async fn sec_01_refused_targets_are_never_contacted_at_send_time(backend: TestBa
     )
     .await;
     assert_error(s, &b, 422, 120);
-    assert!(
-        b["errors"]["webhook.destinations[0].target_url"].is_array(),
-        "{b}"
-    );
+    assert!(b["errors"]["destinations[0].target_url"].is_array(), "{b}");
 }
 
 async fn sec_02_a_stored_password_stays_with_its_origin(backend: TestBackend) {
@@ -1213,7 +1204,7 @@ async fn sec_02_a_stored_password_stays_with_its_origin(backend: TestBackend) {
     moved["name"] = json!("Moved");
     let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": moved }))).await;
     assert_error(s, &b, 422, 120);
-    let msg = b["errors"]["webhook.destinations[0].http_basic_password"][0]
+    let msg = b["errors"]["destinations[0].http_basic_password"][0]
         .as_str()
         .unwrap_or_else(|| panic!("{b}"));
     assert!(msg.contains("must be sent again"), "{msg}");
@@ -1232,7 +1223,7 @@ async fn sec_02_a_stored_password_stays_with_its_origin(backend: TestBackend) {
         let (s, b) = send(u(Method::PUT, &path).json(&json!({ "webhook": m }))).await;
         assert_error(s, &b, 422, 120);
         assert!(
-            b["errors"]["webhook.destinations[0].http_basic_password"].is_array(),
+            b["errors"]["destinations[0].http_basic_password"].is_array(),
             "{other}: {b}"
         );
     }

@@ -243,10 +243,13 @@ impl TokenScope {
                 );
                 continue;
             }
-            if module == "branch_alias" && branch_aliases.as_ref().is_none_or(Vec::is_empty) {
+            // An empty alias list names no alias (the official clients send
+            // `{"module": "branch_alias", "branch_aliases": [], …}` beside their branch item).
+            if module == "branch_alias" && branch_aliases.is_none() {
                 push(
                     &format!("{field}.branch_aliases"),
-                    "is required for the branch_alias module.".into(),
+                    "is required for the branch_alias module (an empty list names no alias)."
+                        .into(),
                 );
                 continue;
             }
@@ -428,5 +431,22 @@ mod tests {
         assert!(e.contains_key("scope[2].content_types"));
         assert!(e.contains_key("scope[3].environments"));
         assert!(TokenScope::parse(&json!({"module": "$all"})).is_err());
+    }
+
+    #[test]
+    fn an_empty_alias_list_names_no_alias() {
+        let s = TokenScope::parse(&json!([
+            {"module": "entry", "acl": {"read": true}},
+            {"module": "branch", "branches": ["main"], "acl": {"read": true}},
+            {"module": "branch_alias", "branch_aliases": [], "acl": {"read": true}}
+        ]))
+        .unwrap();
+        assert_eq!(s.branch_aliases().count(), 0);
+        assert_eq!(s.branches().collect::<Vec<_>>(), vec!["main"]);
+        let e = TokenScope::parse(&json!([
+            {"module": "branch_alias", "acl": {"read": true}}
+        ]))
+        .unwrap_err();
+        assert!(e.contains_key("scope[0].branch_aliases"));
     }
 }

@@ -7,10 +7,14 @@
 //! the policy refuses management tokens.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    branches::{AliasBody, AliasOut, BranchBody, BranchOut},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -36,7 +40,7 @@ fn branch_error(message: String, field: &str, what: &str) -> ApiError {
         code::BRANCH_NOT_FOUND,
         message,
     )
-    .field(field, what)
+    .field(crate::error::error_key(field), what)
 }
 
 fn unknown_branch(uid: &str) -> ApiError {
@@ -48,35 +52,11 @@ fn unknown_branch(uid: &str) -> ApiError {
 }
 
 fn branch_json(b: &Branch, aliases: &[Alias]) -> Value {
-    let alias: Vec<Value> = aliases
-        .iter()
-        .filter(|a| a.target_branch == b.uid)
-        .map(|a| json!({ "uid": a.uid }))
-        .collect();
-    json!({
-        "uid": b.uid,
-        "source": b.source,
-        "created_by": b.created_by,
-        "updated_by": b.updated_by,
-        "created_at": b.created_at,
-        "updated_at": b.updated_at,
-        "deleted_at": false,
-        "alias": alias,
-    })
+    wire::to_value(&BranchOut::new(b, aliases))
 }
 
-/// An alias as Contentstack shows it: the target branch's fields, with `alias` naming the alias.
 fn alias_json(a: &Alias, target: Option<&Branch>) -> Value {
-    json!({
-        "uid": a.target_branch,
-        "source": target.map(|b| b.source.as_str()).unwrap_or(""),
-        "alias": a.uid,
-        "created_by": a.created_by,
-        "updated_by": a.updated_by,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-        "deleted_at": false,
-    })
+    wire::to_value(&AliasOut::new(a, target))
 }
 
 pub async fn list(
@@ -128,10 +108,12 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Branches, Op::Create))?;
-    let map = body.wrapped("branch")?;
-    let f = Fields::new(map, "branch");
-    let uid = f.req_str("uid")?.trim().to_string();
-    let source = f.opt_str("source")?.unwrap_or(MAIN).trim().to_string();
+    let sent: BranchBody = wire::parse(&body, "branch")?;
+    let uid = wire::required(sent.uid, "branch.uid")?;
+    let source = sent
+        .source
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| MAIN.to_string());
     if !valid_uid(&uid) {
         return Err(branch_error(
             format!("The branch uid '{uid}' is not valid: use at most 15 lowercase letters, digits or '_'."),
@@ -293,11 +275,8 @@ pub async fn assign_alias(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::BranchAliases, Op::Update))?;
-    let map = body.wrapped("branch_alias")?;
-    let target = Fields::new(map, "branch_alias")
-        .req_str("target_branch")?
-        .trim()
-        .to_string();
+    let sent: AliasBody = wire::parse(&body, "branch_alias")?;
+    let target = wire::required(sent.target_branch, "branch_alias.target_branch")?;
     if !valid_uid(&uid) || uid == MAIN {
         return Err(branch_error(
             format!("The alias uid '{uid}' is not valid: use at most 15 lowercase letters, digits or '_', and not 'main'."),

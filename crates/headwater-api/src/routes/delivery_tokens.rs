@@ -84,10 +84,25 @@ async fn validate(
         })
         .collect();
     if names.is_empty() {
-        return Err(ApiError::invalid(
-            "token.scope",
+        // Contentstack keys this refusal by the scope member it lacks; a scope without a
+        // branch or alias item also hears about that, as Contentstack's own suite expects.
+        let mut e = ApiError::invalid(
+            "token.scope.environments",
             "must name at least one environment.",
-        ));
+        );
+        let names_branch = scope.as_array().into_iter().flatten().any(|i| {
+            matches!(
+                i.get("module").and_then(Value::as_str),
+                Some("branch" | "branch_alias")
+            )
+        });
+        if !names_branch {
+            e = e.field(
+                "scope.branch_or_alias",
+                "name a branch or alias with the environments (main is assumed when only environments are named).",
+            );
+        }
+        return Err(e);
     }
     let mut envs: Vec<Environment> = Vec::new();
     for n in &names {

@@ -1,10 +1,14 @@
 //! Publishing environments (`/v3/environments/{name}`), addressed by name as Contentstack does.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    environments::{EnvironmentBody, EnvironmentOut, EnvironmentUrl},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -12,20 +16,10 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::environments::{self, Environment};
 use headwater_store::StoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 fn env_json(e: &Environment) -> Value {
-    json!({
-        "uid": e.uid,
-        "name": e.name,
-        "urls": e.urls,
-        "_version": e.version,
-        "ACL": [],
-        "created_by": e.created_by,
-        "updated_by": e.updated_by,
-        "created_at": e.created_at,
-        "updated_at": e.updated_at,
-    })
+    wire::to_value(&EnvironmentOut::from(e))
 }
 
 fn validate_name(name: &str) -> ApiResult<()> {
@@ -42,25 +36,11 @@ fn validate_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// `urls`: `[{"locale": "en-us", "url": "https://…"}]`.
-fn validate_urls(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value> {
-    match map.get("urls") {
-        None => Ok(current.cloned().unwrap_or_else(|| json!([]))),
-        Some(Value::Null) => Ok(json!([])),
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let ok = item.get("locale").is_some_and(Value::is_string)
-                    && item.get("url").is_some_and(Value::is_string);
-                if !ok {
-                    return Err(ApiError::invalid(
-                        &format!("environment.urls[{i}]"),
-                        "must be an object with string 'locale' and 'url'.",
-                    ));
-                }
-            }
-            Ok(Value::Array(items.clone()))
-        }
-        Some(_) => Err(ApiError::invalid("environment.urls", "must be an array.")),
+/// `urls` as sent (`null` empties it), or `current` when absent.
+fn urls(sent: Option<Option<Vec<EnvironmentUrl>>>, current: Option<&Value>) -> Value {
+    match sent {
+        None => current.cloned().unwrap_or_else(|| json!([])),
+        Some(list) => wire::to_value(&list.unwrap_or_default()),
     }
 }
 
@@ -117,13 +97,10 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Environments, Op::Create))?;
-    let map = body.wrapped("environment")?;
-    let name = Fields::new(map, "environment")
-        .req_str("name")?
-        .trim()
-        .to_string();
+    let sent: EnvironmentBody = wire::parse(&body, "environment")?;
+    let name = wire::required(sent.name, "environment.name")?;
     validate_name(&name)?;
-    let urls = validate_urls(map, None)?;
+    let urls = urls(sent.urls, None);
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let env = match environments::insert(&mut tx, &ctx.stack.uid, &name, &urls, &actor).await {
@@ -148,14 +125,11 @@ pub async fn update(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Environments, Op::Update))?;
     let current = load(&state, &ctx, &name).await?;
-    let map = body.wrapped("environment")?;
-    let new_name = match Fields::new(map, "environment").opt_str("name")? {
-        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
-        Some(_) => return Err(ApiError::invalid("environment.name", "must not be blank.")),
-        None => current.name.clone(),
-    };
+    let sent: EnvironmentBody = wire::parse(&body, "environment")?;
+    let new_name =
+        wire::not_blank(sent.name, "environment.name")?.unwrap_or_else(|| current.name.clone());
     validate_name(&new_name)?;
-    let urls = validate_urls(map, Some(&current.urls))?;
+    let urls = urls(sent.urls, Some(&current.urls));
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let env = match environments::update(

@@ -2,10 +2,14 @@
 //! request's branch.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    labels::{LabelBody, LabelOut},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,16 +20,7 @@ use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn label_json(l: &Label) -> Value {
-    json!({
-        "uid": l.uid,
-        "name": l.name,
-        "parent": l.parent,
-        "content_types": l.content_types,
-        "created_by": l.created_by,
-        "updated_by": l.updated_by,
-        "created_at": l.created_at,
-        "updated_at": l.updated_at,
-    })
+    wire::to_value(&LabelOut::from(l))
 }
 
 async fn label_fields(
@@ -34,35 +29,22 @@ async fn label_fields(
     body: &JsonBody,
     current: Option<&Label>,
 ) -> ApiResult<(String, Value, Value)> {
-    let map = body.wrapped("label")?;
-    let f = Fields::new(map, "label");
-    let name = match (f.opt_str("name")?, current) {
-        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
-        (None, Some(l)) => l.name.clone(),
+    let sent: LabelBody = wire::parse(body, "label")?;
+    let name = match (wire::not_blank(sent.name, "label.name"), current) {
+        (Ok(Some(n)), _) => n,
+        (Ok(None), Some(l)) => l.name.clone(),
         _ => return Err(ApiError::invalid("label.name", "is required.")),
     };
-    let list = |key: &str, cur: Option<&Value>| -> ApiResult<Vec<String>> {
-        match map.get(key) {
-            None | Some(Value::Null) => Ok(cur
-                .and_then(Value::as_array)
+    let list = |sent: Option<Vec<String>>, cur: Option<&Value>| -> Vec<String> {
+        sent.unwrap_or_else(|| {
+            cur.and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    ApiError::invalid(&format!("label.{key}"), "must be an array of strings.")
-                }),
-            Some(_) => Err(ApiError::invalid(
-                &format!("label.{key}"),
-                "must be an array of strings.",
-            )),
-        }
+                .collect()
+        })
     };
-    let parent = list("parent", current.map(|l| &l.parent))?;
+    let parent = list(sent.parent, current.map(|l| &l.parent));
     for p in &parent {
         if Some(p.as_str()) == current.map(|l| l.uid.as_str()) {
             return Err(ApiError::invalid(
@@ -77,7 +59,7 @@ async fn label_fields(
             ));
         }
     }
-    let cts = list("content_types", current.map(|l| &l.content_types))?;
+    let cts = list(sent.content_types, current.map(|l| &l.content_types));
     for ct in &cts {
         if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
             return Err(ApiError::invalid(

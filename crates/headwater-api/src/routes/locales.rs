@@ -1,10 +1,14 @@
 //! Languages of a stack (`/v3/locales/{code}`). The master locale comes with the stack.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    locales::{LocaleBody, LocaleOut},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -17,18 +21,7 @@ use serde_json::{json, Value};
 const LOCALE_EXISTS: i64 = 247;
 
 fn locale_json(l: &Locale) -> Value {
-    json!({
-        "uid": l.uid,
-        "code": l.code,
-        "name": l.name,
-        "fallback_locale": l.fallback_locale,
-        "_version": l.version,
-        "created_by": l.created_by,
-        "updated_by": l.updated_by,
-        "created_at": l.created_at,
-        "updated_at": l.updated_at,
-        "ACL": [],
-    })
+    wire::to_value(&LocaleOut::from(l))
 }
 
 /// Locale codes: lowercase letters, digits and '-', like `en-us` or `zh-hans-cn`.
@@ -108,21 +101,20 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Locales, Op::Create))?;
-    let f = Fields::new(body.wrapped("locale")?, "locale");
-    let code = f.req_str("code")?.trim().to_lowercase();
+    let sent: LocaleBody = wire::parse(&body, "locale")?;
+    let code = wire::required(sent.code, "locale.code")?.to_lowercase();
     if !valid_code(&code) {
         return Err(ApiError::invalid(
             "locale.code",
             "must be a locale code such as fr-fr.",
         ));
     }
-    let name = f
-        .opt_str("name")?
-        .map(str::to_string)
+    let name = sent
+        .name
         .unwrap_or_else(|| headwater_store::locale_name(&code));
-    let fallback = f
-        .opt_str("fallback_locale")?
-        .map(str::to_string)
+    let fallback = sent
+        .fallback_locale
+        .flatten()
         .or_else(|| Some(ctx.stack.master_locale.clone()));
     check_fallback(&state, &ctx, &code, fallback.as_deref()).await?;
     let actor = ctx.actor();
@@ -165,19 +157,13 @@ pub async fn update(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Locales, Op::Update))?;
     let current = load(&state, &ctx, &code).await?;
-    let f = Fields::new(body.wrapped("locale")?, "locale");
-    if f.opt_str("code")?.is_some_and(|c| c != current.code) {
-        return Err(ApiError::invalid("locale.code", "cannot be changed."));
-    }
-    let name = f
-        .opt_str("name")?
-        .map(str::to_string)
-        .unwrap_or(current.name.clone());
-    let fallback = if f.has("fallback_locale") {
-        f.opt_str("fallback_locale")?.map(str::to_string)
-    } else {
-        current.fallback_locale.clone()
-    };
+    // `code` in the body is read (it must be a string) but never applied: the path names the
+    // locale, and Contentstack's update changes only the name and the fallback.
+    let sent: LocaleBody = wire::parse(&body, "locale")?;
+    let name = sent.name.unwrap_or(current.name.clone());
+    let fallback = sent
+        .fallback_locale
+        .unwrap_or_else(|| current.fallback_locale.clone());
     let fallback = if code == ctx.stack.master_locale {
         None
     } else {

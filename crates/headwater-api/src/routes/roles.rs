@@ -1,10 +1,14 @@
 //! Stack roles (`/v3/roles`). The built-in roles can be read and assigned but not changed.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    roles::{RoleBody, RoleOut, RoleRule},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -15,49 +19,13 @@ use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn role_json(r: &Role, api_key: &str) -> Value {
-    json!({
-        "uid": r.uid,
-        "name": r.name,
-        "description": r.description,
-        "rules": r.rules,
-        "api_key": api_key,
-        "admin": r.builtin.as_deref() == Some("admin"),
-        "default": r.builtin.is_some(),
-        "users": [],
-        "roles": [],
-        "created_by": r.created_by,
-        "updated_by": r.updated_by,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    })
+    wire::to_value(&RoleOut::new(r, api_key))
 }
 
-/// Rules must be an array of objects each naming a module; the policy reads them as written.
-fn validate_rules(v: Option<&Value>) -> ApiResult<Value> {
-    match v {
-        None | Some(Value::Null) => Ok(json!([])),
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                if item.get("module").and_then(Value::as_str).is_none() {
-                    return Err(ApiError::invalid(
-                        &format!("role.rules[{i}].module"),
-                        "is required and must be a string.",
-                    ));
-                }
-                if !item.get("acl").is_some_and(Value::is_object) {
-                    return Err(ApiError::invalid(
-                        &format!("role.rules[{i}].acl"),
-                        "is required and must be an object.",
-                    ));
-                }
-            }
-            Ok(Value::Array(items.clone()))
-        }
-        Some(_) => Err(ApiError::invalid(
-            "role.rules",
-            "must be an array of rule objects.",
-        )),
-    }
+/// Rules as sent (`null` empties them); each names a module and has an `acl` object, and the
+/// policy reads them as written.
+fn rules(sent: Option<Vec<RoleRule>>) -> Value {
+    wire::to_value(&sent.unwrap_or_default())
 }
 
 fn role_event<'a>(ctx: &'a StackCtx, action: &'a str, r: &'a Role) -> Event<'a> {
@@ -77,12 +45,15 @@ pub async fn list(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Roles, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
     let mut c = state.db().reader().await?;
     let all = roles::list(&mut c, &ctx.stack.uid).await?;
     let count = q.flag("include_count").then_some(all.len() as i64);
     Ok(listed(
         "roles",
         all.iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(0))
             .map(|r| role_json(r, &ctx.stack.api_key))
             .collect(),
         count,
@@ -112,11 +83,10 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Roles, Op::Create))?;
-    let map = body.wrapped("role")?;
-    let f = Fields::new(map, "role");
-    let name = f.req_str("name")?.trim().to_string();
-    let description = f.opt_str("description")?.unwrap_or("").to_string();
-    let rules = validate_rules(map.get("rules"))?;
+    let sent: RoleBody = wire::parse(&body, "role")?;
+    let name = wire::required(sent.name, "role.name")?;
+    let description = sent.description.unwrap_or_default();
+    let rules = rules(sent.rules.flatten());
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let role = match roles::insert(
@@ -157,20 +127,14 @@ pub async fn update(
             "built-in roles cannot be changed.",
         ));
     }
-    let map = body.wrapped("role")?;
-    let f = Fields::new(map, "role");
-    let name = match f.opt_str("name")? {
-        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
-        Some(_) => return Err(ApiError::invalid("role.name", "must not be blank.")),
-        None => current.name.clone(),
-    };
-    let description = f
-        .opt_str("description")?
-        .map(str::to_string)
-        .unwrap_or(current.description.clone());
-    let rules = match map.get("rules") {
+    let sent: RoleBody = wire::parse(&body, "role")?;
+    let name = wire::not_blank(sent.name, "role.name")?.unwrap_or_else(|| current.name.clone());
+    let description = sent
+        .description
+        .unwrap_or_else(|| current.description.clone());
+    let rules = match sent.rules {
         None => current.rules.clone(),
-        v => validate_rules(v)?,
+        Some(sent) => rules(sent),
     };
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;

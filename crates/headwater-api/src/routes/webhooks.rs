@@ -310,6 +310,15 @@ fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<Webh
     };
     let notifiers = match map.get("notifiers") {
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => Value::Array(a.clone()),
+        // One address, or several separated by commas, as a string (the official clients'
+        // examples send `"notifiers": "name@example.com"`): kept as the list it names.
+        Some(Value::String(s)) => Value::Array(
+            s.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| Value::String(a.to_string()))
+                .collect(),
+        ),
         None | Some(Value::Null) => current
             .map(|c| c.notifiers.clone())
             .unwrap_or_else(|| json!([])),
