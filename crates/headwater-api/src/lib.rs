@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod error;
 pub mod events;
 pub mod hashing;
+pub mod links;
 pub(crate) mod lookup;
 pub mod notices;
 pub mod openapi;

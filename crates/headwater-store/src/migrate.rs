@@ -42,6 +42,7 @@ const SOURCES: &[Source] = &[
     source!(9, "releases", "0009_releases.sql"),
     source!(10, "sessions", "0010_sessions.sql"),
     source!(11, "token controls", "0011_token_controls.sql"),
+    source!(12, "organization administration", "0012_org_admin.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

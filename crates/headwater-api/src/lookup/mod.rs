@@ -5,4 +5,5 @@ pub(crate) mod assets;
 pub(crate) mod entries;
 pub(crate) mod orgs;
 pub(crate) mod schemas;
+pub(crate) mod stacks;
 pub(crate) mod tokens;

@@ -17,7 +17,11 @@ fn token(scope: serde_json::Value) -> Subject {
 }
 
 fn user(org: Option<OrgRole>, stack: Option<StackRole>) -> Subject {
-    Subject::User(UserAccess { org, stack })
+    Subject::User(UserAccess {
+        org,
+        stack,
+        teams: vec![],
+    })
 }
 
 fn rw_all() -> Subject {
@@ -65,6 +69,23 @@ fn subjects() -> Vec<(&'static str, Subject)> {
         ),
         ("org_admin_not_in_stack", user(Some(OrgRole::Admin), None)),
         ("org_member_not_in_stack", user(Some(OrgRole::Member), None)),
+        (
+            "org_member_via_team(developer)",
+            Subject::User(UserAccess {
+                org: Some(OrgRole::Member),
+                stack: None,
+                teams: vec![StackRole::Builtin(BuiltinRole::Developer)],
+            }),
+        ),
+        (
+            "content_manager_and_team(developer)",
+            Subject::User(UserAccess {
+                org: Some(OrgRole::Member),
+                stack: Some(StackRole::Builtin(BuiltinRole::ContentManager)),
+                teams: vec![StackRole::Builtin(BuiltinRole::Developer)],
+            }),
+        ),
+        ("not_in_org", user(None, None)),
         ("token_rw_all", rw_all()),
         ("token_ro_all", ro_all()),
         (
@@ -185,7 +206,8 @@ fn render_origin() -> String {
 
 fn meaningful(module: Module, op: Op) -> bool {
     match op {
-        Op::Share | Op::Unshare => module == Module::StackUsers,
+        Op::Share | Op::Unshare => matches!(module, Module::StackUsers | Module::Organization),
+        Op::Transfer => matches!(module, Module::Stack | Module::Organization),
         Op::Decide => module == Module::PublishRequests,
         Op::Publish => matches!(module, Module::Entries | Module::Assets | Module::Releases),
         _ => {
