@@ -67,6 +67,7 @@ fn subjects() -> Vec<(&'static str, Subject)> {
                 ])),
             ),
         ),
+        ("org_owner_not_in_stack", user(Some(OrgRole::Owner), None)),
         ("org_admin_not_in_stack", user(Some(OrgRole::Admin), None)),
         ("org_member_not_in_stack", user(Some(OrgRole::Member), None)),
         (
@@ -372,7 +373,10 @@ fn mt_16_bound_tokens_work_only_from_their_ranges() {
 fn mt_05_only_owner_and_admin_manage_tokens() {
     for (name, s) in subjects() {
         let r = decide(&s, &Action::new(Module::ManagementTokens, Op::Create));
-        let expected = matches!(name, "owner" | "admin" | "org_admin_not_in_stack");
+        let expected = matches!(
+            name,
+            "owner" | "admin" | "org_admin_not_in_stack" | "org_owner_not_in_stack"
+        );
         assert_eq!(r.is_ok(), expected, "{name}");
         if name == "developer" {
             assert_eq!(r.unwrap_err().rule, "MT-5");
