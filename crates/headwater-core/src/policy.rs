@@ -548,7 +548,11 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
                     format!(
                         "Only the organization's owner and admins can {} {}.",
                         op_words(action.op),
-                        if action.module == Teams { "teams" } else { "the organization's audit log" }
+                        if action.module == Teams {
+                            "teams"
+                        } else {
+                            "the organization's audit log"
+                        }
                     ),
                 ),
                 (None, _) => deny("ORG", "You are not a member of this organization."),
@@ -572,7 +576,9 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
     // as if held directly: the action is allowed when any of the user's roles allows it.
     let own = match (&user.stack, user.org) {
         (Some(role), _) => Some(role.clone()),
-        (None, Some(OrgRole::Owner | OrgRole::Admin)) => Some(StackRole::Builtin(BuiltinRole::Admin)),
+        (None, Some(OrgRole::Owner | OrgRole::Admin)) => {
+            Some(StackRole::Builtin(BuiltinRole::Admin))
+        }
         (None, _) => None,
     };
     let mut first_denial = None;

@@ -4,10 +4,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use headwater_core::policy::{Action, OrgRole};
-use headwater_store::repo::users::User;
-use std::sync::Arc;
 use headwater_store::repo::orgs::{self, Org};
+use headwater_store::repo::users::User;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub(crate) fn org_json(org: &Org, role: OrgRole) -> Value {
     json!({

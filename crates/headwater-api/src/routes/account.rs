@@ -73,10 +73,21 @@ pub async fn update(
             ));
         }
     }
-    let first = f.opt_str("first_name")?.unwrap_or(&user.first_name).trim().to_string();
-    let last = f.opt_str("last_name")?.unwrap_or(&user.last_name).trim().to_string();
+    let first = f
+        .opt_str("first_name")?
+        .unwrap_or(&user.first_name)
+        .trim()
+        .to_string();
+    let last = f
+        .opt_str("last_name")?
+        .unwrap_or(&user.last_name)
+        .trim()
+        .to_string();
     if first.chars().count() > 100 || last.chars().count() > 100 {
-        return Err(ApiError::invalid("user.first_name", "must be at most 100 characters."));
+        return Err(ApiError::invalid(
+            "user.first_name",
+            "must be at most 100 characters.",
+        ));
     }
     let new_hash = if f.has("password") {
         let pass = check_new_password(&f)?;
@@ -121,7 +132,11 @@ pub async fn update(
         Event {
             org_uid: None,
             stack_uid: None,
-            action: if new_hash.is_some() { "change_password" } else { "update" },
+            action: if new_hash.is_some() {
+                "change_password"
+            } else {
+                "update"
+            },
             module: "user",
             target_uid: Some(&user.uid),
             target_title: Some(&user.email),
@@ -277,7 +292,10 @@ pub async fn activate(
         Some(u) => u,
         None => {
             let (first, last, h) = new_account.ok_or_else(|| {
-                ApiError::invalid("user", "is required: first_name, last_name and password for the new account.")
+                ApiError::invalid(
+                    "user",
+                    "is required: first_name, last_name and password for the new account.",
+                )
             })?;
             users::insert(&mut tx, &inv.email, &h, &first, &last).await?
         }
@@ -300,8 +318,15 @@ pub async fn activate(
             continue;
         }
         // Roles deleted since the invitation are skipped.
-        for role_uid in s.get("roles").and_then(Value::as_array).into_iter().flatten() {
-            let Some(role_uid) = role_uid.as_str() else { continue };
+        for role_uid in s
+            .get("roles")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(role_uid) = role_uid.as_str() else {
+                continue;
+            };
             if headwater_store::repo::roles::get(&mut tx, &stack.uid, role_uid)
                 .await?
                 .is_some()

@@ -51,8 +51,14 @@ pub fn router(state: AppState) -> Router {
             "/v3/organizations/accept_ownership/{token}",
             get(organizations::accept_ownership),
         )
-        .route("/v3/organizations/{uid}/stacks", get(organizations::org_stacks))
-        .route("/v3/organizations/{uid}/roles", get(organizations::org_roles))
+        .route(
+            "/v3/organizations/{uid}/stacks",
+            get(organizations::org_stacks),
+        )
+        .route(
+            "/v3/organizations/{uid}/roles",
+            get(organizations::org_roles),
+        )
         .route("/v3/organizations/{uid}/logs", get(organizations::logs))
         .route(
             "/v3/organizations/{uid}/share",

@@ -41,8 +41,13 @@ pub async fn fetch(
     caller: Caller,
     Path(uid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, role) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Read)).await?;
+    let (_, org, role) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Read),
+    )
+    .await?;
     Ok(Json(json!({ "organization": org_json(&org, role) })))
 }
 
@@ -54,8 +59,13 @@ pub async fn org_stacks(
     Path(uid): Path<String>,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let (user, org, role) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Read)).await?;
+    let (user, org, role) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Read),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let all = match role {
         OrgRole::Owner | OrgRole::Admin => stacks::of_org(&mut c, &org.uid).await?,
@@ -76,8 +86,13 @@ pub async fn org_roles(
     Path(uid): Path<String>,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Read),
+    )
+    .await?;
     let all: Vec<Value> = [OrgRole::Owner, OrgRole::Admin, OrgRole::Member]
         .into_iter()
         .map(|r| org_role_json(&org, r))
@@ -108,8 +123,13 @@ pub async fn logs(
     Path(uid): Path<String>,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::OrgAuditLog, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::OrgAuditLog, Op::Read),
+    )
+    .await?;
     let (skip, limit, _) = q.page()?;
     let mut c = state.db().reader().await?;
     let (items, total) = audit::list_org(&mut c, &org.uid, skip, limit).await?;
@@ -145,8 +165,13 @@ pub async fn invitations_list(
     Path(uid): Path<String>,
     q: Query,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Share)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Share),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let all = invitations::list(&mut c, &org.uid).await?;
     let n = all.len() as i64;
@@ -157,7 +182,13 @@ pub async fn invitations_list(
     ))
 }
 
-fn invitation_message(state: &AppState, org: &Org, inv: &Invitation, token: &str, expires: &str) -> String {
+fn invitation_message(
+    state: &AppState,
+    org: &Org,
+    inv: &Invitation,
+    token: &str,
+    expires: &str,
+) -> String {
     format!(
         "You are invited to the organization \"{org}\" on Headwater.\n\n\
          Invitation token: {token}\n\
@@ -182,9 +213,26 @@ pub(crate) async fn invite(
     stack_roles: &Value,
     actor: &Actor,
 ) -> ApiResult<(Invitation, String)> {
-    let inv = invitations::insert(c, &org.uid, email, orgs::role_key(role), stack_roles, actor.uid()).await?;
+    let inv = invitations::insert(
+        c,
+        &org.uid,
+        email,
+        orgs::role_key(role),
+        stack_roles,
+        actor.uid(),
+    )
+    .await?;
     let (token, expires) = links::mint(links::INVITATION_TTL);
-    link_rows::insert(c, Kind::OrgInvitation, &token.hash, &inv.uid, email, actor.uid(), &expires).await?;
+    link_rows::insert(
+        c,
+        Kind::OrgInvitation,
+        &token.hash,
+        &inv.uid,
+        email,
+        actor.uid(),
+        &expires,
+    )
+    .await?;
     let message = invitation_message(state, org, &inv, &token.plaintext, &expires);
     Ok((inv, message))
 }
@@ -208,8 +256,13 @@ pub async fn share(
     Path(uid): Path<String>,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Share)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Share),
+    )
+    .await?;
     let share = body.wrapped("share")?;
     let users_map = match share.get("users") {
         Some(Value::Object(m)) if !m.is_empty() => m,
@@ -227,14 +280,22 @@ pub async fn share(
     let mut mails = Vec::new();
     for (email, roles_v) in users_map {
         if !email.contains('@') || email.trim().len() < 3 || email.len() > 254 {
-            return Err(ApiError::invalid("share.users", format!("'{email}' is not an email address.")));
+            return Err(ApiError::invalid(
+                "share.users",
+                format!("'{email}' is not an email address."),
+            ));
         }
         let email_n = users::normalize_email(email);
         let named = roles_v
             .as_array()
             .and_then(|a| a.first())
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid("share.users", format!("must give an organization role uid for '{email}'.")))?;
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "share.users",
+                    format!("must give an organization role uid for '{email}'."),
+                )
+            })?;
         let role = org_role_named(&org.uid, named)
             .filter(|r| *r != OrgRole::Owner)
             .ok_or_else(|| {
@@ -244,26 +305,49 @@ pub async fn share(
                 )
             })?;
         let mut stack_roles = Vec::new();
-        if let Some(per_stack) = stacks_map.and_then(|m| m.get(email.as_str())).and_then(Value::as_object) {
+        if let Some(per_stack) = stacks_map
+            .and_then(|m| m.get(email.as_str()))
+            .and_then(Value::as_object)
+        {
             for (api_key, role_uids) in per_stack {
                 let stack = stacks::by_api_key(&mut tx, api_key)
                     .await?
                     .filter(|s| s.org_uid == org.uid)
-                    .ok_or_else(|| ApiError::invalid("share.stacks", format!("'{api_key}' is not a stack of this organization.")))?;
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "share.stacks",
+                            format!("'{api_key}' is not a stack of this organization."),
+                        )
+                    })?;
                 let mut uids = Vec::new();
                 for r in role_uids.as_array().into_iter().flatten() {
-                    let r = r.as_str().ok_or_else(|| ApiError::invalid("share.stacks", "role uids must be strings."))?;
-                    roles::get(&mut tx, &stack.uid, r)
-                        .await?
-                        .ok_or_else(|| ApiError::invalid("share.stacks", format!("'{r}' is not a role of the stack '{api_key}'.")))?;
+                    let r = r.as_str().ok_or_else(|| {
+                        ApiError::invalid("share.stacks", "role uids must be strings.")
+                    })?;
+                    roles::get(&mut tx, &stack.uid, r).await?.ok_or_else(|| {
+                        ApiError::invalid(
+                            "share.stacks",
+                            format!("'{r}' is not a role of the stack '{api_key}'."),
+                        )
+                    })?;
                     uids.push(r.to_string());
                 }
                 if !uids.is_empty() {
-                    stack_roles.push(json!({"api_key": api_key, "stack_uid": stack.uid, "roles": uids}));
+                    stack_roles
+                        .push(json!({"api_key": api_key, "stack_uid": stack.uid, "roles": uids}));
                 }
             }
         }
-        let (inv, message) = invite(&state, &mut tx, &org, &email_n, role, &json!(stack_roles), &actor).await?;
+        let (inv, message) = invite(
+            &state,
+            &mut tx,
+            &org,
+            &email_n,
+            role,
+            &json!(stack_roles),
+            &actor,
+        )
+        .await?;
         audit::record(
             &mut tx,
             &actor,
@@ -307,13 +391,27 @@ pub async fn resend(
     caller: Caller,
     Path((uid, invitation_uid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Share)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Share),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let inv = pending_invitation(&mut tx, &org, &invitation_uid).await?;
     let (token, expires) = links::mint(links::INVITATION_TTL);
-    link_rows::insert(&mut tx, Kind::OrgInvitation, &token.hash, &inv.uid, &inv.email, actor.uid(), &expires).await?;
+    link_rows::insert(
+        &mut tx,
+        Kind::OrgInvitation,
+        &token.hash,
+        &inv.uid,
+        &inv.email,
+        actor.uid(),
+        &expires,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &actor,
@@ -340,8 +438,13 @@ pub async fn revoke(
     caller: Caller,
     Path((uid, invitation_uid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Unshare)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Unshare),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let inv = pending_invitation(&mut tx, &org, &invitation_uid).await?;
@@ -374,11 +477,19 @@ pub async fn transfer_ownership(
     Path(uid): Path<String>,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) =
-        in_org(&state, &caller, &uid, Action::new(Module::Organization, Op::Transfer)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &uid,
+        Action::new(Module::Organization, Op::Transfer),
+    )
+    .await?;
     let to = users::normalize_email(Fields::new(&body.0, "").req_str("transfer_to")?);
     if to == user.email {
-        return Err(ApiError::invalid("transfer_to", "is already the organization's owner."));
+        return Err(ApiError::invalid(
+            "transfer_to",
+            "is already the organization's owner.",
+        ));
     }
     let answer = notice(&format!(
         "An email has been sent to {to}. The ownership will be transferred after they accept it."
@@ -388,11 +499,23 @@ pub async fn transfer_ownership(
     let Some(target) = users::by_email(&mut tx, &to).await? else {
         return Ok(answer);
     };
-    if orgs::member_role(&mut tx, &org.uid, &target.uid).await?.is_none() {
+    if orgs::member_role(&mut tx, &org.uid, &target.uid)
+        .await?
+        .is_none()
+    {
         return Ok(answer);
     }
     let (token, expires) = links::mint(links::OWNERSHIP_TTL);
-    link_rows::insert(&mut tx, Kind::OrgOwnership, &token.hash, &org.uid, &to, &user.uid, &expires).await?;
+    link_rows::insert(
+        &mut tx,
+        Kind::OrgOwnership,
+        &token.hash,
+        &org.uid,
+        &to,
+        &user.uid,
+        &expires,
+    )
+    .await?;
     audit::record(
         &mut tx,
         &actor,
@@ -429,7 +552,12 @@ pub async fn accept_ownership(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let bad = || ApiError::invalid("ownership_token", "is invalid, has expired or was already used.");
+    let bad = || {
+        ApiError::invalid(
+            "ownership_token",
+            "is invalid, has expired or was already used.",
+        )
+    };
     if !links::well_formed(&raw) {
         return Err(bad());
     }
@@ -437,10 +565,18 @@ pub async fn accept_ownership(
     let claimed = link_rows::claim(&mut tx, Kind::OrgOwnership, &secret::hash(&raw))
         .await?
         .ok_or_else(bad)?;
-    let org = orgs::by_uid(&mut tx, &claimed.subject_uid).await?.ok_or_else(bad)?;
-    let target = users::by_email(&mut tx, &claimed.email).await?.ok_or_else(bad)?;
+    let org = orgs::by_uid(&mut tx, &claimed.subject_uid)
+        .await?
+        .ok_or_else(bad)?;
+    let target = users::by_email(&mut tx, &claimed.email)
+        .await?
+        .ok_or_else(bad)?;
     // Still a member, and the one who asked still owns it.
-    if orgs::member_role(&mut tx, &org.uid, &target.uid).await?.is_none() || org.owner_uid != claimed.created_by {
+    if orgs::member_role(&mut tx, &org.uid, &target.uid)
+        .await?
+        .is_none()
+        || org.owner_uid != claimed.created_by
+    {
         return Err(bad());
     }
     orgs::transfer(&mut tx, &org, &target.uid).await?;

@@ -339,9 +339,11 @@ fn default_settings() -> Value {
 
 async fn current_settings(state: &AppState, stack_uid: &str) -> ApiResult<Value> {
     let mut c = state.db().reader().await?;
-    Ok(headwater_store::repo::stack_settings::get(&mut c, stack_uid)
-        .await?
-        .unwrap_or_else(default_settings))
+    Ok(
+        headwater_store::repo::stack_settings::get(&mut c, stack_uid)
+            .await?
+            .unwrap_or_else(default_settings),
+    )
 }
 
 /// `GET /v3/stacks/settings`.
@@ -433,10 +435,7 @@ pub async fn transfer_ownership(
         return Ok(answer);
     };
     if target.uid == ctx.stack.owner_uid {
-        return Err(ApiError::invalid(
-            "transfer_to",
-            "already owns this stack.",
-        ));
+        return Err(ApiError::invalid("transfer_to", "already owns this stack."));
     }
     if orgs::member_role(&mut tx, &ctx.stack.org_uid, &target.uid)
         .await?

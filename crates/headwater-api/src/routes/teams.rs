@@ -112,19 +112,29 @@ async fn resolve_mapping(
     let stack = stacks::by_api_key(c, api_key)
         .await?
         .filter(|s| s.org_uid == org.uid)
-        .ok_or_else(|| ApiError::invalid(field, format!("'{api_key}' is not a stack of this organization.")))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                format!("'{api_key}' is not a stack of this organization."),
+            )
+        })?;
     let list = roles_v
         .and_then(Value::as_array)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| ApiError::invalid(field, "roles: a non-empty array of role uids is required."))?;
+        .ok_or_else(|| {
+            ApiError::invalid(field, "roles: a non-empty array of role uids is required.")
+        })?;
     let mut out = Vec::new();
     for r in list {
         let r = r
             .as_str()
             .ok_or_else(|| ApiError::invalid(field, "roles must be role uid strings."))?;
-        roles::get(c, &stack.uid, r)
-            .await?
-            .ok_or_else(|| ApiError::invalid(field, format!("'{r}' is not a role of the stack '{api_key}'.")))?;
+        roles::get(c, &stack.uid, r).await?.ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                format!("'{r}' is not a role of the stack '{api_key}'."),
+            )
+        })?;
         if !out.iter().any(|x| x == r) {
             out.push(r.to_string());
         }
@@ -132,7 +142,11 @@ async fn resolve_mapping(
     Ok((stack.uid, out))
 }
 
-async fn resolve_mappings(c: &mut Conn, org: &Org, v: &Value) -> ApiResult<Vec<(String, Vec<String>)>> {
+async fn resolve_mappings(
+    c: &mut Conn,
+    org: &Org,
+    v: &Value,
+) -> ApiResult<Vec<(String, Vec<String>)>> {
     let list = v
         .as_array()
         .ok_or_else(|| ApiError::invalid("stackRoleMapping", "must be an array."))?;
@@ -154,16 +168,28 @@ fn org_role_of(org: &Org, body: &Map<String, Value>, default: &str) -> ApiResult
         Some(Value::String(s)) => org_role_named(&org.uid, s)
             .filter(|r| *r != OrgRole::Owner)
             .map(|r| orgs::role_key(r).to_string())
-            .ok_or_else(|| ApiError::invalid("organizationRole", format!("'{s}' is not an admin or member role of this organization."))),
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "organizationRole",
+                    format!("'{s}' is not an admin or member role of this organization."),
+                )
+            }),
         Some(_) => Err(ApiError::invalid("organizationRole", "must be a role uid.")),
     }
 }
 
-fn name_of<'a>(body: &'a Map<String, Value>, required: bool, current: &'a str) -> ApiResult<&'a str> {
+fn name_of<'a>(
+    body: &'a Map<String, Value>,
+    required: bool,
+    current: &'a str,
+) -> ApiResult<&'a str> {
     match body.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 100 => Ok(s.trim()),
         None | Some(Value::Null) if !required => Ok(current),
-        _ => Err(ApiError::invalid("name", "is required: a non-blank string of at most 100 characters.")),
+        _ => Err(ApiError::invalid(
+            "name",
+            "is required: a non-blank string of at most 100 characters.",
+        )),
     }
 }
 
@@ -173,7 +199,13 @@ pub async fn list(
     caller: Caller,
     Path(org_uid): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Read),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let all = teams::list(&mut c, &org.uid).await?;
     let mut out = Vec::new();
@@ -191,15 +223,28 @@ pub async fn create(
     Path(org_uid): Path<String>,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Create)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Create),
+    )
+    .await?;
     let b = &body.0;
     let name = name_of(b, true, "")?.to_string();
-    let description = b.get("description").and_then(Value::as_str).unwrap_or("").to_string();
+    let description = b
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let role = org_role_of(&org, b, "member")?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     if teams::by_name(&mut tx, &org.uid, &name).await?.is_some() {
-        return Err(ApiError::invalid("name", format!("a team named '{name}' already exists.")));
+        return Err(ApiError::invalid(
+            "name",
+            format!("a team named '{name}' already exists."),
+        ));
     }
     let members = match b.get("users") {
         Some(v) if !v.is_null() => resolve_users(&mut tx, &org, v, "users").await?,
@@ -228,7 +273,13 @@ pub async fn fetch(
     caller: Caller,
     Path((org_uid, uid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Read),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let team = team_in(&mut c, &org, &uid).await?;
     Ok(Json(team_json(&mut c, &team).await?))
@@ -242,14 +293,23 @@ pub async fn update(
     Path((org_uid, uid)): Path<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Update)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Update),
+    )
+    .await?;
     let b = &body.0;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let team = team_in(&mut tx, &org, &uid).await?;
     let name = name_of(b, false, &team.name)?.to_string();
     if name != team.name && teams::by_name(&mut tx, &org.uid, &name).await?.is_some() {
-        return Err(ApiError::invalid("name", format!("a team named '{name}' already exists.")));
+        return Err(ApiError::invalid(
+            "name",
+            format!("a team named '{name}' already exists."),
+        ));
     }
     let description = match b.get("description") {
         Some(Value::String(s)) => s.clone(),
@@ -289,7 +349,13 @@ pub async fn delete(
     caller: Caller,
     Path((org_uid, uid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Delete)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Delete),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let team = team_in(&mut tx, &org, &uid).await?;
@@ -305,7 +371,13 @@ pub async fn users_list(
     caller: Caller,
     Path((org_uid, uid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Read),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let team = team_in(&mut c, &org, &uid).await?;
     let mut out = Vec::new();
@@ -328,7 +400,13 @@ pub async fn users_add(
     Path((org_uid, uid)): Path<(String, String)>,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Update)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Update),
+    )
+    .await?;
     let emails = body
         .0
         .get("emails")
@@ -355,7 +433,13 @@ pub async fn users_remove(
     caller: Caller,
     Path((org_uid, uid, user_uid)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Update)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Update),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let team = team_in(&mut tx, &org, &uid).await?;
@@ -374,7 +458,13 @@ pub async fn mappings_list(
     caller: Caller,
     Path((org_uid, uid)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let (_, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Read)).await?;
+    let (_, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Read),
+    )
+    .await?;
     let mut c = state.db().reader().await?;
     let team = team_in(&mut c, &org, &uid).await?;
     let all = teams::mappings(&mut c, &team.uid).await?;
@@ -392,7 +482,13 @@ async fn put_mapping(
     roles_v: Option<&Value>,
     action: &str,
 ) -> ApiResult<Json<Value>> {
-    let (user, org, _) = in_org(state, caller, org_uid, Action::new(Module::Teams, Op::Update)).await?;
+    let (user, org, _) = in_org(
+        state,
+        caller,
+        org_uid,
+        Action::new(Module::Teams, Op::Update),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let team = team_in(&mut tx, &org, uid).await?;
@@ -418,7 +514,16 @@ pub async fn mappings_add(
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::invalid("stackApiKey", "is required."))?
         .to_string();
-    put_mapping(&state, &caller, &org_uid, &uid, &key, body.0.get("roles"), "add_stack_roles").await
+    put_mapping(
+        &state,
+        &caller,
+        &org_uid,
+        &uid,
+        &key,
+        body.0.get("roles"),
+        "add_stack_roles",
+    )
+    .await
 }
 
 /// `PUT /v3/organizations/{org}/teams/{uid}/stack_role_mappings/{api_key}` `{"roles"}`:
@@ -429,7 +534,16 @@ pub async fn mappings_update(
     Path((org_uid, uid, api_key)): Path<(String, String, String)>,
     body: JsonBody,
 ) -> ApiResult<Json<Value>> {
-    put_mapping(&state, &caller, &org_uid, &uid, &api_key, body.0.get("roles"), "update_stack_roles").await
+    put_mapping(
+        &state,
+        &caller,
+        &org_uid,
+        &uid,
+        &api_key,
+        body.0.get("roles"),
+        "update_stack_roles",
+    )
+    .await
 }
 
 /// `DELETE /v3/organizations/{org}/teams/{uid}/stack_role_mappings/{api_key}` → 204.
@@ -438,7 +552,13 @@ pub async fn mappings_delete(
     caller: Caller,
     Path((org_uid, uid, api_key)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let (user, org, _) = in_org(&state, &caller, &org_uid, Action::new(Module::Teams, Op::Update)).await?;
+    let (user, org, _) = in_org(
+        &state,
+        &caller,
+        &org_uid,
+        Action::new(Module::Teams, Op::Update),
+    )
+    .await?;
     let actor = Actor::User(user.uid.clone());
     let mut tx = state.db().begin().await?;
     let team = team_in(&mut tx, &org, &uid).await?;

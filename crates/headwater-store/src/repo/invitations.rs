@@ -75,10 +75,12 @@ pub async fn insert(
 }
 
 pub async fn get(c: &mut Conn, uid: &str) -> Result<Option<Invitation>> {
-    let row = sqlx::query(&format!("SELECT {COLS} FROM org_invitations WHERE uid = $1"))
-        .bind(uid)
-        .fetch_optional(c)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLS} FROM org_invitations WHERE uid = $1"
+    ))
+    .bind(uid)
+    .fetch_optional(c)
+    .await?;
     Ok(row.as_ref().map(from_row))
 }
 

@@ -86,12 +86,11 @@ pub async fn claim(c: &mut Conn, kind: Kind, token_hash: &str) -> Result<Option<
     if r.rows_affected() != 1 {
         return Ok(None);
     }
-    let row = sqlx::query(
-        "SELECT subject_uid, email, created_by FROM link_tokens WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_one(c)
-    .await?;
+    let row =
+        sqlx::query("SELECT subject_uid, email, created_by FROM link_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_one(c)
+            .await?;
     Ok(Some(Claimed {
         subject_uid: s(&row, "subject_uid"),
         email: s(&row, "email"),

@@ -197,7 +197,12 @@ pub async fn set_token_lifetime(
 }
 
 /// Sets a member's role (adding them when they are not a member).
-pub async fn set_member_role(c: &mut Conn, org_uid: &str, user_uid: &str, role: OrgRole) -> Result<()> {
+pub async fn set_member_role(
+    c: &mut Conn,
+    org_uid: &str,
+    user_uid: &str,
+    role: OrgRole,
+) -> Result<()> {
     sqlx::query("DELETE FROM org_members WHERE org_uid = $1 AND user_uid = $2")
         .bind(org_uid)
         .bind(user_uid)

@@ -117,7 +117,9 @@ pub async fn update(
     .bind(&team.uid)
     .execute(&mut *c)
     .await?;
-    Ok(get(c, &team.org_uid, &team.uid).await?.expect("team exists"))
+    Ok(get(c, &team.org_uid, &team.uid)
+        .await?
+        .expect("team exists"))
 }
 
 pub async fn delete(c: &mut Conn, uid: &str) -> Result<bool> {
@@ -141,11 +143,12 @@ pub async fn members(c: &mut Conn, team_uid: &str) -> Result<Vec<String>> {
 
 /// Adds a member (nothing happens for one already in the team).
 pub async fn add_member(c: &mut Conn, team_uid: &str, user_uid: &str) -> Result<bool> {
-    let exists = sqlx::query("SELECT 1 AS x FROM team_members WHERE team_uid = $1 AND user_uid = $2")
-        .bind(team_uid)
-        .bind(user_uid)
-        .fetch_optional(&mut *c)
-        .await?;
+    let exists =
+        sqlx::query("SELECT 1 AS x FROM team_members WHERE team_uid = $1 AND user_uid = $2")
+            .bind(team_uid)
+            .bind(user_uid)
+            .fetch_optional(&mut *c)
+            .await?;
     if exists.is_some() {
         return Ok(false);
     }

@@ -261,7 +261,12 @@ pub async fn delete_authtoken(c: &mut Conn, token_hash: &str) -> Result<bool> {
 }
 
 /// Sets a user's name.
-pub async fn update_profile(c: &mut Conn, uid: &str, first_name: &str, last_name: &str) -> Result<bool> {
+pub async fn update_profile(
+    c: &mut Conn,
+    uid: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<bool> {
     let r = sqlx::query(
         "UPDATE users SET first_name = $1, last_name = $2, updated_at = $3 WHERE uid = $4",
     )
