@@ -365,7 +365,8 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /v3/organizations/{org}/teams/{uid}/users` → `{"users": [{"userId", "email", …}]}`.
+/// `GET /v3/organizations/{org}/teams/{uid}/users` → `{"users": ["<user uid>", …]}` (the
+/// official JS client makes one `teamUsers(userId)` object of each entry).
 pub async fn users_list(
     State(state): State<AppState>,
     caller: Caller,
@@ -380,16 +381,8 @@ pub async fn users_list(
     .await?;
     let mut c = state.db().reader().await?;
     let team = team_in(&mut c, &org, &uid).await?;
-    let mut out = Vec::new();
-    for m in teams::members(&mut c, &team.uid).await? {
-        if let Some(u) = users::by_uid(&mut c, &m).await? {
-            out.push(json!({
-                "userId": u.uid, "uid": u.uid, "email": u.email,
-                "firstName": u.first_name, "lastName": u.last_name,
-            }));
-        }
-    }
-    Ok(Json(json!({ "users": out })))
+    let members = teams::members(&mut c, &team.uid).await?;
+    Ok(Json(json!({ "users": members })))
 }
 
 /// `POST /v3/organizations/{org}/teams/{uid}/users` `{"emails": [...]}`: adds organization
