@@ -21,6 +21,7 @@ on_both_backends!(
     management_tokens_are_refused_everywhere_here,
     user_profile_and_password_change_end_other_sessions,
     password_reset_by_emailed_single_use_token,
+    a_stack_with_settings_and_team_roles_can_be_deleted,
 );
 
 type Mails = Arc<Mutex<Vec<String>>>;
@@ -970,6 +971,20 @@ async fn password_reset_by_emailed_single_use_token(mut app: TestApp) {
     .await;
     assert_eq!((s, b["notice"].clone()), (200, json!(notice)));
     let t = link_token(&mails, "owner@example.com", 1).await;
+    // Only the token's hash is stored.
+    {
+        use sqlx::Row;
+        let mut c = app.db.reader().await.unwrap();
+        let rows = sqlx::query("SELECT token_hash FROM link_tokens")
+            .fetch_all(&mut *c)
+            .await
+            .unwrap();
+        let hashes: Vec<String> = rows
+            .iter()
+            .map(|r| r.get::<String, _>("token_hash"))
+            .collect();
+        assert_eq!(hashes, [headwater_core::secret::hash(&t)]);
+    }
 
     let new_pass = "reset-long-passphrase";
     let reset = |token: &str, pass: &str| json!({"user": {"reset_password_token": token, "password": pass, "password_confirmation": pass}});
@@ -1028,4 +1043,35 @@ async fn password_reset_by_emailed_single_use_token(mut app: TestApp) {
     )
     .await;
     assert_error(s, &b, 422, 120);
+}
+
+async fn a_stack_with_settings_and_team_roles_can_be_deleted(app: TestApp) {
+    let w = world(&app).await;
+    app.member("m@example.com", &w.org).await;
+    let dev = app.role_uid(&w.owner, &w.api_key, "Developer").await;
+    let team = json!({"name": "Web", "users": ["m@example.com"],
+                      "stackRoleMapping": [{"stackApiKey": w.api_key, "roles": [dev]}]});
+    let base = format!("/v3/organizations/{}/teams", w.org);
+    let (s, b) = send(user_req(&app, Method::POST, &base, &w.owner).json(&team)).await;
+    assert_eq!(s, 201, "{b}");
+    let uid = b["uid"].as_str().unwrap().to_string();
+    let set = json!({"stack_settings": {"stack_variables": {"a": 1}}});
+    let (s, _) = send(
+        app.as_user(Method::POST, "/v3/stacks/settings", &w.owner, &w.api_key)
+            .json(&set),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, b) = send(app.as_user(Method::DELETE, "/v3/stacks", &w.owner, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    // The team stays, without the stack's mapping.
+    let (s, b) = send(user_req(
+        &app,
+        Method::GET,
+        &format!("{base}/{uid}"),
+        &w.owner,
+    ))
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["stackRoleMapping"], json!([]));
 }
