@@ -55,3 +55,22 @@ pub async fn deliver(state: &AppState, to: &str, subject: &str, body: String) {
         }
     }
 }
+
+/// The message of an organization invitation.
+pub fn invitation_message(
+    state: &AppState,
+    org_name: &str,
+    invitation_uid: &str,
+    token: &str,
+    expires: &str,
+) -> String {
+    format!(
+        "You are invited to the organization \"{org_name}\" on Headwater.\n\n\
+         Invitation token: {token}\n\
+         Link: {base}/#/activate?token={token}\n\n\
+         Accept it with POST /v3/user/activate/{token} before {expires}; for a new account, send \
+         {{\"user\": {{\"first_name\", \"last_name\", \"password\", \"password_confirmation\"}}}}. \
+         It works once. Invitation {invitation_uid}.\n",
+        base = base(state),
+    )
+}

@@ -375,6 +375,37 @@ async fn org_invitations_invite_resend_revoke_and_accept(mut app: TestApp) {
     // A malformed token is refused the same way.
     let (s, b) = send(app.req(Method::POST, "/v3/user/activate/hwlk_nothing")).await;
     assert_error(s, &b, 422, 120);
+
+    // Sharing a stack with an address that has no account invites it (same answer as for a
+    // registered one); the link creates the account, a member with the shared role.
+    let (s, b) = send(
+        app.as_user(Method::POST, "/v3/stacks/share", &w.owner, &w.api_key)
+            .json(&json!({"emails": ["fresh@example.com"], "roles": {"fresh@example.com": [dev_role]}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["notice"].clone()),
+        (200, json!("The invitation has been sent successfully."))
+    );
+    let t = link_token(&mails, "fresh@example.com", 1).await;
+    let fresh = json!({"user": {"first_name": "F", "last_name": "R", "password": PASSWORD}});
+    let (s, b) = send(
+        app.req(Method::POST, &format!("/v3/user/activate/{t}"))
+            .json(&fresh),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let f = app.login("fresh@example.com").await;
+    let (s, b) = send(app.as_user(Method::GET, "/v3/stacks/users", &f, &w.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    let me = b["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "fresh@example.com")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(me["roles"], json!([dev_role]), "{b}");
 }
 
 async fn org_ownership_transfer_by_link(mut app: TestApp) {

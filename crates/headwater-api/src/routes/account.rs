@@ -301,11 +301,21 @@ pub async fn activate(
         }
     };
     let role = orgs::role_from_key(&inv.org_role).unwrap_or(OrgRole::Member);
-    match orgs::member_role(&mut tx, &inv.org_uid, &user.uid).await? {
+    let was_member = orgs::member_role(&mut tx, &inv.org_uid, &user.uid).await?;
+    match was_member {
         // An existing member keeps their role unless the invitation raises it.
         Some(OrgRole::Owner) | Some(OrgRole::Admin) => {}
         Some(OrgRole::Member) if role == OrgRole::Member => {}
         _ => orgs::set_member_role(&mut tx, &inv.org_uid, &user.uid, role).await?,
+    }
+    // Joining an SSO strict-mode organization ends the password sessions the user had, as a
+    // stack share into one does (SEC-17).
+    if was_member.is_none()
+        && orgs::by_uid(&mut tx, &inv.org_uid)
+            .await?
+            .is_some_and(|o| o.sso_strict)
+    {
+        users::delete_user_authtokens(&mut tx, &user.uid).await?;
     }
     for s in inv.stack_roles.as_array().into_iter().flatten() {
         let Some(stack_uid) = s.get("stack_uid").and_then(Value::as_str) else {

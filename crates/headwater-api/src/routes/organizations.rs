@@ -182,26 +182,6 @@ pub async fn invitations_list(
     ))
 }
 
-fn invitation_message(
-    state: &AppState,
-    org: &Org,
-    inv: &Invitation,
-    token: &str,
-    expires: &str,
-) -> String {
-    format!(
-        "You are invited to the organization \"{org}\" on Headwater.\n\n\
-         Invitation token: {token}\n\
-         Link: {base}/#/activate?token={token}\n\n\
-         Accept it with POST /v3/user/activate/{token} before {expires}; for a new account, send \
-         {{\"user\": {{\"first_name\", \"last_name\", \"password\", \"password_confirmation\"}}}}. \
-         It works once. Invitation {uid}.\n",
-        org = org.name,
-        base = links::base(state),
-        uid = inv.uid,
-    )
-}
-
 /// Creates (or replaces) the pending invitation of one address and its link token. Returns
 /// the invitation and the message to deliver.
 pub(crate) async fn invite(
@@ -233,7 +213,7 @@ pub(crate) async fn invite(
         &expires,
     )
     .await?;
-    let message = invitation_message(state, org, &inv, &token.plaintext, &expires);
+    let message = links::invitation_message(state, &org.name, &inv.uid, &token.plaintext, &expires);
     Ok((inv, message))
 }
 
@@ -426,7 +406,8 @@ pub async fn resend(
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
-    let message = invitation_message(&state, &org, &inv, &token.plaintext, &expires);
+    let message =
+        links::invitation_message(&state, &org.name, &inv.uid, &token.plaintext, &expires);
     deliver_all(&state, &org, vec![(inv.email.clone(), message)]);
     Ok(notice("The invitation has been resent successfully."))
 }

@@ -216,7 +216,8 @@ pub async fn users(State(state): State<AppState>, ctx: StackCtx) -> ApiResult<Js
 
 /// `POST /v3/stacks/share` `{"emails": [...], "roles": {"email": ["role_uid"]}}`. Users that
 /// exist in Headwater join the stack (and its organization) at once; the answer is the same
-/// for addresses without an account, which are left out.
+/// for addresses without an account, which are invited to the organization (as members, with
+/// this stack role) by an emailed link.
 pub async fn share(
     State(state): State<AppState>,
     ctx: StackCtx,
@@ -240,6 +241,7 @@ pub async fn share(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let org = orgs::by_uid(&mut tx, &ctx.stack.org_uid).await?;
+    let mut invited = Vec::new();
     for email in &emails {
         let role_uid = roles_by_email
             .and_then(|m| {
@@ -261,9 +263,50 @@ pub async fn share(
                 )
             })?;
         // An address with no Headwater account gets the very same answer as a registered
-        // one (SEC-17: sharing reveals no accounts); nothing is stored for it, and the
-        // operator creates the user (`headwater user create`) before sharing again.
+        // one (SEC-17: sharing reveals no accounts): it is invited to the organization as a
+        // member with this stack role, by an emailed link (in the background, after commit).
         let Some(user) = users::by_email(&mut tx, email).await? else {
+            let email_n = users::normalize_email(email);
+            let stack_roles = json!([{"api_key": ctx.stack.api_key, "stack_uid": ctx.stack.uid, "roles": [role_uid]}]);
+            let inv = headwater_store::repo::invitations::insert(
+                &mut tx,
+                &ctx.stack.org_uid,
+                &email_n,
+                orgs::role_key(OrgRole::Member),
+                &stack_roles,
+                actor.uid(),
+            )
+            .await?;
+            let (token, expires) = crate::links::mint(crate::links::INVITATION_TTL);
+            headwater_store::repo::links::insert(
+                &mut tx,
+                headwater_store::repo::links::Kind::OrgInvitation,
+                &token.hash,
+                &inv.uid,
+                &email_n,
+                actor.uid(),
+                &expires,
+            )
+            .await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                ctx.audit("invite", "stack_users", &inv.uid, &email_n),
+            )
+            .await?;
+            let org_name = org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+            let message = crate::links::invitation_message(
+                &state,
+                &org_name,
+                &inv.uid,
+                &token.plaintext,
+                &expires,
+            );
+            invited.push((
+                email_n,
+                format!("Invitation to {org_name} on Headwater"),
+                message,
+            ));
             continue;
         };
         if user.uid == ctx.stack.owner_uid {
@@ -292,6 +335,14 @@ pub async fn share(
         .await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    if !invited.is_empty() {
+        let st = state.clone();
+        tokio::spawn(async move {
+            for (to, subject, body) in invited {
+                crate::links::deliver(&st, &to, &subject, body).await;
+            }
+        });
+    }
     Ok(notice("The invitation has been sent successfully."))
 }
 
