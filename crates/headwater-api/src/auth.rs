@@ -61,7 +61,11 @@ impl Principal {
     /// The policy subject for actions outside any stack (organization, session, stack create).
     pub fn subject_without_stack(&self, org: Option<OrgRole>) -> Subject {
         match self {
-            Principal::User { .. } => Subject::User(UserAccess { org, stack: None }),
+            Principal::User { .. } => Subject::User(UserAccess {
+                org,
+                stack: None,
+                teams: Vec::new(),
+            }),
             Principal::Token { scope, .. } => Subject::ManagementToken(token_access(scope, "main")),
         }
     }
@@ -617,21 +621,37 @@ impl StackCtx {
                     .await?
                     .ok_or_else(invalid_api_key)?;
                 let org = orgs::member_role(&mut c, &stack.org_uid, &user.uid).await?;
+                let as_role = |m: stacks::Membership| match m
+                    .builtin
+                    .as_deref()
+                    .and_then(BuiltinRole::from_key)
+                {
+                    Some(b) => StackRole::Builtin(b),
+                    None => StackRole::Custom(m.rules.as_array().cloned().unwrap_or_default()),
+                };
                 let role = if stack.owner_uid == user.uid {
                     Some(StackRole::Owner)
                 } else {
                     stacks::membership(&mut c, &stack.uid, &user.uid)
                         .await?
-                        .map(
-                            |m| match m.builtin.as_deref().and_then(BuiltinRole::from_key) {
-                                Some(b) => StackRole::Builtin(b),
-                                None => StackRole::Custom(
-                                    m.rules.as_array().cloned().unwrap_or_default(),
-                                ),
-                            },
-                        )
+                        .map(as_role)
                 };
-                let subject = Subject::User(UserAccess { org, stack: role });
+                // The roles the user's teams are mapped to in this stack (members of the
+                // stack's organization only: leaving it ends them).
+                let teams = if org.is_some() && role != Some(StackRole::Owner) {
+                    headwater_store::repo::teams::stack_roles_of_user(&mut c, &stack.uid, &user.uid)
+                        .await?
+                        .into_iter()
+                        .map(as_role)
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let subject = Subject::User(UserAccess {
+                    org,
+                    stack: role,
+                    teams,
+                });
                 // Someone the policy does not let read the stack learns nothing about it, not
                 // even that it exists: the same answer as an unknown api_key.
                 if decide(&subject, &Action::new(Module::Stack, Op::Read)).is_err() {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod hashing;
 pub mod import_file;
+pub mod links;
 pub(crate) mod lookup;
 pub mod notices;
 pub mod openapi;
@@ -96,7 +97,30 @@ fn request_span<B>(req: &Request<B>) -> tracing::Span {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
     let query = redacted_query(req.uri().query().unwrap_or_default());
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), query = %query, request_id = %id)
+    let path = redacted_path(req.uri().path());
+    tracing::info_span!("request", method = %req.method(), path = %path, query = %query, request_id = %id)
+}
+
+/// Prefixes of Headwater secrets: management, delivery, auth and one-time link tokens.
+const SECRET_PREFIXES: [&str; 4] = ["hwmt_", "hwdt_", "hwat_", "hwlk_"];
+
+fn looks_secret(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    SECRET_PREFIXES.iter().any(|p| lower.contains(p))
+}
+
+/// `path` with every segment that looks like a Headwater secret (a link token in
+/// `/v3/user/activate/{token}` or `…/accept_ownership/{token}`) replaced by `[redacted]`.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !looks_secret(path) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    std::borrow::Cow::Owned(
+        path.split('/')
+            .map(|seg| if looks_secret(seg) { "[redacted]" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }
 
 /// Query parameters whose values are credentials.
@@ -124,9 +148,7 @@ pub fn redacted_query(query: &str) -> String {
             let secret_name = SECRET_PARAMS
                 .iter()
                 .any(|p| lower == *p || lower.ends_with(&format!("[{p}]")));
-            let secret_value = ["hwmt_", "hwdt_", "hwat_"]
-                .iter()
-                .any(|p| value.to_ascii_lowercase().contains(p));
+            let secret_value = looks_secret(value);
             if (secret_name || secret_value) && !value.is_empty() {
                 format!("{name}=[redacted]")
             } else {
@@ -271,7 +293,7 @@ pub fn delivery_app(state: AppState) -> Router {
 
 #[cfg(test)]
 mod tests {
-    use super::redacted_query;
+    use super::{redacted_path, redacted_query};
 
     #[test]
     fn credentials_in_queries_are_redacted() {
@@ -288,5 +310,22 @@ mod tests {
             "query=%7B%7D&limit=5"
         );
         assert_eq!(redacted_query(""), "");
+    }
+
+    #[test]
+    fn link_tokens_in_paths_are_redacted() {
+        assert_eq!(
+            redacted_path("/v3/user/activate/hwlk_0123456789abcdefABCDEF012345"),
+            "/v3/user/activate/[redacted]"
+        );
+        assert_eq!(
+            redacted_path("/v3/stacks/accept_ownership/hwlk_x"),
+            "/v3/stacks/accept_ownership/[redacted]"
+        );
+        assert_eq!(
+            redacted_path("/v3/content_types/blog"),
+            "/v3/content_types/blog"
+        );
+        assert_eq!(redacted_query("t=hwlk_abc"), "t=[redacted]");
     }
 }

@@ -79,6 +79,8 @@ pub enum Reply {
     Raw,
     /// 200 an object with the named members (compare, merge, queue).
     Members(&'static [&'static str]),
+    /// The object itself, no wrapper (teams: 200, or 201 when created).
+    Bare(&'static str),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -187,6 +189,45 @@ pub const OPERATIONS: &[Operation] = &[
     op("GET", "/v3/user", "session", User, Body::None, One("user"), "The logged-in user"),
     op("GET", "/v3/organizations", "organizations", User, Body::None, List("organizations"), "The user's organizations"),
     op("GET", "/v3/organizations/{uid}", "organizations", User, Body::None, One("organization"), "One organization"),
+    op("PUT", "/v3/user", "session", User, Json("user"), Updated("user"),
+       "Update the profile; a password change (`current_password`, `password`) ends the user's other sessions"),
+    op("POST", "/v3/user/forgot_password", "session", Public, Json("user"), Notice,
+       "Email a password reset link (the same answer for unknown addresses)"),
+    op("POST", "/v3/user/reset_password", "session", Public, Json("user"), Notice,
+       "Set a new password with a reset token (single use, one hour); ends every session"),
+    op("POST", "/v3/user/activate/{token}", "session", Public, JsonObject, Notice,
+       "Accept an organization invitation (creating the account when the address has none)"),
+    op("GET", "/v3/organizations/accept_ownership/{token}", "organizations", Public, Body::None, Notice,
+       "Accept an organization ownership transfer"),
+    op("GET", "/v3/organizations/{uid}/stacks", "organizations", User, Body::None, List("stacks"), "The organization's stacks"),
+    op("GET", "/v3/organizations/{uid}/roles", "organizations", User, Body::None, List("roles"), "The organization roles"),
+    op("GET", "/v3/organizations/{uid}/logs", "organizations", User, Body::None, List("logs"), "The organization's audit log (owner and admins)"),
+    op("GET", "/v3/organizations/{uid}/share", "organizations", User, Body::None, List("shares"), "The organization's invitations (owner and admins)"),
+    op("POST", "/v3/organizations/{uid}/share", "organizations", User, Json("share"), List("shares"),
+       "Invite by email with an organization role and optional stack roles (owner and admins)"),
+    op("DELETE", "/v3/organizations/{uid}/share/{invitation}", "organizations", User, Body::None, Notice, "Revoke a pending invitation"),
+    op("GET", "/v3/organizations/{uid}/share/{invitation}/resend_invitation", "organizations", User, Body::None, Notice,
+       "Send a pending invitation again (a new link; the old one stops working)"),
+    op("GET", "/v3/organizations/{uid}/{invitation}/resend_invitation", "organizations", User, Body::None, Notice,
+       "Send a pending invitation again (the official JS client's path)"),
+    op("POST", "/v3/organizations/{uid}/transfer-ownership", "organizations", User, JsonObject, Notice,
+       "Ask another member to take over the organization (the owner only): `{\"transfer_to\": email}`"),
+    op("GET", "/v3/organizations/{uid}/teams", "teams", User, Body::None, List("teams"), "The organization's teams"),
+    op("POST", "/v3/organizations/{uid}/teams", "teams", User, JsonObject, Bare("The team (201)."), "Create a team"),
+    op("GET", "/v3/organizations/{uid}/teams/{team}", "teams", User, Body::None, Bare("The team."), "One team"),
+    op("PUT", "/v3/organizations/{uid}/teams/{team}", "teams", User, JsonObject, Bare("The team."), "Update a team"),
+    op("DELETE", "/v3/organizations/{uid}/teams/{team}", "teams", User, Body::None, NoContent, "Delete a team"),
+    op("GET", "/v3/organizations/{uid}/teams/{team}/users", "teams", User, Body::None, List("users"), "A team's members"),
+    op("POST", "/v3/organizations/{uid}/teams/{team}/users", "teams", User, JsonObject, Notice, "Add members: `{\"emails\": [...]}`"),
+    op("DELETE", "/v3/organizations/{uid}/teams/{team}/users/{user}", "teams", User, Body::None, NoContent, "Remove a member"),
+    op("GET", "/v3/organizations/{uid}/teams/{team}/stack_role_mappings", "teams", User, Body::None, List("stackRoleMappings"),
+       "The stack roles the team's members get"),
+    op("POST", "/v3/organizations/{uid}/teams/{team}/stack_role_mappings", "teams", User, JsonObject, One("stackRoleMapping"),
+       "Map the team to roles of a stack: `{\"stackApiKey\", \"roles\"}`"),
+    op("PUT", "/v3/organizations/{uid}/teams/{team}/stack_role_mappings/{api_key}", "teams", User, JsonObject, One("stackRoleMapping"),
+       "Replace the team's roles in a stack"),
+    op("DELETE", "/v3/organizations/{uid}/teams/{team}/stack_role_mappings/{api_key}", "teams", User, Body::None, NoContent,
+       "Remove the team's roles in a stack"),
     op("GET", "/v3/stacks", "stacks", User, Body::None, List("stacks"),
        "The user's stacks, or with an `api_key` header that stack as `{\"stack\": {…}}`")
         .headers(&["api_key", "organization_uid"]).query(&["include_count", "include_collaborators"]),
@@ -198,6 +239,14 @@ pub const OPERATIONS: &[Operation] = &[
     op("POST", "/v3/stacks/share", "stacks", StackUser, JsonObject, Notice,
        "Share the stack: `{\"emails\": […], \"roles\": {email: [role uid]}}`"),
     op("POST", "/v3/stacks/unshare", "stacks", StackUser, JsonObject, Notice, "Unshare the stack: `{\"email\": …}`"),
+    op("GET", "/v3/stacks/settings", "stacks", StackUser, Body::None, One("stack_settings"), "The stack's settings"),
+    op("POST", "/v3/stacks/settings", "stacks", StackUser, Json("stack_settings"), Updated("stack_settings"),
+       "Set settings groups (each group sent replaces the stored one)"),
+    op("POST", "/v3/stacks/settings/reset", "stacks", StackUser, Body::None, Updated("stack_settings"), "Reset the settings"),
+    op("POST", "/v3/stacks/transfer_ownership", "stacks", StackUser, JsonObject, Notice,
+       "Ask a member of the organization to take over the stack (the owner only)"),
+    op("GET", "/v3/stacks/accept_ownership/{token}", "stacks", Public, Body::None, Notice, "Accept a stack ownership transfer")
+        .query(&["api_key", "uid"]),
     op("GET", "/v3/stacks/management_tokens", "management tokens", StackUser, Body::None, List("tokens"),
        "The stack's management tokens (secrets are never shown again)").query(COUNTED),
     op("POST", "/v3/stacks/management_tokens", "management tokens", StackUser, Json("token"), Created("token"),
@@ -495,6 +544,8 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
             "Items to return (at most 100).",
         ),
         "include_count" => (boolean, "Add `count`, the number of items matching."),
+        "api_key" => (string, "The stack's API key, as in the link."),
+        "uid" => (string, "The new owner's user uid, as in the link."),
         "count" => (boolean, "Answer only the number of items matching."),
         "query" => (
             string,
@@ -736,9 +787,14 @@ fn responses(reply: Reply, tag: &str, described: &Described) -> Value {
             json!({"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}),
         ),
         NoContent => unreachable!("answered above"),
+        Bare(status) => ("200", status, json_content(object_ref())),
     };
+    let mut ok = json!({"description": description});
+    if !content.is_null() {
+        ok["content"] = content;
+    }
     json!({
-        status: {"description": description, "content": content},
+        status: ok,
         "4XX": {"$ref": "#/components/responses/Error"},
         "5XX": {"$ref": "#/components/responses/Error"},
     })

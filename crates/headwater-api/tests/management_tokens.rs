@@ -142,8 +142,9 @@ async fn mt_03_a_read_write_token_creates_reads_updates_and_deletes(app: TestApp
     )
     .await;
     assert_eq!(s, 201, "{b}");
-    let (s, _) = send(t(Method::GET, "/v3/stacks")).await;
-    assert_eq!(s, 200, "reading its own stack is allowed");
+    // MT-8: the stack module itself (GET /v3/stacks included) is not for management tokens.
+    let (s, b) = send(t(Method::GET, "/v3/stacks")).await;
+    assert_error(s, &b, 403, 162);
 }
 
 async fn mt_04_scope_not_roles_limits_a_token(app: TestApp) {
@@ -373,6 +374,7 @@ async fn mt_08_tokens_cannot_use_organization_stack_session_or_token_modules(app
             json!({"stack": {"name": "renamed"}}),
         ),
         (Method::DELETE, "/v3/stacks", json!({})),
+        (Method::GET, "/v3/stacks", json!({})),
         (Method::DELETE, "/v3/user-session", json!({})),
         (Method::GET, "/v3/user", json!({})),
         (Method::GET, "/v3/stacks/management_tokens", json!({})),

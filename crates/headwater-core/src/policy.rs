@@ -38,10 +38,14 @@ pub enum Module {
     Taxonomies,
     /// Publishing jobs and scheduled publishes: the bulk job status and the publish queue.
     PublishQueue,
+    /// An organization's teams, their members and their stack role mappings.
+    Teams,
+    /// An organization's audit log (`/v3/organizations/{uid}/logs`).
+    OrgAuditLog,
 }
 
 impl Module {
-    pub const ALL: [Module; 25] = [
+    pub const ALL: [Module; 27] = [
         Module::Organization,
         Module::Stack,
         Module::StackSettings,
@@ -67,6 +71,8 @@ impl Module {
         Module::Extensions,
         Module::Taxonomies,
         Module::PublishQueue,
+        Module::Teams,
+        Module::OrgAuditLog,
     ];
 
     /// The module name used in management-token scopes and role rules.
@@ -97,6 +103,8 @@ impl Module {
             Module::Extensions => "extension",
             Module::Taxonomies => "taxonomy",
             Module::PublishQueue => "publish_queue",
+            Module::Teams => "team",
+            Module::OrgAuditLog => "organization_audit_log",
         }
     }
 }
@@ -115,10 +123,12 @@ pub enum Op {
     Unshare,
     /// Accept or reject a publish request (PublishRequests).
     Decide,
+    /// Hand the stack or the organization to another owner (Stack, Organization).
+    Transfer,
 }
 
 impl Op {
-    pub const ALL: [Op; 8] = [
+    pub const ALL: [Op; 9] = [
         Op::Read,
         Op::Create,
         Op::Update,
@@ -127,6 +137,7 @@ impl Op {
         Op::Share,
         Op::Unshare,
         Op::Decide,
+        Op::Transfer,
     ];
 
     pub fn is_write(self) -> bool {
@@ -249,6 +260,8 @@ pub struct UserAccess {
     pub org: Option<OrgRole>,
     /// Standing in the stack named by `api_key`, if any.
     pub stack: Option<StackRole>,
+    /// The roles the user's teams are mapped to in that stack: each grants as if held directly.
+    pub teams: Vec<StackRole>,
 }
 
 /// A management token acting on its own stack (the api_key match is checked before a subject
@@ -344,9 +357,8 @@ fn decide_delivery(token: &DeliveryAccess, action: &Action) -> Result<(), Denial
 fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {
     use Module::*;
     let what = match (action.module, action.op) {
-        (Organization, _) => Some("the organization module"),
-        (Stack, Op::Read) => None,
-        (Stack, _) => Some("changing, creating or deleting a stack"),
+        (Organization | Teams | OrgAuditLog, _) => Some("the organization module"),
+        (Stack, _) => Some("the stack module"),
         (StackSettings, _) => Some("stack settings"),
         (UserSession, _) => Some("the user session module"),
         (ManagementTokens, _) => Some("the tokens module (management tokens)"),
@@ -389,8 +401,8 @@ fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {
         );
     }
 
-    if action.module == Stack || action.module == StackUsers {
-        // Reading the token's own stack and its member list needs no module grant.
+    if action.module == StackUsers {
+        // Reading the token's own stack's member list needs no module grant.
         return Ok(());
     }
     let scope_module = match action.module {
@@ -518,10 +530,34 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
         Organization => {
             return match (user.org, action.op) {
                 (Some(_), Op::Read) => Ok(()),
-                (Some(OrgRole::Owner | OrgRole::Admin), _) => Ok(()),
+                (Some(OrgRole::Owner), _) => Ok(()),
+                (Some(OrgRole::Admin), Op::Transfer) => deny(
+                    "ORG",
+                    "Only the organization's owner can transfer its ownership.",
+                ),
+                (Some(OrgRole::Admin), _) => Ok(()),
                 (Some(OrgRole::Member), _) => deny(
                     "ORG",
                     "Only the organization's owner and admins can change the organization.",
+                ),
+                (None, _) => deny("ORG", "You are not a member of this organization."),
+            }
+        }
+        Teams | OrgAuditLog => {
+            return match (user.org, action.op) {
+                (Some(OrgRole::Owner | OrgRole::Admin), _) => Ok(()),
+                (Some(OrgRole::Member), Op::Read) if action.module == Teams => Ok(()),
+                (Some(OrgRole::Member), _) => deny(
+                    "ORG",
+                    format!(
+                        "Only the organization's owner and admins can {} {}.",
+                        op_words(action.op),
+                        if action.module == Teams {
+                            "teams"
+                        } else {
+                            "the organization's audit log"
+                        }
+                    ),
                 ),
                 (None, _) => deny("ORG", "You are not a member of this organization."),
             }
@@ -540,16 +576,32 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
     }
 
     // Everything else concerns one stack. Organization owners and admins act as stack admins
-    // on every stack of their organization.
-    let role = match (&user.stack, user.org) {
-        (Some(role), _) => role.clone(),
-        (None, Some(OrgRole::Owner | OrgRole::Admin)) => StackRole::Builtin(BuiltinRole::Admin),
-        (None, _) => return deny("ROLE", "You do not have access to this stack."),
+    // on every stack of their organization. The roles of the user's teams in the stack grant
+    // as if held directly: the action is allowed when any of the user's roles allows it.
+    let own = match (&user.stack, user.org) {
+        (Some(role), _) => Some(role.clone()),
+        (None, Some(OrgRole::Owner | OrgRole::Admin)) => {
+            Some(StackRole::Builtin(BuiltinRole::Admin))
+        }
+        (None, _) => None,
     };
-    match role {
-        StackRole::Owner => Ok(()),
-        StackRole::Builtin(b) => builtin_allows(b, action),
-        StackRole::Custom(rules) => custom_allows(&rules, action),
+    let mut first_denial = None;
+    for role in own.iter().chain(user.teams.iter()) {
+        let d = match role {
+            StackRole::Owner => Ok(()),
+            StackRole::Builtin(b) => builtin_allows(*b, action),
+            StackRole::Custom(rules) => custom_allows(rules, action),
+        };
+        match d {
+            Ok(()) => return Ok(()),
+            Err(d) => {
+                first_denial.get_or_insert(d);
+            }
+        }
+    }
+    match first_denial {
+        Some(d) => Err(d),
+        None => deny("ROLE", "You do not have access to this stack."),
     }
 }
 
@@ -583,6 +635,7 @@ fn op_words(op: Op) -> &'static str {
         Op::Share => "inviting users",
         Op::Unshare => "removing users",
         Op::Decide => "deciding publish requests",
+        Op::Transfer => "transferring ownership",
     }
 }
 
@@ -592,11 +645,11 @@ fn builtin_allows(role: BuiltinRole, action: &Action) -> Result<(), Denial> {
     let allowed = match role {
         BuiltinRole::Admin => !matches!(
             (action.module, action.op),
-            (Stack, Op::Delete) | (Stack, Op::Create)
+            (Stack, Op::Delete) | (Stack, Op::Create) | (Stack, Op::Transfer)
         ),
         BuiltinRole::Developer => match action.module {
             Stack | StackSettings | StackUsers | Roles | Workflows => read,
-            ManagementTokens | Organization | UserSession => false,
+            ManagementTokens | Organization | UserSession | Teams | OrgAuditLog => false,
             PublishRequests => true,
             DeliveryTokens | Environments | Locales | ContentTypes | GlobalFields | Entries
             | Assets | Branches | BranchAliases | Webhooks | AuditLog | Labels | Releases
@@ -652,7 +705,7 @@ fn custom_allows(rules: &[Value], action: &Action) -> Result<(), Denial> {
     let allowed = match action.module {
         Stack | StackUsers | Roles if action.op == Op::Read => true,
         Stack | StackSettings | StackUsers | Roles | ManagementTokens | DeliveryTokens
-        | Organization | UserSession | PublishRequests => false,
+        | Organization | UserSession | PublishRequests | Teams | OrgAuditLog => false,
         Entries => rules.iter().any(|r| {
             r.get("module").and_then(Value::as_str) == Some("content_type")
                 && names_target(r, "content_types", action.content_type.as_deref())

@@ -1,4 +1,4 @@
-//! Credential secrets: management tokens, authtokens and delivery tokens.
+//! Credential secrets: management tokens, authtokens, delivery tokens and one-time link tokens.
 //!
 //! Shape: `<prefix>_<22 base62 chars of CSPRNG output><6 base62 chars of CRC32>`. The random
 //! part carries 131 bits; the prefix lets secret scanners find a leaked token; the checksum lets
@@ -20,6 +20,8 @@ pub enum SecretKind {
     ManagementToken,
     AuthToken,
     DeliveryToken,
+    /// A one-time link token: an invitation, a password reset or an ownership transfer.
+    LinkToken,
 }
 
 impl SecretKind {
@@ -28,6 +30,7 @@ impl SecretKind {
             SecretKind::ManagementToken => "hwmt",
             SecretKind::AuthToken => "hwat",
             SecretKind::DeliveryToken => "hwdt",
+            SecretKind::LinkToken => "hwlk",
         }
     }
 }

@@ -46,6 +46,7 @@ const SOURCES: &[Source] = &[
     source!(15, "extensions", "0015_extensions.sql"),
     source!(16, "branch merges", "0016_branch_merges.sql"),
     source!(14, "publish jobs", "0014_publish_jobs.sql"),
+    source!(12, "organization administration", "0012_org_admin.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -6,4 +6,5 @@ pub(crate) mod entries;
 pub(crate) mod orgs;
 pub(crate) mod schemas;
 pub(crate) mod taxonomies;
+pub(crate) mod stacks;
 pub(crate) mod tokens;

@@ -1,5 +1,6 @@
 //! The route table. One module per CMA resource.
 
+mod account;
 mod assets;
 mod audit;
 mod branch_merge;
@@ -25,6 +26,7 @@ mod schemas;
 pub(crate) mod session;
 mod stacks;
 mod taxonomies;
+mod teams;
 mod token_controls;
 mod token_revocations;
 mod webhooks;
@@ -33,7 +35,7 @@ mod workflows;
 use crate::error::{code, ApiError};
 use crate::state::AppState;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -45,9 +47,69 @@ pub fn router(state: AppState) -> Router {
             "/v3/user-session",
             post(session::login).delete(session::logout),
         )
-        .route("/v3/user", get(session::current_user))
+        .route("/v3/user", get(session::current_user).put(account::update))
+        .route("/v3/user/forgot_password", post(account::forgot_password))
+        .route("/v3/user/reset_password", post(account::reset_password))
+        .route("/v3/user/activate/{token}", post(account::activate))
         .route("/v3/organizations", get(organizations::list))
         .route("/v3/organizations/{uid}", get(organizations::fetch))
+        .route(
+            "/v3/organizations/accept_ownership/{token}",
+            get(organizations::accept_ownership),
+        )
+        .route(
+            "/v3/organizations/{uid}/stacks",
+            get(organizations::org_stacks),
+        )
+        .route(
+            "/v3/organizations/{uid}/roles",
+            get(organizations::org_roles),
+        )
+        .route("/v3/organizations/{uid}/logs", get(organizations::logs))
+        .route(
+            "/v3/organizations/{uid}/share",
+            get(organizations::invitations_list).post(organizations::share),
+        )
+        .route(
+            "/v3/organizations/{uid}/share/{invitation}",
+            delete(organizations::revoke),
+        )
+        .route(
+            "/v3/organizations/{uid}/share/{invitation}/resend_invitation",
+            get(organizations::resend),
+        )
+        .route(
+            "/v3/organizations/{uid}/{invitation}/resend_invitation",
+            get(organizations::resend),
+        )
+        .route(
+            "/v3/organizations/{uid}/transfer-ownership",
+            post(organizations::transfer_ownership),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams",
+            get(teams::list).post(teams::create),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams/{team}",
+            get(teams::fetch).put(teams::update).delete(teams::delete),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams/{team}/users",
+            get(teams::users_list).post(teams::users_add),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams/{team}/users/{user}",
+            delete(teams::users_remove),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams/{team}/stack_role_mappings",
+            get(teams::mappings_list).post(teams::mappings_add),
+        )
+        .route(
+            "/v3/organizations/{uid}/teams/{team}/stack_role_mappings/{api_key}",
+            axum::routing::put(teams::mappings_update).delete(teams::mappings_delete),
+        )
         .route(
             "/v3/stacks",
             get(stacks::fetch_or_list)
@@ -58,6 +120,19 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/stacks/users", get(stacks::users))
         .route("/v3/stacks/share", post(stacks::share))
         .route("/v3/stacks/unshare", post(stacks::unshare))
+        .route(
+            "/v3/stacks/settings",
+            get(stacks::settings).post(stacks::update_settings),
+        )
+        .route("/v3/stacks/settings/reset", post(stacks::reset_settings))
+        .route(
+            "/v3/stacks/transfer_ownership",
+            post(stacks::transfer_ownership),
+        )
+        .route(
+            "/v3/stacks/accept_ownership/{token}",
+            get(stacks::accept_ownership),
+        )
         .route(
             "/v3/stacks/management_tokens",
             get(management_tokens::list).post(management_tokens::create),

@@ -96,7 +96,7 @@ fn throttled(wait: Duration) -> ApiError {
     .header("retry-after", secs.to_string())
 }
 
-fn hashing_error(e: HashError) -> ApiError {
+pub(crate) fn hashing_error(e: HashError) -> ApiError {
     match e {
         HashError::Busy => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

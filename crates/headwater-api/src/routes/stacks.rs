@@ -3,6 +3,7 @@
 use crate::auth::{header, Caller, StackCtx};
 use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
+use crate::lookup::stacks::{stack_json, stack_user_json};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::State;
@@ -10,48 +11,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use headwater_core::policy::{Action, Module, Op, OrgRole};
 use headwater_store::repo::audit::{self, Event};
-use headwater_store::repo::stacks::{self, Stack, StackUser};
+use headwater_store::repo::stacks::{self, Stack};
 use headwater_store::repo::{orgs, roles, users, Actor};
 use headwater_store::StoreError;
 use serde_json::{json, Value};
-
-fn stack_json(stack: &Stack, collaborators: Option<&[StackUser]>) -> Value {
-    let mut v = json!({
-        "uid": stack.uid,
-        "api_key": stack.api_key,
-        "name": stack.name,
-        "description": stack.description,
-        "org_uid": stack.org_uid,
-        "owner_uid": stack.owner_uid,
-        "master_locale": stack.master_locale,
-        "is_asset_download_public": true,
-        "created_by": stack.created_by,
-        "updated_by": stack.updated_by,
-        "created_at": stack.created_at,
-        "updated_at": stack.updated_at,
-        "settings": {"version": "2019-04-30", "rte_version": 3, "webhook_enabled": true, "branches": false},
-    });
-    if let Some(users) = collaborators {
-        v["user_uids"] = json!(users.iter().map(|u| u.uid.clone()).collect::<Vec<_>>());
-        v["collaborators"] = json!(users.iter().map(stack_user_json).collect::<Vec<_>>());
-    }
-    v
-}
-
-fn stack_user_json(u: &StackUser) -> Value {
-    json!({
-        "uid": u.uid,
-        "email": u.email,
-        "username": u.email,
-        "first_name": u.first_name,
-        "last_name": u.last_name,
-        "active": true,
-        "is_owner": u.is_owner,
-        "roles": u.role_uids,
-        "created_at": u.created_at,
-        "updated_at": u.updated_at,
-    })
-}
 
 fn is_locale_code(s: &str) -> bool {
     !s.is_empty()
@@ -253,7 +216,8 @@ pub async fn users(State(state): State<AppState>, ctx: StackCtx) -> ApiResult<Js
 
 /// `POST /v3/stacks/share` `{"emails": [...], "roles": {"email": ["role_uid"]}}`. Users that
 /// exist in Headwater join the stack (and its organization) at once; the answer is the same
-/// for addresses without an account, which are left out.
+/// for addresses without an account, which are invited to the organization (as members, with
+/// this stack role) by an emailed link.
 pub async fn share(
     State(state): State<AppState>,
     ctx: StackCtx,
@@ -277,6 +241,7 @@ pub async fn share(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let org = orgs::by_uid(&mut tx, &ctx.stack.org_uid).await?;
+    let mut invited = Vec::new();
     for email in &emails {
         let role_uid = roles_by_email
             .and_then(|m| {
@@ -298,9 +263,50 @@ pub async fn share(
                 )
             })?;
         // An address with no Headwater account gets the very same answer as a registered
-        // one (SEC-17: sharing reveals no accounts); nothing is stored for it, and the
-        // operator creates the user (`headwater user create`) before sharing again.
+        // one (SEC-17: sharing reveals no accounts): it is invited to the organization as a
+        // member with this stack role, by an emailed link (in the background, after commit).
         let Some(user) = users::by_email(&mut tx, email).await? else {
+            let email_n = users::normalize_email(email);
+            let stack_roles = json!([{"api_key": ctx.stack.api_key, "stack_uid": ctx.stack.uid, "roles": [role_uid]}]);
+            let inv = headwater_store::repo::invitations::insert(
+                &mut tx,
+                &ctx.stack.org_uid,
+                &email_n,
+                orgs::role_key(OrgRole::Member),
+                &stack_roles,
+                actor.uid(),
+            )
+            .await?;
+            let (token, expires) = crate::links::mint(crate::links::INVITATION_TTL);
+            headwater_store::repo::links::insert(
+                &mut tx,
+                headwater_store::repo::links::Kind::OrgInvitation,
+                &token.hash,
+                &inv.uid,
+                &email_n,
+                actor.uid(),
+                &expires,
+            )
+            .await?;
+            audit::record(
+                &mut tx,
+                &actor,
+                ctx.audit("invite", "stack_users", &inv.uid, &email_n),
+            )
+            .await?;
+            let org_name = org.as_ref().map(|o| o.name.clone()).unwrap_or_default();
+            let message = crate::links::invitation_message(
+                &state,
+                &org_name,
+                &inv.uid,
+                &token.plaintext,
+                &expires,
+            );
+            invited.push((
+                email_n,
+                format!("Invitation to {org_name} on Headwater"),
+                message,
+            ));
             continue;
         };
         if user.uid == ctx.stack.owner_uid {
@@ -329,6 +335,14 @@ pub async fn share(
         .await?;
     }
     tx.commit().await.map_err(StoreError::from)?;
+    if !invited.is_empty() {
+        let st = state.clone();
+        tokio::spawn(async move {
+            for (to, subject, body) in invited {
+                crate::links::deliver(&st, &to, &subject, body).await;
+            }
+        });
+    }
     Ok(notice("The invitation has been sent successfully."))
 }
 
@@ -362,4 +376,214 @@ pub async fn unshare(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(notice("The stack has been successfully unshared."))
+}
+
+/// The settings of a stack that was never given any, and after a reset.
+fn default_settings() -> Value {
+    json!({
+        "stack_variables": {},
+        "discrete_variables": {},
+        "live_preview": {},
+        "rte": {},
+    })
+}
+
+async fn current_settings(state: &AppState, stack_uid: &str) -> ApiResult<Value> {
+    let mut c = state.db().reader().await?;
+    Ok(
+        headwater_store::repo::stack_settings::get(&mut c, stack_uid)
+            .await?
+            .unwrap_or_else(default_settings),
+    )
+}
+
+/// `GET /v3/stacks/settings`.
+pub async fn settings(State(state): State<AppState>, ctx: StackCtx) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::StackSettings, Op::Read))?;
+    let s = current_settings(&state, &ctx.stack.uid).await?;
+    Ok(Json(json!({ "stack_settings": s })))
+}
+
+async fn store_settings(
+    state: &AppState,
+    ctx: &StackCtx,
+    settings: &Value,
+    action: &str,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    headwater_store::repo::stack_settings::put(&mut tx, &ctx.stack.uid, settings, &actor).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit(action, "stack_settings", &ctx.stack.uid, &ctx.stack.name),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(updated(
+        "Stack settings updated successfully.",
+        "stack_settings",
+        settings.clone(),
+    ))
+}
+
+/// `POST /v3/stacks/settings` `{"stack_settings": {"stack_variables": {…}, "live_preview":
+/// {…}, "rte": {…}, …}}`: each group sent replaces the stored group of that name (so the
+/// official client's `resetSettings`, which sends empty `stack_variables` and
+/// `discrete_variables`, empties those); groups not sent stay.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::StackSettings, Op::Update))?;
+    let sent = body.wrapped("stack_settings")?;
+    let mut merged = current_settings(&state, &ctx.stack.uid).await?;
+    for (k, v) in sent {
+        if !v.is_object() {
+            return Err(ApiError::invalid(
+                &format!("stack_settings.{k}"),
+                "must be an object.",
+            ));
+        }
+        merged[k.as_str()] = v.clone();
+    }
+    if merged.to_string().len() > 256 * 1024 {
+        return Err(ApiError::invalid(
+            "stack_settings",
+            "must be at most 256 KiB as JSON.",
+        ));
+    }
+    store_settings(&state, &ctx, &merged, "update").await
+}
+
+/// `POST /v3/stacks/settings/reset`: back to the defaults.
+pub async fn reset_settings(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::StackSettings, Op::Update))?;
+    store_settings(&state, &ctx, &default_settings(), "reset").await
+}
+
+/// `POST /v3/stacks/transfer_ownership` `{"transfer_to": "<email>"}` (the stack's owner):
+/// emails a link; ownership moves when it is followed
+/// (`GET /v3/stacks/accept_ownership/{token}`). Only a member of the stack's organization can
+/// receive it; the answer is the same for any other address (nothing is sent).
+pub async fn transfer_ownership(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Stack, Op::Transfer))?;
+    let to = users::normalize_email(Fields::new(&body.0, "").req_str("transfer_to")?);
+    let answer = notice(&format!(
+        "An email has been sent to {to}. The ownership will be transferred after the other user accepts ownership."
+    ));
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let Some(target) = users::by_email(&mut tx, &to).await? else {
+        return Ok(answer);
+    };
+    if target.uid == ctx.stack.owner_uid {
+        return Err(ApiError::invalid("transfer_to", "already owns this stack."));
+    }
+    if orgs::member_role(&mut tx, &ctx.stack.org_uid, &target.uid)
+        .await?
+        .is_none()
+    {
+        return Ok(answer);
+    }
+    let (token, expires) = crate::links::mint(crate::links::OWNERSHIP_TTL);
+    headwater_store::repo::links::insert(
+        &mut tx,
+        headwater_store::repo::links::Kind::StackOwnership,
+        &token.hash,
+        &ctx.stack.uid,
+        &to,
+        &ctx.stack.owner_uid,
+        &expires,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("transfer_ownership", "stack", &target.uid, &to),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    let body = format!(
+        "You are asked to take over the ownership of the stack \"{name}\" (api_key {key}) on Headwater.\n\n\
+         Accept: {base}/v3/stacks/accept_ownership/{token}?api_key={key}&uid={uid}\n\n\
+         The link works once, before {expires}.\n",
+        name = ctx.stack.name,
+        key = ctx.stack.api_key,
+        base = crate::links::base(&state),
+        token = token.plaintext,
+        uid = target.uid,
+    );
+    let st = state.clone();
+    tokio::spawn(async move {
+        crate::links::deliver(&st, &to, "Stack ownership transfer", body).await;
+    });
+    Ok(answer)
+}
+
+/// `GET /v3/stacks/accept_ownership/{token}?api_key=&uid=`: the link of a stack ownership
+/// transfer (no credential: the token is one). The previous owner stays as an Admin.
+pub async fn accept_ownership(
+    State(state): State<AppState>,
+    axum::extract::Path(raw): axum::extract::Path<String>,
+    q: Query,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    use headwater_store::repo::links::{self as link_rows, Kind};
+    let bad = || {
+        ApiError::invalid(
+            "ownership_token",
+            "is invalid, has expired or was already used.",
+        )
+    };
+    if !crate::links::well_formed(&raw) {
+        return Err(bad());
+    }
+    let mut tx = state.db().begin().await?;
+    let claimed = link_rows::claim(
+        &mut tx,
+        Kind::StackOwnership,
+        &headwater_core::secret::hash(&raw),
+    )
+    .await?
+    .ok_or_else(bad)?;
+    let stack = stacks::by_uid(&mut tx, &claimed.subject_uid)
+        .await?
+        .ok_or_else(bad)?;
+    if q.get("api_key").is_some_and(|k| k != stack.api_key) {
+        return Err(bad());
+    }
+    let target = users::by_email(&mut tx, &claimed.email)
+        .await?
+        .ok_or_else(bad)?;
+    if q.get("uid").is_some_and(|u| u != target.uid)
+        || stack.owner_uid != claimed.created_by
+        || orgs::member_role(&mut tx, &stack.org_uid, &target.uid)
+            .await?
+            .is_none()
+    {
+        return Err(bad());
+    }
+    let admin = roles::list(&mut tx, &stack.uid)
+        .await?
+        .into_iter()
+        .find(|r| r.builtin.as_deref() == Some("admin"))
+        .ok_or_else(ApiError::internal)?;
+    stacks::transfer(&mut tx, &stack, &target.uid, &admin.uid).await?;
+    audit::record(
+        &mut tx,
+        &Actor::User(target.uid.clone()),
+        stack_event(&stack, "accept_ownership"),
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    crate::revocation::announce(&state).await;
+    Ok(notice("Ownership transferred successfully."))
 }

@@ -17,7 +17,11 @@ fn token(scope: serde_json::Value) -> Subject {
 }
 
 fn user(org: Option<OrgRole>, stack: Option<StackRole>) -> Subject {
-    Subject::User(UserAccess { org, stack })
+    Subject::User(UserAccess {
+        org,
+        stack,
+        teams: vec![],
+    })
 }
 
 fn rw_all() -> Subject {
@@ -63,8 +67,26 @@ fn subjects() -> Vec<(&'static str, Subject)> {
                 ])),
             ),
         ),
+        ("org_owner_not_in_stack", user(Some(OrgRole::Owner), None)),
         ("org_admin_not_in_stack", user(Some(OrgRole::Admin), None)),
         ("org_member_not_in_stack", user(Some(OrgRole::Member), None)),
+        (
+            "org_member_via_team(developer)",
+            Subject::User(UserAccess {
+                org: Some(OrgRole::Member),
+                stack: None,
+                teams: vec![StackRole::Builtin(BuiltinRole::Developer)],
+            }),
+        ),
+        (
+            "content_manager_and_team(developer)",
+            Subject::User(UserAccess {
+                org: Some(OrgRole::Member),
+                stack: Some(StackRole::Builtin(BuiltinRole::ContentManager)),
+                teams: vec![StackRole::Builtin(BuiltinRole::Developer)],
+            }),
+        ),
+        ("not_in_org", user(None, None)),
         ("token_rw_all", rw_all()),
         ("token_ro_all", ro_all()),
         (
@@ -185,7 +207,8 @@ fn render_origin() -> String {
 
 fn meaningful(module: Module, op: Op) -> bool {
     match op {
-        Op::Share | Op::Unshare => module == Module::StackUsers,
+        Op::Share | Op::Unshare => matches!(module, Module::StackUsers | Module::Organization),
+        Op::Transfer => matches!(module, Module::Stack | Module::Organization),
         Op::Decide => module == Module::PublishRequests,
         Op::Publish => matches!(module, Module::Entries | Module::Assets | Module::Releases),
         _ => {
@@ -350,7 +373,10 @@ fn mt_16_bound_tokens_work_only_from_their_ranges() {
 fn mt_05_only_owner_and_admin_manage_tokens() {
     for (name, s) in subjects() {
         let r = decide(&s, &Action::new(Module::ManagementTokens, Op::Create));
-        let expected = matches!(name, "owner" | "admin" | "org_admin_not_in_stack");
+        let expected = matches!(
+            name,
+            "owner" | "admin" | "org_admin_not_in_stack" | "org_owner_not_in_stack"
+        );
         assert_eq!(r.is_ok(), expected, "{name}");
         if name == "developer" {
             assert_eq!(r.unwrap_err().rule, "MT-5");

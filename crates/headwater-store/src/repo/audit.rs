@@ -99,3 +99,25 @@ pub async fn list(
         .await?;
     Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
 }
+
+/// An organization's audit entries (its stacks' and its own), newest first.
+pub async fn list_org(
+    c: &mut Conn,
+    org_uid: &str,
+    skip: i64,
+    limit: i64,
+) -> Result<(Vec<AuditEntry>, i64)> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM audit_log WHERE org_uid = $1 ORDER BY seq DESC LIMIT $2 OFFSET $3"
+    ))
+    .bind(org_uid)
+    .bind(limit)
+    .bind(skip)
+    .fetch_all(&mut *c)
+    .await?;
+    let total = sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE org_uid = $1")
+        .bind(org_uid)
+        .fetch_one(c)
+        .await?;
+    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+}

@@ -195,3 +195,44 @@ pub async fn set_token_lifetime(
     .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Sets a member's role (adding them when they are not a member).
+pub async fn set_member_role(
+    c: &mut Conn,
+    org_uid: &str,
+    user_uid: &str,
+    role: OrgRole,
+) -> Result<()> {
+    sqlx::query("DELETE FROM org_members WHERE org_uid = $1 AND user_uid = $2")
+        .bind(org_uid)
+        .bind(user_uid)
+        .execute(&mut *c)
+        .await?;
+    add_member(c, org_uid, user_uid, role).await
+}
+
+/// Makes `new_owner` the organization's owner; the previous owner stays as an admin.
+pub async fn transfer(c: &mut Conn, org: &Org, new_owner: &str) -> Result<()> {
+    sqlx::query("UPDATE organizations SET owner_uid = $1, updated_at = $2 WHERE uid = $3")
+        .bind(new_owner)
+        .bind(clock::now())
+        .bind(&org.uid)
+        .execute(&mut *c)
+        .await?;
+    set_member_role(c, &org.uid, &org.owner_uid, OrgRole::Admin).await?;
+    set_member_role(c, &org.uid, new_owner, OrgRole::Owner).await
+}
+
+/// The members of an organization: (user uid, role).
+pub async fn members(c: &mut Conn, org_uid: &str) -> Result<Vec<(String, OrgRole)>> {
+    let rows = sqlx::query(
+        "SELECT user_uid, role FROM org_members WHERE org_uid = $1 ORDER BY created_at, user_uid",
+    )
+    .bind(org_uid)
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| role_from_key(&s(r, "role")).map(|role| (s(r, "user_uid"), role)))
+        .collect())
+}

@@ -111,13 +111,16 @@ pub async fn by_api_key(c: &mut Conn, api_key: &str) -> Result<Option<Stack>> {
     Ok(row.as_ref().map(from_row))
 }
 
-/// Stacks a user can see: owned, shared with them, or in an organization they own or administer.
+/// Stacks a user can see: owned, shared with them (directly or through a team), or in an
+/// organization they own or administer.
 /// When `org_uid` is given, only that organization's stacks.
 pub async fn visible_to(c: &mut Conn, user_uid: &str, org_uid: Option<&str>) -> Result<Vec<Stack>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLS} FROM stacks s WHERE ($2 = '' OR s.org_uid = $2) AND ( \
            s.owner_uid = $1 \
            OR EXISTS (SELECT 1 FROM stack_members m WHERE m.stack_uid = s.uid AND m.user_uid = $1) \
+           OR EXISTS (SELECT 1 FROM team_stack_roles t JOIN team_members tm ON tm.team_uid = t.team_uid \
+                      WHERE t.stack_uid = s.uid AND tm.user_uid = $1) \
            OR EXISTS (SELECT 1 FROM org_members o WHERE o.org_uid = s.org_uid AND o.user_uid = $1 \
                       AND o.role IN ('owner', 'admin'))) \
          ORDER BY s.created_at, s.uid"
@@ -288,4 +291,33 @@ pub async fn users(c: &mut Conn, stack: &Stack) -> Result<Vec<StackUser>> {
             role_uids: os(r, "role_uid").into_iter().collect(),
         })
         .collect())
+}
+
+/// Every stack of an organization.
+pub async fn of_org(c: &mut Conn, org_uid: &str) -> Result<Vec<Stack>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM stacks s WHERE s.org_uid = $1 ORDER BY s.created_at, s.uid"
+    ))
+    .bind(org_uid)
+    .fetch_all(c)
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// Makes `new_owner` the stack's owner. The previous owner stays in the stack as an admin
+/// (`admin_role_uid`); the new owner's membership row, now implied by ownership, goes.
+pub async fn transfer(
+    c: &mut Conn,
+    stack: &Stack,
+    new_owner: &str,
+    admin_role_uid: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE stacks SET owner_uid = $1, updated_at = $2 WHERE uid = $3")
+        .bind(new_owner)
+        .bind(clock::now())
+        .bind(&stack.uid)
+        .execute(&mut *c)
+        .await?;
+    remove_member(c, &stack.uid, new_owner).await?;
+    set_member(c, &stack.uid, &stack.owner_uid, admin_role_uid).await
 }

@@ -259,3 +259,33 @@ pub async fn delete_authtoken(c: &mut Conn, token_hash: &str) -> Result<bool> {
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+/// Sets a user's name.
+pub async fn update_profile(
+    c: &mut Conn,
+    uid: &str,
+    first_name: &str,
+    last_name: &str,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, updated_at = $3 WHERE uid = $4",
+    )
+    .bind(first_name)
+    .bind(last_name)
+    .bind(clock::now())
+    .bind(uid)
+    .execute(c)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Ends every authtoken of a user except `keep` (a password change keeps the session that
+/// made it). Returns how many ended.
+pub async fn delete_other_authtokens(c: &mut Conn, user_uid: &str, keep: &str) -> Result<u64> {
+    let r = sqlx::query("DELETE FROM authtokens WHERE user_uid = $1 AND token_hash <> $2")
+        .bind(user_uid)
+        .bind(keep)
+        .execute(c)
+        .await?;
+    Ok(r.rows_affected())
+}
