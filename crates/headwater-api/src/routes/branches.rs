@@ -163,15 +163,7 @@ pub async fn create(
                 "is not valid.",
             )
         })?;
-    let b = branches::create(
-        &mut tx,
-        state.db().backend(),
-        &ctx.stack.uid,
-        &uid,
-        &from,
-        &actor,
-    )
-    .await?;
+    let b = branches::create(&mut tx, &ctx.stack.uid, &uid, &from, &actor).await?;
     audit::record(
         &mut tx,
         &actor,

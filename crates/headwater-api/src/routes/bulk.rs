@@ -199,7 +199,7 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
             fallback: item.locale.as_deref(),
             version: item.version,
         };
-        plan.entry(state, &mut tx, ctx, &entry, &codes, &envs, publish)
+        plan.entry(&mut tx, ctx, &entry, &codes, &envs, publish)
             .await?;
     }
     for (i, item) in asset_items.iter().enumerate() {

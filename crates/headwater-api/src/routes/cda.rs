@@ -61,7 +61,6 @@ fn delivered(ctx: &DeliveryCtx, e: &Entry) -> Value {
 }
 
 async fn published(
-    state: &AppState,
     c: &mut Conn,
     ctx: &DeliveryCtx,
     ct: &str,
@@ -70,7 +69,6 @@ async fn published(
 ) -> ApiResult<(Vec<Entry>, i64)> {
     Ok(entries::list(
         c,
-        state.db().backend(),
         &ListQuery {
             stack_uid: &ctx.space,
             content_type_uid: ct,
@@ -126,7 +124,7 @@ async fn list_entries(
     let mut c = state.db().reader().await?;
     check_type(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let (items, total) = published(&state, &mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, total) = published(&mut c, &ctx, &ct, &locale, &p).await?;
     if q.flag("count") {
         return Ok(Json(json!({ "entries": total })));
     }
@@ -165,7 +163,7 @@ async fn fetch_entry(
         skip: 0,
         limit: 1,
     };
-    let (items, _) = published(&state, &mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, _) = published(&mut c, &ctx, &ct, &locale, &p).await?;
     let e = items.first().ok_or_else(|| ApiError::not_found("entry"))?;
     Ok(Json(json!({ "entry": delivered(&ctx, e) })))
 }

@@ -156,7 +156,6 @@ pub async fn create(
     };
     let token = match delivery_tokens::create_capped(
         &mut tx,
-        state.db().backend(),
         &ctx.stack.uid,
         &fields,
         &new_secret.hash,

@@ -95,7 +95,7 @@ async fn set_stage(
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     let locale = locale_of(&mut tx, ctx, q).await?;
-    let entry = load(state, &mut tx, ctx, ct, uid, &locale).await?;
+    let entry = load(&mut tx, ctx, ct, uid, &locale).await?;
     let wf = workflow_for(&mut tx, ctx, ct).await?.ok_or_else(|| {
         ApiError::invalid(
             "workflow.workflow_stage",
@@ -225,7 +225,7 @@ async fn publish_request(
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     let locale = locale_of(&mut tx, ctx, q).await?;
-    let entry = load(state, &mut tx, ctx, ct, uid, &locale).await?;
+    let entry = load(&mut tx, ctx, ct, uid, &locale).await?;
     let rule = workflows::rule(&mut tx, &ctx.stack.uid, &rule_uid)
         .await?
         .ok_or_else(|| ApiError::not_found("publish rule"))?;
@@ -301,7 +301,7 @@ async fn publish_request(
                 continue;
             }
             if approved {
-                publish::carry_out(state, &mut tx, ctx, &req).await?;
+                publish::carry_out(&mut tx, ctx, &req).await?;
             }
             settled.extend(workflows::by_uid(&mut tx, &req.uid).await?);
         }
@@ -354,7 +354,7 @@ pub async fn entry_workflow_details(
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
+    load(&mut c, &ctx, &ct, &uid, &locale).await?;
     let stage = workflows::entry_stage(&mut c, &ctx.space, &uid, &locale).await?;
     let stage_json = match &stage {
         Some(s) => {

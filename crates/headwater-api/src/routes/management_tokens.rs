@@ -313,7 +313,6 @@ pub async fn create(
     let mut tx = state.db().begin().await?;
     let outcome = tokens::create_capped(
         &mut tx,
-        state.db().backend(),
         &ctx.stack.uid,
         &fields,
         &new_secret.hash,

@@ -245,13 +245,7 @@ pub async fn delete(
 }
 
 /// Checks an item and fills in what the client left out (locale, action, title).
-async fn checked_item(
-    c: &mut Conn,
-    backend: headwater_store::Backend,
-    ctx: &StackCtx,
-    i: usize,
-    item: &Value,
-) -> ApiResult<Value> {
+async fn checked_item(c: &mut Conn, ctx: &StackCtx, i: usize, item: &Value) -> ApiResult<Value> {
     let field = |k: &str| format!("items[{i}].{k}");
     let Value::Object(m) = item else {
         return Err(ApiError::invalid(
@@ -304,11 +298,9 @@ async fn checked_item(
                     format!("'{ct}' is not a content type of this stack."),
                 ));
             }
-            let e = match entries::get(c, backend, &ctx.space, ct, uid, &locale).await? {
+            let e = match entries::get(c, &ctx.space, ct, uid, &locale).await? {
                 Some(e) => Some(e),
-                None => {
-                    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale).await?
-                }
+                None => entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale).await?,
             }
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -384,7 +376,7 @@ pub async fn add_items(
     let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
     for (i, item) in new.iter().enumerate() {
-        let item = checked_item(&mut tx, state.db().backend(), &ctx, i, item).await?;
+        let item = checked_item(&mut tx, &ctx, i, item).await?;
         items.retain(|x| !same_item(x, &item));
         items.push(item);
     }
@@ -565,7 +557,7 @@ pub async fn deploy(
                     fallback: None,
                     version,
                 };
-                plan.entry(&state, &mut tx, &ctx, &entry, codes, &envs, publish)
+                plan.entry(&mut tx, &ctx, &entry, codes, &envs, publish)
                     .await?;
             }
             None => {
