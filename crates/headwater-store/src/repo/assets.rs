@@ -308,7 +308,7 @@ pub async fn children(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<i64> {
             .bind(uid)
             .fetch_one(c)
             .await?;
-    Ok(i(&row, "n")?)
+    i(&row, "n")
 }
 
 pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
