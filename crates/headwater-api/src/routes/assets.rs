@@ -20,7 +20,6 @@ use headwater_store::repo::assets::{self, Asset, FileInfo, Meta};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::publications;
 use headwater_store::repo::stacks;
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 fn tags_from(v: Option<&Value>) -> ApiResult<Option<Value>> {
@@ -273,7 +272,7 @@ pub async fn create(
         let asset = assets::insert(&mut tx, &ctx.space, &uid, &meta, Some(&info), &actor).await?;
         audit::record(&mut tx, &actor, event(&ctx, "create", &asset)).await?;
         events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "create", &asset)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok::<Asset, ApiError>(asset)
     }
     .await;
@@ -440,7 +439,7 @@ pub async fn update(
             .ok_or_else(|| ApiError::not_found("asset"))?;
         audit::record(&mut tx, &actor, event(&ctx, "update", &asset)).await?;
         events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "update", &asset)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(asset)
     }
     .await;
@@ -480,7 +479,7 @@ pub async fn delete(
     let keys = assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
     events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Files go after the rows: a crash in between leaves an unreferenced file, never a dangling row.
     for k in keys {
         state.storage().delete(&k).await;
@@ -678,7 +677,7 @@ pub async fn create_folder(
     )
     .await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &folder)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Folder created successfully.",
         "asset",
@@ -735,7 +734,7 @@ pub async fn update_folder(
         .await?
         .ok_or_else(|| ApiError::not_found("folder"))?;
     audit::record(&mut tx, &actor, event(&ctx, "update", &folder)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Folder updated successfully.",
         "asset",
@@ -760,7 +759,7 @@ pub async fn delete_folder(
     }
     assets::delete(&mut tx, &ctx.space, &uid).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Folder deleted successfully."))
 }
 
@@ -820,7 +819,7 @@ async fn publish_or_unpublish(
         return Err(e);
     }
     plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The requested action has been performed."))
 }
 

@@ -26,7 +26,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
-use headwater_store::StoreError;
 use serde_json::{Map, Value};
 
 /// Items (entries and assets together) per request.
@@ -222,7 +221,7 @@ async fn run(state: &AppState, ctx: &StackCtx, body: &JsonBody, publish: bool) -
         return Err(refused(publish, plan.errors));
     }
     plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 

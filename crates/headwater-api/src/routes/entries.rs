@@ -22,7 +22,6 @@ use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
 use headwater_store::repo::publications;
 use headwater_store::repo::{locales, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// Contentstack's code for a failed entry create or update.
@@ -232,7 +231,7 @@ pub async fn create(
         WebhookEvent::entry("create", &ct, entry_json(&entry, None)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Entry created successfully.",
         "entry",
@@ -316,7 +315,7 @@ pub async fn update(
     .await?;
     let pubs =
         publications::of_items(&mut tx, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let message = if current.is_none() {
         "Entry localized successfully."
     } else {
@@ -355,7 +354,7 @@ pub async fn delete(
         WebhookEvent::entry("delete", &ct, entry_json(&entry, None)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Entry deleted successfully."))
 }
 
@@ -460,7 +459,7 @@ async fn publish_or_unpublish(
         return Err(e);
     }
     let done = plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     if done.requests.is_empty() {
         return Ok(notice("The requested action has been performed."));
     }

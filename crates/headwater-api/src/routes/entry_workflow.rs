@@ -20,7 +20,6 @@ use headwater_core::policy::{self, Action, Module, Named, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::workflows::{self, NewRequest, StageChange, Workflow};
 use headwater_store::repo::Conn;
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 /// Who may move entries into a stage: `SYS_ACL.users.uids` and `SYS_ACL.roles.uids`.
@@ -172,7 +171,7 @@ async fn set_stage(
         Event::entry("workflow_stage_change", ct, data),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Workflow stage updated successfully."))
 }
 
@@ -338,7 +337,7 @@ async fn publish_request(
         .await?;
         format!("You have {verb} the request to {action} entry on {env} environment.")
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice(&message))
 }
 

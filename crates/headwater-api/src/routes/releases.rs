@@ -21,7 +21,6 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// A release's items as `ctx` may see them: the stored title of an item whose entry (or asset)
@@ -159,7 +158,7 @@ pub async fn create(
         ctx.audit("create", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Release created successfully.",
         "release",
@@ -202,7 +201,7 @@ pub async fn update(
         ctx.audit("update", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Release updated successfully.",
         "release",
@@ -240,7 +239,7 @@ pub async fn delete(
         ctx.audit("delete", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Release deleted successfully."))
 }
 
@@ -414,7 +413,7 @@ async fn save_items(
         ctx.audit("update", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(message, "release", release_json(ctx, &r)))
 }
 
@@ -587,7 +586,7 @@ pub async fn deploy(
         ctx.audit("deploy", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Release sent successfully for deployment."))
 }
 
@@ -642,7 +641,7 @@ pub async fn clone(
         ctx.audit("create", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Release cloned successfully.",
         "release",

@@ -12,7 +12,6 @@ use headwater_core::policy::{Action, Module, Op, OrgRole};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::stacks::{self, Stack, StackUser};
 use headwater_store::repo::{orgs, roles, users, Actor};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn stack_json(stack: &Stack, collaborators: Option<&[StackUser]>) -> Value {
@@ -130,7 +129,7 @@ pub async fn create(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Stack created successfully.",
         "stack",
@@ -193,7 +192,7 @@ pub async fn update(
     let mut tx = state.db().begin().await?;
     let stack = stacks::update(&mut tx, &ctx.stack.uid, &name, &description, &actor).await?;
     audit::record(&mut tx, &actor, stack_event(&stack, "update")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Stack updated successfully.",
         "stack",
@@ -231,7 +230,7 @@ pub async fn delete(
     keys.dedup();
     let keys = headwater_store::repo::assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, stack_event(&ctx.stack, "delete")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     crate::revocation::announce(&state).await;
     for k in keys {
         state.storage().delete(&k).await;
@@ -328,7 +327,7 @@ pub async fn share(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The invitation has been sent successfully."))
 }
 
@@ -360,6 +359,6 @@ pub async fn unshare(
         ctx.audit("unshare", "stack_users", &user.uid, &user.email),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The stack has been successfully unshared."))
 }
