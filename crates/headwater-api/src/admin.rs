@@ -85,7 +85,7 @@ pub async fn create_user(
             uid.to_string()
         }
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(CreatedUser {
         user_uid: user.uid,
         org_uid,
@@ -101,7 +101,7 @@ pub async fn enable_2fa(db: &Db, key: &SealKey, email: &str) -> Result<String, A
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no user with email {email}")))?;
     users::set_tfa_secret(&mut tx, &user.uid, Some(&key.seal(&secret, &user.uid))).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(secret)
 }
 
@@ -114,7 +114,7 @@ pub async fn seal_tfa_secrets(db: &Db, key: &SealKey) -> Result<u64, AdminError>
     for (uid, secret) in &plain {
         users::set_tfa_secret_keeping_step(&mut tx, uid, &key.seal(secret, uid)).await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(plain.len() as u64)
 }
 
@@ -134,7 +134,7 @@ pub async fn set_sso_strict(db: &Db, org_uid: &str, strict: bool) -> Result<u64,
     } else {
         0
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Running instances drop their cached copy of the organization at once.
     db.announce_revocation().await?;
     Ok(ended)
@@ -164,7 +164,7 @@ pub async fn set_org_limits(
             "no organization with uid {org_uid}"
         )));
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Running instances drop their cached copy of the organization at once.
     db.announce_revocation().await?;
     Ok(())
@@ -190,7 +190,7 @@ pub async fn set_token_lifetime(
             "no organization with uid {org_uid}"
         )));
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -208,6 +208,6 @@ pub async fn set_stack_token_limit(
         .await?
         .ok_or_else(|| AdminError::Invalid(format!("no stack with api_key {api_key}")))?;
     stacks::set_max_management_tokens(&mut tx, &stack.uid, max).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }

@@ -311,9 +311,7 @@ async fn reuse_detected(state: &AppState, token: &ManagementToken) -> ApiResult<
     if revoked {
         headwater_store::repo::audit::record(&mut tx, &actor, event("revoke")).await?;
     }
-    tx.commit()
-        .await
-        .map_err(headwater_store::StoreError::from)?;
+    tx.commit().await?;
     tracing::warn!(token = %token.uid, revoked, "a rotated-out management token secret was reused after its grace period");
     if revoked {
         crate::revocation::announce(state).await;

@@ -125,7 +125,6 @@ async fn claim(
     let mut tx = state.db().begin().await?;
     let claimed = webhooks::claim_due(
         &mut tx,
-        state.db().backend(),
         &clock::format(now),
         &clock::format(now + lease),
         BATCH,

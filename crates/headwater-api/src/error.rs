@@ -199,7 +199,7 @@ impl From<StoreError> for ApiError {
                     "An object with the same unique value already exists.",
                 )
             }
-            StoreError::Other(msg) => {
+            StoreError::Decode(msg) | StoreError::Other(msg) => {
                 tracing::error!(error = %msg, "database error");
                 ApiError::internal()
             }

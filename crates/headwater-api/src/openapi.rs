@@ -1,7 +1,7 @@
 //! The API description served at `GET /v3/openapi.json` (OpenAPI 3.1), generated from one
 //! table: [`OPERATIONS`], one line per route and method that `routes::router` registers.
 //!
-//! `tests/openapi.rs` keeps the table and the router in step: it reads the route
+//! `tests/it/openapi.rs` keeps the table and the router in step: it reads the route
 //! registrations in `routes/mod.rs` (and the routers it nests) and fails, naming the line to
 //! add, when a registered route is missing here or this table names one the router lacks; it
 //! also sends every operation to a live server, and compares the whole document with the

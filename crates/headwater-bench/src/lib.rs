@@ -105,7 +105,6 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
     };
     tokens::create_capped(
         &mut tx,
-        db.backend(),
         &stack.uid,
         &fields,
         &mt.hash,
@@ -150,7 +149,7 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
             .iter()
             .map(|(u, t, d)| (u.as_str(), t.as_str(), d))
             .collect();
-        entries::insert_many(&mut tx, backend, &place, &items, &actor).await?;
+        entries::insert_many(&mut tx, &place, &items, &actor).await?;
         tx.commit().await?;
         done = (done + batch).min(count);
         if done % 10_000 == 0 || done == count {

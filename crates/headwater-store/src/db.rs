@@ -4,7 +4,7 @@ use crate::dialect;
 use crate::error::{Result, StoreError};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -14,7 +14,54 @@ pub enum Backend {
     Postgres,
 }
 
-pub type Tx = sqlx::Transaction<'static, Any>;
+impl Backend {
+    /// The backend a connection talks to, so code holding a connection (or a [`Tx`], or a
+    /// pooled reader, both of which deref to one) never needs the backend passed beside it.
+    pub fn of(c: &AnyConnection) -> Backend {
+        if c.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// A write transaction from [`Db::begin`]. It derefs to the connection, so repository
+/// functions take `&mut tx`; [`Tx::commit`] and [`Tx::rollback`] answer in [`StoreError`].
+/// Dropped without a commit, it rolls back.
+#[derive(Debug)]
+pub struct Tx(sqlx::Transaction<'static, Any>);
+
+impl Tx {
+    /// Makes the transaction's changes permanent.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.0.commit().await?)
+    }
+
+    /// Discards the transaction's changes.
+    pub async fn rollback(self) -> Result<()> {
+        Ok(self.0.rollback().await?)
+    }
+
+    /// The backend the transaction runs on.
+    pub fn backend(&self) -> Backend {
+        Backend::of(&self.0)
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.0
+    }
+}
 
 /// A handle to the database: a pool for reads and one for writes. On PostgreSQL they are the
 /// same pool; on SQLite the writer pool has one connection, so writes queue fairly in process.
@@ -171,7 +218,7 @@ impl Db {
             .begin_with(dialect::begin_write(self.backend))
             .await;
         self.waited(started);
-        Ok(tx?)
+        Ok(Tx(tx?))
     }
 
     /// A connection for reads outside a transaction.

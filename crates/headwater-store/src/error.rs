@@ -15,6 +15,10 @@ pub enum StoreError {
     /// The disk is full (or refused a write): nothing was written.
     #[error("the database disk is full")]
     Full,
+    /// A row did not have the column asked for, or its value was not of the type asked for
+    /// (or NULL where none is allowed): a bug in the query or the code reading it.
+    #[error("cannot read a stored row: {0}")]
+    Decode(String),
     #[error("database error: {0}")]
     Other(String),
 }

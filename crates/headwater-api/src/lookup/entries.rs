@@ -6,7 +6,6 @@ use crate::auth::StackCtx;
 use crate::body::Query;
 use crate::error::{code, ApiError, ApiResult};
 use crate::lookup::schemas::{fields_of, global_schemas, not_found as ct_not_found};
-use crate::state::AppState;
 use axum::http::StatusCode;
 use headwater_core::content::Field;
 use headwater_core::query;
@@ -163,18 +162,16 @@ fn is_sort_field(s: &str) -> bool {
 
 /// The entry in `locale`, or its master-locale version when it is not localized.
 pub(crate) async fn load(
-    state: &AppState,
     c: &mut Conn,
     ctx: &StackCtx,
     ct: &str,
     uid: &str,
     locale: &str,
 ) -> ApiResult<Entry> {
-    let backend = state.db().backend();
-    if let Some(e) = entries::get(c, backend, &ctx.space, ct, uid, locale).await? {
+    if let Some(e) = entries::get(c, &ctx.space, ct, uid, locale).await? {
         return Ok(e);
     }
-    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale)
+    entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
         .await?
         .ok_or_else(entry_not_found)
 }

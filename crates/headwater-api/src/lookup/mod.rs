@@ -5,6 +5,6 @@ pub(crate) mod assets;
 pub(crate) mod entries;
 pub(crate) mod orgs;
 pub(crate) mod schemas;
-pub(crate) mod taxonomies;
 pub(crate) mod stacks;
+pub(crate) mod taxonomies;
 pub(crate) mod tokens;

@@ -24,7 +24,6 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::{self, Job, JobItem, NewItem, NewJob};
 use headwater_store::repo::{audit, releases, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -278,7 +277,7 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
         }
     }
     let mut tx = state.db().begin().await?;
-    if !publish_jobs::claim(&mut tx, state.db().backend(), uid, &clock::now()).await? {
+    if !publish_jobs::claim(&mut tx, uid, &clock::now()).await? {
         return Ok(false);
     }
     let items = publish_jobs::items(&mut tx, uid).await?;
@@ -316,7 +315,7 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
             status
         }
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(job = %uid, status, "publishing job carried out");
     Ok(true)
 }
@@ -358,8 +357,7 @@ async fn release(
                     fallback: None,
                     version: it.version,
                 };
-                plan.entry(state, c, ctx, &entry, codes, &envs, publish)
-                    .await?;
+                plan.entry(c, ctx, &entry, codes, &envs, publish).await?;
             }
             None => {
                 plan.asset(
@@ -480,8 +478,7 @@ async fn item(
                     fallback: it.locale.as_deref(),
                     version: it.version,
                 };
-                plan.entry(state, c, ctx, &entry, &codes, &envs, publish)
-                    .await?;
+                plan.entry(c, ctx, &entry, &codes, &envs, publish).await?;
             }
             _ => {
                 plan.asset(

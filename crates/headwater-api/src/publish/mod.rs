@@ -205,7 +205,6 @@ impl Plan {
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn entry(
         &mut self,
-        state: &AppState,
         c: &mut Conn,
         ctx: &StackCtx,
         item: &EntryItem<'_>,
@@ -213,7 +212,6 @@ impl Plan {
         envs: &[Environment],
         publish: bool,
     ) -> ApiResult<()> {
-        let backend = state.db().backend();
         let (space, ct, uid) = (&ctx.space, item.content_type, item.uid);
         if !schemas::exists(c, space, Kind::ContentType, ct).await? {
             self.add(
@@ -226,10 +224,10 @@ impl Plan {
         let mut steps = Vec::new();
         let mut last = None;
         for code in codes {
-            let mut found = entries::get(c, backend, space, ct, uid, code).await?;
+            let mut found = entries::get(c, space, ct, uid, code).await?;
             for fallback in [item.fallback, Some(master)].into_iter().flatten() {
                 if found.is_none() {
-                    found = entries::get(c, backend, space, ct, uid, fallback).await?;
+                    found = entries::get(c, space, ct, uid, fallback).await?;
                 }
             }
             let Some(entry) = found else {
@@ -241,7 +239,7 @@ impl Plan {
             };
             let v = item.version.unwrap_or(entry.version);
             if publish
-                && entries::version(c, backend, space, uid, &entry.locale, v)
+                && entries::version(c, space, uid, &entry.locale, v)
                     .await?
                     .is_none()
             {
@@ -441,12 +439,7 @@ fn action(publish: bool) -> &'static str {
 
 /// Carries out an accepted publish request: the plan and apply of a publish, with the approval
 /// given.
-pub(crate) async fn carry_out(
-    state: &AppState,
-    c: &mut Conn,
-    ctx: &StackCtx,
-    r: &PublishRequest,
-) -> ApiResult<()> {
+pub(crate) async fn carry_out(c: &mut Conn, ctx: &StackCtx, r: &PublishRequest) -> ApiResult<()> {
     let mut plan = Plan::new(c, ctx, Gate::Approved).await?;
     let envs = plan
         .environments(c, ctx, std::slice::from_ref(&r.environment_uid), |_| {
@@ -462,7 +455,7 @@ pub(crate) async fn carry_out(
             version: Some(r.version),
         };
         let codes = std::slice::from_ref(&r.locale);
-        plan.entry(state, c, ctx, &item, codes, &envs, r.action == "publish")
+        plan.entry(c, ctx, &item, codes, &envs, r.action == "publish")
             .await?;
     }
     if let Some(e) = plan.refusal() {

@@ -314,7 +314,6 @@ impl StageInput {
 /// own ACL (WF-3, after the caller's entry `Update` decision), the audit row and the
 /// `workflow_stage_change` webhook event. Used by the entry route and bulk workflow updates.
 pub(crate) async fn set_stage(
-    state: &crate::state::AppState,
     c: &mut Conn,
     ctx: &StackCtx,
     ct: &str,
@@ -327,7 +326,7 @@ pub(crate) async fn set_stage(
     use headwater_store::repo::audit;
     use headwater_store::repo::workflows::StageChange;
     let actor = ctx.actor();
-    let entry = load(state, c, ctx, ct, uid, locale).await?;
+    let entry = load(c, ctx, ct, uid, locale).await?;
     let wf = workflow_for(c, ctx, ct).await?.ok_or_else(|| {
         ApiError::invalid(
             "workflow.workflow_stage",

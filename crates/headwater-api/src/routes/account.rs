@@ -18,7 +18,6 @@ use headwater_core::secret;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::links::Kind;
 use headwater_store::repo::{invitations, links as link_rows, orgs, stacks, users, Actor};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 /// Checks a new password and its confirmation (when sent); the field names are the
@@ -147,7 +146,7 @@ pub async fn update(
         .await?
         .ok_or_else(ApiError::not_logged_in)?;
     let memberships = orgs::of_user(&mut tx, &user.uid).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Profile updated successfully.",
         "user",
@@ -184,7 +183,7 @@ pub async fn forgot_password(
         &expires,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let body = format!(
         "A password reset was asked for the Headwater account {email}.\n\n\
          Reset token: {token}\n\
@@ -245,7 +244,7 @@ pub async fn reset_password(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     tracing::info!(user = %user.uid, "password reset through a reset link");
     Ok(notice("Your password has been reset successfully."))
 }
@@ -360,7 +359,7 @@ pub async fn activate(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "notice": "Your account has been activated." })),

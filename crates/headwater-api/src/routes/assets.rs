@@ -22,7 +22,6 @@ use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::publications;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::stacks;
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 fn tags_from(v: Option<&Value>) -> ApiResult<Option<Value>> {
@@ -275,7 +274,7 @@ pub async fn create(
         let asset = assets::insert(&mut tx, &ctx.space, &uid, &meta, Some(&info), &actor).await?;
         audit::record(&mut tx, &actor, event(&ctx, "create", &asset)).await?;
         events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "create", &asset)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok::<Asset, ApiError>(asset)
     }
     .await;
@@ -334,7 +333,7 @@ pub async fn list(
         skip,
         limit,
     };
-    let (items, total) = assets::list_query(&mut c, state.db().backend(), &ctx.space, &lq)
+    let (items, total) = assets::list_query(&mut c, &ctx.space, &lq)
         .await?
         .map_err(|r| query_refused(&r.0))?;
     if q.flag("count") {
@@ -463,7 +462,7 @@ pub async fn update(
             .ok_or_else(|| ApiError::not_found("asset"))?;
         audit::record(&mut tx, &actor, event(&ctx, "update", &asset)).await?;
         events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "update", &asset)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         Ok(asset)
     }
     .await;
@@ -503,7 +502,7 @@ pub async fn delete(
     let keys = assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
     events::emit(&mut tx, &ctx, asset_event(&state, &ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Files go after the rows: a crash in between leaves an unreferenced file, never a dangling row.
     for k in keys {
         state.storage().delete(&k).await;
@@ -742,7 +741,7 @@ pub async fn create_folder(
     )
     .await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &folder)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Folder created successfully.",
         "asset",
@@ -799,7 +798,7 @@ pub async fn update_folder(
         .await?
         .ok_or_else(|| ApiError::not_found("folder"))?;
     audit::record(&mut tx, &actor, event(&ctx, "update", &folder)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Folder updated successfully.",
         "asset",
@@ -824,7 +823,7 @@ pub async fn delete_folder(
     }
     assets::delete(&mut tx, &ctx.space, &uid).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Folder deleted successfully."))
 }
 
@@ -908,7 +907,7 @@ async fn publish_or_unpublish(
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         return Ok((
             StatusCode::OK,
             Json(serde_json::json!({
@@ -918,7 +917,7 @@ async fn publish_or_unpublish(
         ));
     }
     plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The requested action has been performed."))
 }
 

@@ -581,7 +581,7 @@ async fn fail(
         &actor,
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let mut e = ApiError::validation(message, errors).with("merge_uid", json!(m.uid));
     e.code = MERGE_FAILED;
     Err(e)
@@ -602,7 +602,7 @@ pub async fn merge(
     let st = strategies(&q, &body, &p)?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
-    branch_merges::lock_branch(&mut tx, state.db().backend(), &ctx.stack.uid, &p.base.uid).await?;
+    branch_merges::lock_branch(&mut tx, &ctx.stack.uid, &p.base.uid).await?;
     let mut base = HashMap::new();
     let mut changes = Vec::new();
     for t in [ItemType::GlobalField, ItemType::ContentType] {
@@ -750,7 +750,7 @@ pub async fn merge(
         ctx.audit("merge", "branch", &m.uid, &title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let mut answer = job_json(&ctx, &m);
     answer["notice"] = json!("Branches merged successfully.");
     Ok((StatusCode::OK, Json(answer)))
@@ -822,7 +822,7 @@ pub async fn update_settings(
         ctx.audit("update", "branch_settings", &b.uid, &b.uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Branch settings updated successfully."))
 }
 

@@ -22,7 +22,6 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::assets;
 use headwater_store::repo::audit;
 use headwater_store::repo::branches::{self, Alias, Branch, MAIN};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 /// Branch and alias uids: lowercase letters, digits and `_`, at most 15 characters.
@@ -145,22 +144,14 @@ pub async fn create(
                 "is not valid.",
             )
         })?;
-    let b = branches::create(
-        &mut tx,
-        state.db().backend(),
-        &ctx.stack.uid,
-        &uid,
-        &from,
-        &actor,
-    )
-    .await?;
+    let b = branches::create(&mut tx, &ctx.stack.uid, &uid, &from, &actor).await?;
     audit::record(
         &mut tx,
         &actor,
         ctx.audit("create", "branch", &b.uid, &b.uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Branch created successfully.",
         "branch",
@@ -213,7 +204,7 @@ pub async fn delete(
         ctx.audit("delete", "branch", &b.uid, &b.uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Files no other branch shares go after the rows (a crash in between leaves a stray file).
     for k in keys {
         state.storage().delete(&k).await;
@@ -312,7 +303,7 @@ pub async fn assign_alias(
         ctx.audit("update", "branch_alias", &a.uid, &target),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Branch alias assigned successfully.",
         "branch_alias",
@@ -338,6 +329,6 @@ pub async fn delete_alias(
         ctx.audit("delete", "branch_alias", &a.uid, &a.target_branch),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Branch alias deleted successfully."))
 }

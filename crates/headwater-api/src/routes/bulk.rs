@@ -31,7 +31,6 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::NewItem;
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// Items (entries and assets together) per request.
@@ -228,7 +227,7 @@ async fn run(
             fallback: item.locale.as_deref(),
             version: item.version,
         };
-        plan.entry(state, &mut tx, ctx, &entry, &codes, &envs, publish)
+        plan.entry(&mut tx, ctx, &entry, &codes, &envs, publish)
             .await?;
     }
     for (i, item) in asset_items.iter().enumerate() {
@@ -251,7 +250,7 @@ async fn run(
         return Err(refused(publish, plan.errors));
     }
     plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Done::Now)
 }
 
@@ -311,7 +310,7 @@ async fn enqueue(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // The job is the record; this instance starts on it at once (the worker of any instance
     // takes it over if this one stops first). A scheduled job waits for its time.
     if scheduled_at.is_none() && state.config().events.run_jobs {

@@ -30,7 +30,6 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::{assets, audit, entries, locales, workflows};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// Items per request.
@@ -188,7 +187,7 @@ pub async fn delete(
             );
             continue;
         }
-        let entry = match load(&state, &mut tx, &ctx, &e.content_type, &e.uid, &locale).await {
+        let entry = match load(&mut tx, &ctx, &e.content_type, &e.uid, &locale).await {
             Ok(entry) => entry,
             Err(err) => {
                 item_error(&mut errors, &format!("{}.uid", e.at), err)?;
@@ -249,7 +248,7 @@ pub async fn delete(
         // Dropping the transaction rolls it back: nothing was deleted.
         return Err(refused("delete", errors));
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Files go after the rows, as for a single delete.
     for k in files {
         state.storage().delete(&k).await;
@@ -312,24 +311,14 @@ pub async fn workflow(
             );
             continue;
         }
-        if let Err(err) = set_stage(
-            &state,
-            &mut tx,
-            &ctx,
-            &e.content_type,
-            &e.uid,
-            &locale,
-            &input,
-        )
-        .await
-        {
+        if let Err(err) = set_stage(&mut tx, &ctx, &e.content_type, &e.uid, &locale, &input).await {
             item_error(&mut errors, &e.at, err)?;
         }
     }
     if !errors.is_empty() {
         return Err(refused("workflow update", errors));
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "notice": "Workflow stage updated successfully." })),

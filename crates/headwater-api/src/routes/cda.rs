@@ -61,7 +61,6 @@ fn delivered(ctx: &DeliveryCtx, e: &Entry) -> Value {
 }
 
 async fn published(
-    state: &AppState,
     c: &mut Conn,
     ctx: &DeliveryCtx,
     ct: &str,
@@ -70,7 +69,6 @@ async fn published(
 ) -> ApiResult<(Vec<Entry>, i64)> {
     Ok(entries::list(
         c,
-        state.db().backend(),
         &ListQuery {
             stack_uid: &ctx.space,
             content_type_uid: ct,
@@ -127,7 +125,7 @@ async fn list_entries(
     check_type(&mut c, &ctx, &ct).await?;
     crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let (items, total) = published(&state, &mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, total) = published(&mut c, &ctx, &ct, &locale, &p).await?;
     if q.flag("count") {
         return Ok(Json(json!({ "entries": total })));
     }
@@ -166,7 +164,7 @@ async fn fetch_entry(
         skip: 0,
         limit: 1,
     };
-    let (items, _) = published(&state, &mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, _) = published(&mut c, &ctx, &ct, &locale, &p).await?;
     let e = items.first().ok_or_else(|| ApiError::not_found("entry"))?;
     Ok(Json(json!({ "entry": delivered(&ctx, e) })))
 }

@@ -171,7 +171,6 @@ pub async fn create(
     };
     let token = match delivery_tokens::create_capped(
         &mut tx,
-        state.db().backend(),
         &ctx.stack.uid,
         &fields,
         &new_secret.hash,
@@ -192,7 +191,7 @@ pub async fn create(
     };
     audit::record(&mut tx, &actor, event(&ctx, "create", &token)).await?;
     let out = token_json(&mut tx, &token, Some(&new_secret.plaintext)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Delivery Token created successfully.",
         "token",
@@ -264,7 +263,7 @@ pub async fn update(
     };
     audit::record(&mut tx, &actor, event(&ctx, "update", &token)).await?;
     let out = token_json(&mut tx, &token, None).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Delivery Token updated successfully.",
         "token",
@@ -283,6 +282,6 @@ pub async fn delete(
     let mut tx = state.db().begin().await?;
     delivery_tokens::delete(&mut tx, &ctx.stack.uid, &uid).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Delivery Token deleted successfully."))
 }

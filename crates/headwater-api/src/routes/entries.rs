@@ -26,7 +26,6 @@ use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueP
 use headwater_store::repo::publications;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::{locales, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// Contentstack's code for a failed entry create or update.
@@ -68,7 +67,6 @@ fn check_limits(map: &Map<String, Value>, verb: &str) -> ApiResult<()> {
 
 /// Validates and checks uniqueness; returns (title, cleaned document).
 async fn validate(
-    state: &AppState,
     c: &mut Conn,
     fields: &[Field],
     map: &Map<String, Value>,
@@ -80,7 +78,7 @@ async fn validate(
     let mut errors = crate::lookup::taxonomies::missing_entry_terms(c, space, &doc).await?;
     for f in content::unique_fields(fields) {
         if let Some(v) = doc.get(&f.uid) {
-            if entries::value_taken(c, state.db().backend(), probe, &f.uid, v).await? {
+            if entries::value_taken(c, probe, &f.uid, v).await? {
                 errors
                     .entry(f.uid.clone())
                     .or_default()
@@ -117,7 +115,6 @@ pub async fn list(
     crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
     let (items, total) = entries::list(
         &mut c,
-        state.db().backend(),
         &ListQuery {
             stack_uid: &ctx.space,
             content_type_uid: &ct,
@@ -167,7 +164,7 @@ pub async fn fetch(
     let locale = locale_of(&mut c, &ctx, &q).await?;
     // An entry found is of an existing content type (deleting a type deletes its entries), so
     // the type is looked up only to tell "no such type" (118) from "no such entry" (141).
-    let mut entry = match load(&state, &mut c, &ctx, &ct, &uid, &locale).await {
+    let mut entry = match load(&mut c, &ctx, &ct, &uid, &locale).await {
         Ok(e) => e,
         Err(e) => {
             content_type_exists(&mut c, &ctx, &ct).await?;
@@ -178,16 +175,9 @@ pub async fn fetch(
         let n: i64 = v
             .parse()
             .map_err(|_| ApiError::invalid("version", "must be a whole number."))?;
-        let (doc, by, at) = entries::version(
-            &mut c,
-            state.db().backend(),
-            &ctx.space,
-            &uid,
-            &entry.locale,
-            n,
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("entry version"))?;
+        let (doc, by, at) = entries::version(&mut c, &ctx.space, &uid, &entry.locale, n)
+            .await?
+            .ok_or_else(|| ApiError::not_found("entry version"))?;
         entry.title = doc
             .get("title")
             .and_then(Value::as_str)
@@ -216,7 +206,6 @@ pub async fn create(
     let map = body.wrapped("entry")?;
     check_limits(map, "creation")?;
     let actor = ctx.actor();
-    let backend = state.db().backend();
     let mut tx = state.db().begin().await?;
     let fields = content_type(&mut tx, &ctx, &ct).await?;
     let locale = locale_of(&mut tx, &ctx, &q).await?;
@@ -227,10 +216,7 @@ pub async fn create(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) = validate(
-        &state, &mut tx, &fields, map, &probe, &ctx.space, "creation",
-    )
-    .await?;
+    let (title, doc) = validate(&mut tx, &fields, map, &probe, &ctx.space, "creation").await?;
     let tags = tags_of(map, None)?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
@@ -243,7 +229,7 @@ pub async fn create(
         tags: &tags,
         unindexed: &unindexed,
     };
-    let entry = entries::insert(&mut tx, backend, &w, &actor).await?;
+    let entry = entries::insert(&mut tx, &w, &actor).await?;
     audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
     events::emit(
         &mut tx,
@@ -251,7 +237,7 @@ pub async fn create(
         WebhookEvent::entry("create", &ct, entry_json(&entry, None)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Entry created successfully.",
         "entry",
@@ -277,22 +263,14 @@ pub async fn update(
         ),
     };
     let actor = ctx.actor();
-    let backend = state.db().backend();
     let mut tx = state.db().begin().await?;
     let fields = content_type(&mut tx, &ctx, &ct).await?;
     let locale = locale_of(&mut tx, &ctx, &q).await?;
-    let current = entries::get(&mut tx, backend, &ctx.space, &ct, &uid, &locale).await?;
+    let current = entries::get(&mut tx, &ctx.space, &ct, &uid, &locale).await?;
     if current.is_none()
-        && entries::get(
-            &mut tx,
-            backend,
-            &ctx.space,
-            &ct,
-            &uid,
-            &ctx.stack.master_locale,
-        )
-        .await?
-        .is_none()
+        && entries::get(&mut tx, &ctx.space, &ct, &uid, &ctx.stack.master_locale)
+            .await?
+            .is_none()
     {
         return Err(entry_not_found());
     }
@@ -304,8 +282,7 @@ pub async fn update(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) =
-        validate(&state, &mut tx, &fields, map, &probe, &ctx.space, "update").await?;
+    let (title, doc) = validate(&mut tx, &fields, map, &probe, &ctx.space, "update").await?;
     let tags = tags_of(map, current.as_ref().map(|e| &e.tags))?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
@@ -320,8 +297,8 @@ pub async fn update(
     };
     let entry = match &current {
         // Not yet localized in this locale: this write creates the localized version.
-        None => entries::insert(&mut tx, backend, &w, &actor).await?,
-        Some(cur) => match entries::update(&mut tx, backend, &w, expected, &actor).await? {
+        None => entries::insert(&mut tx, &w, &actor).await?,
+        Some(cur) => match entries::update(&mut tx, &w, expected, &actor).await? {
             Some(e) => e,
             None => {
                 return Err(ApiError::new(
@@ -346,7 +323,7 @@ pub async fn update(
     .await?;
     let pubs =
         publications::of_items(&mut tx, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let message = if current.is_none() {
         "Entry localized successfully."
     } else {
@@ -366,7 +343,7 @@ pub async fn delete(
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, &ctx, &ct).await?;
     let locale = locale_of(&mut tx, &ctx, &q).await?;
-    let entry = load(&state, &mut tx, &ctx, &ct, &uid, &locale).await?;
+    let entry = load(&mut tx, &ctx, &ct, &uid, &locale).await?;
     // A locale other than the master removes only that localization.
     let only_locale =
         (q.get("locale").is_some() && locale != ctx.stack.master_locale).then_some(locale.as_str());
@@ -387,7 +364,7 @@ pub async fn delete(
         WebhookEvent::entry("delete", &ct, entry_json(&entry, None)),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Entry deleted successfully."))
 }
 
@@ -401,7 +378,7 @@ pub async fn versions(
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let entry = load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
+    let entry = load(&mut c, &ctx, &ct, &uid, &locale).await?;
     let all = entries::versions(&mut c, &ctx.space, &uid, &entry.locale).await?;
     let names =
         crate::routes::entry_extras::version_names_json(&mut c, &ctx.space, &uid, &entry.locale)
@@ -475,7 +452,7 @@ async fn publish_or_unpublish(
         locale_codes.push(locale_of(&mut tx, ctx, q).await?);
     }
     // An entry missing in every locale is "not found" (141), not an invalid setting.
-    load(state, &mut tx, ctx, ct, uid, &ctx.stack.master_locale).await?;
+    load(&mut tx, ctx, ct, uid, &ctx.stack.master_locale).await?;
     let mut plan = Plan::new(&mut tx, ctx, Gate::Request).await?;
     let envs = plan
         .environments(&mut tx, ctx, &env_names, |_| "entry.environments".into())
@@ -490,7 +467,7 @@ async fn publish_or_unpublish(
             fallback: None,
             version,
         };
-        plan.entry(state, &mut tx, ctx, &item, &locale_codes, &envs, publish)
+        plan.entry(&mut tx, ctx, &item, &locale_codes, &envs, publish)
             .await?;
     }
     if let Some(e) = plan.refusal() {
@@ -520,7 +497,7 @@ async fn publish_or_unpublish(
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         return Ok((
             StatusCode::OK,
             Json(json!({
@@ -530,7 +507,7 @@ async fn publish_or_unpublish(
         ));
     }
     let done = plan.apply(&mut tx, ctx).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     if done.requests.is_empty() {
         return Ok(notice("The requested action has been performed."));
     }
@@ -578,11 +555,10 @@ pub async fn entry_locales(
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
-    let backend = state.db().backend();
-    load(&state, &mut c, &ctx, &ct, &uid, &ctx.stack.master_locale).await?;
+    load(&mut c, &ctx, &ct, &uid, &ctx.stack.master_locale).await?;
     let mut out = Vec::new();
     for l in locales::list(&mut c, &ctx.space).await? {
-        let localized = entries::get(&mut c, backend, &ctx.space, &ct, &uid, &l.code)
+        let localized = entries::get(&mut c, &ctx.space, &ct, &uid, &l.code)
             .await?
             .is_some();
         let mut item = json!({ "code": l.code });

@@ -17,7 +17,6 @@ use headwater_core::policy::{self, Action, EntryLock, Module, Named, Op};
 use headwater_store::repo::extensions::{self, Metadata, MetadataWrite};
 use headwater_store::repo::references::{self, Referrer};
 use headwater_store::repo::{assets, audit, entries, publications, schemas, workflows, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -179,9 +178,9 @@ pub async fn entry_references(
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
+    load(&mut c, &ctx, &ct, &uid, &locale).await?;
     let only = q.get("locale").map(|_| locale.as_str());
-    let rows = references::candidates(&mut c, state.db().backend(), &ctx.space, &uid, only)
+    let rows = references::candidates(&mut c, &ctx.space, &uid, only)
         .await?
         .into_iter()
         .filter(|r| r.uid != uid && refers_to_entry(&r.doc, &uid))
@@ -204,7 +203,7 @@ pub async fn asset_references(
         Some(a) if !a.is_dir => {}
         _ => return Err(ApiError::not_found("asset")),
     }
-    let rows = references::candidates(&mut c, state.db().backend(), &ctx.space, &uid, None)
+    let rows = references::candidates(&mut c, &ctx.space, &uid, None)
         .await?
         .into_iter()
         .filter(|r| refers_to_asset(&r.doc, &uid))
@@ -255,16 +254,9 @@ pub async fn name_version(
         Some(l) => locale_in(&mut tx, &ctx, l).await?,
         None => locale_of(&mut tx, &ctx, &q).await?,
     };
-    let entry = entries::get(
-        &mut tx,
-        state.db().backend(),
-        &ctx.space,
-        &ct,
-        &uid,
-        &locale,
-    )
-    .await?
-    .ok_or_else(crate::lookup::entries::entry_not_found)?;
+    let entry = entries::get(&mut tx, &ctx.space, &ct, &uid, &locale)
+        .await?
+        .ok_or_else(crate::lookup::entries::entry_not_found)?;
     check_entry_lock(&mut tx, &ctx, &uid, &locale).await?;
     let known = entries::versions(&mut tx, &ctx.space, &uid, &locale).await?;
     if !known.iter().any(|(v, _, _)| *v == version) {
@@ -287,7 +279,7 @@ pub async fn name_version(
         ctx.audit("version_name", "entry", &uid, &entry.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Version name assigned successfully"))
 }
 
@@ -314,16 +306,9 @@ pub async fn unname_version(
         Some(l) => locale_in(&mut tx, &ctx, &l).await?,
         None => locale_of(&mut tx, &ctx, &q).await?,
     };
-    let entry = entries::get(
-        &mut tx,
-        state.db().backend(),
-        &ctx.space,
-        &ct,
-        &uid,
-        &locale,
-    )
-    .await?
-    .ok_or_else(crate::lookup::entries::entry_not_found)?;
+    let entry = entries::get(&mut tx, &ctx.space, &ct, &uid, &locale)
+        .await?
+        .ok_or_else(crate::lookup::entries::entry_not_found)?;
     check_entry_lock(&mut tx, &ctx, &uid, &locale).await?;
     if !extensions::delete_version_name(&mut tx, &ctx.space, &uid, &locale, version).await? {
         return Err(ApiError::not_found("version name"));
@@ -334,7 +319,7 @@ pub async fn unname_version(
         ctx.audit("version_name_delete", "entry", &uid, &entry.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Version name deleted successfully"))
 }
 
@@ -390,7 +375,7 @@ pub async fn unlocalize(
             format!("'{locale}' is the master locale; an entry cannot be unlocalized from it."),
         ));
     }
-    let entry = load(&state, &mut tx, &ctx, &ct, &uid, &locale).await?;
+    let entry = load(&mut tx, &ctx, &ct, &uid, &locale).await?;
     if entry.locale != locale {
         return Err(ApiError::invalid(
             "locale",
@@ -407,7 +392,7 @@ pub async fn unlocalize(
         ctx.audit("unlocalize", "entry", &uid, &entry.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Entry unlocalized successfully."))
 }
 
@@ -568,7 +553,7 @@ pub async fn create_metadata(
             Some(l) => locale_in(&mut tx, &ctx, l).await?,
             None => ctx.stack.master_locale.clone(),
         };
-        load(&state, &mut tx, &ctx, &ct, &entity_uid, &locale).await?;
+        load(&mut tx, &ctx, &ct, &entity_uid, &locale).await?;
         check_entry_lock(&mut tx, &ctx, &entity_uid, &locale).await?;
         locale
     } else {
@@ -603,7 +588,7 @@ pub async fn create_metadata(
         ctx.audit("create", "metadata", &m.uid, &entity_uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Metadata created successfully.",
         "metadata",
@@ -654,7 +639,7 @@ pub async fn update_metadata(
         ctx.audit("update", "metadata", &m.uid, &m.entity_uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Metadata updated successfully.",
         "metadata",
@@ -685,7 +670,7 @@ pub async fn delete_metadata(
         ctx.audit("delete", "metadata", &m.uid, &m.entity_uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Metadata deleted successfully."))
 }
 

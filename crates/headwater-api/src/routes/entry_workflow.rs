@@ -21,7 +21,6 @@ use axum::Json;
 use headwater_core::policy::{self, Action, Module, Named, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::workflows::{self, NewRequest};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 /// comment}}}` requests (0), accepts (1) or rejects (-1) a publish or unpublish.
@@ -64,8 +63,8 @@ async fn set_stage(
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     let locale = locale_of(&mut tx, ctx, q).await?;
-    rules::set_stage(state, &mut tx, ctx, ct, uid, &locale, &input).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    rules::set_stage(&mut tx, ctx, ct, uid, &locale, &input).await?;
+    tx.commit().await?;
     Ok(notice("Workflow stage updated successfully."))
 }
 
@@ -118,7 +117,7 @@ async fn publish_request(
     let mut tx = state.db().begin().await?;
     content_type_exists(&mut tx, ctx, ct).await?;
     let locale = locale_of(&mut tx, ctx, q).await?;
-    let entry = load(state, &mut tx, ctx, ct, uid, &locale).await?;
+    let entry = load(&mut tx, ctx, ct, uid, &locale).await?;
     let rule = workflows::rule(&mut tx, &ctx.stack.uid, &rule_uid)
         .await?
         .ok_or_else(|| ApiError::not_found("publish rule"))?;
@@ -194,7 +193,7 @@ async fn publish_request(
                 continue;
             }
             if approved {
-                publish::carry_out(state, &mut tx, ctx, &req).await?;
+                publish::carry_out(&mut tx, ctx, &req).await?;
             }
             settled.extend(workflows::by_uid(&mut tx, &req.uid).await?);
         }
@@ -231,7 +230,7 @@ async fn publish_request(
         .await?;
         format!("You have {verb} the request to {action} entry on {env} environment.")
     };
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice(&message))
 }
 
@@ -247,7 +246,7 @@ pub async fn entry_workflow_details(
     let mut c = state.db().reader().await?;
     content_type_exists(&mut c, &ctx, &ct).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    load(&state, &mut c, &ctx, &ct, &uid, &locale).await?;
+    load(&mut c, &ctx, &ct, &uid, &locale).await?;
     let stage = workflows::entry_stage(&mut c, &ctx.space, &uid, &locale).await?;
     let stage_json = match &stage {
         Some(s) => {

@@ -109,7 +109,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, env_event(&ctx, "create", &env)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Environment created successfully.",
         "environment",
@@ -148,7 +148,7 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, env_event(&ctx, "update", &env)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Environment updated successfully.",
         "environment",
@@ -169,6 +169,6 @@ pub async fn delete(
         return Err(ApiError::not_found("environment"));
     }
     audit::record(&mut tx, &actor, env_event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Environment deleted successfully."))
 }

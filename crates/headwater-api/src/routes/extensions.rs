@@ -18,7 +18,6 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::extensions::{self, Extension};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// The extension types Contentstack knows.
@@ -351,7 +350,7 @@ pub async fn create(
         ctx.audit("create", "extension", &e.uid, &e.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Extension created successfully.",
         "extension",
@@ -407,7 +406,7 @@ pub async fn update(
         ctx.audit("update", "extension", &e.uid, &e.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Extension updated successfully.",
         "extension",
@@ -441,6 +440,6 @@ pub async fn delete(
         ctx.audit("delete", "extension", &e.uid, &e.title),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Extension deleted successfully."))
 }

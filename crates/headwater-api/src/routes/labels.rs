@@ -127,7 +127,7 @@ pub async fn create_label(
         ctx.audit("create", "label", &l.uid, &l.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Label created successfully.",
         "label",
@@ -162,7 +162,7 @@ pub async fn update_label(
         ctx.audit("update", "label", &l.uid, &l.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Label updated successfully.",
         "label",
@@ -188,6 +188,6 @@ pub async fn delete_label(
         ctx.audit("delete", "label", &l.uid, &l.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Label deleted successfully."))
 }

@@ -141,7 +141,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, event(&ctx, "create", &l)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Language added successfully.",
         "locale",
@@ -183,7 +183,7 @@ pub async fn update(
     .await?
     .ok_or_else(|| ApiError::not_found("locale"))?;
     audit::record(&mut tx, &actor, event(&ctx, "update", &l)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Language updated successfully.",
         "locale",
@@ -208,6 +208,6 @@ pub async fn delete(
     let mut tx = state.db().begin().await?;
     locales::delete(&mut tx, &ctx.space, &code).await?;
     audit::record(&mut tx, &actor, event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Language removed successfully."))
 }

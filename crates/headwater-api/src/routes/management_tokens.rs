@@ -313,7 +313,6 @@ pub async fn create(
     let mut tx = state.db().begin().await?;
     let outcome = tokens::create_capped(
         &mut tx,
-        state.db().backend(),
         &ctx.stack.uid,
         &fields,
         &new_secret.hash,
@@ -340,7 +339,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, token_event(&ctx, "create", &token)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Revocation, re-scoping and evictions take effect on the next request.
     crate::revocation::announce(&state).await;
     Ok(created(
@@ -410,7 +409,7 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, token_event(&ctx, "update", &token)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Revocation, re-scoping and evictions take effect on the next request.
     crate::revocation::announce(&state).await;
     Ok(updated(
@@ -434,7 +433,7 @@ pub async fn delete(
         return Err(ApiError::not_found("management token"));
     }
     audit::record(&mut tx, &actor, token_event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // Revocation, re-scoping and evictions take effect on the next request.
     crate::revocation::announce(&state).await;
     Ok(notice("Management Token deleted successfully."))

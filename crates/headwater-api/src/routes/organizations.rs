@@ -19,7 +19,6 @@ use headwater_store::repo::invitations::{self, Invitation};
 use headwater_store::repo::links::Kind;
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::{links as link_rows, roles, stacks, users, Actor};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 /// `GET /v3/organizations`: the caller's organizations.
@@ -344,7 +343,7 @@ pub async fn share(
         out.push(invitation_json(&inv));
         mails.push((email_n, message));
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     deliver_all(&state, &org, mails);
     Ok((
         StatusCode::OK,
@@ -405,7 +404,7 @@ pub async fn resend(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let message =
         links::invitation_message(&state, &org.name, &inv.uid, &token.plaintext, &expires);
     deliver_all(&state, &org, vec![(inv.email.clone(), message)]);
@@ -444,7 +443,7 @@ pub async fn revoke(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The invitation has been deleted successfully."))
 }
 
@@ -510,7 +509,7 @@ pub async fn transfer_ownership(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let body = format!(
         "{from} asks you to take over the ownership of the organization \"{name}\" on Headwater.\n\n\
          Accept: {base}/v3/organizations/accept_ownership/{token}\n\n\
@@ -574,6 +573,6 @@ pub async fn accept_ownership(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Ownership transferred successfully."))
 }

@@ -17,7 +17,6 @@ use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::publish_jobs::{self, QueueFilter};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn job_not_found() -> ApiError {
@@ -177,7 +176,7 @@ pub async fn unschedule(
         ));
     }
     let mut tx = state.db().begin().await?;
-    publish_jobs::lock(&mut tx, state.db().backend(), &job.uid).await?;
+    publish_jobs::lock(&mut tx, &job.uid).await?;
     if !publish_jobs::cancel_item(&mut tx, &job.uid, &item.uid).await? {
         return Err(ApiError::invalid(
             "uid",
@@ -190,7 +189,7 @@ pub async fn unschedule(
         ctx.audit("unschedule", "publish_queue", &item.uid, &item.item_uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "notice": "The scheduled item was unscheduled successfully." })),

@@ -17,7 +17,6 @@ use headwater_store::repo::audit;
 use headwater_store::repo::environments::{self, Environment};
 use headwater_store::repo::workflows::{self, Rule, RuleWrite};
 use headwater_store::repo::Conn;
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn rule_json(r: &Rule, env: Option<&Environment>) -> Value {
@@ -279,7 +278,7 @@ async fn finish_rule(
     )
     .await?;
     let out = rule_json_with_env(&mut tx, ctx, r).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(out)
 }
 
@@ -324,7 +323,7 @@ pub async fn delete_rule(
         ctx.audit("delete", "publish_rule", &uid, &uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Publish rule deleted successfully."))
 }
 

@@ -23,7 +23,6 @@ use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// A release's items as `ctx` may see them: the stored title of an item whose entry (or asset)
@@ -161,7 +160,7 @@ pub async fn create(
         ctx.audit("create", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Release created successfully.",
         "release",
@@ -204,7 +203,7 @@ pub async fn update(
         ctx.audit("update", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Release updated successfully.",
         "release",
@@ -242,18 +241,12 @@ pub async fn delete(
         ctx.audit("delete", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Release deleted successfully."))
 }
 
 /// Checks an item and fills in what the client left out (locale, action, title).
-async fn checked_item(
-    c: &mut Conn,
-    backend: headwater_store::Backend,
-    ctx: &StackCtx,
-    i: usize,
-    item: &Value,
-) -> ApiResult<Value> {
+async fn checked_item(c: &mut Conn, ctx: &StackCtx, i: usize, item: &Value) -> ApiResult<Value> {
     let field = |k: &str| format!("items[{i}].{k}");
     let Value::Object(m) = item else {
         return Err(ApiError::invalid(
@@ -306,11 +299,9 @@ async fn checked_item(
                     format!("'{ct}' is not a content type of this stack."),
                 ));
             }
-            let e = match entries::get(c, backend, &ctx.space, ct, uid, &locale).await? {
+            let e = match entries::get(c, &ctx.space, ct, uid, &locale).await? {
                 Some(e) => Some(e),
-                None => {
-                    entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale).await?
-                }
+                None => entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale).await?,
             }
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -386,7 +377,7 @@ pub async fn add_items(
     let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
     for (i, item) in new.iter().enumerate() {
-        let item = checked_item(&mut tx, state.db().backend(), &ctx, i, item).await?;
+        let item = checked_item(&mut tx, &ctx, i, item).await?;
         items.retain(|x| !same_item(x, &item));
         items.push(item);
     }
@@ -424,7 +415,7 @@ async fn save_items(
         ctx.audit("update", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(message, "release", release_json(ctx, &r)))
 }
 
@@ -580,7 +571,7 @@ pub async fn deploy(
                     fallback: None,
                     version,
                 };
-                plan.entry(&state, &mut tx, &ctx, &entry, codes, &envs, publish)
+                plan.entry(&mut tx, &ctx, &entry, codes, &envs, publish)
                     .await?;
             }
             None => {
@@ -628,7 +619,7 @@ pub async fn deploy(
             },
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)?;
+        tx.commit().await?;
         return Ok((
             StatusCode::OK,
             Json(json!({
@@ -650,7 +641,7 @@ pub async fn deploy(
         ctx.audit("deploy", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Release sent successfully for deployment."))
 }
 
@@ -705,7 +696,7 @@ pub async fn clone(
         ctx.audit("create", "release", &r.uid, &r.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Release cloned successfully.",
         "release",
@@ -715,21 +706,16 @@ pub async fn clone(
 
 /// The current version of a release item's entry (in the item's locale, else the master's) or
 /// asset; `None` when it no longer exists.
-async fn latest_version(
-    c: &mut Conn,
-    backend: headwater_store::Backend,
-    ctx: &StackCtx,
-    item: &Value,
-) -> ApiResult<Option<i64>> {
+async fn latest_version(c: &mut Conn, ctx: &StackCtx, item: &Value) -> ApiResult<Option<i64>> {
     let uid = item.get("uid").and_then(Value::as_str).unwrap_or_default();
     let locale = item
         .get("locale")
         .and_then(Value::as_str)
         .unwrap_or(&ctx.stack.master_locale);
     Ok(match item.get("content_type_uid").and_then(Value::as_str) {
-        Some(ct) => match entries::get(c, backend, &ctx.space, ct, uid, locale).await? {
+        Some(ct) => match entries::get(c, &ctx.space, ct, uid, locale).await? {
             Some(e) => Some(e.version),
-            None => entries::get(c, backend, &ctx.space, ct, uid, &ctx.stack.master_locale)
+            None => entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
                 .await?
                 .map(|e| e.version),
         },
@@ -776,7 +762,6 @@ pub async fn update_items(
             "must be [\"$all\"] or an array of items ({uid, locale}).",
         ));
     }
-    let backend = state.db().backend();
     let mut tx = state.db().begin().await?;
     let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
@@ -794,7 +779,7 @@ pub async fn update_items(
         if !all && !wanted.iter().any(|w| names_item(w, item)) {
             continue;
         }
-        match latest_version(&mut tx, backend, &ctx, item).await? {
+        match latest_version(&mut tx, &ctx, item).await? {
             Some(v) => item["version"] = json!(v),
             None => {
                 return Err(ApiError::invalid(
@@ -881,6 +866,6 @@ pub async fn move_items(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("Release items moved successfully."))
 }

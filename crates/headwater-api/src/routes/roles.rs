@@ -105,7 +105,7 @@ pub async fn create(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, role_event(&ctx, "create", &role)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "The role created successfully.",
         "role",
@@ -155,7 +155,7 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, role_event(&ctx, "update", &role)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "The role updated successfully.",
         "role",
@@ -186,6 +186,6 @@ pub async fn delete(
     }
     roles::delete(&mut tx, &ctx.stack.uid, &uid).await?;
     audit::record(&mut tx, &actor, role_event(&ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The role deleted successfully."))
 }

@@ -237,7 +237,7 @@ async fn create(
         Err(e) => return Err(e.into()),
     };
     audit::record(&mut tx, &actor, event(spec, ctx, "create", &d)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         &format!("{} created successfully.", spec.label),
         spec.key,
@@ -296,7 +296,7 @@ async fn update(
         .await?
         .ok_or_else(|| not_found(spec.label, uid))?;
     audit::record(&mut tx, &actor, event(spec, ctx, "update", &d)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         &format!("{} updated successfully.", spec.label),
         spec.key,
@@ -332,7 +332,7 @@ async fn delete(
     }
     schemas::delete(&mut tx, &ctx.space, spec.kind, uid).await?;
     audit::record(&mut tx, &actor, event(spec, ctx, "delete", &current)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice(&format!("{} deleted successfully.", spec.label)))
 }
 

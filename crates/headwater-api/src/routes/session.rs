@@ -267,9 +267,7 @@ pub async fn login(
         }
     }
     users::add_authtoken(&mut tx, &user.uid, &token.hash).await?;
-    tx.commit()
-        .await
-        .map_err(headwater_store::StoreError::from)?;
+    tx.commit().await?;
     attempt.succeeded();
     if tfa_step.is_some() {
         throttles.tfa.reset(&user.uid);
@@ -292,9 +290,7 @@ pub async fn logout(
     };
     let mut tx = state.db().begin().await?;
     users::delete_authtoken(&mut tx, authtoken_hash).await?;
-    tx.commit()
-        .await
-        .map_err(headwater_store::StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("You've logged out successfully!"))
 }
 

@@ -13,7 +13,6 @@ use headwater_core::policy::{Action, Module, Op, OrgRole};
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::stacks::{self, Stack};
 use headwater_store::repo::{orgs, roles, users, Actor};
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn is_locale_code(s: &str) -> bool {
@@ -93,7 +92,7 @@ pub async fn create(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Stack created successfully.",
         "stack",
@@ -156,7 +155,7 @@ pub async fn update(
     let mut tx = state.db().begin().await?;
     let stack = stacks::update(&mut tx, &ctx.stack.uid, &name, &description, &actor).await?;
     audit::record(&mut tx, &actor, stack_event(&stack, "update")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Stack updated successfully.",
         "stack",
@@ -194,7 +193,7 @@ pub async fn delete(
     keys.dedup();
     let keys = headwater_store::repo::assets::unreferenced(&mut tx, keys).await?;
     audit::record(&mut tx, &actor, stack_event(&ctx.stack, "delete")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     crate::revocation::announce(&state).await;
     for k in keys {
         state.storage().delete(&k).await;
@@ -334,7 +333,7 @@ pub async fn share(
         )
         .await?;
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     if !invited.is_empty() {
         let st = state.clone();
         tokio::spawn(async move {
@@ -374,7 +373,7 @@ pub async fn unshare(
         ctx.audit("unshare", "stack_users", &user.uid, &user.email),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(notice("The stack has been successfully unshared."))
 }
 
@@ -419,7 +418,7 @@ async fn store_settings(
         ctx.audit(action, "stack_settings", &ctx.stack.uid, &ctx.stack.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Stack settings updated successfully.",
         "stack_settings",
@@ -511,7 +510,7 @@ pub async fn transfer_ownership(
         ctx.audit("transfer_ownership", "stack", &target.uid, &to),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let body = format!(
         "You are asked to take over the ownership of the stack \"{name}\" (api_key {key}) on Headwater.\n\n\
          Accept: {base}/v3/stacks/accept_ownership/{token}?api_key={key}&uid={uid}\n\n\
@@ -583,7 +582,7 @@ pub async fn accept_ownership(
         stack_event(&stack, "accept_ownership"),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     crate::revocation::announce(&state).await;
     Ok(notice("Ownership transferred successfully."))
 }

@@ -278,7 +278,7 @@ pub async fn create(
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let t = insert_taxonomy(&mut tx, &ctx, &actor, &uid, &name, &description).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Taxonomy created successfully.",
         "taxonomy",
@@ -339,7 +339,7 @@ pub async fn update(
         ctx.audit("update", "taxonomy", &t.uid, &t.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Taxonomy updated successfully.",
         "taxonomy",
@@ -396,7 +396,7 @@ pub async fn delete(
         ctx.audit("delete", "taxonomy", &t.uid, &t.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -572,7 +572,7 @@ pub async fn import(
         }
         depth_of.insert(term_uid, depth);
     }
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let mut v = taxonomy_json(&t);
     v["terms_count"] = json!(items.len());
     Ok(created("Taxonomy imported successfully.", "taxonomy", v))
@@ -598,8 +598,7 @@ pub async fn list_terms(
     let mut c = state.db().reader().await?;
     if tax == "$all" {
         let text = typeahead.unwrap_or_default();
-        let found =
-            repo::search(&mut c, state.db().backend(), &ctx.space, &text, skip, limit).await?;
+        let found = repo::search(&mut c, &ctx.space, &text, skip, limit).await?;
         let items: Vec<Value> = found.iter().map(term_json).collect();
         let n = items.len() as i64;
         return Ok(listed("terms", items, q.flag("include_count").then_some(n)));
@@ -716,7 +715,7 @@ pub async fn create_term(
         ctx.audit("create", "term", &term.uid, &term.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Term created successfully.",
         "term",
@@ -759,7 +758,7 @@ pub async fn update_term(
         ctx.audit("update", "term", &term.uid, &term.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Term updated successfully.",
         "term",
@@ -846,7 +845,7 @@ pub async fn move_term(
         ctx.audit("move", "term", &term.uid, &term.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Term moved successfully.",
         "term",
@@ -899,7 +898,7 @@ pub async fn delete_term(
         ctx.audit("delete", "term", &cur.uid, &cur.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -17,7 +17,6 @@ use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::teams::{self, Mapping, Team};
 use headwater_store::repo::{roles, stacks, users, Actor, Conn};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 fn mapping_json(m: &Mapping) -> Value {
@@ -263,7 +262,7 @@ pub async fn create(
     }
     audit::record(&mut tx, &actor, team_event(&team, "create")).await?;
     let out = team_json(&mut tx, &team).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -339,7 +338,7 @@ pub async fn update(
     let team = teams::update(&mut tx, &team, &name, &description, &role, &actor).await?;
     audit::record(&mut tx, &actor, team_event(&team, "update")).await?;
     let out = team_json(&mut tx, &team).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Json(out))
 }
 
@@ -361,7 +360,7 @@ pub async fn delete(
     let team = team_in(&mut tx, &org, &uid).await?;
     teams::delete(&mut tx, &team.uid).await?;
     audit::record(&mut tx, &actor, team_event(&team, "delete")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -413,7 +412,7 @@ pub async fn users_add(
         teams::add_member(&mut tx, &team.uid, m).await?;
     }
     audit::record(&mut tx, &actor, team_event(&team, "add_users")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({"notice": "Users added to the team successfully.", "users": members})),
@@ -440,7 +439,7 @@ pub async fn users_remove(
         return Err(ApiError::not_found("team member"));
     }
     audit::record(&mut tx, &actor, team_event(&team, "remove_user")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -488,7 +487,7 @@ async fn put_mapping(
     let (stack_uid, role_uids) = resolve_mapping(&mut tx, &org, api_key, roles_v, "roles").await?;
     teams::set_mapping(&mut tx, &team.uid, &stack_uid, &role_uids).await?;
     audit::record(&mut tx, &actor, team_event(&team, action)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(Json(json!({
         "stackRoleMapping": {"stackApiKey": api_key, "roles": role_uids}
     })))
@@ -563,6 +562,6 @@ pub async fn mappings_delete(
         return Err(ApiError::not_found("stack role mapping"));
     }
     audit::record(&mut tx, &actor, team_event(&team, "remove_stack_roles")).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

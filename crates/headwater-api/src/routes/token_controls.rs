@@ -23,7 +23,6 @@ use headwater_core::secret::{self, SecretKind};
 use headwater_store::repo::audit;
 use headwater_store::repo::token_usage::{self, Counts, CLIENTS_KEPT};
 use headwater_store::repo::tokens;
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -79,7 +78,7 @@ pub async fn rotate(
         .await?
         .ok_or_else(|| ApiError::not_found("management token"))?;
     audit::record(&mut tx, &actor, token_event(&ctx, "rotate", &token)).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     // The old secret now resolves through the rotated-out list, with its grace period, on
     // every instance.
     crate::revocation::announce(&state).await;

@@ -16,7 +16,6 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::webhooks::{self, Attempt, Delivery, Webhook, WebhookFields};
-use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 
 /// How a stored basic-auth password is shown.
@@ -407,7 +406,7 @@ pub async fn create(
         ctx.audit("create", "webhook", &w.uid, &w.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "The webhook was created successfully",
         "webhook",
@@ -436,7 +435,7 @@ pub async fn update(
         ctx.audit("update", "webhook", &w.uid, &w.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "The Webhook was updated successfully",
         "webhook",
@@ -462,7 +461,7 @@ pub async fn delete(
         ctx.audit("delete", "webhook", &current.uid, &current.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "notice": "The Webhook was deleted successfully", "destination": {} })),
@@ -593,7 +592,7 @@ pub async fn retry(
         ctx.audit("retry", "webhook", &d.webhook_uid, &d.uid),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok((
         StatusCode::OK,
         Json(json!({ "notice": "Webhook retry scheduled" })),

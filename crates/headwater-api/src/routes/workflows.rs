@@ -16,7 +16,6 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::workflows::{self, Workflow, WorkflowWrite};
 use headwater_store::repo::Conn;
-use headwater_store::StoreError;
 use serde_json::{json, Value};
 
 fn workflow_json(w: &Workflow, api_key: &str, org_uid: &str) -> Value {
@@ -244,7 +243,7 @@ pub async fn create(
         ctx.audit("create", "workflow", &w.uid, &w.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(created(
         "Workflow created successfully.",
         "workflow",
@@ -281,7 +280,7 @@ pub async fn update(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(updated(
         "Workflow updated successfully.",
         "workflow",
@@ -337,7 +336,7 @@ async fn set_enabled(
         },
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let notice = if enabled {
         "Workflow enabled successfully."
     } else {
@@ -394,7 +393,7 @@ pub async fn delete(
         ctx.audit("delete", "workflow", &w.uid, &w.name),
     )
     .await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     let mut body = wf_json(&ctx, &w);
     body["deleted_at"] = json!(headwater_core::clock::now());
     Ok(updated("Workflow deleted successfully.", "workflow", body))

@@ -29,23 +29,23 @@ const COLS: &str =
     "uid, is_dir, parent_uid, title, description, filename, content_type, file_size, \
                     tags, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Asset {
-    Asset {
-        uid: s(r, "uid"),
-        is_dir: b(r, "is_dir"),
-        parent_uid: os(r, "parent_uid"),
-        title: s(r, "title"),
-        description: s(r, "description"),
-        filename: s(r, "filename"),
-        content_type: s(r, "content_type"),
-        file_size: i(r, "file_size"),
-        tags: json(r, "tags"),
-        version: i(r, "version"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Asset> {
+    Ok(Asset {
+        uid: s(r, "uid")?,
+        is_dir: b(r, "is_dir")?,
+        parent_uid: os(r, "parent_uid")?,
+        title: s(r, "title")?,
+        description: s(r, "description")?,
+        filename: s(r, "filename")?,
+        content_type: s(r, "content_type")?,
+        file_size: i(r, "file_size")?,
+        tags: json(r, "tags")?,
+        version: i(r, "version")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// Metadata of an asset or folder.
@@ -133,7 +133,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Asse
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A page of files (or folders) under a folder (`None`: everywhere when `anywhere`, else the root).
@@ -170,7 +170,10 @@ pub async fn list(
     .bind(folder.unwrap_or(""))
     .fetch_one(c)
     .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 /// Updates metadata and, with a new file, adds a version.
@@ -232,13 +235,16 @@ pub async fn file_of(
     .bind(version)
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|r| {
-        (
-            s(&r, "filename"),
-            s(&r, "content_type"),
-            s(&r, "storage_key"),
-        )
-    }))
+    row.map(|r| {
+        Ok({
+            (
+                s(&r, "filename")?,
+                s(&r, "content_type")?,
+                s(&r, "storage_key")?,
+            )
+        })
+    })
+    .transpose()
 }
 
 pub async fn versions(
@@ -254,18 +260,19 @@ pub async fn versions(
     .bind(uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            (
-                i(r, "version"),
-                s(r, "filename"),
-                i(r, "file_size"),
-                s(r, "created_by"),
-                s(r, "created_at"),
-            )
+            Ok({
+                (
+                    i(r, "version")?,
+                    s(r, "filename")?,
+                    i(r, "file_size")?,
+                    s(r, "created_by")?,
+                    s(r, "created_at")?,
+                )
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Storage keys of every version of an asset (to remove the files after the rows are gone).
@@ -276,7 +283,7 @@ pub async fn storage_keys(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Ve
             .bind(uid)
             .fetch_all(c)
             .await?;
-    Ok(rows.iter().map(|r| s(r, "storage_key")).collect())
+    rows.iter().map(|r| s(r, "storage_key")).collect()
 }
 
 /// The keys among `keys` that no asset version (of any branch) names any more.
@@ -287,7 +294,7 @@ pub async fn unreferenced(c: &mut Conn, keys: Vec<String>) -> Result<Vec<String>
             .bind(&k)
             .fetch_one(&mut *c)
             .await?;
-        if i(&row, "n") == 0 {
+        if i(&row, "n")? == 0 {
             out.push(k);
         }
     }
@@ -301,7 +308,7 @@ pub async fn children(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<i64> {
             .bind(uid)
             .fetch_one(c)
             .await?;
-    Ok(i(&row, "n"))
+    i(&row, "n")
 }
 
 pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
@@ -350,10 +357,9 @@ pub async fn published(
     .bind(uid.unwrap_or(""))
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (from_row(r), i(r, "published_version")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((from_row(r)?, i(r, "published_version")?)))
+        .collect()
 }
 
 /// A file version's metadata: (filename, content type, size).
@@ -371,7 +377,14 @@ pub async fn version_meta(
     .bind(version)
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|r| (s(&r, "filename"), s(&r, "content_type"), i(&r, "file_size"))))
+    row.map(|r| {
+        Ok((
+            s(&r, "filename")?,
+            s(&r, "content_type")?,
+            i(&r, "file_size")?,
+        ))
+    })
+    .transpose()
 }
 
 /// An asset column the list's `query` and sort may name, and the kind of value it holds.
@@ -668,10 +681,10 @@ pub struct QueryRefused(pub String);
 /// cannot do.
 pub async fn list_query(
     c: &mut Conn,
-    backend: crate::Backend,
     stack_uid: &str,
     q: &ListQuery<'_>,
 ) -> Result<std::result::Result<(Vec<Asset>, i64), QueryRefused>> {
+    let backend = crate::Backend::of(c);
     let place = match (q.folder, q.anywhere) {
         (Some(_), _) => " AND parent_uid = $3",
         (None, true) => " AND $3 = $3",
@@ -750,7 +763,10 @@ pub async fn list_query(
     )
     .fetch_one(c)
     .await?;
-    Ok(Ok((rows.iter().map(from_row).collect(), i(&total, "n"))))
+    Ok(Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    )))
 }
 
 /// The current version of an asset (for the download without a version).
@@ -761,5 +777,5 @@ pub async fn current_version(c: &mut Conn, stack_uid: &str, uid: &str) -> Result
             .bind(uid)
             .fetch_optional(c)
             .await?;
-    Ok(row.map(|r| i(&r, "version")))
+    row.map(|r| i(&r, "version")).transpose()
 }

@@ -52,19 +52,19 @@ pub async fn record(c: &mut Conn, actor: &Actor, e: Event<'_>) -> Result<()> {
 const COLS: &str = "uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, target_uid, \
                     target_title, created_at";
 
-fn from_row(r: &sqlx::any::AnyRow) -> AuditEntry {
-    AuditEntry {
-        uid: s(r, "uid"),
-        org_uid: os(r, "org_uid"),
-        stack_uid: os(r, "stack_uid"),
-        actor_kind: s(r, "actor_kind"),
-        actor_uid: s(r, "actor_uid"),
-        action: s(r, "action"),
-        module: s(r, "module"),
-        target_uid: os(r, "target_uid"),
-        target_title: os(r, "target_title"),
-        created_at: s(r, "created_at"),
-    }
+fn from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        uid: s(r, "uid")?,
+        org_uid: os(r, "org_uid")?,
+        stack_uid: os(r, "stack_uid")?,
+        actor_kind: s(r, "actor_kind")?,
+        actor_uid: s(r, "actor_uid")?,
+        action: s(r, "action")?,
+        module: s(r, "module")?,
+        target_uid: os(r, "target_uid")?,
+        target_title: os(r, "target_title")?,
+        created_at: s(r, "created_at")?,
+    })
 }
 
 pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<AuditEntry>> {
@@ -75,7 +75,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Audi
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A stack's audit entries, newest first.
@@ -97,7 +97,10 @@ pub async fn list(
         .bind(stack_uid)
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 /// An organization's audit entries (its stacks' and its own), newest first.
@@ -119,5 +122,8 @@ pub async fn list_org(
         .bind(org_uid)
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }

@@ -40,31 +40,27 @@ pub struct NewMerge<'a> {
 const COLS: &str = "uid, stack_uid, base_branch, compare_branch, status, configuration, summary, \
                     errors, created_by, created_at, updated_at, merged_at";
 
-fn from_row(r: &AnyRow) -> Merge {
-    Merge {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        base_branch: s(r, "base_branch"),
-        compare_branch: s(r, "compare_branch"),
-        status: s(r, "status"),
-        configuration: json(r, "configuration"),
-        summary: json(r, "summary"),
-        errors: json(r, "errors"),
-        created_by: s(r, "created_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-        merged_at: os(r, "merged_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Merge> {
+    Ok(Merge {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        base_branch: s(r, "base_branch")?,
+        compare_branch: s(r, "compare_branch")?,
+        status: s(r, "status")?,
+        configuration: json(r, "configuration")?,
+        summary: json(r, "summary")?,
+        errors: json(r, "errors")?,
+        created_by: s(r, "created_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+        merged_at: os(r, "merged_at")?,
+    })
 }
 
 /// Locks the base branch's row until the transaction ends (PostgreSQL), so that two merges
 /// into one branch run one after the other; SQLite's single writer already serializes them.
-pub async fn lock_branch(
-    c: &mut Conn,
-    backend: crate::Backend,
-    stack_uid: &str,
-    branch_uid: &str,
-) -> Result<()> {
+pub async fn lock_branch(c: &mut Conn, stack_uid: &str, branch_uid: &str) -> Result<()> {
+    let backend = crate::Backend::of(c);
     sqlx::query(&format!(
         "SELECT uid FROM branches WHERE stack_uid = $1 AND uid = $2{}",
         crate::dialect::for_update(backend)
@@ -114,7 +110,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Merg
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// The most recent merges first.
@@ -128,7 +124,7 @@ pub async fn recent(c: &mut Conn, stack_uid: &str, skip: i64, limit: i64) -> Res
     .bind(skip)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// Replaces a branch's settings.
@@ -178,5 +174,6 @@ pub async fn settings(c: &mut Conn, stack_uid: &str, branch_uid: &str) -> Result
     .await?;
     Ok(row
         .map(|r| json(&r, "settings"))
+        .transpose()?
         .unwrap_or_else(|| serde_json::json!({})))
 }

@@ -48,28 +48,28 @@ pub fn space_of(stack_uid: &str, branch: &str) -> String {
 const COLS: &str =
     "stack_uid, uid, source, space_uid, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Branch {
-    Branch {
-        stack_uid: s(r, "stack_uid"),
-        uid: s(r, "uid"),
-        source: s(r, "source"),
-        space_uid: s(r, "space_uid"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Branch> {
+    Ok(Branch {
+        stack_uid: s(r, "stack_uid")?,
+        uid: s(r, "uid")?,
+        source: s(r, "source")?,
+        space_uid: s(r, "space_uid")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
-fn alias_from_row(r: &AnyRow) -> Alias {
-    Alias {
-        uid: s(r, "uid"),
-        target_branch: s(r, "target_branch"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn alias_from_row(r: &AnyRow) -> Result<Alias> {
+    Ok(Alias {
+        uid: s(r, "uid")?,
+        target_branch: s(r, "target_branch")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 async fn insert_row(
@@ -108,7 +108,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Bran
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<Branch>> {
@@ -118,7 +118,7 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<Branch>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// What the content tables hold for a space, copied into another space. Publications are not
@@ -175,12 +175,12 @@ const COPIES: &[(&str, &str)] = &[
 /// caller's transaction, so a failure leaves no partial branch.
 pub async fn create(
     c: &mut Conn,
-    backend: Backend,
     stack_uid: &str,
     uid: &str,
     source: &Branch,
     actor: &Actor,
 ) -> Result<Branch> {
+    let backend = crate::Backend::of(c);
     let branch = insert_row(c, stack_uid, uid, &source.uid, actor).await?;
     // Entry rows get new `seq` keys (PostgreSQL assigns them; on SQLite they follow the
     // largest in use, offset by the unique rowid), then the field index is built for them.
@@ -190,7 +190,7 @@ pub async fn create(
                 .fetch_one(&mut *c)
                 .await?,
             "m",
-        )),
+        )?),
         Backend::Postgres => None,
     };
     for (table, cols) in COPIES {
@@ -209,7 +209,7 @@ pub async fn create(
             .execute(&mut *c)
             .await?;
     }
-    super::field_index::reindex(c, backend, &branch.space_uid).await?;
+    super::field_index::reindex(c, &branch.space_uid).await?;
     Ok(branch)
 }
 
@@ -252,7 +252,7 @@ pub async fn storage_keys(c: &mut Conn, space_uid: &str) -> Result<Vec<String>> 
         .bind(space_uid)
         .fetch_all(c)
         .await?;
-    Ok(rows.iter().map(|r| s(r, "storage_key")).collect())
+    rows.iter().map(|r| s(r, "storage_key")).collect()
 }
 
 const ALIAS_COLS: &str = "uid, target_branch, created_by, updated_by, created_at, updated_at";
@@ -264,7 +264,7 @@ pub async fn aliases(c: &mut Conn, stack_uid: &str) -> Result<Vec<Alias>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(alias_from_row).collect())
+    rows.iter().map(alias_from_row).collect()
 }
 
 pub async fn alias(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Alias>> {
@@ -275,7 +275,7 @@ pub async fn alias(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Al
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(alias_from_row))
+    row.as_ref().map(alias_from_row).transpose()
 }
 
 /// Points alias `uid` at `target` (creating the alias if it does not exist).

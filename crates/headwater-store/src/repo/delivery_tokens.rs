@@ -55,19 +55,19 @@ const COLS: &str =
     "uid, stack_uid, name, description, scope, environments, created_by, updated_by, \
                     created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> DeliveryToken {
-    DeliveryToken {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        scope: json(r, "scope"),
-        environments: serde_json::from_value(json(r, "environments")).unwrap_or_default(),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<DeliveryToken> {
+    Ok(DeliveryToken {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        scope: json(r, "scope")?,
+        environments: json_as(r, "environments")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub struct Fields<'a> {
@@ -81,18 +81,17 @@ pub struct Fields<'a> {
 /// write transaction with the stack row locked, like management tokens.
 pub async fn create_capped(
     c: &mut Conn,
-    backend: crate::Backend,
     stack_uid: &str,
     f: &Fields<'_>,
     token_hash: &str,
     actor: &Actor,
 ) -> Result<Option<DeliveryToken>> {
-    super::stacks::lock(c, backend, stack_uid).await?;
+    super::stacks::lock(c, stack_uid).await?;
     let n = sqlx::query("SELECT COUNT(*) AS n FROM delivery_tokens WHERE stack_uid = $1")
         .bind(stack_uid)
         .fetch_one(&mut *c)
         .await?;
-    if i(&n, "n") >= MAX_PER_STACK {
+    if i(&n, "n")? >= MAX_PER_STACK {
         return Ok(None);
     }
     let uid = headwater_core::ids::new_uid();
@@ -123,7 +122,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Deli
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<DeliveryToken>> {
@@ -133,7 +132,7 @@ pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<DeliveryTo
     .bind(token_hash)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<DeliveryToken>> {
@@ -143,7 +142,7 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<DeliveryToken>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn update(

@@ -34,20 +34,20 @@ fn cols(backend: Backend) -> String {
     )
 }
 
-fn from_row(r: &AnyRow) -> Entry {
-    Entry {
-        uid: s(r, "uid"),
-        content_type_uid: s(r, "content_type_uid"),
-        locale: s(r, "locale"),
-        title: s(r, "title"),
-        version: i(r, "version"),
-        doc: json(r, "doc"),
-        tags: json(r, "tags"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Entry> {
+    Ok(Entry {
+        uid: s(r, "uid")?,
+        content_type_uid: s(r, "content_type_uid")?,
+        locale: s(r, "locale")?,
+        title: s(r, "title")?,
+        version: i(r, "version")?,
+        doc: json(r, "doc")?,
+        tags: json(r, "tags")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// A value bound into a compiled query.
@@ -108,10 +108,9 @@ pub async fn unindexed_paths(
         q = q.bind(*l);
     }
     let rows = q.fetch_all(c).await?;
-    Ok(rows
-        .iter()
-        .map(|r| s(r, "path")[field_index::MARKER.len()..].to_string())
-        .collect())
+    rows.iter()
+        .map(|r| Ok(s(r, "path")?[field_index::MARKER.len()..].to_string()))
+        .collect()
 }
 
 /// A pre-filter's SQL: a SELECT of one column, `seq`.
@@ -640,7 +639,8 @@ pub struct ListQuery<'a> {
 /// A page of entries in a locale (falling back to the master locale for entries not
 /// localized), and the total that matched. With `published_in`, the published versions of
 /// that environment in exactly that locale.
-pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> {
+pub async fn list(c: &mut Conn, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> {
+    let backend = crate::Backend::of(c);
     let mut comp = Compiler::new(backend, 0);
     let source = match q.published_in {
         None => "entries e".to_string(),
@@ -697,7 +697,7 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
         if one_locale {
             // The index answers the condition exactly, and its fields belong to this stack,
             // content type and locale: the matches are the set itself.
-            return list_exact(c, backend, comp, set, q).await;
+            return list_exact(c, comp, set, q).await;
         }
     }
     let prefilter = prefilter.map(|(set, _)| set);
@@ -752,17 +752,17 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
         .fetch_all(&mut *c)
         .await?;
     let total = match rows.first() {
-        Some(r) if prefilter.is_some() => i(r, "hw_total"),
+        Some(r) if prefilter.is_some() => i(r, "hw_total")?,
         None if prefilter.is_some() && q.skip == 0 => 0,
         _ => {
             let count_sql = format!("SELECT COUNT(*) AS n FROM {source} WHERE {where_sql}");
             let row = bind_all(sqlx::query(&count_sql), &count_params)
                 .fetch_one(c)
                 .await?;
-            i(&row, "n")
+            i(&row, "n")?
         }
     };
-    Ok((rows.iter().map(from_row).collect(), total))
+    Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total))
 }
 
 /// A listing whose condition the field index answers exactly: counted and ranked from the
@@ -770,11 +770,11 @@ pub async fn list(c: &mut Conn, backend: Backend, q: &ListQuery<'_>) -> Result<(
 /// page's rows are read whole.
 async fn list_exact(
     c: &mut Conn,
-    backend: Backend,
     mut comp: Compiler,
     set: &str,
     q: &ListQuery<'_>,
 ) -> Result<(Vec<Entry>, i64)> {
+    let backend = crate::Backend::of(c);
     let count_params = comp.params.clone();
     let order = match q.sort {
         Some((field, asc)) => {
@@ -797,27 +797,27 @@ async fn list_exact(
         .fetch_all(&mut *c)
         .await?;
     let total = match rows.first() {
-        Some(r) => i(r, "hw_total"),
+        Some(r) => i(r, "hw_total")?,
         None if q.skip == 0 => 0,
         None => {
             let count_sql = format!("SELECT COUNT(*) AS n FROM ({set}) m");
             let row = bind_all(sqlx::query(&count_sql), &count_params)
                 .fetch_one(c)
                 .await?;
-            i(&row, "n")
+            i(&row, "n")?
         }
     };
-    Ok((rows.iter().map(from_row).collect(), total))
+    Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total))
 }
 
 pub async fn get(
     c: &mut Conn,
-    backend: Backend,
     stack_uid: &str,
     content_type_uid: &str,
     uid: &str,
     locale: &str,
 ) -> Result<Option<Entry>> {
+    let backend = crate::Backend::of(c);
     // Looked up by the primary key alone (the content type is checked below): with the
     // content type in the WHERE clause PostgreSQL's generic plan picks a listing index and
     // scans every entry of the type.
@@ -833,6 +833,7 @@ pub async fn get(
     Ok(row
         .as_ref()
         .map(from_row)
+        .transpose()?
         .filter(|e| e.content_type_uid == content_type_uid))
 }
 
@@ -850,24 +851,24 @@ pub struct EntryWrite<'a> {
 }
 
 /// Keeps the field index in step with an entry row's document (same transaction).
-async fn index_doc(c: &mut Conn, backend: Backend, w: &EntryWrite<'_>, seq: i64) -> Result<()> {
+async fn index_doc(c: &mut Conn, w: &EntryWrite<'_>, seq: i64) -> Result<()> {
     let owner = field_index::Owner {
         stack_uid: w.stack_uid,
         content_type_uid: w.content_type_uid,
         locale: w.locale,
         seq,
     };
-    field_index::write(c, backend, &owner, w.doc, w.unindexed).await
+    field_index::write(c, &owner, w.doc, w.unindexed).await
 }
 
 async fn record_version(
     c: &mut Conn,
-    backend: Backend,
     w: &EntryWrite<'_>,
     version: i64,
     actor: &Actor,
     now: &str,
 ) -> Result<()> {
+    let backend = crate::Backend::of(c);
     sqlx::query(&format!(
         "INSERT INTO entry_versions (stack_uid, uid, locale, version, content_type_uid, title, doc, tags, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, {}, $8, $9, $10)",
@@ -889,12 +890,8 @@ async fn record_version(
 }
 
 /// Inserts version 1 of an entry in a locale.
-pub async fn insert(
-    c: &mut Conn,
-    backend: Backend,
-    w: &EntryWrite<'_>,
-    actor: &Actor,
-) -> Result<Entry> {
+pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<Entry> {
+    let backend = crate::Backend::of(c);
     let now = clock::now();
     let (seq_col, seq_val) = match backend {
         // A serial column on PostgreSQL; SQLite's single writer makes max + 1 safe.
@@ -918,13 +915,11 @@ pub async fn insert(
     .bind(&now)
     .fetch_one(&mut *c)
     .await?;
-    index_doc(c, backend, w, i(&row, "seq")).await?;
-    record_version(c, backend, w, 1, actor, &now).await?;
-    Ok(
-        get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
-            .await?
-            .expect("just inserted"),
-    )
+    index_doc(c, w, i(&row, "seq")?).await?;
+    record_version(c, w, 1, actor, &now).await?;
+    Ok(get(c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
+        .await?
+        .expect("just inserted"))
 }
 
 /// Inserts version 1 of many entries of one content type in one locale with a few statements
@@ -932,11 +927,11 @@ pub async fn insert(
 /// and field index as [`insert`] one by one, without the per-entry round trips.
 pub async fn insert_many(
     c: &mut Conn,
-    backend: Backend,
     place: &field_index::Place<'_>,
     items: &[(&str, &str, &Value)],
     actor: &Actor,
 ) -> Result<()> {
+    let backend = crate::Backend::of(c);
     const ROWS: usize = 200;
     let now = clock::now();
     let mut next_seq = match backend {
@@ -944,7 +939,7 @@ pub async fn insert_many(
             let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM entries")
                 .fetch_one(&mut *c)
                 .await?;
-            i(&row, "m") + 1
+            i(&row, "m")? + 1
         }
         Backend::Postgres => 0,
     };
@@ -992,8 +987,10 @@ pub async fn insert_many(
             }
         }
         let rows = q.fetch_all(&mut *c).await?;
-        let seqs: std::collections::HashMap<String, i64> =
-            rows.iter().map(|r| (s(r, "uid"), i(r, "seq"))).collect();
+        let seqs: std::collections::HashMap<String, i64> = rows
+            .iter()
+            .map(|r| Ok((s(r, "uid")?, i(r, "seq")?)))
+            .collect::<Result<_>>()?;
         for (uid, _, doc) in chunk {
             indexed.push((seqs[*uid], *doc));
         }
@@ -1024,18 +1021,18 @@ pub async fn insert_many(
         }
         q.execute(&mut *c).await?;
     }
-    field_index::write_many(c, backend, place, &indexed, &[]).await
+    field_index::write_many(c, place, &indexed, &[]).await
 }
 
 /// Writes a new version if the stored one is `expected` (or any, when `None`). Returns `None`
 /// when the entry is missing or the version is stale: nothing is written then.
 pub async fn update(
     c: &mut Conn,
-    backend: Backend,
     w: &EntryWrite<'_>,
     expected: Option<i64>,
     actor: &Actor,
 ) -> Result<Option<Entry>> {
+    let backend = crate::Backend::of(c);
     let now = clock::now();
     let guard = if expected.is_some() {
         " AND version = $9"
@@ -1063,11 +1060,11 @@ pub async fn update(
     let Some(row) = q.fetch_optional(&mut *c).await? else {
         return Ok(None);
     };
-    index_doc(c, backend, w, i(&row, "seq")).await?;
-    let entry = get(c, backend, w.stack_uid, w.content_type_uid, w.uid, w.locale)
+    index_doc(c, w, i(&row, "seq")?).await?;
+    let entry = get(c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
         .await?
         .expect("just updated");
-    record_version(c, backend, w, entry.version, actor, &now).await?;
+    record_version(c, w, entry.version, actor, &now).await?;
     Ok(Some(entry))
 }
 
@@ -1149,18 +1146,18 @@ pub async fn count_of_type(c: &mut Conn, stack_uid: &str, content_type_uid: &str
     .bind(content_type_uid)
     .fetch_one(c)
     .await?;
-    Ok(i(&row, "n"))
+    i(&row, "n")
 }
 
 /// A stored version of an entry.
 pub async fn version(
     c: &mut Conn,
-    backend: Backend,
     stack_uid: &str,
     uid: &str,
     locale: &str,
     version: i64,
 ) -> Result<Option<(Value, String, String)>> {
+    let backend = crate::Backend::of(c);
     let row = sqlx::query(&format!(
         "SELECT {} AS doc, created_by, created_at FROM entry_versions \
          WHERE stack_uid = $1 AND uid = $2 AND locale = $3 AND version = $4",
@@ -1172,7 +1169,8 @@ pub async fn version(
     .bind(version)
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|r| (json(&r, "doc"), s(&r, "created_by"), s(&r, "created_at"))))
+    row.map(|r| Ok((json(&r, "doc")?, s(&r, "created_by")?, s(&r, "created_at")?)))
+        .transpose()
 }
 
 /// The version numbers of an entry in a locale, newest first, with who wrote them and when.
@@ -1191,10 +1189,9 @@ pub async fn versions(
     .bind(locale)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (i(r, "version"), s(r, "created_by"), s(r, "created_at")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((i(r, "version")?, s(r, "created_by")?, s(r, "created_at")?)))
+        .collect()
 }
 
 /// Where a uniqueness check looks: one content type in one locale, ignoring one entry.
@@ -1208,11 +1205,11 @@ pub struct UniqueProbe<'a> {
 /// True when another entry of the content type in the locale has this value in a top-level field.
 pub async fn value_taken(
     c: &mut Conn,
-    backend: Backend,
     probe: &UniqueProbe<'_>,
     field: &str,
     value: &Value,
 ) -> Result<bool> {
+    let backend = crate::Backend::of(c);
     let UniqueProbe {
         stack_uid,
         content_type_uid,
@@ -1240,5 +1237,5 @@ pub async fn value_taken(
     let row = bind_all(sqlx::query(&sql), &comp.params)
         .fetch_one(c)
         .await?;
-    Ok(i(&row, "n") > 0)
+    Ok(i(&row, "n")? > 0)
 }

@@ -22,18 +22,18 @@ pub struct Environment {
 const COLS: &str =
     "uid, stack_uid, name, urls, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Environment {
-    Environment {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        urls: json(r, "urls"),
-        version: i(r, "version"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Environment> {
+    Ok(Environment {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        urls: json(r, "urls")?,
+        version: i(r, "version")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -82,7 +82,10 @@ pub async fn list(
         .bind(stack_uid)
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn by_name(c: &mut Conn, stack_uid: &str, name: &str) -> Result<Option<Environment>> {
@@ -93,7 +96,7 @@ pub async fn by_name(c: &mut Conn, stack_uid: &str, name: &str) -> Result<Option
     .bind(name)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn update(

@@ -26,18 +26,18 @@ pub struct Extension {
 const EXT_COLS: &str =
     "uid, title, type, body, version, created_by, updated_by, created_at, updated_at";
 
-fn ext_from_row(r: &AnyRow) -> Extension {
-    Extension {
-        uid: s(r, "uid"),
-        title: s(r, "title"),
-        kind: s(r, "type"),
-        body: json(r, "body"),
-        version: i(r, "version"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn ext_from_row(r: &AnyRow) -> Result<Extension> {
+    Ok(Extension {
+        uid: s(r, "uid")?,
+        title: s(r, "title")?,
+        kind: s(r, "type")?,
+        body: json(r, "body")?,
+        version: i(r, "version")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -103,7 +103,7 @@ pub async fn get(c: &mut Conn, space: &str, uid: &str) -> Result<Option<Extensio
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(ext_from_row))
+    row.as_ref().map(ext_from_row).transpose()
 }
 
 /// A page of extensions, oldest first; `kind` keeps one type.
@@ -136,7 +136,10 @@ pub async fn list(
     .bind(kind.unwrap_or(""))
     .fetch_one(c)
     .await?;
-    Ok((rows.iter().map(ext_from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(ext_from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn delete(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {
@@ -235,15 +238,14 @@ pub async fn version_names(
     .bind(locale)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            (
-                i(r, "version"),
-                (s(r, "name"), s(r, "updated_by"), s(r, "updated_at")),
-            )
+            Ok((
+                i(r, "version")?,
+                (s(r, "name")?, s(r, "updated_by")?, s(r, "updated_at")?),
+            ))
         })
-        .collect())
+        .collect()
 }
 
 /// Forgets the version names of an entry (all locales, or one).
@@ -293,20 +295,20 @@ pub struct Metadata {
 const META_COLS: &str = "uid, entity_uid, entity_type, content_type_uid, locale, extension_uid, \
                          body, created_by, updated_by, created_at, updated_at";
 
-fn meta_from_row(r: &AnyRow) -> Metadata {
-    Metadata {
-        uid: s(r, "uid"),
-        entity_uid: s(r, "entity_uid"),
-        entity_type: s(r, "entity_type"),
-        content_type_uid: s(r, "content_type_uid"),
-        locale: s(r, "locale"),
-        extension_uid: s(r, "extension_uid"),
-        body: json(r, "body"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn meta_from_row(r: &AnyRow) -> Result<Metadata> {
+    Ok(Metadata {
+        uid: s(r, "uid")?,
+        entity_uid: s(r, "entity_uid")?,
+        entity_type: s(r, "entity_type")?,
+        content_type_uid: s(r, "content_type_uid")?,
+        locale: s(r, "locale")?,
+        extension_uid: s(r, "extension_uid")?,
+        body: json(r, "body")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// What a metadata object is attached to and holds.
@@ -380,7 +382,7 @@ pub async fn metadata(c: &mut Conn, space: &str, uid: &str) -> Result<Option<Met
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(meta_from_row))
+    row.as_ref().map(meta_from_row).transpose()
 }
 
 /// A page of metadata objects, oldest first; `entity_uid` keeps those of one entry or asset.
@@ -413,7 +415,10 @@ pub async fn list_metadata(
     .bind(entity_uid.unwrap_or(""))
     .fetch_one(c)
     .await?;
-    Ok((rows.iter().map(meta_from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(meta_from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn delete_metadata(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {

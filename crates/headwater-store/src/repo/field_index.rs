@@ -142,7 +142,6 @@ pub struct Owner<'a> {
 /// of the `unindexed` paths (see [`leaves`]).
 pub async fn write(
     c: &mut Conn,
-    backend: Backend,
     owner: &Owner<'_>,
     doc: &Value,
     unindexed: &[String],
@@ -152,7 +151,7 @@ pub async fn write(
         content_type_uid: owner.content_type_uid,
         locale: owner.locale,
     };
-    write_many(c, backend, &place, &[(owner.seq, doc)], unindexed).await
+    write_many(c, &place, &[(owner.seq, doc)], unindexed).await
 }
 
 /// The content space, content type and locale of entry rows.
@@ -166,7 +165,6 @@ pub struct Place<'a> {
 /// out the inside of the `unindexed` paths (see [`leaves`]).
 pub async fn write_many(
     c: &mut Conn,
-    backend: Backend,
     place: &Place<'_>,
     rows: &[(i64, &Value)],
     unindexed: &[String],
@@ -198,12 +196,12 @@ pub async fn write_many(
     for chunk in all.chunks(CHUNK) {
         // Values whose path is known are inserted at once; only when some path is new are
         // the paths registered and the chunk inserted again (already inserted rows are kept).
-        if insert_values(c, backend, place, chunk).await? < chunk.len() as u64 {
+        if insert_values(c, place, chunk).await? < chunk.len() as u64 {
             let mut paths: Vec<String> = chunk.iter().map(|(_, l)| l.field_path()).collect();
             paths.sort_unstable();
             paths.dedup();
             ensure_fields(c, place, &paths).await?;
-            insert_values(c, backend, place, chunk).await?;
+            insert_values(c, place, chunk).await?;
         }
     }
     Ok(())
@@ -274,12 +272,8 @@ async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[String]) -> Res
     Ok(())
 }
 
-async fn insert_values(
-    c: &mut Conn,
-    backend: Backend,
-    place: &Place<'_>,
-    chunk: &[(i64, Leaf)],
-) -> Result<u64> {
+async fn insert_values(c: &mut Conn, place: &Place<'_>, chunk: &[(i64, Leaf)]) -> Result<u64> {
+    let backend = crate::Backend::of(c);
     // As the query's comparisons see numbers: a double on PostgreSQL; on SQLite an integer
     // when the text is one (REAL would round integers beyond 2^53), else a real.
     let number = match backend {
@@ -331,7 +325,8 @@ pub(crate) fn delete_sql(filter: &str) -> String {
 /// rows without going through `repo::entries`, such as a bulk copy), leaving out the `json`
 /// fields of each content type as the write path does. A content type whose schema does not
 /// parse is indexed whole (the index stays complete; the per-entry cap still bounds the work).
-pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<u64> {
+pub async fn reindex(c: &mut Conn, stack_uid: &str) -> Result<u64> {
+    let backend = crate::Backend::of(c);
     use super::schemas::{self, Kind};
     let (globals, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
     let globals: std::collections::HashMap<String, Value> =
@@ -356,18 +351,18 @@ pub async fn reindex(c: &mut Conn, backend: Backend, stack_uid: &str) -> Result<
     .await?;
     let mut n = 0;
     for r in &rows {
-        let content_type_uid = crate::row::s(r, "content_type_uid");
+        let content_type_uid = crate::row::s(r, "content_type_uid")?;
         let owner = Owner {
             stack_uid,
             content_type_uid: &content_type_uid,
-            locale: &crate::row::s(r, "locale"),
-            seq: crate::row::i(r, "seq"),
+            locale: &crate::row::s(r, "locale")?,
+            seq: crate::row::i(r, "seq")?,
         };
         let unindexed = json_paths
             .get(&content_type_uid)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        write(c, backend, &owner, &crate::row::json(r, "doc"), unindexed).await?;
+        write(c, &owner, &crate::row::json(r, "doc")?, unindexed).await?;
         n += 1;
     }
     Ok(n)
@@ -444,12 +439,12 @@ mod tests {
         let got: Vec<(String, String, String, String)> = rows
             .iter()
             .map(|r| {
-                let t = crate::row::os(r, "t");
-                let n = crate::row::os(r, "n");
+                let t = crate::row::os(r, "t").unwrap();
+                let n = crate::row::os(r, "n").unwrap();
                 (
-                    crate::row::s(r, "uid"),
-                    crate::row::s(r, "locale"),
-                    crate::row::s(r, "path"),
+                    crate::row::s(r, "uid").unwrap(),
+                    crate::row::s(r, "locale").unwrap(),
+                    crate::row::s(r, "path").unwrap(),
                     t.or(n).unwrap_or_default(),
                 )
             })
@@ -485,10 +480,7 @@ mod tests {
         drop(c);
         db.execute_admin("DELETE FROM entry_values").await.unwrap();
         let mut tx = db.begin().await.unwrap();
-        assert_eq!(
-            reindex(&mut tx, crate::Backend::Sqlite, "s").await.unwrap(),
-            3
-        );
+        assert_eq!(reindex(&mut tx, "s").await.unwrap(), 3);
         tx.commit().await.unwrap();
         let mut c = db.reader().await.unwrap();
         let again = sqlx::query(
@@ -497,7 +489,7 @@ mod tests {
         .fetch_one(&mut *c)
         .await
         .unwrap();
-        assert_eq!(crate::row::i(&again, "n"), want.len() as i64);
+        assert_eq!(crate::row::i(&again, "n").unwrap(), want.len() as i64);
         drop(c);
         db.close().await;
         let _ = std::fs::remove_file(&path);

@@ -24,18 +24,18 @@ pub struct Invitation {
 const COLS: &str =
     "uid, org_uid, email, org_role, stack_roles, status, invited_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Invitation {
-    Invitation {
-        uid: s(r, "uid"),
-        org_uid: s(r, "org_uid"),
-        email: s(r, "email"),
-        org_role: s(r, "org_role"),
-        stack_roles: json(r, "stack_roles"),
-        status: s(r, "status"),
-        invited_by: s(r, "invited_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Invitation> {
+    Ok(Invitation {
+        uid: s(r, "uid")?,
+        org_uid: s(r, "org_uid")?,
+        email: s(r, "email")?,
+        org_role: s(r, "org_role")?,
+        stack_roles: json(r, "stack_roles")?,
+        status: s(r, "status")?,
+        invited_by: s(r, "invited_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// Creates a pending invitation, replacing a pending one for the same address.
@@ -81,7 +81,7 @@ pub async fn get(c: &mut Conn, uid: &str) -> Result<Option<Invitation>> {
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// An organization's invitations, newest first.
@@ -92,7 +92,7 @@ pub async fn list(c: &mut Conn, org_uid: &str) -> Result<Vec<Invitation>> {
     .bind(org_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// Moves a pending invitation to `status`; false when it was not pending.

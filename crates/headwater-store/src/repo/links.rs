@@ -5,6 +5,7 @@ use super::Conn;
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
+use sqlx::any::AnyRow;
 
 /// What a link token does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +33,14 @@ pub struct Claimed {
     pub subject_uid: String,
     pub email: String,
     pub created_by: String,
+}
+
+fn from_row(r: &AnyRow) -> Result<Claimed> {
+    Ok(Claimed {
+        subject_uid: s(r, "subject_uid")?,
+        email: s(r, "email")?,
+        created_by: s(r, "created_by")?,
+    })
 }
 
 /// Stores a token's hash. Earlier unused tokens of the same kind for the same subject and
@@ -91,11 +100,7 @@ pub async fn claim(c: &mut Conn, kind: Kind, token_hash: &str) -> Result<Option<
             .bind(token_hash)
             .fetch_one(c)
             .await?;
-    Ok(Some(Claimed {
-        subject_uid: s(&row, "subject_uid"),
-        email: s(&row, "email"),
-        created_by: s(&row, "created_by"),
-    }))
+    from_row(&row).map(Some)
 }
 
 /// The unused, unexpired token of `kind` a hash names (without claiming it).
@@ -109,11 +114,7 @@ pub async fn peek(c: &mut Conn, kind: Kind, token_hash: &str) -> Result<Option<C
     .bind(clock::now())
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|row| Claimed {
-        subject_uid: s(&row, "subject_uid"),
-        email: s(&row, "email"),
-        created_by: s(&row, "created_by"),
-    }))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Ends every unused token of `kind` for `subject_uid` (an invitation revoked, a password

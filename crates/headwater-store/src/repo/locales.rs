@@ -22,18 +22,18 @@ pub struct Locale {
 const COLS: &str =
     "uid, code, name, fallback_locale, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Locale {
-    Locale {
-        uid: s(r, "uid"),
-        code: s(r, "code"),
-        name: s(r, "name"),
-        fallback_locale: os(r, "fallback_locale"),
-        version: i(r, "version"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Locale> {
+    Ok(Locale {
+        uid: s(r, "uid")?,
+        code: s(r, "code")?,
+        name: s(r, "name")?,
+        fallback_locale: os(r, "fallback_locale")?,
+        version: i(r, "version")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -68,7 +68,7 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<Locale>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn by_code(c: &mut Conn, stack_uid: &str, code: &str) -> Result<Option<Locale>> {
@@ -79,7 +79,7 @@ pub async fn by_code(c: &mut Conn, stack_uid: &str, code: &str) -> Result<Option
     .bind(code)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn update(

@@ -29,20 +29,20 @@ const COLS: &str = "o.uid, o.name, o.owner_uid, o.sso_strict, o.read_rps, o.writ
                     o.max_management_tokens, o.max_token_lifetime_days, \
                     o.allow_never_expiring_tokens, o.created_at, o.updated_at";
 
-fn from_row(r: &AnyRow) -> Org {
-    Org {
-        uid: s(r, "uid"),
-        name: s(r, "name"),
-        owner_uid: s(r, "owner_uid"),
-        sso_strict: b(r, "sso_strict"),
-        read_rps: oi(r, "read_rps"),
-        write_rps: oi(r, "write_rps"),
-        max_management_tokens: oi(r, "max_management_tokens"),
-        max_token_lifetime_days: oi(r, "max_token_lifetime_days"),
-        allow_never_expiring_tokens: b(r, "allow_never_expiring_tokens"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Org> {
+    Ok(Org {
+        uid: s(r, "uid")?,
+        name: s(r, "name")?,
+        owner_uid: s(r, "owner_uid")?,
+        sso_strict: b(r, "sso_strict")?,
+        read_rps: oi(r, "read_rps")?,
+        write_rps: oi(r, "write_rps")?,
+        max_management_tokens: oi(r, "max_management_tokens")?,
+        max_token_lifetime_days: oi(r, "max_token_lifetime_days")?,
+        allow_never_expiring_tokens: b(r, "allow_never_expiring_tokens")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub fn role_key(role: OrgRole) -> &'static str {
@@ -100,7 +100,7 @@ pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<Org>> {
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn member_role(c: &mut Conn, org_uid: &str, user_uid: &str) -> Result<Option<OrgRole>> {
@@ -109,7 +109,10 @@ pub async fn member_role(c: &mut Conn, org_uid: &str, user_uid: &str) -> Result<
         .bind(user_uid)
         .fetch_optional(c)
         .await?;
-    Ok(row.and_then(|r| role_from_key(&s(&r, "role"))))
+    match row {
+        Some(r) => Ok(role_from_key(&s(&r, "role")?)),
+        None => Ok(None),
+    }
 }
 
 /// The organizations a user belongs to, with the user's role in each.
@@ -121,10 +124,13 @@ pub async fn of_user(c: &mut Conn, user_uid: &str) -> Result<Vec<(Org, OrgRole)>
     .bind(user_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| role_from_key(&s(r, "member_role")).map(|role| (from_row(r), role)))
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(role) = role_from_key(&s(r, "member_role")?) {
+            out.push((from_row(r)?, role));
+        }
+    }
+    Ok(out)
 }
 
 /// True when the user belongs to at least one SSO strict-mode organization without owning it.
@@ -136,7 +142,7 @@ pub async fn strict_sso_member(c: &mut Conn, user_uid: &str) -> Result<bool> {
     .bind(user_uid)
     .fetch_one(c)
     .await?;
-    Ok(i(&row, "n") > 0)
+    Ok(i(&row, "n")? > 0)
 }
 
 pub async fn set_sso_strict(c: &mut Conn, org_uid: &str, strict: bool) -> Result<bool> {
@@ -231,8 +237,11 @@ pub async fn members(c: &mut Conn, org_uid: &str) -> Result<Vec<(String, OrgRole
     .bind(org_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| role_from_key(&s(r, "role")).map(|role| (s(r, "user_uid"), role)))
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(role) = role_from_key(&s(r, "role")?) {
+            out.push((s(r, "user_uid")?, role));
+        }
+    }
+    Ok(out)
 }

@@ -94,15 +94,16 @@ pub async fn of_items(
         q = q.bind(u.as_str());
     }
     let rows = q.fetch_all(c).await?;
-    Ok(rows
-        .iter()
-        .map(|r| Publication {
-            item_uid: s(r, "item_uid"),
-            locale: s(r, "locale"),
-            environment_uid: s(r, "environment_uid"),
-            version: i(r, "version"),
-            published_by: s(r, "published_by"),
-            published_at: s(r, "published_at"),
+    rows.iter()
+        .map(|r| {
+            Ok(Publication {
+                item_uid: s(r, "item_uid")?,
+                locale: s(r, "locale")?,
+                environment_uid: s(r, "environment_uid")?,
+                version: i(r, "version")?,
+                published_by: s(r, "published_by")?,
+                published_at: s(r, "published_at")?,
+            })
         })
-        .collect())
+        .collect()
 }

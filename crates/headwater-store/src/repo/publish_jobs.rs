@@ -59,41 +59,41 @@ const ICOLS: &str = "i.uid AS item_uid_key, i.job_uid, i.position, i.item_type, 
                      i.content_type_uid, i.locale, i.version, i.status AS item_status, i.errors, \
                      i.updated_at";
 
-fn job_from_row(r: &AnyRow) -> Job {
-    Job {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        space_uid: s(r, "space_uid"),
-        branch: s(r, "branch"),
-        action: s(r, "action"),
-        source: s(r, "source"),
-        status: s(r, "status"),
-        scheduled: b(r, "scheduled"),
-        actor_kind: s(r, "actor_kind"),
-        actor_uid: s(r, "actor_uid"),
-        settings: json(r, "settings"),
-        run_at: s(r, "run_at"),
-        error: os(r, "error"),
-        created_at: s(r, "created_at"),
-        finished_at: os(r, "finished_at"),
-    }
+fn job_from_row(r: &AnyRow) -> Result<Job> {
+    Ok(Job {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        space_uid: s(r, "space_uid")?,
+        branch: s(r, "branch")?,
+        action: s(r, "action")?,
+        source: s(r, "source")?,
+        status: s(r, "status")?,
+        scheduled: b(r, "scheduled")?,
+        actor_kind: s(r, "actor_kind")?,
+        actor_uid: s(r, "actor_uid")?,
+        settings: json(r, "settings")?,
+        run_at: s(r, "run_at")?,
+        error: os(r, "error")?,
+        created_at: s(r, "created_at")?,
+        finished_at: os(r, "finished_at")?,
+    })
 }
 
-fn item_from_row(r: &AnyRow) -> JobItem {
-    JobItem {
-        uid: s(r, "item_uid_key"),
-        job_uid: s(r, "job_uid"),
-        position: i(r, "position"),
-        item_type: s(r, "item_type"),
-        action: os(r, "item_action"),
-        item_uid: s(r, "item_uid"),
-        content_type_uid: os(r, "content_type_uid"),
-        locale: os(r, "locale"),
-        version: oi(r, "version"),
-        status: s(r, "item_status"),
-        errors: os(r, "errors").and_then(|e| serde_json::from_str(&e).ok()),
-        updated_at: s(r, "updated_at"),
-    }
+fn item_from_row(r: &AnyRow) -> Result<JobItem> {
+    Ok(JobItem {
+        uid: s(r, "item_uid_key")?,
+        job_uid: s(r, "job_uid")?,
+        position: i(r, "position")?,
+        item_type: s(r, "item_type")?,
+        action: os(r, "item_action")?,
+        item_uid: s(r, "item_uid")?,
+        content_type_uid: os(r, "content_type_uid")?,
+        locale: os(r, "locale")?,
+        version: oi(r, "version")?,
+        status: s(r, "item_status")?,
+        errors: ojson_as(r, "errors")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// A job to queue.
@@ -175,7 +175,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Job>
     .bind(uid)
     .fetch_optional(&mut *c)
     .await?;
-    Ok(r.as_ref().map(job_from_row))
+    r.as_ref().map(job_from_row).transpose()
 }
 
 /// A job by uid alone (the worker's view).
@@ -186,7 +186,7 @@ pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<Job>> {
     .bind(uid)
     .fetch_optional(&mut *c)
     .await?;
-    Ok(r.as_ref().map(job_from_row))
+    r.as_ref().map(job_from_row).transpose()
 }
 
 /// The items of a job, in the order they were given.
@@ -197,7 +197,7 @@ pub async fn items(c: &mut Conn, job_uid: &str) -> Result<Vec<JobItem>> {
     .bind(job_uid)
     .fetch_all(&mut *c)
     .await?;
-    Ok(rows.iter().map(item_from_row).collect())
+    rows.iter().map(item_from_row).collect()
 }
 
 /// Up to `limit` uids of queued jobs due at `now`, oldest first.
@@ -210,12 +210,13 @@ pub async fn due(c: &mut Conn, now: &str, limit: i64) -> Result<Vec<String>> {
     .bind(limit)
     .fetch_all(&mut *c)
     .await?;
-    Ok(rows.iter().map(|r| s(r, "uid")).collect())
+    rows.iter().map(|r| s(r, "uid")).collect()
 }
 
 /// Claims a due job in the caller's write transaction: true when it is still queued and no
 /// other transaction holds it. The claim lasts until that transaction ends.
-pub async fn claim(c: &mut Conn, backend: Backend, uid: &str, now: &str) -> Result<bool> {
+pub async fn claim(c: &mut Conn, uid: &str, now: &str) -> Result<bool> {
+    let backend = Backend::of(c);
     let r = sqlx::query(&format!(
         "SELECT uid FROM publish_jobs WHERE uid = $1 AND status = 'queued' AND run_at <= $2{}",
         crate::dialect::skip_locked(backend)
@@ -303,7 +304,7 @@ pub async fn queue(
     for b in &binds {
         count_q = count_q.bind(b);
     }
-    let total = i(&count_q.fetch_one(&mut *c).await?, "n");
+    let total = i(&count_q.fetch_one(&mut *c).await?, "n")?;
     let sql = format!(
         "SELECT {JCOLS}, {ICOLS} {from} WHERE {filter} \
          ORDER BY j.created_at DESC, j.uid, i.position LIMIT ${} OFFSET ${}",
@@ -317,8 +318,8 @@ pub async fn queue(
     let rows = q.bind(limit).bind(skip).fetch_all(&mut *c).await?;
     Ok((
         rows.iter()
-            .map(|r| (job_from_row(r), item_from_row(r)))
-            .collect(),
+            .map(|r| Ok((job_from_row(r)?, item_from_row(r)?)))
+            .collect::<Result<Vec<_>>>()?,
         total,
     ))
 }
@@ -337,7 +338,9 @@ pub async fn queue_item(
     .bind(item_uid)
     .fetch_optional(&mut *c)
     .await?;
-    Ok(r.as_ref().map(|r| (job_from_row(r), item_from_row(r))))
+    r.as_ref()
+        .map(|r| Ok((job_from_row(r)?, item_from_row(r)?)))
+        .transpose()
 }
 
 /// Cancels a pending item of a queued job (in the caller's write transaction, after
@@ -372,7 +375,7 @@ pub async fn cancel_item(c: &mut Conn, job_uid: &str, item_uid: &str) -> Result<
     .bind(job_uid)
     .fetch_one(&mut *c)
     .await?;
-    if i(&left, "n") == 0 {
+    if i(&left, "n")? == 0 {
         finish(c, job_uid, "cancelled", None).await?;
     }
     Ok(true)
@@ -380,7 +383,8 @@ pub async fn cancel_item(c: &mut Conn, job_uid: &str, item_uid: &str) -> Result<
 
 /// Holds a job's row until the transaction ends (PostgreSQL; SQLite's writer is single), so a
 /// cancellation and the job's execution do not interleave.
-pub async fn lock(c: &mut Conn, backend: Backend, uid: &str) -> Result<()> {
+pub async fn lock(c: &mut Conn, uid: &str) -> Result<()> {
+    let backend = Backend::of(c);
     sqlx::query(&format!(
         "SELECT uid FROM publish_jobs WHERE uid = $1{}",
         crate::dialect::for_update(backend)

@@ -25,7 +25,6 @@ pub struct Referrer {
 /// nothing.
 pub async fn candidates(
     c: &mut Conn,
-    backend: Backend,
     space: &str,
     uid: &str,
     locale: Option<&str>,
@@ -37,7 +36,7 @@ pub async fn candidates(
     {
         return Ok(Vec::new());
     }
-    let doc = dialect::json_text(backend, "doc");
+    let doc = dialect::json_text(Backend::of(c), "doc");
     let rows = sqlx::query(&format!(
         "SELECT uid, content_type_uid, locale, title, version, {doc} AS doc FROM entries \
          WHERE stack_uid = $1 AND ($3 = '' OR locale = $3) AND {doc} LIKE $2 \
@@ -48,15 +47,16 @@ pub async fn candidates(
     .bind(locale.unwrap_or(""))
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Referrer {
-            uid: s(r, "uid"),
-            content_type_uid: s(r, "content_type_uid"),
-            locale: s(r, "locale"),
-            title: s(r, "title"),
-            version: i(r, "version"),
-            doc: json(r, "doc"),
+    rows.iter()
+        .map(|r| {
+            Ok(Referrer {
+                uid: s(r, "uid")?,
+                content_type_uid: s(r, "content_type_uid")?,
+                locale: s(r, "locale")?,
+                title: s(r, "title")?,
+                version: i(r, "version")?,
+                doc: json(r, "doc")?,
+            })
         })
-        .collect())
+        .collect()
 }

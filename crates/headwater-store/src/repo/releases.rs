@@ -28,21 +28,21 @@ pub struct Release {
 const COLS: &str = "uid, stack_uid, name, description, locked, archived, items, deployments, \
                     created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Release {
-    Release {
-        uid: s(r, "uid"),
-        space: s(r, "stack_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        locked: b(r, "locked"),
-        archived: b(r, "archived"),
-        items: json(r, "items"),
-        deployments: json(r, "deployments"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Release> {
+    Ok(Release {
+        uid: s(r, "uid")?,
+        space: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        locked: b(r, "locked")?,
+        archived: b(r, "archived")?,
+        items: json(r, "items")?,
+        deployments: json(r, "deployments")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub struct ReleaseWrite<'a> {
@@ -128,7 +128,7 @@ pub async fn get(c: &mut Conn, space: &str, uid: &str) -> Result<Option<Release>
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(c: &mut Conn, space: &str, skip: i64, limit: i64) -> Result<(Vec<Release>, i64)> {
@@ -144,7 +144,10 @@ pub async fn list(c: &mut Conn, space: &str, skip: i64, limit: i64) -> Result<(V
         .bind(space)
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&n, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&n, "n")?,
+    ))
 }
 
 pub async fn delete(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {
@@ -171,17 +174,17 @@ pub struct Label {
 const LABEL_COLS: &str =
     "uid, name, parent, content_types, created_by, updated_by, created_at, updated_at";
 
-fn label_from_row(r: &AnyRow) -> Label {
-    Label {
-        uid: s(r, "uid"),
-        name: s(r, "name"),
-        parent: json(r, "parent"),
-        content_types: json(r, "content_types"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn label_from_row(r: &AnyRow) -> Result<Label> {
+    Ok(Label {
+        uid: s(r, "uid")?,
+        name: s(r, "name")?,
+        parent: json(r, "parent")?,
+        content_types: json(r, "content_types")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert_label(
@@ -243,7 +246,7 @@ pub async fn label(c: &mut Conn, space: &str, uid: &str) -> Result<Option<Label>
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(label_from_row))
+    row.as_ref().map(label_from_row).transpose()
 }
 
 pub async fn labels(c: &mut Conn, space: &str) -> Result<Vec<Label>> {
@@ -253,7 +256,7 @@ pub async fn labels(c: &mut Conn, space: &str) -> Result<Vec<Label>> {
     .bind(space)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(label_from_row).collect())
+    rows.iter().map(label_from_row).collect()
 }
 
 /// Deletes a label; its children lose it as a parent.

@@ -23,19 +23,19 @@ pub struct Role {
 const COLS: &str = "uid, stack_uid, name, description, builtin, rules, created_by, updated_by, \
                     created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Role {
-    Role {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        builtin: os(r, "builtin"),
-        rules: json(r, "rules"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Role> {
+    Ok(Role {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        builtin: os(r, "builtin")?,
+        rules: json(r, "rules")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -73,7 +73,7 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<Role>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Role>> {
@@ -84,7 +84,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Role
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn update(
@@ -118,7 +118,7 @@ pub async fn member_count(c: &mut Conn, uid: &str) -> Result<i64> {
         .bind(uid)
         .fetch_one(c)
         .await?;
-    Ok(i(&row, "n"))
+    i(&row, "n")
 }
 
 pub async fn delete(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {

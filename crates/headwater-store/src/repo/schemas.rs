@@ -40,19 +40,19 @@ pub struct SchemaDoc {
 const COLS: &str =
     "uid, title, description, schema, options, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> SchemaDoc {
-    SchemaDoc {
-        uid: s(r, "uid"),
-        title: s(r, "title"),
-        description: s(r, "description"),
-        schema: json(r, "schema"),
-        options: json(r, "options"),
-        version: i(r, "version"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<SchemaDoc> {
+    Ok(SchemaDoc {
+        uid: s(r, "uid")?,
+        title: s(r, "title")?,
+        description: s(r, "description")?,
+        schema: json(r, "schema")?,
+        options: json(r, "options")?,
+        version: i(r, "version")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// The editable parts.
@@ -106,7 +106,7 @@ pub async fn get(
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(
@@ -130,7 +130,10 @@ pub async fn list(
         .bind(kind.key())
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn update(
@@ -175,11 +178,13 @@ pub async fn referencing(c: &mut Conn, stack_uid: &str, needle: &str) -> Result<
         .bind(stack_uid)
         .fetch_all(c)
         .await?;
-    Ok(rows
-        .iter()
-        .filter(|r| references(&json(r, "schema"), needle))
-        .map(|r| s(r, "uid"))
-        .collect())
+    let mut out = Vec::new();
+    for r in &rows {
+        if references(&json(r, "schema")?, needle) {
+            out.push(s(r, "uid")?);
+        }
+    }
+    Ok(out)
 }
 
 fn references(v: &Value, uid: &str) -> bool {

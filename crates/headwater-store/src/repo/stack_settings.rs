@@ -11,7 +11,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str) -> Result<Option<serde_json::Val
         .bind(stack_uid)
         .fetch_optional(c)
         .await?;
-    Ok(row.map(|r| json(&r, "settings")))
+    row.map(|r| json(&r, "settings")).transpose()
 }
 
 pub async fn put(

@@ -27,21 +27,21 @@ const COLS: &str = "s.uid, s.api_key, s.org_uid, s.owner_uid, s.name, s.descript
                     s.master_locale, s.max_management_tokens, s.created_by, s.updated_by, \
                     s.created_at, s.updated_at";
 
-fn from_row(r: &AnyRow) -> Stack {
-    Stack {
-        uid: s(r, "uid"),
-        api_key: s(r, "api_key"),
-        org_uid: s(r, "org_uid"),
-        owner_uid: s(r, "owner_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        master_locale: s(r, "master_locale"),
-        max_management_tokens: oi(r, "max_management_tokens"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Stack> {
+    Ok(Stack {
+        uid: s(r, "uid")?,
+        api_key: s(r, "api_key")?,
+        org_uid: s(r, "org_uid")?,
+        owner_uid: s(r, "owner_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        master_locale: s(r, "master_locale")?,
+        max_management_tokens: oi(r, "max_management_tokens")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// Creates a stack with its built-in roles.
@@ -100,7 +100,7 @@ pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<Stack>> {
         .bind(uid)
         .fetch_optional(c)
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_api_key(c: &mut Conn, api_key: &str) -> Result<Option<Stack>> {
@@ -108,7 +108,7 @@ pub async fn by_api_key(c: &mut Conn, api_key: &str) -> Result<Option<Stack>> {
         .bind(api_key)
         .fetch_optional(c)
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Stacks a user can see: owned, shared with them (directly or through a team), or in an
@@ -129,7 +129,7 @@ pub async fn visible_to(c: &mut Conn, user_uid: &str, org_uid: Option<&str>) -> 
     .bind(org_uid.unwrap_or(""))
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn update(
@@ -171,7 +171,8 @@ pub async fn delete(c: &mut Conn, uid: &str) -> Result<bool> {
 
 /// Locks the stack row until the transaction ends (PostgreSQL) so that limits counted under
 /// it cannot race. On SQLite the writer lock already serializes the transaction.
-pub async fn lock(c: &mut Conn, backend: crate::Backend, uid: &str) -> Result<()> {
+pub async fn lock(c: &mut Conn, uid: &str) -> Result<()> {
+    let backend = crate::Backend::of(c);
     sqlx::query(&format!(
         "SELECT uid FROM stacks WHERE uid = $1{}",
         crate::dialect::for_update(backend)
@@ -213,12 +214,15 @@ pub async fn membership(
     .bind(user_uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|r| Membership {
-        role_uid: s(&r, "uid"),
-        role_name: s(&r, "name"),
-        builtin: os(&r, "builtin"),
-        rules: json(&r, "rules"),
-    }))
+    row.map(|r| {
+        Ok(Membership {
+            role_uid: s(&r, "uid")?,
+            role_name: s(&r, "name")?,
+            builtin: os(&r, "builtin")?,
+            rules: json(&r, "rules")?,
+        })
+    })
+    .transpose()
 }
 
 /// Adds a member or changes their role.
@@ -278,19 +282,20 @@ pub async fn users(c: &mut Conn, stack: &Stack) -> Result<Vec<StackUser>> {
     .bind(&stack.owner_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| StackUser {
-            uid: s(r, "uid"),
-            email: s(r, "email"),
-            first_name: s(r, "first_name"),
-            last_name: s(r, "last_name"),
-            created_at: s(r, "created_at"),
-            updated_at: s(r, "updated_at"),
-            is_owner: s(r, "uid") == stack.owner_uid,
-            role_uids: os(r, "role_uid").into_iter().collect(),
+    rows.iter()
+        .map(|r| {
+            Ok(StackUser {
+                uid: s(r, "uid")?,
+                email: s(r, "email")?,
+                first_name: s(r, "first_name")?,
+                last_name: s(r, "last_name")?,
+                created_at: s(r, "created_at")?,
+                updated_at: s(r, "updated_at")?,
+                is_owner: s(r, "uid")? == stack.owner_uid,
+                role_uids: os(r, "role_uid")?.into_iter().collect(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Every stack of an organization.
@@ -301,7 +306,7 @@ pub async fn of_org(c: &mut Conn, org_uid: &str) -> Result<Vec<Stack>> {
     .bind(org_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 /// Makes `new_owner` the stack's owner. The previous owner stays in the stack as an admin

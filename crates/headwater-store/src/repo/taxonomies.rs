@@ -37,31 +37,31 @@ const TAX_COLS: &str = "uid, name, description, created_by, updated_by, created_
 const TERM_COLS: &str = "taxonomy_uid, uid, name, parent_uid, depth, position, created_by, \
                          updated_by, created_at, updated_at";
 
-fn tax_from_row(r: &AnyRow) -> Taxonomy {
-    Taxonomy {
-        uid: s(r, "uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn tax_from_row(r: &AnyRow) -> Result<Taxonomy> {
+    Ok(Taxonomy {
+        uid: s(r, "uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
-fn term_from_row(r: &AnyRow) -> Term {
-    Term {
-        taxonomy_uid: s(r, "taxonomy_uid"),
-        uid: s(r, "uid"),
-        name: s(r, "name"),
-        parent_uid: os(r, "parent_uid"),
-        depth: i(r, "depth"),
-        order: i(r, "position"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn term_from_row(r: &AnyRow) -> Result<Term> {
+    Ok(Term {
+        taxonomy_uid: s(r, "taxonomy_uid")?,
+        uid: s(r, "uid")?,
+        name: s(r, "name")?,
+        parent_uid: os(r, "parent_uid")?,
+        depth: i(r, "depth")?,
+        order: i(r, "position")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// Inserts a taxonomy; `Conflict` when the uid is taken in the space.
@@ -123,7 +123,7 @@ pub async fn get(c: &mut Conn, space: &str, uid: &str) -> Result<Option<Taxonomy
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(tax_from_row))
+    row.as_ref().map(tax_from_row).transpose()
 }
 
 /// All taxonomies of a space, by uid.
@@ -134,7 +134,7 @@ pub async fn list(c: &mut Conn, space: &str) -> Result<Vec<Taxonomy>> {
     .bind(space)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(tax_from_row).collect())
+    rows.iter().map(tax_from_row).collect()
 }
 
 /// Deletes a taxonomy with all its terms.
@@ -162,7 +162,7 @@ pub async fn terms(c: &mut Conn, space: &str, taxonomy_uid: &str) -> Result<Vec<
     .bind(taxonomy_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(term_from_row).collect())
+    rows.iter().map(term_from_row).collect()
 }
 
 /// How many terms each taxonomy of a space has.
@@ -174,10 +174,9 @@ pub async fn term_counts(c: &mut Conn, space: &str) -> Result<Vec<(String, i64)>
     .bind(space)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (s(r, "taxonomy_uid"), i(r, "n")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((s(r, "taxonomy_uid")?, i(r, "n")?)))
+        .collect()
 }
 
 pub async fn term(
@@ -194,19 +193,19 @@ pub async fn term(
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(term_from_row))
+    row.as_ref().map(term_from_row).transpose()
 }
 
 /// Terms of every taxonomy of a space whose name or uid contains `text` (any case), by
 /// taxonomy and uid; at most `limit` after `skip`.
 pub async fn search(
     c: &mut Conn,
-    backend: crate::Backend,
     space: &str,
     text: &str,
     skip: i64,
     limit: i64,
 ) -> Result<Vec<Term>> {
+    let backend = crate::Backend::of(c);
     let in_name = crate::dialect::position(backend, "lower(name)", "$2");
     let in_uid = crate::dialect::position(backend, "lower(uid)", "$2");
     let rows = sqlx::query(&format!(
@@ -219,7 +218,7 @@ pub async fn search(
     .bind(skip)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(term_from_row).collect())
+    rows.iter().map(term_from_row).collect()
 }
 
 /// Places a term among the children of `parent` at `order` (1-based; the end when `None` or
@@ -240,7 +239,7 @@ async fn make_room(
     .bind(parent.unwrap_or(""))
     .fetch_one(&mut *c)
     .await?;
-    let count = i(&row, "n");
+    let count = i(&row, "n")?;
     let at = match order {
         Some(o) if o >= 1 && o <= count => o,
         _ => return Ok(count + 1),
@@ -454,7 +453,7 @@ pub async fn entries_using(
     for t in terms.into_iter().flatten() {
         q = q.bind(t.as_str());
     }
-    Ok(i(&q.fetch_one(c).await?, "n"))
+    i(&q.fetch_one(c).await?, "n")
 }
 
 /// How many entries carry each term of a taxonomy (terms without entries are left out).
@@ -471,5 +470,7 @@ pub async fn entries_per_term(
     .bind(taxonomy_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(|r| (s(r, "term_uid"), i(r, "n"))).collect())
+    rows.iter()
+        .map(|r| Ok((s(r, "term_uid")?, i(r, "n")?)))
+        .collect()
 }

@@ -25,18 +25,18 @@ pub struct Team {
 const COLS: &str = "uid, org_uid, name, description, org_role, created_by, updated_by, \
                     created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Team {
-    Team {
-        uid: s(r, "uid"),
-        org_uid: s(r, "org_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        org_role: s(r, "org_role"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Team> {
+    Ok(Team {
+        uid: s(r, "uid")?,
+        org_uid: s(r, "org_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        org_role: s(r, "org_role")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -73,7 +73,7 @@ pub async fn get(c: &mut Conn, org_uid: &str, uid: &str) -> Result<Option<Team>>
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_name(c: &mut Conn, org_uid: &str, name: &str) -> Result<Option<Team>> {
@@ -84,7 +84,7 @@ pub async fn by_name(c: &mut Conn, org_uid: &str, name: &str) -> Result<Option<T
     .bind(name)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(c: &mut Conn, org_uid: &str) -> Result<Vec<Team>> {
@@ -94,7 +94,7 @@ pub async fn list(c: &mut Conn, org_uid: &str) -> Result<Vec<Team>> {
     .bind(org_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn update(
@@ -138,7 +138,7 @@ pub async fn members(c: &mut Conn, team_uid: &str) -> Result<Vec<String>> {
     .bind(team_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(|r| s(r, "user_uid")).collect())
+    rows.iter().map(|r| s(r, "user_uid")).collect()
 }
 
 /// Adds a member (nothing happens for one already in the team).
@@ -202,13 +202,13 @@ pub async fn mappings(c: &mut Conn, team_uid: &str) -> Result<Vec<Mapping>> {
     .await?;
     let mut out: Vec<Mapping> = Vec::new();
     for r in &rows {
-        let stack_uid = s(r, "stack_uid");
+        let stack_uid = s(r, "stack_uid")?;
         match out.last_mut() {
-            Some(m) if m.stack_uid == stack_uid => m.role_uids.push(s(r, "role_uid")),
+            Some(m) if m.stack_uid == stack_uid => m.role_uids.push(s(r, "role_uid")?),
             _ => out.push(Mapping {
                 stack_uid,
-                api_key: s(r, "api_key"),
-                role_uids: vec![s(r, "role_uid")],
+                api_key: s(r, "api_key")?,
+                role_uids: vec![s(r, "role_uid")?],
             }),
         }
     }
@@ -264,13 +264,15 @@ pub async fn stack_roles_of_user(
     .bind(user_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Membership {
-            role_uid: s(r, "uid"),
-            role_name: s(r, "name"),
-            builtin: os(r, "builtin"),
-            rules: json(r, "rules"),
+    rows.iter()
+        .map(|r| {
+            Ok(Membership {
+                role_uid: s(r, "uid")?,
+                role_name: s(r, "name")?,
+                // NULL for a custom role.
+                builtin: os(r, "builtin")?,
+                rules: json(r, "rules")?,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -65,16 +65,17 @@ pub async fn due(
     .bind(limit)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Due {
-            token_uid: s(r, "uid"),
-            token_name: s(r, "name"),
-            stack_uid: s(r, "stack_uid"),
-            expires_on: os(r, "expires_on"),
-            expires_at: s(r, "expires_at"),
+    rows.iter()
+        .map(|r| {
+            Ok(Due {
+                token_uid: s(r, "uid")?,
+                token_name: s(r, "name")?,
+                stack_uid: s(r, "stack_uid")?,
+                expires_on: os(r, "expires_on")?,
+                expires_at: s(r, "expires_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records a notice; false when it was already recorded (by this or another instance).
@@ -124,21 +125,22 @@ pub async fn pending_emails(
     .bind(limit)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| PendingEmail {
-            token_uid: s(r, "token_uid"),
-            token_name: s(r, "name"),
-            stack_uid: s(r, "stack_uid"),
-            kind: match s(r, "kind").as_str() {
-                "expired" => Kind::Expired,
-                "leaked" => Kind::Leaked,
-                _ => Kind::Expiring,
-            },
-            expires_at: s(r, "expires_at"),
-            attempts: i(r, "email_attempts"),
+    rows.iter()
+        .map(|r| {
+            Ok(PendingEmail {
+                token_uid: s(r, "token_uid")?,
+                token_name: s(r, "name")?,
+                stack_uid: s(r, "stack_uid")?,
+                kind: match s(r, "kind")?.as_str() {
+                    "expired" => Kind::Expired,
+                    "leaked" => Kind::Leaked,
+                    _ => Kind::Expiring,
+                },
+                expires_at: s(r, "expires_at")?,
+                attempts: i(r, "email_attempts")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Counts an email attempt, unless another worker counted it first; true when this caller
@@ -183,7 +185,10 @@ pub async fn owner_and_admin_emails(c: &mut Conn, stack_uid: &str) -> Result<Vec
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    let mut out: Vec<String> = rows.iter().map(|r| s(r, "email")).collect();
+    let mut out = rows
+        .iter()
+        .map(|r| s(r, "email"))
+        .collect::<Result<Vec<String>>>()?;
     out.sort();
     out.dedup();
     Ok(out)

@@ -91,20 +91,21 @@ pub async fn days(c: &mut Conn, token_uid: &str, days: i64) -> Result<Vec<(Strin
     .bind(days)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            (
-                s(r, "day"),
-                Counts {
-                    reads: i(r, "reads"),
-                    writes: i(r, "writes"),
-                    refusals: i(r, "refusals"),
-                    rate_limited: i(r, "rate_limited"),
-                },
-            )
+            Ok({
+                (
+                    s(r, "day")?,
+                    Counts {
+                        reads: i(r, "reads")?,
+                        writes: i(r, "writes")?,
+                        refusals: i(r, "refusals")?,
+                        rate_limited: i(r, "rate_limited")?,
+                    },
+                )
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A token's stored client addresses with when each was last seen, latest first.
@@ -117,8 +118,7 @@ pub async fn clients(c: &mut Conn, token_uid: &str) -> Result<Vec<(String, Strin
     .bind(CLIENTS_KEPT as i64)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (s(r, "address"), s(r, "last_seen_at")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((s(r, "address")?, s(r, "last_seen_at")?)))
+        .collect()
 }

@@ -49,30 +49,30 @@ const COLS: &str = "uid, stack_uid, name, description, scope, expires_on, expire
     allowed_cidrs, revoke_on_reuse, revoked_at, revoked_reason, rotated_at, \
     created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> ManagementToken {
-    ManagementToken {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        scope: json(r, "scope"),
-        expires_on: os(r, "expires_on"),
-        expires_at: os(r, "expires_at"),
-        is_email_notification_enabled: b(r, "is_email_notification_enabled"),
-        rate_limit_enabled: b(r, "rate_limit_enabled"),
-        read_rps: oi(r, "read_rps"),
-        write_rps: oi(r, "write_rps"),
-        last_used_at: os(r, "last_used_at"),
-        allowed_cidrs: os(r, "allowed_cidrs").and_then(|v| serde_json::from_str(&v).ok()),
-        revoke_on_reuse: b(r, "revoke_on_reuse"),
-        revoked_at: os(r, "revoked_at"),
-        revoked_reason: os(r, "revoked_reason"),
-        rotated_at: os(r, "rotated_at"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<ManagementToken> {
+    Ok(ManagementToken {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        scope: json(r, "scope")?,
+        expires_on: os(r, "expires_on")?,
+        expires_at: os(r, "expires_at")?,
+        is_email_notification_enabled: b(r, "is_email_notification_enabled")?,
+        rate_limit_enabled: b(r, "rate_limit_enabled")?,
+        read_rps: oi(r, "read_rps")?,
+        write_rps: oi(r, "write_rps")?,
+        last_used_at: os(r, "last_used_at")?,
+        allowed_cidrs: ojson_as(r, "allowed_cidrs")?,
+        revoke_on_reuse: b(r, "revoke_on_reuse")?,
+        revoked_at: os(r, "revoked_at")?,
+        revoked_reason: os(r, "revoked_reason")?,
+        rotated_at: os(r, "rotated_at")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// The editable fields of a token.
@@ -130,7 +130,6 @@ pub struct Cap {
 /// concurrent creates cannot overshoot.
 pub async fn create_capped(
     c: &mut Conn,
-    backend: crate::Backend,
     stack_uid: &str,
     fields: &TokenFields,
     token_hash: &str,
@@ -138,7 +137,7 @@ pub async fn create_capped(
     actor: &Actor,
 ) -> Result<Created> {
     let Cap { max, when_full } = cap;
-    super::stacks::lock(c, backend, stack_uid).await?;
+    super::stacks::lock(c, stack_uid).await?;
     let n = count(c, stack_uid).await?;
     if n >= max {
         match when_full {
@@ -193,7 +192,7 @@ pub async fn count(c: &mut Conn, stack_uid: &str) -> Result<i64> {
         .bind(stack_uid)
         .fetch_one(c)
         .await?;
-    Ok(i(&row, "n"))
+    i(&row, "n")
 }
 
 pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<ManagementToken>> {
@@ -203,7 +202,7 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<ManagementToken>>
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(from_row).collect())
+    rows.iter().map(from_row).collect()
 }
 
 pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<ManagementToken>> {
@@ -214,7 +213,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Mana
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// The token whose secret hashes to `token_hash`.
@@ -225,7 +224,7 @@ pub async fn by_hash(c: &mut Conn, token_hash: &str) -> Result<Option<Management
     .bind(token_hash)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn update(
@@ -278,17 +277,21 @@ pub async fn by_old_hash(c: &mut Conn, token_hash: &str) -> Result<Option<OldSec
     .fetch_optional(&mut *c)
     .await?;
     let Some(row) = row else { return Ok(None) };
-    let valid_until = s(&row, "valid_until");
+    let valid_until = s(&row, "valid_until")?;
     let token = sqlx::query(&format!(
         "SELECT {COLS} FROM management_tokens WHERE uid = $1"
     ))
-    .bind(s(&row, "token_uid"))
+    .bind(s(&row, "token_uid")?)
     .fetch_optional(&mut *c)
     .await?;
-    Ok(token.map(|r| OldSecret {
-        token: from_row(&r),
-        valid_until,
-    }))
+    token
+        .map(|r| {
+            Ok(OldSecret {
+                token: from_row(&r)?,
+                valid_until,
+            })
+        })
+        .transpose()
 }
 
 /// Replaces a token's secret with `new_hash`; the old one keeps working until `valid_until`.
@@ -373,8 +376,7 @@ pub async fn dump_for_tests(c: &mut Conn) -> Result<Vec<String>> {
     let rows = sqlx::query(&format!("SELECT {COLS}, token_hash FROM management_tokens"))
         .fetch_all(c)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| format!("{:?} {}", from_row(r), s(r, "token_hash")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok(format!("{:?} {}", from_row(r)?, s(r, "token_hash")?)))
+        .collect()
 }

@@ -21,19 +21,19 @@ pub struct User {
     pub updated_at: String,
 }
 
-fn from_row(r: &AnyRow) -> User {
-    User {
-        uid: s(r, "uid"),
-        email: s(r, "email"),
-        password_hash: s(r, "password_hash"),
-        first_name: s(r, "first_name"),
-        last_name: s(r, "last_name"),
-        tfa_secret: os(r, "tfa_secret"),
-        tfa_last_step: oi(r, "tfa_last_step"),
-        active: b(r, "active"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<User> {
+    Ok(User {
+        uid: s(r, "uid")?,
+        email: s(r, "email")?,
+        password_hash: s(r, "password_hash")?,
+        first_name: s(r, "first_name")?,
+        last_name: s(r, "last_name")?,
+        tfa_secret: os(r, "tfa_secret")?,
+        tfa_last_step: oi(r, "tfa_last_step")?,
+        active: b(r, "active")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 const COLS: &str = "uid, email, password_hash, first_name, last_name, tfa_secret, tfa_last_step, \
@@ -73,7 +73,7 @@ pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<User>> {
         .bind(uid)
         .fetch_optional(c)
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
@@ -81,7 +81,7 @@ pub async fn by_email(c: &mut Conn, email: &str) -> Result<Option<User>> {
         .bind(normalize_email(email))
         .fetch_optional(c)
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 pub async fn set_tfa_secret(c: &mut Conn, uid: &str, secret: Option<&str>) -> Result<bool> {
@@ -103,10 +103,9 @@ pub async fn plain_tfa_secrets(c: &mut Conn) -> Result<Vec<(String, String)>> {
     )
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (s(r, "uid"), s(r, "tfa_secret")))
-        .collect())
+    rows.iter()
+        .map(|r| Ok((s(r, "uid")?, s(r, "tfa_secret")?)))
+        .collect()
 }
 
 /// Replaces a user's stored two-factor secret by another form of the same secret (sealed),
@@ -149,7 +148,7 @@ pub async fn count(c: &mut Conn) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
         .fetch_one(c)
         .await?;
-    Ok(i(&row, "n"))
+    i(&row, "n")
 }
 
 /// How many authtokens a user may hold at once; a further login expires the oldest.
@@ -202,11 +201,15 @@ pub async fn by_authtoken(c: &mut Conn, token_hash: &str) -> Result<Option<Sessi
     .bind(token_hash)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(|r| Session {
-        user: from_row(r),
-        created_at: s(r, "session_created_at"),
-        last_used_at: s(r, "session_last_used_at"),
-    }))
+    row.as_ref()
+        .map(|r| {
+            Ok(Session {
+                user: from_row(r)?,
+                created_at: s(r, "session_created_at")?,
+                last_used_at: s(r, "session_last_used_at")?,
+            })
+        })
+        .transpose()
 }
 
 /// Records a use of an authtoken, unless one was recorded after `unless_after` (so a busy

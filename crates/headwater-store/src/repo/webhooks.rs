@@ -7,7 +7,6 @@
 //! the same delivery at once, and logs every attempt in `webhook_attempts`.
 
 use super::{Actor, Conn};
-use crate::db::Backend;
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
@@ -60,24 +59,24 @@ fn strings(v: Value) -> Vec<String> {
     }
 }
 
-fn from_row(r: &AnyRow) -> Webhook {
-    Webhook {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        destinations: json(r, "destinations"),
-        channels: strings(json(r, "channels")),
-        branches: strings(json(r, "branches")),
-        retry_policy: s(r, "retry_policy"),
-        notifiers: json(r, "notifiers"),
-        disabled: b(r, "disabled"),
-        concise_payload: b(r, "concise_payload"),
-        secret: s(r, "secret"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn from_row(r: &AnyRow) -> Result<Webhook> {
+    Ok(Webhook {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        destinations: json(r, "destinations")?,
+        channels: strings(json(r, "channels")?),
+        branches: strings(json(r, "branches")?),
+        retry_policy: s(r, "retry_policy")?,
+        notifiers: json(r, "notifiers")?,
+        disabled: b(r, "disabled")?,
+        concise_payload: b(r, "concise_payload")?,
+        secret: s(r, "secret")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert(
@@ -121,7 +120,7 @@ pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Webh
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// A page of a stack's webhooks and the total count.
@@ -146,7 +145,10 @@ pub async fn list(
         .bind(stack_uid)
         .fetch_one(c)
         .await?;
-    Ok((rows.iter().map(from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn update(
@@ -227,7 +229,7 @@ pub async fn enqueue(c: &mut Conn, ev: &OutEvent) -> Result<usize> {
     .await?;
     let now = clock::now();
     let mut n = 0;
-    for hook in rows.iter().map(from_row) {
+    for hook in rows.iter().map(from_row).collect::<Result<Vec<_>>>()? {
         let subscribed = hook.channels.iter().any(|ch| ev.matches.contains(ch));
         let on_branch = hook.branches.is_empty() || hook.branches.contains(&ev.branch);
         if !subscribed || !on_branch {
@@ -283,22 +285,22 @@ pub struct Delivery {
 const DCOLS: &str = "uid, webhook_uid, stack_uid, destination, channel, branch, payload, status, \
     attempts, last_status, next_attempt_at, created_at, updated_at";
 
-fn delivery_from_row(r: &AnyRow) -> Delivery {
-    Delivery {
-        uid: s(r, "uid"),
-        webhook_uid: s(r, "webhook_uid"),
-        stack_uid: s(r, "stack_uid"),
-        destination: i(r, "destination"),
-        channel: s(r, "channel"),
-        branch: s(r, "branch"),
-        payload: json(r, "payload"),
-        status: s(r, "status"),
-        attempts: i(r, "attempts"),
-        last_status: oi(r, "last_status"),
-        next_attempt_at: s(r, "next_attempt_at"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn delivery_from_row(r: &AnyRow) -> Result<Delivery> {
+    Ok(Delivery {
+        uid: s(r, "uid")?,
+        webhook_uid: s(r, "webhook_uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        destination: i(r, "destination")?,
+        channel: s(r, "channel")?,
+        branch: s(r, "branch")?,
+        payload: json(r, "payload")?,
+        status: s(r, "status")?,
+        attempts: i(r, "attempts")?,
+        last_status: oi(r, "last_status")?,
+        next_attempt_at: s(r, "next_attempt_at")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 /// Deliveries waiting to be sent (due or scheduled for a retry): the queue's depth.
@@ -327,11 +329,11 @@ pub async fn any_due(c: &mut Conn, now: &str) -> Result<bool> {
 /// worker that dies mid-delivery leaves the lease to run out, and the delivery is retried.
 pub async fn claim_due(
     c: &mut Conn,
-    backend: Backend,
     now: &str,
     lease_until: &str,
     limit: i64,
 ) -> Result<Vec<Delivery>> {
+    let backend = crate::Backend::of(c);
     let rows = sqlx::query(&format!(
         "SELECT {DCOLS} FROM webhook_deliveries WHERE status = 'pending' \
          AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1) \
@@ -342,7 +344,10 @@ pub async fn claim_due(
     .bind(limit)
     .fetch_all(&mut *c)
     .await?;
-    let claimed: Vec<Delivery> = rows.iter().map(delivery_from_row).collect();
+    let claimed = rows
+        .iter()
+        .map(delivery_from_row)
+        .collect::<Result<Vec<Delivery>>>()?;
     for d in &claimed {
         sqlx::query("UPDATE webhook_deliveries SET lease_until = $1 WHERE uid = $2")
             .bind(lease_until)
@@ -450,7 +455,10 @@ pub async fn deliveries(
     .bind(webhook_uid)
     .fetch_one(c)
     .await?;
-    Ok((rows.iter().map(delivery_from_row).collect(), i(&total, "n")))
+    Ok((
+        rows.iter().map(delivery_from_row).collect::<Result<_>>()?,
+        i(&total, "n")?,
+    ))
 }
 
 pub async fn delivery(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Delivery>> {
@@ -461,7 +469,7 @@ pub async fn delivery(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(delivery_from_row))
+    row.as_ref().map(delivery_from_row).transpose()
 }
 
 /// A delivery's attempts, in order.
@@ -474,20 +482,21 @@ pub async fn attempts(c: &mut Conn, delivery_uid: &str) -> Result<Vec<Attempt>> 
     .bind(delivery_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Attempt {
-            uid: s(r, "uid"),
-            delivery_uid: s(r, "delivery_uid"),
-            attempt: i(r, "attempt"),
-            target_url: s(r, "target_url"),
-            status_code: i(r, "status_code"),
-            error: os(r, "error"),
-            response_body: s(r, "response_body"),
-            duration_ms: i(r, "duration_ms"),
-            created_at: s(r, "created_at"),
+    rows.iter()
+        .map(|r| {
+            Ok(Attempt {
+                uid: s(r, "uid")?,
+                delivery_uid: s(r, "delivery_uid")?,
+                attempt: i(r, "attempt")?,
+                target_url: s(r, "target_url")?,
+                status_code: i(r, "status_code")?,
+                error: os(r, "error")?,
+                response_body: s(r, "response_body")?,
+                duration_ms: i(r, "duration_ms")?,
+                created_at: s(r, "created_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Schedules a delivery again now (a manual retry). A delivery in flight is left alone.

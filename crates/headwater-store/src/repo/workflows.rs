@@ -39,22 +39,22 @@ pub struct WorkflowWrite<'a> {
 const WF_COLS: &str = "uid, stack_uid, name, description, enabled, branches, content_types, \
                        admin_users, stages, created_by, updated_by, created_at, updated_at";
 
-fn workflow_from_row(r: &AnyRow) -> Workflow {
-    Workflow {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        name: s(r, "name"),
-        description: s(r, "description"),
-        enabled: b(r, "enabled"),
-        branches: json(r, "branches"),
-        content_types: json(r, "content_types"),
-        admin_users: json(r, "admin_users"),
-        stages: json(r, "stages"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn workflow_from_row(r: &AnyRow) -> Result<Workflow> {
+    Ok(Workflow {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        enabled: b(r, "enabled")?,
+        branches: json(r, "branches")?,
+        content_types: json(r, "content_types")?,
+        admin_users: json(r, "admin_users")?,
+        stages: json(r, "stages")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert_workflow(
@@ -122,7 +122,7 @@ pub async fn workflow(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(workflow_from_row))
+    row.as_ref().map(workflow_from_row).transpose()
 }
 
 pub async fn workflows(c: &mut Conn, stack_uid: &str) -> Result<Vec<Workflow>> {
@@ -132,7 +132,7 @@ pub async fn workflows(c: &mut Conn, stack_uid: &str) -> Result<Vec<Workflow>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(workflow_from_row).collect())
+    rows.iter().map(workflow_from_row).collect()
 }
 
 pub async fn delete_workflow(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
@@ -183,24 +183,24 @@ const RULE_COLS: &str = "uid, stack_uid, workflow_uid, workflow_stage, actions, 
     content_types, locales, environment_uid, approvers, disable_approver_publishing, created_by, \
     updated_by, created_at, updated_at";
 
-fn rule_from_row(r: &AnyRow) -> Rule {
-    Rule {
-        uid: s(r, "uid"),
-        stack_uid: s(r, "stack_uid"),
-        workflow_uid: os(r, "workflow_uid"),
-        workflow_stage: os(r, "workflow_stage"),
-        actions: json(r, "actions"),
-        branches: json(r, "branches"),
-        content_types: json(r, "content_types"),
-        locales: json(r, "locales"),
-        environment_uid: s(r, "environment_uid"),
-        approvers: json(r, "approvers"),
-        disable_approver_publishing: b(r, "disable_approver_publishing"),
-        created_by: s(r, "created_by"),
-        updated_by: s(r, "updated_by"),
-        created_at: s(r, "created_at"),
-        updated_at: s(r, "updated_at"),
-    }
+fn rule_from_row(r: &AnyRow) -> Result<Rule> {
+    Ok(Rule {
+        uid: s(r, "uid")?,
+        stack_uid: s(r, "stack_uid")?,
+        workflow_uid: os(r, "workflow_uid")?,
+        workflow_stage: os(r, "workflow_stage")?,
+        actions: json(r, "actions")?,
+        branches: json(r, "branches")?,
+        content_types: json(r, "content_types")?,
+        locales: json(r, "locales")?,
+        environment_uid: s(r, "environment_uid")?,
+        approvers: json(r, "approvers")?,
+        disable_approver_publishing: b(r, "disable_approver_publishing")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
 }
 
 pub async fn insert_rule(
@@ -274,7 +274,7 @@ pub async fn rule(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Rul
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(rule_from_row))
+    row.as_ref().map(rule_from_row).transpose()
 }
 
 pub async fn rules(c: &mut Conn, stack_uid: &str) -> Result<Vec<Rule>> {
@@ -284,7 +284,7 @@ pub async fn rules(c: &mut Conn, stack_uid: &str) -> Result<Vec<Rule>> {
     .bind(stack_uid)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(rule_from_row).collect())
+    rows.iter().map(rule_from_row).collect()
 }
 
 pub async fn delete_rule(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<bool> {
@@ -320,12 +320,15 @@ pub async fn entry_stage(
     .bind(locale)
     .fetch_optional(c)
     .await?;
-    Ok(row.map(|r| EntryStage {
-        workflow_uid: s(&r, "workflow_uid"),
-        stage_uid: s(&r, "stage_uid"),
-        updated_by: s(&r, "updated_by"),
-        updated_at: s(&r, "updated_at"),
-    }))
+    row.map(|r| {
+        Ok(EntryStage {
+            workflow_uid: s(&r, "workflow_uid")?,
+            stage_uid: s(&r, "stage_uid")?,
+            updated_by: s(&r, "updated_by")?,
+            updated_at: s(&r, "updated_at")?,
+        })
+    })
+    .transpose()
 }
 
 /// A stage change, recorded in the history too.
@@ -409,20 +412,21 @@ pub async fn stage_history(
     .bind(locale)
     .fetch_all(c)
     .await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|r| {
-            serde_json::json!({
-                "workflow": s(r, "workflow_uid"),
-                "workflow_stage": s(r, "stage_uid"),
-                "comment": s(r, "comment"),
-                "due_date": os(r, "due_date"),
-                "assigned_to": json(r, "assigned_to"),
-                "updated_by": s(r, "created_by"),
-                "updated_at": s(r, "created_at"),
+            Ok({
+                serde_json::json!({
+                    "workflow": s(r, "workflow_uid")?,
+                    "workflow_stage": s(r, "stage_uid")?,
+                    "comment": s(r, "comment")?,
+                    "due_date": os(r, "due_date")?,
+                    "assigned_to": json(r, "assigned_to")?,
+                    "updated_by": s(r, "created_by")?,
+                    "updated_at": s(r, "created_at")?,
+                })
             })
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Clone, Debug)]
@@ -450,25 +454,25 @@ const REQ_COLS: &str = "uid, stack_uid, content_type_uid, entry_uid, locale, ver
     action, environment_uid, status, comment, requested_by, requested_at, decided_by, decided_at, \
     decision_comment";
 
-fn request_from_row(r: &AnyRow) -> PublishRequest {
-    PublishRequest {
-        uid: s(r, "uid"),
-        space: s(r, "stack_uid"),
-        content_type_uid: s(r, "content_type_uid"),
-        entry_uid: s(r, "entry_uid"),
-        locale: s(r, "locale"),
-        version: i(r, "version"),
-        rule_uid: s(r, "rule_uid"),
-        action: s(r, "action"),
-        environment_uid: s(r, "environment_uid"),
-        status: s(r, "status"),
-        comment: s(r, "comment"),
-        requested_by: s(r, "requested_by"),
-        requested_at: s(r, "requested_at"),
-        decided_by: os(r, "decided_by"),
-        decided_at: os(r, "decided_at"),
-        decision_comment: os(r, "decision_comment"),
-    }
+fn request_from_row(r: &AnyRow) -> Result<PublishRequest> {
+    Ok(PublishRequest {
+        uid: s(r, "uid")?,
+        space: s(r, "stack_uid")?,
+        content_type_uid: s(r, "content_type_uid")?,
+        entry_uid: s(r, "entry_uid")?,
+        locale: s(r, "locale")?,
+        version: i(r, "version")?,
+        rule_uid: s(r, "rule_uid")?,
+        action: s(r, "action")?,
+        environment_uid: s(r, "environment_uid")?,
+        status: s(r, "status")?,
+        comment: s(r, "comment")?,
+        requested_by: s(r, "requested_by")?,
+        requested_at: s(r, "requested_at")?,
+        decided_by: os(r, "decided_by")?,
+        decided_at: os(r, "decided_at")?,
+        decision_comment: os(r, "decision_comment")?,
+    })
 }
 
 pub struct NewRequest<'a> {
@@ -519,7 +523,7 @@ pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<PublishRequest>> {
     .bind(uid)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(request_from_row))
+    row.as_ref().map(request_from_row).transpose()
 }
 
 pub async fn pending(
@@ -541,7 +545,7 @@ pub async fn pending(
     .bind(action)
     .fetch_optional(c)
     .await?;
-    Ok(row.as_ref().map(request_from_row))
+    row.as_ref().map(request_from_row).transpose()
 }
 
 /// Every request of an entry in a locale, newest first.
@@ -560,7 +564,7 @@ pub async fn requests_of_entry(
     .bind(locale)
     .fetch_all(c)
     .await?;
-    Ok(rows.iter().map(request_from_row).collect())
+    rows.iter().map(request_from_row).collect()
 }
 
 /// Pending requests under the given rules (for an approver's assignments).
@@ -574,7 +578,9 @@ pub async fn pending_for_rules(c: &mut Conn, rule_uids: &[String]) -> Result<Vec
         .bind(r)
         .fetch_all(&mut *c)
         .await?;
-        out.extend(rows.iter().map(request_from_row));
+        for row in &rows {
+            out.push(request_from_row(row)?);
+        }
     }
     Ok(out)
 }

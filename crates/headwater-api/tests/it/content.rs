@@ -1,6 +1,7 @@
 //! Content modules over HTTP on both backends: locales, content types, global fields,
 //! entries (validation, versions, concurrency, queries, localization) and publishing.
 
+use crate::common::{urlencode, world, World};
 use futures::future::join_all;
 use headwater_testkit::{assert_error, on_both_backends, send, TestApp};
 use reqwest::Method;
@@ -19,23 +20,6 @@ on_both_backends!(
     abandoned_requests_leave_the_database_usable,
     concurrent_publishes_of_one_entry_all_succeed,
 );
-
-struct World {
-    owner: String,
-    org: String,
-    api_key: String,
-}
-
-async fn world(app: &TestApp) -> World {
-    let (_, org) = app.owner("owner@example.com").await;
-    let owner = app.login("owner@example.com").await;
-    let api_key = app.stack(&owner, &org, "Blog").await;
-    World {
-        owner,
-        org,
-        api_key,
-    }
-}
 
 fn blog_type() -> Value {
     json!({"content_type": {"title": "Blog", "uid": "blog", "schema": [
@@ -356,17 +340,6 @@ async fn entry_queries_filter_sort_and_refuse_tricks(app: TestApp) {
     ))
     .await;
     assert_eq!(s, 200);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn entries_are_localized_with_fallback_to_the_master_locale(app: TestApp) {

@@ -2,6 +2,7 @@
 //! exactly what a full scan returns, through creates, updates, localization and deletes, and
 //! hostile values stay values.
 
+use crate::common::urlencode;
 use headwater_testkit::{on_both_backends, send, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -52,17 +53,6 @@ async fn create(app: &TestApp, w: &World, entry: Value, locale: Option<&str>) ->
     .await;
     assert_eq!(s, 201, "{b}");
     b["entry"]["uid"].as_str().unwrap().to_string()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// (titles in title order, count) for a query.

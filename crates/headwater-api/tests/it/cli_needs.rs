@@ -1,6 +1,7 @@
 //! What the csdx CLI's export and import rely on, beyond what the SDK scenarios cover
 //! (tests/cli/FINDINGS.md), on both backends.
 
+use crate::common::urlencode;
 use headwater_testkit::{assert_error, on_both_backends, send, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
@@ -110,15 +111,4 @@ async fn the_asset_list_query_selects_folders_or_files(app: TestApp) {
         assert_error(s, &b, 400, 120);
         assert!(b["errors"]["query"].is_array(), "{bad}: {b}");
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|c| match c {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (c as char).to_string()
-            }
-            _ => format!("%{c:02X}"),
-        })
-        .collect()
 }

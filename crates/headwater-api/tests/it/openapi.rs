@@ -3,7 +3,7 @@
 //!
 //! Added a route? Add its `op(…)` line to `OPERATIONS` in `src/openapi.rs`, then
 //!
-//!     UPDATE_OPENAPI=1 cargo test -p headwater-api --test openapi
+//!     UPDATE_OPENAPI=1 cargo test -p headwater-api --test it openapi::
 //!
 //! and review the diff of `crates/headwater-api/openapi.json`.
 
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 const HOW_TO_ADD: &str = "add one `op(METHOD, PATH, tag, auth, body, reply, summary)` line for it \
      to OPERATIONS in crates/headwater-api/src/openapi.rs, then run \
-     `UPDATE_OPENAPI=1 cargo test -p headwater-api --test openapi` and review the diff of \
+     `UPDATE_OPENAPI=1 cargo test -p headwater-api --test it openapi::` and review the diff of \
      crates/headwater-api/openapi.json";
 
 fn crate_dir() -> PathBuf {
@@ -100,7 +100,7 @@ fn routes_in(router_text: &str, prefix: &str, file: &Path, out: &mut BTreeSet<(S
         let ms = methods(&inner[inner.find(',').expect("route handler")..]);
         assert!(
             !ms.is_empty(),
-            "{}: could not read the methods of route {path} ({inner}); teach tests/openapi.rs \
+            "{}: could not read the methods of route {path} ({inner}); teach tests/it/openapi.rs \
              its method-router form",
             file.display()
         );
@@ -116,7 +116,7 @@ fn router_call(call: &str, routes_dir: &Path) -> (PathBuf, String) {
     let call = call.trim().trim_end_matches("()");
     let (module, function) = call
         .rsplit_once("::")
-        .unwrap_or_else(|| panic!("read the router call `{call}` in tests/openapi.rs"));
+        .unwrap_or_else(|| panic!("read the router call `{call}` in tests/it/openapi.rs"));
     let module = module.rsplit("::").next().expect("module name");
     (
         routes_dir.join(format!("{module}.rs")),
@@ -163,7 +163,7 @@ fn registered_routes() -> BTreeSet<(String, String)> {
     assert!(
         !router.contains(".route_service("),
         "routes/mod.rs now adds routes through .route_service(…): teach registered_routes() \
-         in tests/openapi.rs to read them"
+         in tests/it/openapi.rs to read them"
     );
     out
 }
@@ -297,7 +297,7 @@ async fn the_document_is_served_without_credentials_and_matches_the_snapshot(app
     assert!(
         stored == text,
         "the served OpenAPI document differs from crates/headwater-api/openapi.json; if the \
-         change is intended, run `UPDATE_OPENAPI=1 cargo test -p headwater-api --test openapi` \
+         change is intended, run `UPDATE_OPENAPI=1 cargo test -p headwater-api --test it openapi::` \
          and review the diff"
     );
 }

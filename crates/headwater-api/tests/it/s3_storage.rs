@@ -7,6 +7,7 @@
 //! moto is found at `$HEADWATER_TEST_MOTO_SERVER`, `tests/s3/.venv/bin/moto_server` or on
 //! PATH; when it is missing these tests fail and say how to install it.
 
+use crate::common::files_under;
 use headwater_api::storage::S3Config;
 use headwater_core::sigv4::{self, Credentials};
 use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp};
@@ -283,21 +284,6 @@ async fn download(app: &TestApp, url: &str) -> (u16, Vec<u8>, Option<String>) {
         .get("content-length")
         .map(|v| v.to_str().unwrap().to_string());
     (status, r.bytes().await.unwrap().to_vec(), len)
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 async fn assets_live_in_an_s3_bucket(app: TestApp) {

@@ -2,6 +2,7 @@
 //! apart; every content request honours the `branch` header; management tokens reach only the
 //! branches (and aliases) their scope names, and an alias re-pointed moves that reach.
 
+use crate::common::{files_under, urlencode};
 use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp};
 use reqwest::multipart::{Form, Part};
 use reqwest::Method;
@@ -120,15 +121,6 @@ async fn upload(app: &TestApp, w: &World, bytes: &'static [u8]) -> Value {
     let (s, b) = send(w.on(app, None, Method::POST, "/v3/assets").multipart(form)).await;
     assert_eq!(s, 201, "{b}");
     b["asset"].clone()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn download(url: &str) -> (u16, Vec<u8>) {
@@ -590,21 +582,6 @@ async fn the_delivery_api_reads_the_branch_it_is_asked_for(app: TestApp) {
         b["error_message"].as_str().unwrap().contains("'dev'"),
         "{b}"
     );
-}
-
-fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 async fn deleting_a_stack_removes_the_files_of_every_branch(app: TestApp) {

@@ -1,6 +1,7 @@
 //! One test per management-token rule (MT-1 … MT-14 in docs/product-rules.md), each on
 //! SQLite and PostgreSQL, speaking HTTP to a real server.
 
+use crate::common::{world, World};
 use futures::future::join_all;
 use headwater_api::ServerConfig;
 use headwater_store::repo::tokens::WhenFull;
@@ -33,23 +34,6 @@ on_both_backends!(
 );
 
 /// An owner, their authtoken, their organization and a stack's API key.
-struct World {
-    owner: String,
-    org: String,
-    api_key: String,
-}
-
-async fn world(app: &TestApp) -> World {
-    let (_, org) = app.owner("owner@example.com").await;
-    let owner = app.login("owner@example.com").await;
-    let api_key = app.stack(&owner, &org, "Blog").await;
-    World {
-        owner,
-        org,
-        api_key,
-    }
-}
-
 fn env_body(name: &str) -> Value {
     json!({"environment": {"name": name, "urls": [{"locale": "en-us", "url": "https://example.com"}]}})
 }
@@ -405,7 +389,7 @@ async fn mt_08_tokens_cannot_use_organization_stack_session_or_token_modules(app
 
 async fn mt_09_publish_request_decisions_are_refused_by_policy(app: TestApp) {
     // Accepting (1) or rejecting (-1) a publish request is refused to a management token before
-    // anything else is looked at; the full flow is in tests/workflows.rs.
+    // anything else is looked at; the full flow is in tests/it/workflows.rs.
     let w = world(&app).await;
     let (token, _) = app.rw_token(&w.owner, &w.api_key, "ci").await;
     for status in [1, -1] {
