@@ -287,5 +287,22 @@ await step('organization: transferOwnership answers the notice', async () => {
   check(/ownership will be transferred/i.test(res.notice ?? ''), `transferOwnership answered ${JSON.stringify(res)}`)
 })
 
+if (SERVER_LOG) {
+  await step('user: resetPassword with the emailed token (printed in the log); the old password and a reused token are refused', async () => {
+    const invitee = newClient()
+    await invitee.login({ email: INVITEE, password: INVITEE_PASSWORD })
+    const user = await invitee.getUser()
+    const seen = logTokens()
+    await user.requestPassword()
+    const [token] = await newLogToken(seen, 1)
+    const next = 'Compat-Invitee-Reset-Passw0rd-4'
+    const res = await user.resetPassword({ resetPasswordToken: token, password: next, passwordConfirm: next })
+    check(typeof res.notice === 'string', `reset_password answered ${JSON.stringify(res)}`)
+    await refused(() => newClient().login({ email: INVITEE, password: INVITEE_PASSWORD }), [401, 422])
+    await newClient().login({ email: INVITEE, password: next })
+    await refused(() => user.resetPassword({ resetPasswordToken: token, password: next, passwordConfirm: next }), [422], { code: 120 })
+  })
+}
+
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)
