@@ -568,6 +568,162 @@ await step('a publish request is rejected in the app with a comment', async () =
   await snap(page, 'request-rejected');
 });
 
+// ---- screen 7: stack settings and the organization --------------------------------------------
+await step('locales: add French with English as fallback', async () => {
+  await goHash(`/s/${apiKey}/locales`);
+  await type('#locale-code', 'fr-fr');
+  await type('#locale-name', 'French - France');
+  await page.select('#locale-fallback', 'en-us');
+  await click('form[aria-labelledby="new-locale"] button[type=submit]');
+  await waitText('#locales-table', 'fr-fr');
+  const r = await call('GET', '/v3/locales/fr-fr', { headers: { api_key: apiKey, authtoken } });
+  check(r.status === 200 && r.body.locale?.fallback_locale === 'en-us', `locale: ${r.status} ${JSON.stringify(r.body)}`);
+  await snap(page, 'locales');
+});
+
+await step('branches: create one, point an alias at it, and the header switcher sends the branch header', async () => {
+  await goHash(`/s/${apiKey}/branches`);
+  await type('#branch-uid', 'dev');
+  await click('form[aria-labelledby="new-branch"] button[type=submit]');
+  await waitText('#branches-table', 'dev');
+  await type('#alias-uid', 'staging');
+  await page.select('#alias-target', 'dev');
+  await click('form[aria-labelledby="new-alias"] button[type=submit]');
+  await waitText('#aliases-table', 'staging');
+  const a = await call('GET', '/v3/stacks/branch_aliases/staging', { headers: { api_key: apiKey, authtoken } });
+  check(a.status === 200 && JSON.stringify(a.body).includes('"dev"'), `alias: ${a.status} ${JSON.stringify(a.body)}`);
+  await snap(page, 'branches');
+  await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch option')].some((o) => o.value === 'dev'), { timeout: T });
+  const sent = [];
+  const onReq = (r) => { if (r.url().includes('/v3/content_types')) sent.push(r.headers().branch); };
+  page.on('request', onReq);
+  await goHash(`/s/${apiKey}/content-types`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch option')].some((o) => o.value === 'dev'), { timeout: T });
+  await page.select('#branch-switch', 'dev');
+  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'dev', { timeout: T });
+  await waitText('main', 'Article');
+  page.off('request', onReq);
+  check(sent.includes('dev'), `branch headers sent: ${JSON.stringify(sent)}`);
+  await page.select('#branch-switch', 'main');
+  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'main', { timeout: T });
+});
+
+await step('webhooks: add one, see its failed execution, retry it and see it delivered', async () => {
+  const http = await import('node:http');
+  let hits = 0;
+  const srv = http.createServer((req, res) => { req.resume(); req.on('end', () => { hits++; res.writeHead(hits === 1 ? 500 : 200); res.end('ok'); }); });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  try {
+    await goHash(`/s/${apiKey}/webhooks`);
+    await type('#hook-name', 'Entry created');
+    await type('#hook-url', `http://127.0.0.1:${srv.address().port}/hook`);
+    await click('form[aria-labelledby="new-hook"] button[type=submit]');
+    await waitText('#webhooks-table', 'Entry created');
+    const e = await call('POST', '/v3/content_types/author/entries', { headers: { api_key: apiKey, authtoken }, body: { entry: { title: 'Webhook author' } } });
+    check(e.status === 201, `entry for the webhook: ${e.status} ${JSON.stringify(e.body)}`);
+    await click('#webhooks-table a');
+    await $('#exec-reload');
+    // The delivery runs in the background: reload the executions until the failure shows.
+    await page.waitForFunction(() => {
+      if ([...document.querySelectorAll('#exec-table .exec-status')].some((c) => c.textContent === '500')) return true;
+      document.getElementById('exec-reload')?.click();
+      return false;
+    }, { timeout: T, polling: 500 });
+    await snap(page, 'webhook-failed');
+    await click('#exec-table button[aria-label^="Retry execution"]');
+    await page.waitForFunction(() => {
+      if ([...document.querySelectorAll('#exec-table .exec-status')].some((c) => c.textContent === '200')) return true;
+      document.getElementById('exec-reload')?.click();
+      return false;
+    }, { timeout: T, polling: 500 });
+    check(hits >= 2, `the receiver saw ${hits} requests`);
+    await snap(page, 'webhook-retried');
+  } finally { srv.close(); }
+});
+
+await step('releases: create one, add an author entry, deploy it to production', async () => {
+  await goHash(`/s/${apiKey}/releases`);
+  await type('#release-name', 'Spring launch');
+  await click('form[aria-labelledby="new-release"] button[type=submit]');
+  await $('#add-item');
+  await page.waitForFunction(() => document.querySelector('#item-ct')?.value, { timeout: T });
+  await page.select('#item-ct', 'author');
+  await page.waitForFunction(() => [...document.querySelectorAll('#item-entry option')].some((o) => o.textContent === 'Webhook author'), { timeout: T });
+  const opt = await page.$eval('#item-entry', (s) => [...s.options].find((o) => o.textContent === 'Webhook author').value);
+  await page.select('#item-entry', opt);
+  await click('form[aria-labelledby="add-item"] button[type=submit]');
+  await waitText('#release-items', 'Webhook author');
+  await click('input.deploy-env[value="production"]');
+  await click('form[aria-labelledby="deploy-h"] button[type=submit]');
+  await waitText('#release-status', 'production');
+  const uid = opt.split('|')[0];
+  const env = await call('GET', '/v3/environments/production', { headers: { api_key: apiKey, authtoken } });
+  const e = await call('GET', `/v3/content_types/author/entries/${uid}?include_publish_details=true`, { headers: { api_key: apiKey, authtoken } });
+  check((e.body.entry?.publish_details || []).some((d) => d.environment === env.body.environment?.uid && d.locale === 'en-us'), `publish details: ${JSON.stringify(e.body.entry?.publish_details)}`);
+  await snap(page, 'release-deployed');
+});
+
+await step('labels: add one for the Article content type', async () => {
+  await goHash(`/s/${apiKey}/labels`);
+  await type('#label-name', 'Featured');
+  await page.select('#label-cts', 'article');
+  await click('form[aria-labelledby="new-label"] button[type=submit]');
+  await waitText('#labels-table', 'Featured');
+  await waitText('#labels-table', 'article');
+});
+
+await step('audit log: the changes are listed and the filters narrow them', async () => {
+  await goHash(`/s/${apiKey}/audit`);
+  await $('#audit-table');
+  const all = await page.$$eval('#audit-table tbody tr', (r) => r.length);
+  check(all > 5, `audit rows: ${all}`);
+  await type('#audit-module', 'label');
+  await page.waitForFunction(() => { const rows = [...document.querySelectorAll('#audit-table tbody tr')]; return rows.length > 0 && rows.every((r) => r.children[1].textContent.includes('label')); }, { timeout: T });
+  const some = await page.$$eval('#audit-table tbody tr', (r) => r.length);
+  check(some < all, `the filter narrowed ${all} rows to ${some}`);
+  await type('#audit-event', 'delete');
+  await waitText('#audit-info', '0 match');
+  await snap(page, 'audit');
+});
+
+await step('users and roles: create a role, share the stack with a user in it', async () => {
+  await goHash(`/s/${apiKey}/users`);
+  await type('#role-name', 'Reviewers');
+  await click('input.role-module[value="entry"]');
+  await click('form[aria-labelledby="new-role"] button[type=submit]');
+  await waitText('#roles-table', 'Reviewers');
+  await page.waitForFunction(() => [...document.querySelectorAll('#share-role option')].some((o) => o.textContent === 'Reviewers'), { timeout: T });
+  const rv = await page.$eval('#share-role', (s) => [...s.options].find((o) => o.textContent === 'Reviewers').value);
+  await type('#share-email', DEV.email);
+  await page.select('#share-role', rv);
+  await click('form[aria-labelledby="share-stack"] button[type=submit]');
+  await page.waitForFunction((e) => [...document.querySelectorAll('#users-table tr')].some((r) => r.textContent.includes(e) && r.textContent.includes('Reviewers')), { timeout: T }, DEV.email);
+  await snap(page, 'users-roles');
+});
+
+await step('organization settings: invitations, teams, roles and stacks', async () => {
+  const me = await call('GET', '/v3/user', { headers: { authtoken } });
+  const orgUid = me.body.user.organizations[0].uid;
+  const probe = await call('GET', `/v3/organizations/${orgUid}/teams`, { headers: { authtoken } });
+  await click('#org-settings');
+  await $('#org-teams-section');
+  if (probe.status === 404) {
+    await waitText('#org-teams-section .error', probe.body.error_message || '');
+    console.log(`     NOTICE: GET /v3/organizations/{uid}/teams answers 404 on this server (the organization endpoints are not on this branch); the screen shows the API's message and the rest of this step is skipped`);
+    await snap(page, 'org-settings-missing');
+    return;
+  }
+  await type('#invite-email', 'newcomer@app.example.com');
+  await click('form[aria-labelledby="invite-h"] button[type=submit]');
+  await waitText('#invites-table', 'newcomer@app.example.com');
+  await type('#team-name', 'Editors');
+  await type('#team-users', DEV.email);
+  await click('form[aria-labelledby="team-h"] button[type=submit]');
+  await waitText('#teams-table', 'Editors');
+  await waitText('#org-stacks-table', apiKey);
+  await snap(page, 'org-settings');
+});
+
 await step('phone width: the token and entry screens fit', async () => {
   await page.setViewport({ width: 390, height: 844 });
   await goHash(`/s/${apiKey}/tokens`);

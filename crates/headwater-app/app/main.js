@@ -15,6 +15,7 @@ export const app = {
   go(path) { if (location.hash !== `#${path}`) location.hash = path; else route(); },
   refresh() { route(); },
   async reloadStacks() { await loadStacks(true); },
+  orgName() { return currentOrg()?.name; },
 };
 
 const STACK_SECTIONS = [
@@ -24,6 +25,13 @@ const STACK_SECTIONS = [
   ['assets', 'Assets', () => import('./screens/assets.js')],
   ['workflows', 'Workflows', () => import('./screens/workflows.js')],
   ['environments', 'Environments', () => import('./screens/environments.js')],
+  ['locales', 'Locales', () => import('./screens/settings.js')],
+  ['branches', 'Branches', () => import('./screens/settings.js')],
+  ['webhooks', 'Webhooks', () => import('./screens/settings.js')],
+  ['releases', 'Releases', () => import('./screens/settings.js')],
+  ['labels', 'Labels', () => import('./screens/settings.js')],
+  ['audit', 'Audit log', () => import('./screens/settings.js')],
+  ['users', 'Users and roles', () => import('./screens/settings.js')],
   ['tokens', 'Tokens', () => import('./screens/tokens.js')],
 ];
 
@@ -75,6 +83,7 @@ function header(user, apiKey) {
     h('a', { class: 'brand', href: '#/' }, 'Headwater'),
     h('div', { class: 'switch' }, h('label', { for: 'org-switch' }, 'Organization'), orgSel),
     h('div', { class: 'switch' }, h('label', { for: 'stack-switch' }, 'Stack'), stackSel),
+    h('a', { href: `#/org/${app.org}/settings`, id: 'org-settings' }, 'Organization settings'),
   ];
   if (apiKey) parts.push(branchSwitch(apiKey));
   parts.push(h('div', { class: 'spacer' }),
@@ -134,7 +143,12 @@ async function route() {
     if (my !== seq) return;
     header(user, apiKey);
     sideNav(apiKey, section);
-    if (!apiKey) {
+    if (!apiKey && parts[0] === 'org' && parts[2] === 'settings') {
+      render(main, loading());
+      const m = await import('./screens/org.js');
+      if (my === seq) await m.show(main, app, app.org);
+      return;
+    } else if (!apiKey) {
       const m = await import('./screens/stacks.js');
       if (my === seq) m.show(main, app);
       return;
