@@ -144,9 +144,10 @@ async function route() {
     header(user, apiKey);
     sideNav(apiKey, section);
     if (!apiKey && parts[0] === 'org' && parts[2] === 'settings') {
-      render(main, loading());
+      const view = h('div', { class: 'view' }, loading());
+      render(main, view);
       const m = await import('./screens/org.js');
-      if (my === seq) await m.show(main, app, app.org);
+      if (my === seq) await m.show(view, app, app.org);
       return;
     } else if (!apiKey) {
       const m = await import('./screens/stacks.js');
@@ -155,9 +156,12 @@ async function route() {
     }
     const entry = STACK_SECTIONS.find(([k]) => k === section);
     if (!entry) { render(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such screen.')); return; }
-    render(main, loading());
+    // Each visit draws into its own container, so a screen still loading from an earlier
+    // visit never draws over the current one.
+    const view = h('div', { class: 'view' }, loading());
+    render(main, view);
     const m = await entry[2]();
-    if (my === seq) await m.show(main, app, { apiKey, section, rest: parts.slice(3) });
+    if (my === seq) await m.show(view, app, { apiKey, section, rest: parts.slice(3) });
   } catch (e) {
     if (my !== seq) return;
     render(main, h('h1', {}, 'Something went wrong'), errorBox(e));
