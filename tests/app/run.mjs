@@ -602,8 +602,14 @@ await step('branches: create one, point an alias at it, and the header switcher 
   await page.select('#branch-switch', 'dev');
   await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'dev', { timeout: T });
   await waitText('main', 'Article');
-  page.off('request', onReq);
   check(sent.includes('dev'), `branch headers sent: ${JSON.stringify(sent)}`);
+  // The alias is offered too, and chosen it is sent as the branch.
+  await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch optgroup[label="Aliases"] option')].some((o) => o.value === 'staging'), { timeout: T });
+  await page.select('#branch-switch', 'staging');
+  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'staging', { timeout: T });
+  await waitText('main', 'Article');
+  page.off('request', onReq);
+  check(sent.includes('staging'), `branch headers sent: ${JSON.stringify(sent)}`);
   await page.select('#branch-switch', 'main');
   await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'main', { timeout: T });
 });

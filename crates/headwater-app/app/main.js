@@ -94,9 +94,12 @@ function header(user, apiKey) {
 
 function branchSwitch(apiKey) {
   const sel = select([[session.branch[apiKey] || 'main', session.branch[apiKey] || 'main']], { id: 'branch-switch' });
-  api('GET', '/v3/stacks/branches', { stack: apiKey, noBranch: true }).then(({ branches }) => {
+  Promise.all([api('GET', '/v3/stacks/branches', { stack: apiKey, noBranch: true }),
+    api('GET', '/v3/stacks/branch_aliases', { stack: apiKey, noBranch: true }).catch(() => ({}))]).then(([{ branches }, { branch_aliases: aliases }]) => {
     const cur = session.branch[apiKey] || 'main';
-    render(sel, (branches || []).map((b) => h('option', { value: b.uid, selected: b.uid === cur }, b.uid)));
+    const opt = (v, text) => h('option', { value: v, selected: v === cur }, text);
+    render(sel, (branches || []).map((b) => opt(b.uid, b.uid)),
+      aliases?.length ? h('optgroup', { label: 'Aliases' }, aliases.map((a) => opt(a.alias, `${a.alias} → ${a.uid}`))) : null);
   }).catch(() => {});
   sel.addEventListener('change', () => { session.branch[apiKey] = sel.value; route(); });
   return h('div', { class: 'switch' }, h('label', { for: 'branch-switch' }, 'Branch'), sel);
