@@ -942,7 +942,7 @@ await step('entries: 10,000 entries page and search in the app', async () => {
   // The page still answers: the search box takes focus and typing.
   await type('#entry-search', 'Item 0000');
   await click('form[role=search] button[type=submit]');
-  await waitText('.pager', 'of 10');
+  await page.waitForFunction(() => document.querySelector('.pager span')?.textContent === '1–10 of 10', { timeout: T });
   await snap(page, 'entries-10000');
 });
 

@@ -9,6 +9,8 @@
 # Env: HEADWATER_BIN   server binary (default: target/debug/headwater)
 #      CHROMIUM        browser executable (default: /usr/bin/chromium; installed with apt-get when
 #                      missing and running as root)
+# The server runs with HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 so a webhook may call the
+# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise).
 # Screenshots of every step are written to tests/app/artefacts/<backend>/ (not committed).
 # Prints each step as PASS/FAIL and ends with one `N passed, M failed` line.
 set -uo pipefail

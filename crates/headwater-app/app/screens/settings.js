@@ -185,7 +185,7 @@ const SCREENS = {
     render(main, h('h1', {}, 'Users and roles'), msg,
       h('h2', {}, 'Users of this stack'),
       users.length ? table(['User', 'Roles'], users.map((u) => h('tr', {}, h('th', { scope: 'row' }, u.email || u.uid),
-        h('td', {}, (u.roles || []).map((x) => (typeof x === 'string' ? (roles.find((y) => y.uid === x)?.name || x) : x.name)).join(', ')))), { id: 'users-table' }) : none('No users listed.'),
+        h('td', {}, u.is_owner ? 'Owner of the stack' : (u.roles || []).map((x) => (typeof x === 'string' ? (roles.find((y) => y.uid === x)?.name || x) : x.name)).join(', ')))), { id: 'users-table' }) : none('No users listed.'),
       form('share-stack', 'Share the stack', [field('Email', email), field('Role', role)], 'Share', async () => {
         const e = email.value.trim();
         await api('POST', '/v3/stacks/share', { stack: apiKey, body: { emails: [e], roles: { [e]: [role.value] } } });
