@@ -955,6 +955,18 @@ await step('entries: 10,000 entries page and search in the app', async () => {
   await snap(page, 'entries-10000');
 });
 
+await step('branches: delete the alias, then the branch, after confirmation', async () => {
+  await goHash(`/s/${apiKey}/branches`);
+  await click('button[aria-label="Delete alias staging"]');
+  await dialogButton('Delete');
+  await waitText('main', 'No aliases yet.');
+  await click('button[aria-label="Delete branch dev"]');
+  await dialogButton('Delete');
+  await page.waitForFunction(() => ![...document.querySelectorAll('#branches-table th')].some((c) => c.textContent === 'dev'), { timeout: T });
+  const r = await call('GET', '/v3/stacks/branches/dev', { headers: { api_key: apiKey, authtoken } });
+  check(r.status === 404 || r.status === 422, `after delete: ${r.status}`);
+});
+
 await step('phone width: the token and entry screens fit', async () => {
   await page.setViewport({ width: 390, height: 844 });
   await goHash(`/s/${apiKey}/tokens`);
