@@ -9,6 +9,8 @@
 # Env: HEADWATER_BIN   server binary (default: target/debug/headwater)
 #      CHROMIUM        browser executable (default: /usr/bin/chromium; installed with apt-get when
 #                      missing and running as root)
+# The server runs with HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 so a webhook may call the
+# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise).
 # Screenshots of every step are written to tests/app/artefacts/<backend>/ (not committed).
 # Prints each step as PASS/FAIL and ends with one `N passed, M failed` line.
 set -uo pipefail
@@ -73,7 +75,7 @@ run_backend() {
   "$BIN" user enable2fa --email "$HEADWATER_EMAIL" > "$WORK/2fa.out" 2>&1 || { cat "$WORK/2fa.out"; total_fail=$((total_fail + 1)); stop_server; return; }
   export HEADWATER_TFA_SECRET; HEADWATER_TFA_SECRET="$(sed -n 's/^tfa_secret:[[:space:]]*//p' "$WORK/2fa.out" | head -n1)"
   port="$(free_port)"
-  "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
+  HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
   SERVER_PID=$!
   export HEADWATER_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 150); do

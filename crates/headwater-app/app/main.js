@@ -15,6 +15,7 @@ export const app = {
   go(path) { if (location.hash !== `#${path}`) location.hash = path; else route(); },
   refresh() { route(); },
   async reloadStacks() { await loadStacks(true); },
+  orgName() { return currentOrg()?.name; },
 };
 
 const STACK_SECTIONS = [
@@ -24,6 +25,13 @@ const STACK_SECTIONS = [
   ['assets', 'Assets', () => import('./screens/assets.js')],
   ['workflows', 'Workflows', () => import('./screens/workflows.js')],
   ['environments', 'Environments', () => import('./screens/environments.js')],
+  ['locales', 'Locales', () => import('./screens/settings.js')],
+  ['branches', 'Branches', () => import('./screens/settings.js')],
+  ['webhooks', 'Webhooks', () => import('./screens/settings.js')],
+  ['releases', 'Releases', () => import('./screens/settings.js')],
+  ['labels', 'Labels', () => import('./screens/settings.js')],
+  ['audit', 'Audit log', () => import('./screens/settings.js')],
+  ['users', 'Users and roles', () => import('./screens/settings.js')],
   ['tokens', 'Tokens', () => import('./screens/tokens.js')],
 ];
 
@@ -75,6 +83,7 @@ function header(user, apiKey) {
     h('a', { class: 'brand', href: '#/' }, 'Headwater'),
     h('div', { class: 'switch' }, h('label', { for: 'org-switch' }, 'Organization'), orgSel),
     h('div', { class: 'switch' }, h('label', { for: 'stack-switch' }, 'Stack'), stackSel),
+    h('a', { href: `#/org/${app.org}/settings`, id: 'org-settings' }, 'Organization settings'),
   ];
   if (apiKey) parts.push(branchSwitch(apiKey));
   parts.push(h('div', { class: 'spacer' }),
@@ -85,9 +94,12 @@ function header(user, apiKey) {
 
 function branchSwitch(apiKey) {
   const sel = select([[session.branch[apiKey] || 'main', session.branch[apiKey] || 'main']], { id: 'branch-switch' });
-  api('GET', '/v3/stacks/branches', { stack: apiKey, noBranch: true }).then(({ branches }) => {
+  Promise.all([api('GET', '/v3/stacks/branches', { stack: apiKey, noBranch: true }),
+    api('GET', '/v3/stacks/branch_aliases', { stack: apiKey, noBranch: true }).catch(() => ({}))]).then(([{ branches }, { branch_aliases: aliases }]) => {
     const cur = session.branch[apiKey] || 'main';
-    render(sel, (branches || []).map((b) => h('option', { value: b.uid, selected: b.uid === cur }, b.uid)));
+    const opt = (v, text) => h('option', { value: v, selected: v === cur }, text);
+    render(sel, (branches || []).map((b) => opt(b.uid, b.uid)),
+      aliases?.length ? h('optgroup', { label: 'Aliases' }, aliases.map((a) => opt(a.alias, `${a.alias} → ${a.uid}`))) : null);
   }).catch(() => {});
   sel.addEventListener('change', () => { session.branch[apiKey] = sel.value; route(); });
   return h('div', { class: 'switch' }, h('label', { for: 'branch-switch' }, 'Branch'), sel);
@@ -134,16 +146,25 @@ async function route() {
     if (my !== seq) return;
     header(user, apiKey);
     sideNav(apiKey, section);
-    if (!apiKey) {
+    if (!apiKey && parts[0] === 'org' && parts[2] === 'settings') {
+      const view = h('div', { class: 'view' }, loading());
+      render(main, view);
+      const m = await import('./screens/org.js');
+      if (my === seq) await m.show(view, app, app.org);
+      return;
+    } else if (!apiKey) {
       const m = await import('./screens/stacks.js');
       if (my === seq) m.show(main, app);
       return;
     }
     const entry = STACK_SECTIONS.find(([k]) => k === section);
     if (!entry) { render(main, h('h1', {}, 'Not found'), h('p', {}, 'There is no such screen.')); return; }
-    render(main, loading());
+    // Each visit draws into its own container, so a screen still loading from an earlier
+    // visit never draws over the current one.
+    const view = h('div', { class: 'view' }, loading());
+    render(main, view);
     const m = await entry[2]();
-    if (my === seq) await m.show(main, app, { apiKey, section, rest: parts.slice(3) });
+    if (my === seq) await m.show(view, app, { apiKey, section, rest: parts.slice(3) });
   } catch (e) {
     if (my !== seq) return;
     render(main, h('h1', {}, 'Something went wrong'), errorBox(e));

@@ -292,7 +292,7 @@ function workflowPanel(apiKey, ct, entry, envs, app) {
   render(box, h('h2', { id: 'wf-h' }, 'Workflow'), loading());
   Promise.all([
     api('GET', `/v3/content_types/${ct}/entries/${entry.uid}/workflow`, { stack: apiKey, query: { locale: entry.locale } }).then((r) => r.workflow).catch(() => ({})),
-    api('GET', `/v3/workflows/content_type/${ct}`, { stack: apiKey }).catch(() => ({})),
+    api('GET', '/v3/workflows', { stack: apiKey }).catch(() => ({})),
   ]).then(([wf, r]) => {
     const stage = wf?.workflow_stage;
     const reqs = wf?.publish_requests || [];
@@ -306,7 +306,8 @@ function workflowPanel(apiKey, ct, entry, envs, app) {
         h('td', {}, q.decision_comment || '—'))), { id: 'publish-requests' })
         : h('p', { class: 'muted' }, 'None. A publish held by a publish rule sends one to its approvers.'),
       msg);
-    const wfs = r.workflows || (r.workflow ? [r.workflow] : []);
+    // The enabled workflows that cover this content type.
+    const wfs = (r.workflows || []).filter((w) => w.enabled !== false && (w.content_types || []).some((c) => c === ct || c === '$all'));
     const stages = wfs.flatMap((w) => (w.workflow_stages || []).map((x) => [x.uid, `${w.name}: ${x.name}`]));
     if (!stages.length) return;
     const sel = select(stages, { id: 'wf-next', value: stage?.uid });

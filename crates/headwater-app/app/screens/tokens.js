@@ -93,7 +93,7 @@ async function branchesAndAliases(apiKey) {
     api('GET', '/v3/stacks/branches', { stack: apiKey, noBranch: true }).catch(() => ({ branches: [{ uid: 'main' }] })),
     api('GET', '/v3/stacks/branch_aliases', { stack: apiKey, noBranch: true }).catch(() => ({ branch_aliases: [] })),
   ]);
-  return { branches: (b.branches || []).map((x) => x.uid), aliases: (a.branch_aliases || []).map((x) => x.uid) };
+  return { branches: (b.branches || []).map((x) => x.uid), aliases: (a.branch_aliases || []).map((x) => x.alias || x.uid) };
 }
 
 function dateOnly(s) { return s ? String(s).slice(0, 10) : ''; }
