@@ -567,7 +567,7 @@ async fn a_scheduled_release_deploy_is_carried_out_at_its_time(mut app: TestApp)
         "environments": ["production"], "scheduledAt": "2020-01-01T00:00:00.000Z"}})))
     .await;
     assert_error(s, &b, 422, 120);
-    assert!(b["errors"]["release.scheduled_at"].is_array(), "{b}");
+    assert!(b["errors"]["scheduled_at"].is_array(), "{b}");
 
     let at =
         headwater_core::clock::format(time::OffsetDateTime::now_utc() + Duration::from_secs(1));

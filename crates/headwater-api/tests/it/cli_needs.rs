@@ -101,9 +101,9 @@ async fn the_asset_list_query_selects_folders_or_files(app: TestApp) {
 
     // A filter the list cannot apply is refused, never ignored.
     for bad in [
-        r#"{"title":"a.txt"}"#,
+        r#"{"no_such_field":"a.txt"}"#,
         r#"{"is_dir":"yes"}"#,
-        r#"{"is_dir":true,"title":"x"}"#,
+        r#"{"is_dir":true,"no_such_field":"x"}"#,
         "[1]",
         "not json",
     ] {

@@ -123,23 +123,23 @@ async fn extensions_are_created_listed_updated_and_deleted(app: TestApp) {
     for (bad, field) in [
         (
             json!({"extension": {"title": "x", "type": "field", "data_type": "text"}}),
-            "extension.src",
+            "src",
         ),
         (
             json!({"extension": {"title": "x", "type": "gadget", "src": "https://a.example"}}),
-            "extension.type",
+            "type",
         ),
         (
             json!({"extension": {"title": "x", "type": "field", "data_type": "blob", "src": "https://a.example"}}),
-            "extension.data_type",
+            "data_type",
         ),
         (
             json!({"extension": {"title": "x", "type": "widget", "src": "javascript:alert(1)"}}),
-            "extension.src",
+            "src",
         ),
         (
             json!({"extension": {"type": "widget", "src": "https://a.example"}}),
-            "extension.title",
+            "title",
         ),
     ] {
         let (s, b) = send(w.u(&app, Method::POST, "/v3/extensions").json(&bad)).await;

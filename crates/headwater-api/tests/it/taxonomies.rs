@@ -104,7 +104,7 @@ async fn taxonomies_and_term_trees(app: TestApp) {
     )
     .await;
     assert_error(s, &b, 422, 120);
-    assert!(b["errors"]["term.parent_uid"].is_array(), "{b}");
+    assert!(b["errors"]["parent_uid"].is_array(), "{b}");
     let (s, b) = send(
         w.u(&app, Method::POST, "/v3/taxonomies/regions/terms")
             .json(&json!({"term": {"uid": "paris", "name": "Paris"}})),
