@@ -299,8 +299,13 @@ if (SERVER_LOG) {
     const res = await user.resetPassword({ resetPasswordToken: token, password: next, passwordConfirm: next })
     check(typeof res.notice === 'string', `reset_password answered ${JSON.stringify(res)}`)
     await refused(() => newClient().login({ email: INVITEE, password: INVITEE_PASSWORD }), [401, 422])
-    await newClient().login({ email: INVITEE, password: next })
-    await refused(() => user.resetPassword({ resetPasswordToken: token, password: next, passwordConfirm: next }), [422], { code: 120 })
+    // The reset ended the invitee's sessions: sign in again with the new password, and try the
+    // same token once more.
+    const again = newClient()
+    await again.login({ email: INVITEE, password: next })
+    const me = await again.getUser()
+    await refused(() => me.resetPassword({ resetPasswordToken: token, password: next, passwordConfirm: next }), [422], { code: 120 })
+    await refused(() => user.update(), [401])
   })
 }
 
