@@ -95,6 +95,19 @@ fn normalize_stages(v: Option<&Value>, current: Option<&Value>) -> ApiResult<Val
     Ok(Value::Array(out))
 }
 
+fn str_list(map: &serde_json::Map<String, Value>, key: &str) -> ApiResult<Option<Vec<String>>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
+            Ok(Some(strings(&Value::Array(a.clone()))))
+        }
+        Some(_) => Err(ApiError::invalid(
+            &format!("workflow.{key}"),
+            "must be an array of strings.",
+        )),
+    }
+}
+
 async fn workflow_from_body(
     c: &mut Conn,
     ctx: &StackCtx,
@@ -120,7 +133,7 @@ async fn workflow_from_body(
     let (branches, content_types) = reach(
         c,
         ctx,
-        map,
+        (str_list(map, "branches")?, str_list(map, "content_types")?),
         "workflow",
         current.map(|w| (&w.branches, &w.content_types)),
     )

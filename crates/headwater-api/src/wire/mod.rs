@@ -13,6 +13,7 @@ pub mod branches;
 pub mod environments;
 pub mod labels;
 pub mod locales;
+pub mod publish_rules;
 pub mod roles;
 
 use crate::body::JsonBody;
@@ -205,6 +206,13 @@ pub fn described() -> Described {
         "branch_aliases",
         branches::AliasBody,
         branches::AliasOut
+    );
+    typed!(
+        "workflows",
+        "publishing_rule",
+        "publishing_rules",
+        publish_rules::PublishRuleBody,
+        publish_rules::PublishRuleOut
     );
     Described {
         typed,
