@@ -14,6 +14,7 @@ pub mod environments;
 pub mod labels;
 pub mod locales;
 pub mod publish_rules;
+pub mod releases;
 pub mod roles;
 pub mod workflows;
 
@@ -243,6 +244,21 @@ pub fn described() -> Described {
         workflows::WorkflowBody,
         workflows::WorkflowOut,
         |path| path.starts_with("/v3/workflows")
+    );
+    typed!(
+        "releases",
+        "release",
+        "releases",
+        releases::ReleaseBody,
+        releases::ReleaseOut,
+        |path| !path.ends_with("/deploy")
+    );
+    typed!(
+        "releases",
+        "item",
+        "items",
+        releases::ReleaseItemBody,
+        releases::ReleaseItemOut
     );
     Described {
         typed,
