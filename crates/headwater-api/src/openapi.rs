@@ -832,15 +832,16 @@ pub fn document() -> Value {
             parameters.push(json!({"name": q, "in": "query", "required": false,
                                    "description": description, "schema": schema}));
         }
+        let here = described.at(o.path);
         let mut item = json!({
             "operationId": operation_id(o),
             "tags": [o.tag],
             "summary": o.summary,
             "security": security(o.auth),
             "parameters": parameters,
-            "responses": responses(o.reply, o.tag, &described),
+            "responses": responses(o.reply, o.tag, &here),
         });
-        if let Some(body) = request_body(o.body, o.tag, &described) {
+        if let Some(body) = request_body(o.body, o.tag, &here) {
             item["requestBody"] = body;
         }
         let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));

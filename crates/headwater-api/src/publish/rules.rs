@@ -33,23 +33,6 @@ pub(crate) fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A list of strings in a body (`default` when absent).
-pub(crate) fn string_list(
-    f: &Map<String, Value>,
-    key: &str,
-    field: &str,
-    default: Value,
-) -> ApiResult<Value> {
-    match f.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Ok(Value::Array(a.clone())),
-        Some(_) => Err(ApiError::invalid(
-            &format!("{field}.{key}"),
-            "must be an array of strings.",
-        )),
-    }
-}
-
 pub(crate) fn names_match(list: &Value, wanted: &str, empty_means_all: bool) -> bool {
     let l = strings(list);
     (empty_means_all && l.is_empty()) || l.iter().any(|x| x == "$all" || x == wanted)
@@ -94,23 +77,19 @@ pub(crate) async fn check_content_types(
 pub(crate) async fn reach(
     c: &mut Conn,
     ctx: &StackCtx,
-    map: &Map<String, Value>,
+    sent: (Option<Vec<String>>, Option<Vec<String>>),
     field: &str,
     current: Option<(&Value, &Value)>,
 ) -> ApiResult<(Value, Value)> {
-    let branches = string_list(
-        map,
-        "branches",
-        field,
-        current.map_or_else(|| json!(["main"]), |(b, _)| b.clone()),
-    )?;
+    let branches = match sent.0 {
+        Some(b) => json!(b),
+        None => current.map_or_else(|| json!(["main"]), |(b, _)| b.clone()),
+    };
     check_branches(c, ctx, &branches, field).await?;
-    let content_types = string_list(
-        map,
-        "content_types",
-        field,
-        current.map_or_else(|| json!(["$all"]), |(_, t)| t.clone()),
-    )?;
+    let content_types = match sent.1 {
+        Some(t) => json!(t),
+        None => current.map_or_else(|| json!(["$all"]), |(_, t)| t.clone()),
+    };
     check_content_types(c, ctx, &content_types, field).await?;
     Ok((branches, content_types))
 }

@@ -4,11 +4,15 @@
 //! decided in [`crate::publish::rules`].
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
-use crate::publish::rules::{names_match, reach, stage_of, string_list, strings};
+use crate::publish::rules::{names_match, reach, stage_of, strings};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    publish_rules::{PublishRuleBody, PublishRuleOut},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -20,24 +24,7 @@ use headwater_store::repo::Conn;
 use serde_json::{json, Value};
 
 fn rule_json(r: &Rule, env: Option<&Environment>) -> Value {
-    json!({
-        "uid": r.uid,
-        "workflow": r.workflow_uid,
-        "workflow_stage": r.workflow_stage,
-        "actions": r.actions,
-        "branches": r.branches,
-        "content_types": r.content_types,
-        "locales": r.locales,
-        "environment": r.environment_uid,
-        "environment_name": env.map(|e| e.name.as_str()),
-        "approvers": r.approvers,
-        "disable_approver_publishing": r.disable_approver_publishing,
-        "status": true,
-        "created_by": r.created_by,
-        "updated_by": r.updated_by,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    })
+    wire::to_value(&PublishRuleOut::new(r, env.map(|e| e.name.as_str())))
 }
 
 async fn rule_json_with_env(c: &mut Conn, ctx: &StackCtx, r: &Rule) -> ApiResult<Value> {
@@ -57,17 +44,23 @@ struct RuleBody {
     disable_approver_publishing: bool,
 }
 
+/// A sent uid (`null` or `""` removes it) or, when absent, the current one.
+fn uid_or(sent: Option<Option<String>>, current: Option<String>) -> Option<String> {
+    match sent {
+        Some(s) => s.filter(|s| !s.is_empty()),
+        None => current,
+    }
+}
+
 async fn rule_from_body(
     c: &mut Conn,
     ctx: &StackCtx,
     body: &JsonBody,
     current: Option<&Rule>,
 ) -> ApiResult<RuleBody> {
-    let map = body.wrapped("publishing_rule")?;
-    let f = Fields::new(map, "publishing_rule");
-    let env_name = f
-        .opt_str("environment")?
-        .map(str::to_string)
+    let sent: PublishRuleBody = wire::parse(body, "publishing_rule")?;
+    let env_name = sent
+        .environment
         .or_else(|| current.map(|r| r.environment_uid.clone()))
         .ok_or_else(|| ApiError::invalid("publishing_rule.environment", "is required."))?;
     let env = environments::by_name(c, &ctx.stack.uid, &env_name)
@@ -78,12 +71,10 @@ async fn rule_from_body(
                 format!("'{env_name}' is not an environment of this stack."),
             )
         })?;
-    let actions = string_list(
-        map,
-        "actions",
-        "publishing_rule",
-        current.map_or_else(|| json!(["publish", "unpublish"]), |r| r.actions.clone()),
-    )?;
+    let actions = match sent.actions {
+        Some(a) => json!(a),
+        None => current.map_or_else(|| json!(["publish", "unpublish"]), |r| r.actions.clone()),
+    };
     let acts = strings(&actions);
     if acts.is_empty() || acts.iter().any(|a| a != "publish" && a != "unpublish") {
         return Err(ApiError::invalid(
@@ -94,21 +85,19 @@ async fn rule_from_body(
     let (branches, content_types) = reach(
         c,
         ctx,
-        map,
+        (sent.branches, sent.content_types),
         "publishing_rule",
         current.map(|r| (&r.branches, &r.content_types)),
     )
     .await?;
-    let locales = string_list(
-        map,
-        "locales",
-        "publishing_rule",
-        current.map_or_else(|| json!([]), |r| r.locales.clone()),
-    )?;
-    let approvers = match map.get("approvers") {
-        Some(v @ Value::Object(_)) => v.clone(),
-        None | Some(Value::Null) if current.is_some() => current.expect("some").approvers.clone(),
-        _ => {
+    let locales = match sent.locales {
+        Some(l) => json!(l),
+        None => current.map_or_else(|| json!([]), |r| r.locales.clone()),
+    };
+    let approvers = match (sent.approvers, current) {
+        (Some(a), _) => Value::Object(a),
+        (None, Some(r)) => r.approvers.clone(),
+        (None, None) => {
             return Err(ApiError::invalid(
                 "publishing_rule.approvers",
                 "is required: {\"users\": [...], \"roles\": [...]}.",
@@ -122,28 +111,11 @@ async fn rule_from_body(
             "must name at least one user or role.",
         ));
     }
-    let workflow_uid = match map.get("workflow") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::String(_)) | Some(Value::Null) => None,
-        None => current.and_then(|r| r.workflow_uid.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "publishing_rule.workflow",
-                "must be a workflow uid.",
-            ))
-        }
-    };
-    let workflow_stage = match map.get("workflow_stage") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::String(_)) | Some(Value::Null) => None,
-        None => current.and_then(|r| r.workflow_stage.clone()),
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "publishing_rule.workflow_stage",
-                "must be a stage uid.",
-            ))
-        }
-    };
+    let workflow_uid = uid_or(sent.workflow, current.and_then(|r| r.workflow_uid.clone()));
+    let workflow_stage = uid_or(
+        sent.workflow_stage,
+        current.and_then(|r| r.workflow_stage.clone()),
+    );
     if let Some(stage) = &workflow_stage {
         let Some(wf) = &workflow_uid else {
             return Err(ApiError::invalid(
@@ -166,8 +138,8 @@ async fn rule_from_body(
             ));
         }
     }
-    let disable_approver_publishing = f
-        .opt_bool("disable_approver_publishing")?
+    let disable_approver_publishing = sent
+        .disable_approver_publishing
         .or(current.map(|r| r.disable_approver_publishing))
         .unwrap_or(false);
     Ok(RuleBody {

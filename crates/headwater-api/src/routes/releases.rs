@@ -8,12 +8,16 @@
 //! go out half approved.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    releases::{ReleaseBody, ReleaseItemBody, ReleaseOut},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,7 +27,7 @@ use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// A release's items as `ctx` may see them: the stored title of an item whose entry (or asset)
 /// the policy does not let it read is left out.
@@ -44,22 +48,7 @@ fn visible_items(ctx: &StackCtx, items: &Value) -> Vec<Value> {
 }
 
 fn release_json(ctx: &StackCtx, r: &Release) -> Value {
-    let items = visible_items(ctx, &r.items);
-    json!({
-        "uid": r.uid,
-        "name": r.name,
-        "description": r.description,
-        "locked": r.locked,
-        "archived": r.archived,
-        "items_count": items.len(),
-        "items": items,
-        "status": r.deployments,
-        "_deploy_latest": false,
-        "created_by": r.created_by,
-        "updated_by": r.updated_by,
-        "created_at": r.created_at,
-        "updated_at": r.updated_at,
-    })
+    wire::to_value(&ReleaseOut::new(r, visible_items(ctx, &r.items)))
 }
 
 async fn load(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<Release> {
@@ -105,27 +94,22 @@ pub async fn fetch(
     Ok(Json(json!({ "release": release_json(&ctx, &r) })))
 }
 
-fn header_fields<'a>(
-    map: &'a Map<String, Value>,
-    current: Option<&'a Release>,
+fn header_fields(
+    sent: ReleaseBody,
+    current: Option<&Release>,
 ) -> ApiResult<(String, String, bool, bool)> {
-    let f = Fields::new(map, "release");
-    let name = match (f.opt_str("name")?, current) {
+    let name = match (sent.name, current) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(r)) => r.name.clone(),
         _ => return Err(ApiError::invalid("release.name", "is required.")),
     };
-    let description = f
-        .opt_str("description")?
-        .map(str::to_string)
+    let description = sent
+        .description
         .or_else(|| current.map(|r| r.description.clone()))
         .unwrap_or_default();
-    let locked = f
-        .opt_bool("locked")?
-        .or(current.map(|r| r.locked))
-        .unwrap_or(false);
-    let archived = f
-        .opt_bool("archived")?
+    let locked = sent.locked.or(current.map(|r| r.locked)).unwrap_or(false);
+    let archived = sent
+        .archived
         .or(current.map(|r| r.archived))
         .unwrap_or(false);
     Ok((name, description, locked, archived))
@@ -137,8 +121,8 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Create))?;
-    let map = body.wrapped("release")?;
-    let (name, description, locked, archived) = header_fields(map, None)?;
+    let sent: ReleaseBody = wire::parse(&body, "release")?;
+    let (name, description, locked, archived) = header_fields(sent, None)?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let r = releases::insert(
@@ -175,11 +159,11 @@ pub async fn update(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
-    let map = body.wrapped("release")?;
+    let sent: ReleaseBody = wire::parse(&body, "release")?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let current = load(&mut tx, &ctx, &uid).await?;
-    let (name, description, locked_now, archived) = header_fields(map, Some(&current))?;
+    let (name, description, locked_now, archived) = header_fields(sent, Some(&current))?;
     // A locked release only takes being unlocked.
     if current.locked && locked_now {
         return Err(locked(&current));
@@ -246,43 +230,38 @@ pub async fn delete(
 }
 
 /// Checks an item and fills in what the client left out (locale, action, title).
-async fn checked_item(c: &mut Conn, ctx: &StackCtx, i: usize, item: &Value) -> ApiResult<Value> {
+async fn checked_item(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    i: usize,
+    m: &ReleaseItemBody,
+) -> ApiResult<Value> {
     let field = |k: &str| format!("items[{i}].{k}");
-    let Value::Object(m) = item else {
-        return Err(ApiError::invalid(
-            &format!("items[{i}]"),
-            "must be an object.",
-        ));
-    };
     let uid = m
-        .get("uid")
-        .and_then(Value::as_str)
+        .uid
+        .as_deref()
         .filter(|u| !u.is_empty())
         .ok_or_else(|| ApiError::invalid(&field("uid"), "is required."))?;
     let locale = m
-        .get("locale")
-        .and_then(Value::as_str)
-        .unwrap_or(&ctx.stack.master_locale)
-        .to_string();
+        .locale
+        .clone()
+        .unwrap_or_else(|| ctx.stack.master_locale.clone());
     if locales::by_code(c, &ctx.space, &locale).await?.is_none() {
         return Err(ApiError::invalid(
             &field("locale"),
             format!("'{locale}' is not a locale of this stack."),
         ));
     }
-    let action = m.get("action").and_then(Value::as_str).unwrap_or("publish");
+    let action = m.action.as_deref().unwrap_or("publish");
     if action != "publish" && action != "unpublish" {
         return Err(ApiError::invalid(
             &field("action"),
             "must be 'publish' or 'unpublish'.",
         ));
     }
-    let version =
-        publish::version(m.get("version")).map_err(|e| ApiError::invalid(&field("version"), e))?;
-    let ct = m
-        .get("content_type_uid")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty());
+    let version = publish::version(m.version.as_ref())
+        .map_err(|e| ApiError::invalid(&field("version"), e))?;
+    let ct = m.content_type_uid.as_deref().filter(|s| !s.is_empty());
     // The caller must be allowed to read the item (the policy's `Read` decision for the
     // entry's content type, or for assets) before anything about it is looked up or copied
     // into the release: release rights alone reveal no titles.
@@ -322,7 +301,7 @@ async fn checked_item(c: &mut Conn, ctx: &StackCtx, i: usize, item: &Value) -> A
         }
     };
     let mut out = json!({"uid": uid, "locale": locale, "action": action,
-        "title": m.get("title").and_then(Value::as_str).unwrap_or(&title)});
+        "title": m.title.as_deref().unwrap_or(&title)});
     if let Some(ct) = ct {
         out["content_type_uid"] = json!(ct);
     }
@@ -336,7 +315,21 @@ fn same_item(a: &Value, b: &Value) -> bool {
     a.get("uid") == b.get("uid") && a.get("locale") == b.get("locale")
 }
 
-/// The items of a body: `{"item": {…}}` or `{"items": [...]}`.
+/// The items of an add or remove body: `{"item": {…}}` or `{"items": [...]}`.
+fn sent_items(body: &JsonBody) -> ApiResult<Vec<ReleaseItemBody>> {
+    if let Some(item) = body.0.get("item").filter(|v| !v.is_null()) {
+        return Ok(vec![wire::from_value(item, "item")?]);
+    }
+    match body.0.get("items") {
+        Some(items @ Value::Array(_)) => wire::from_value(items, "items"),
+        _ => Err(ApiError::invalid(
+            "items",
+            "is required: an array of items.",
+        )),
+    }
+}
+
+/// The items of a body as sent: `{"item": {…}}` or `{"items": [...]}`.
 fn body_items(body: &JsonBody) -> ApiResult<Vec<Value>> {
     if let Some(item) = body.0.get("item").filter(|v| !v.is_null()) {
         return Ok(vec![item.clone()]);
@@ -372,7 +365,7 @@ pub async fn add_items(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
-    let new = body_items(&body)?;
+    let new = sent_items(&body)?;
     let mut tx = state.db().begin().await?;
     let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
@@ -429,19 +422,16 @@ pub async fn remove_items(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
     let all = q.flag("all");
-    let gone = if all { Vec::new() } else { body_items(&body)? };
+    let gone = if all { Vec::new() } else { sent_items(&body)? };
     let mut tx = state.db().begin().await?;
     let r = load_unlocked(&mut tx, &ctx, &uid).await?;
     let mut items = r.items.as_array().cloned().unwrap_or_default();
     if all {
         items.clear();
     } else {
-        let master = json!(ctx.stack.master_locale);
-        for g in &gone {
-            let mut g = g.clone();
-            if g.get("locale").is_none() {
-                g["locale"] = master.clone();
-            }
+        for g in gone {
+            let g = json!({"uid": g.uid,
+                "locale": g.locale.unwrap_or_else(|| ctx.stack.master_locale.clone())});
             items.retain(|x| !same_item(x, &g));
         }
     }
@@ -672,11 +662,11 @@ pub async fn clone(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Create))?;
-    let map = body.wrapped("release")?;
+    let sent: ReleaseBody = wire::parse(&body, "release")?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let source = load(&mut tx, &ctx, &uid).await?;
-    let (name, description, _, _) = header_fields(map, None)?;
+    let (name, description, _, _) = header_fields(sent, None)?;
     let r = releases::insert(
         &mut tx,
         &ctx.space,

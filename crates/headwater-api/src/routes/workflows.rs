@@ -4,11 +4,15 @@
 //! [`super::publish_rules`], entry stages and publish requests in [`super::entry_workflow`].
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::rules::{reach, strings};
 use crate::routes::{created, listed, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    workflows::{WorkflowBody, WorkflowOut, WorkflowStage},
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,36 +22,16 @@ use headwater_store::repo::workflows::{self, Workflow, WorkflowWrite};
 use headwater_store::repo::Conn;
 use serde_json::{json, Value};
 
-fn workflow_json(w: &Workflow, api_key: &str, org_uid: &str) -> Value {
-    json!({
-        "uid": w.uid,
-        "name": w.name,
-        "description": w.description,
-        "enabled": w.enabled,
-        "branches": w.branches,
-        "content_types": w.content_types,
-        "admin_users": w.admin_users,
-        "workflow_stages": w.stages,
-        "api_key": api_key,
-        "org_uid": org_uid,
-        "created_by": w.created_by,
-        "updated_by": w.updated_by,
-        "created_at": w.created_at,
-        "updated_at": w.updated_at,
-        "deleted_at": false,
-    })
-}
-
 fn wf_json(ctx: &StackCtx, w: &Workflow) -> Value {
-    workflow_json(w, &ctx.stack.api_key, &ctx.stack.org_uid)
+    wire::to_value(&WorkflowOut::new(w, &ctx.stack.api_key, &ctx.stack.org_uid))
 }
 
 /// Normalizes the stages: each needs a name; a uid is given to those without one; who may move
 /// entries in (`SYS_ACL`) defaults to everyone and what may follow to any stage.
-fn normalize_stages(v: Option<&Value>, current: Option<&Value>) -> ApiResult<Value> {
-    let stages = match (v, current) {
-        (None | Some(Value::Null), Some(c)) => return Ok(c.clone()),
-        (Some(Value::Array(a)), _) if !a.is_empty() => a.clone(),
+fn normalize_stages(sent: Option<Vec<WorkflowStage>>, current: Option<&Value>) -> ApiResult<Value> {
+    let stages = match (sent, current) {
+        (None, Some(c)) => return Ok(c.clone()),
+        (Some(a), _) if !a.is_empty() => a,
         _ => {
             return Err(ApiError::invalid(
                 "workflow.workflow_stages",
@@ -58,23 +42,17 @@ fn normalize_stages(v: Option<&Value>, current: Option<&Value>) -> ApiResult<Val
     let mut out = Vec::with_capacity(stages.len());
     let mut seen = std::collections::HashSet::new();
     for (i, s) in stages.into_iter().enumerate() {
-        let Value::Object(mut m) = s else {
-            return Err(ApiError::invalid(
-                &format!("workflow.workflow_stages[{i}]"),
-                "must be an object.",
-            ));
+        let name = match s.name {
+            Some(n) if !n.trim().is_empty() => n,
+            _ => {
+                return Err(ApiError::invalid(
+                    &format!("workflow.workflow_stages[{i}].name"),
+                    "is required.",
+                ))
+            }
         };
-        if m.get("name")
-            .and_then(Value::as_str)
-            .is_none_or(|n| n.trim().is_empty())
-        {
-            return Err(ApiError::invalid(
-                &format!("workflow.workflow_stages[{i}].name"),
-                "is required.",
-            ));
-        }
-        let uid = match m.get("uid").and_then(Value::as_str) {
-            Some(u) if !u.is_empty() => u.to_string(),
+        let uid = match s.uid {
+            Some(u) if !u.is_empty() => u,
             _ => headwater_core::ids::new_uid(),
         };
         if !seen.insert(uid.clone()) {
@@ -83,6 +61,8 @@ fn normalize_stages(v: Option<&Value>, current: Option<&Value>) -> ApiResult<Val
                 format!("'{uid}' names two stages."),
             ));
         }
+        let mut m = s.extra;
+        m.insert("name".into(), json!(name));
         m.insert("uid".into(), json!(uid));
         m.entry("next_available_stages")
             .or_insert_with(|| json!(["$all"]));
@@ -101,38 +81,33 @@ async fn workflow_from_body(
     body: &JsonBody,
     current: Option<&Workflow>,
 ) -> ApiResult<(String, String, bool, Value, Value, Value, Value)> {
-    let map = body.wrapped("workflow")?;
-    let f = Fields::new(map, "workflow");
-    let name = match (f.opt_str("name")?, current) {
+    let sent: WorkflowBody = wire::parse(body, "workflow")?;
+    let name = match (sent.name, current) {
         (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
         (None, Some(w)) => w.name.clone(),
         _ => return Err(ApiError::invalid("workflow.name", "is required.")),
     };
-    let description = f
-        .opt_str("description")?
-        .map(str::to_string)
+    let description = sent
+        .description
         .or_else(|| current.map(|w| w.description.clone()))
         .unwrap_or_default();
-    let enabled = f
-        .opt_bool("enabled")?
-        .or(current.map(|w| w.enabled))
-        .unwrap_or(true);
+    let enabled = sent.enabled.or(current.map(|w| w.enabled)).unwrap_or(true);
     let (branches, content_types) = reach(
         c,
         ctx,
-        map,
+        (sent.branches, sent.content_types),
         "workflow",
         current.map(|w| (&w.branches, &w.content_types)),
     )
     .await?;
-    let admin_users = match map.get("admin_users") {
-        Some(v @ Value::Object(_)) => v.clone(),
-        _ => current.map_or_else(
+    let admin_users = match sent.admin_users {
+        Some(m) => Value::Object(m),
+        None => current.map_or_else(
             || json!({"users": [], "roles": []}),
             |w| w.admin_users.clone(),
         ),
     };
-    let stages = normalize_stages(map.get("workflow_stages"), current.map(|w| &w.stages))?;
+    let stages = normalize_stages(sent.workflow_stages, current.map(|w| &w.stages))?;
     Ok((
         name,
         description,

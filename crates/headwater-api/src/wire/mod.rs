@@ -13,7 +13,10 @@ pub mod branches;
 pub mod environments;
 pub mod labels;
 pub mod locales;
+pub mod publish_rules;
+pub mod releases;
 pub mod roles;
+pub mod workflows;
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -126,6 +129,7 @@ where
 
 /// One typed resource for the API description: the operations of `tag` whose body or answer
 /// is `{"<key>": …}` (or a list under `plural`) use these schemas.
+#[derive(Clone)]
 pub struct Typed {
     pub tag: &'static str,
     pub key: &'static str,
@@ -134,6 +138,9 @@ pub struct Typed {
     pub request: Value,
     /// `$ref` to the rendering's schema.
     pub reply: Value,
+    /// Whether an operation (by path) uses these schemas: another body of the same tag may
+    /// share the envelope key (`workflow` of an entry's stage, `release` of a deploy).
+    pub applies: fn(&str) -> bool,
 }
 
 /// The typed resources and the schemas they reference (for `components.schemas`).
@@ -149,6 +156,19 @@ impl Described {
             .iter()
             .find(|t| t.tag == tag && (t.key == key || t.plural == key))
     }
+
+    /// The typed resources that apply to the operation at `path` (no definitions).
+    pub fn at(&self, path: &str) -> Described {
+        Described {
+            typed: self
+                .typed
+                .iter()
+                .filter(|t| (t.applies)(path))
+                .cloned()
+                .collect(),
+            definitions: serde_json::Map::new(),
+        }
+    }
 }
 
 /// Schemas of the typed bodies, generated from the types themselves (JSON Schema 2020-12, as
@@ -161,12 +181,16 @@ pub fn described() -> Described {
     let mut typed = Vec::new();
     macro_rules! typed {
         ($tag:literal, $key:literal, $plural:literal, $req:ty, $out:ty) => {
+            typed!($tag, $key, $plural, $req, $out, |_| true)
+        };
+        ($tag:literal, $key:literal, $plural:literal, $req:ty, $out:ty, $applies:expr) => {
             typed.push(Typed {
                 tag: $tag,
                 key: $key,
                 plural: $plural,
                 request: serde_json::to_value(g.subschema_for::<$req>()).expect("schema"),
                 reply: serde_json::to_value(g.subschema_for::<$out>()).expect("schema"),
+                applies: $applies,
             });
         };
     }
@@ -205,6 +229,36 @@ pub fn described() -> Described {
         "branch_aliases",
         branches::AliasBody,
         branches::AliasOut
+    );
+    typed!(
+        "workflows",
+        "publishing_rule",
+        "publishing_rules",
+        publish_rules::PublishRuleBody,
+        publish_rules::PublishRuleOut
+    );
+    typed!(
+        "workflows",
+        "workflow",
+        "workflows",
+        workflows::WorkflowBody,
+        workflows::WorkflowOut,
+        |path| path.starts_with("/v3/workflows")
+    );
+    typed!(
+        "releases",
+        "release",
+        "releases",
+        releases::ReleaseBody,
+        releases::ReleaseOut,
+        |path| !path.ends_with("/deploy")
+    );
+    typed!(
+        "releases",
+        "item",
+        "items",
+        releases::ReleaseItemBody,
+        releases::ReleaseItemOut
     );
     Described {
         typed,
