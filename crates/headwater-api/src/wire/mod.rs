@@ -10,6 +10,7 @@
 //! Entries and content-type schemas stay free-form JSON.
 
 pub mod branches;
+pub mod delivery_tokens;
 pub mod environments;
 pub mod labels;
 pub mod locales;
@@ -205,6 +206,13 @@ pub fn described() -> Described {
         "branch_aliases",
         branches::AliasBody,
         branches::AliasOut
+    );
+    typed!(
+        "delivery tokens",
+        "token",
+        "tokens",
+        delivery_tokens::DeliveryTokenBody,
+        delivery_tokens::DeliveryTokenOut
     );
     Described {
         typed,
