@@ -15,6 +15,7 @@ pub mod environments;
 pub mod labels;
 pub mod locales;
 pub mod roles;
+pub mod webhooks;
 
 use crate::body::JsonBody;
 use crate::error::{ApiError, ApiResult};
@@ -214,6 +215,16 @@ pub fn described() -> Described {
         delivery_tokens::DeliveryTokenBody,
         delivery_tokens::DeliveryTokenOut
     );
+    // Webhook replies stay free-form here: the executions and logs operations share the tag
+    // and the `webhook`/`webhooks` keys but answer deliveries, not webhooks.
+    let _ = g.subschema_for::<webhooks::WebhookOut>();
+    typed.push(Typed {
+        tag: "webhooks",
+        key: "webhook",
+        plural: "webhooks",
+        request: serde_json::to_value(g.subschema_for::<webhooks::WebhookBody>()).expect("schema"),
+        reply: serde_json::json!({"$ref": "#/components/schemas/Object"}),
+    });
     Described {
         typed,
         definitions: g.take_definitions(true),
