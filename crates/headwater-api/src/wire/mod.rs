@@ -14,6 +14,7 @@ pub mod delivery_tokens;
 pub mod environments;
 pub mod labels;
 pub mod locales;
+pub mod management_tokens;
 pub mod roles;
 pub mod webhooks;
 
@@ -223,6 +224,15 @@ pub fn described() -> Described {
         key: "webhook",
         plural: "webhooks",
         request: serde_json::to_value(g.subschema_for::<webhooks::WebhookBody>()).expect("schema"),
+        reply: serde_json::json!({"$ref": "#/components/schemas/Object"}),
+    });
+    // Management-token replies stay free-form here: they are rendered outside this module.
+    typed.push(Typed {
+        tag: "management tokens",
+        key: "token",
+        plural: "tokens",
+        request: serde_json::to_value(g.subschema_for::<management_tokens::ManagementTokenBody>())
+            .expect("schema"),
         reply: serde_json::json!({"$ref": "#/components/schemas/Object"}),
     });
     Described {
