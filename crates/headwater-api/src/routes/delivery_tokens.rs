@@ -4,10 +4,17 @@
 //! token's value on every read, Headwater shows it once, at creation, and stores only its hash.
 
 use crate::auth::StackCtx;
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    delivery_tokens::{
+        DeliveryReadAcl, DeliveryScopeEnvironment, DeliveryScopeMetadata, DeliveryScopeOut,
+        DeliveryTokenBody, DeliveryTokenOut,
+    },
+};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -18,70 +25,73 @@ use headwater_store::repo::delivery_tokens::{self, DeliveryToken, MAX_PER_STACK}
 use headwater_store::repo::environments::{self, Environment};
 use headwater_store::repo::Conn;
 use headwater_store::StoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 async fn token_json(c: &mut Conn, t: &DeliveryToken, secret: Option<&str>) -> ApiResult<Value> {
-    let mut envs = Vec::new();
+    let mut environments = Vec::new();
     for uid in &t.environments {
         if let Some(e) = environments::by_name(c, &t.stack_uid, uid).await? {
-            envs.push(json!({"uid": e.uid, "name": e.name, "urls": e.urls, "_version": e.version}));
+            environments.push(DeliveryScopeEnvironment {
+                uid: e.uid,
+                name: e.name,
+                urls: e.urls,
+                version: e.version,
+            });
         }
     }
-    let mut scope = vec![
-        json!({"module": "environment", "environments": envs, "acl": {"read": true}, "_metadata": {"uid": format!("{}_env", t.uid)}}),
+    let metadata = |suffix: &str| DeliveryScopeMetadata {
+        uid: format!("{}_{suffix}", t.uid),
+    };
+    let scope = vec![
+        DeliveryScopeOut::Environment {
+            environments,
+            acl: DeliveryReadAcl { read: true },
+            metadata: metadata("env"),
+        },
+        DeliveryScopeOut::Branch {
+            branches: t.branches(),
+            acl: DeliveryReadAcl { read: true },
+            metadata: metadata("branch"),
+        },
     ];
-    scope.push(json!({"module": "branch", "branches": t.branches(), "acl": {"read": true}, "_metadata": {"uid": format!("{}_branch", t.uid)}}));
-    let mut v = json!({
-        "uid": t.uid, "name": t.name, "description": t.description, "scope": scope, "type": "delivery",
-        "created_by": t.created_by, "updated_by": t.updated_by, "created_at": t.created_at, "updated_at": t.updated_at,
-    });
-    if let Some(s) = secret {
-        v["token"] = json!(s);
-    }
-    Ok(v)
+    Ok(wire::to_value(&DeliveryTokenOut {
+        uid: t.uid.clone(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        scope,
+        kind: "delivery".into(),
+        token: secret.map(str::to_string),
+        created_by: t.created_by.clone(),
+        updated_by: t.updated_by.clone(),
+        created_at: t.created_at.clone(),
+        updated_at: t.updated_at.clone(),
+    }))
 }
 
 /// Reads `name`, `description` and the environments of `scope` (names or uids, which must exist).
 async fn validate(
     c: &mut Conn,
     stack_uid: &str,
-    map: &Map<String, Value>,
+    body: &JsonBody,
     current: Option<&DeliveryToken>,
 ) -> ApiResult<(String, String, Value, Vec<String>)> {
-    let f = Fields::new(map, "token");
-    let name = match (f.opt_str("name")?, current) {
-        (Some(n), _) if !n.trim().is_empty() => n.trim().to_string(),
+    let sent: DeliveryTokenBody = wire::parse(body, "token")?;
+    let name = match (sent.name, current) {
         (None, Some(t)) => t.name.clone(),
-        _ => return Err(ApiError::invalid("token.name", "is required.")),
+        (name, _) => wire::required(name, "token.name")?,
     };
-    let description = f
-        .opt_str("description")?
-        .map(str::to_string)
+    let description = sent
+        .description
         .or_else(|| current.map(|t| t.description.clone()))
         .unwrap_or_default();
-    let Some(scope) = map
-        .get("scope")
-        .cloned()
-        .or_else(|| current.map(|t| t.scope.clone()))
-    else {
-        return Err(ApiError::invalid("token.scope", "is required: [{\"module\": \"environment\", \"environments\": [...], \"acl\": {\"read\": true}}]."));
+    let scope = match (sent.scope, current) {
+        (Some(scope), _) => scope.unwrap_or_default(),
+        (None, Some(t)) => wire::from_value(&t.scope, "token.scope")?,
+        (None, None) => return Err(ApiError::invalid("token.scope", "is required: [{\"module\": \"environment\", \"environments\": [...], \"acl\": {\"read\": true}}].")),
     };
-    let names: Vec<String> = scope
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|i| i.get("module").and_then(Value::as_str) == Some("environment"))
-        .flat_map(|i| {
-            i.get("environments")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|e| {
-            e.as_str()
-                .map(str::to_string)
-                .or_else(|| e.get("name").and_then(Value::as_str).map(str::to_string))
-        })
+    let of = |module: &'static str| scope.iter().filter(move |i| i.module == module);
+    let names: Vec<String> = of("environment")
+        .flat_map(|i| i.environments.iter().map(|e| e.name().to_string()))
         .collect();
     if names.is_empty() {
         // Contentstack keys this refusal by the scope member it lacks; a scope without a
@@ -90,13 +100,7 @@ async fn validate(
             "token.scope.environments",
             "must name at least one environment.",
         );
-        let names_branch = scope.as_array().into_iter().flatten().any(|i| {
-            matches!(
-                i.get("module").and_then(Value::as_str),
-                Some("branch" | "branch_alias")
-            )
-        });
-        if !names_branch {
+        if of("branch").chain(of("branch_alias")).next().is_none() {
             e = e.field(
                 "scope.branch_or_alias",
                 "name a branch or alias with the environments (main is assumed when only environments are named).",
@@ -118,7 +122,7 @@ async fn validate(
     }
     let uids = envs.iter().map(|e| e.uid.clone()).collect();
     // Branches: uids of existing branches; `main` alone when the scope names none.
-    let branch_names = delivery_tokens::named_branches(&scope);
+    let branch_names: Vec<String> = of("branch").flat_map(|i| i.branches.clone()).collect();
     for b in &branch_names {
         if headwater_store::repo::branches::get(c, stack_uid, b)
             .await?
@@ -158,11 +162,10 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Create))?;
-    let map = body.wrapped("token")?;
     let actor = ctx.actor();
     let new_secret = secret::generate(SecretKind::DeliveryToken);
     let mut tx = state.db().begin().await?;
-    let (name, description, scope, envs) = validate(&mut tx, &ctx.stack.uid, map, None).await?;
+    let (name, description, scope, envs) = validate(&mut tx, &ctx.stack.uid, &body, None).await?;
     let fields = delivery_tokens::Fields {
         name: &name,
         description: &description,
@@ -243,11 +246,10 @@ pub async fn update(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::DeliveryTokens, Op::Update))?;
     let current = load(&state, &ctx, &uid).await?;
-    let map = body.wrapped("token")?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let (name, description, scope, envs) =
-        validate(&mut tx, &ctx.stack.uid, map, Some(&current)).await?;
+        validate(&mut tx, &ctx.stack.uid, &body, Some(&current)).await?;
     let fields = delivery_tokens::Fields {
         name: &name,
         description: &description,

@@ -8,15 +8,15 @@
 //! [`crate::routes::token_controls`].
 
 use crate::auth::{org_limit, StackCtx};
-use crate::body::{Fields, JsonBody, Query};
+use crate::body::{JsonBody, Query};
 use crate::error::{code, ApiError, ApiResult};
 use crate::lookup::tokens::{load, token_event, token_json};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
+use crate::wire::{self, management_tokens::ManagementTokenBody};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use headwater_core::cidr::Cidr;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::ratelimit::RequestClass;
@@ -26,7 +26,7 @@ use headwater_store::repo::audit;
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFields};
 use headwater_store::StoreError;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
     errors
@@ -37,22 +37,21 @@ fn push(errors: &mut FieldErrors, field: &str, msg: impl Into<String>) {
 
 /// Validates a create or update body. On update, absent fields keep their current value
 /// (the official JS client sends back the whole fetched object, so extra fields are ignored).
+/// A member of the wrong type is refused alone; every other fault is named at once.
 fn validate(
-    map: &Map<String, Value>,
+    body: &JsonBody,
     current: Option<&ManagementToken>,
     org: &Org,
     read_cap: u32,
     write_cap: u32,
 ) -> ApiResult<TokenFields> {
-    let f = Fields::new(map, "token");
+    let sent: ManagementTokenBody = wire::parse(body, "token")?;
     let mut errors = FieldErrors::new();
 
-    let name = match map.get("name") {
-        None if current.is_some() => current.map(|t| t.name.clone()).unwrap_or_default(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 255 => {
-            s.trim().to_string()
-        }
-        Some(Value::String(s)) if !s.trim().is_empty() => {
+    let name = match (sent.name, current) {
+        (None, Some(t)) => t.name.clone(),
+        (Some(s), _) if !s.trim().is_empty() && s.chars().count() <= 255 => s.trim().to_string(),
+        (Some(s), _) if !s.trim().is_empty() => {
             push(&mut errors, "name", "must be at most 255 characters.");
             String::new()
         }
@@ -65,16 +64,11 @@ fn validate(
             String::new()
         }
     };
-    let description = match map.get("description") {
+    let description = match sent.description {
         None => current.map(|t| t.description.clone()).unwrap_or_default(),
-        Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(_) => {
-            push(&mut errors, "description", "must be a string.");
-            String::new()
-        }
+        Some(d) => d.unwrap_or_default(),
     };
-    let scope = match (map.get("scope"), current) {
+    let scope = match (sent.scope, current) {
         (None, Some(t)) => t.scope.clone(),
         (None, None) => {
             push(
@@ -84,7 +78,7 @@ fn validate(
             );
             Value::Null
         }
-        (Some(v), _) => match TokenScope::parse(v) {
+        (Some(v), _) => match TokenScope::parse(&v.unwrap_or(Value::Null)) {
             Ok(s) => serde_json::to_value(s.0).unwrap_or(Value::Null),
             Err(e) => {
                 for (k, msgs) in e {
@@ -96,36 +90,20 @@ fn validate(
             }
         },
     };
-    let (expires_on, expires_at) = match map.get("expires_on") {
-        None => match current {
-            Some(t) => (t.expires_on.clone(), t.expires_at.clone()),
-            None => (None, None),
-        },
-        Some(Value::Null) => (None, None),
-        Some(Value::String(s)) => match clock::parse_expiry(s) {
-            Some(at) => {
-                let at = clock::format(at);
-                if current.is_none() && at <= clock::now() {
-                    push(
-                        &mut errors,
-                        "expires_on",
-                        "is in the past: a new token would already be expired.",
-                    );
-                }
-                (Some(s.clone()), Some(at))
-            }
-            None => {
+    let (expires_on, expires_at) = match sent.expires_on {
+        None => current
+            .map(|t| (t.expires_on.clone(), t.expires_at.clone()))
+            .unwrap_or_default(),
+        Some(None) => (None, None),
+        Some(Some(e)) => {
+            if current.is_none() && e.at <= clock::now() {
                 push(
                     &mut errors,
                     "expires_on",
-                    "must be a date (YYYY-MM-DD), an RFC 3339 timestamp, or null for no expiry.",
+                    "is in the past: a new token would already be expired.",
                 );
-                (None, None)
             }
-        },
-        Some(_) => {
-            push(&mut errors, "expires_on", "must be a date string or null.");
-            (None, None)
+            (Some(e.sent), Some(e.at))
         }
     };
     if !errors.contains_key("expires_on") {
@@ -133,25 +111,11 @@ fn validate(
             push(&mut errors, "expires_on", msg);
         }
     }
-    let allowed_cidrs = match map.get("allowed_cidrs") {
+    let allowed_cidrs = match sent.allowed_cidrs {
         None => current.and_then(|t| t.allowed_cidrs.clone()),
-        Some(Value::Null) => None,
-        Some(Value::Array(items)) if !items.is_empty() => {
-            let mut out = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match item.as_str().map(str::parse::<Cidr>) {
-                    Some(Ok(c)) => out.push(c.to_string()),
-                    Some(Err(e)) => push(&mut errors, &format!("allowed_cidrs[{i}]"), e),
-                    None => push(
-                        &mut errors,
-                        &format!("allowed_cidrs[{i}]"),
-                        "must be an address range string such as 203.0.113.0/24 or 2001:db8::/32.",
-                    ),
-                }
-            }
-            Some(out)
-        }
-        Some(_) => {
+        Some(None) => None,
+        Some(Some(items)) if !items.is_empty() => Some(items.into_iter().map(|c| c.0).collect()),
+        Some(Some(_)) => {
             push(
                 &mut errors,
                 "allowed_cidrs",
@@ -160,68 +124,52 @@ fn validate(
             None
         }
     };
-    let flag = |key: &str, errors: &mut FieldErrors, current: bool| match f.opt_bool(key) {
-        Ok(v) => v.unwrap_or(current),
-        Err(_) => {
-            push(errors, key, "must be a boolean.");
-            false
-        }
-    };
-    let is_email_notification_enabled = flag(
-        "is_email_notification_enabled",
-        &mut errors,
+    let kept = |sent: Option<bool>, current: bool| sent.unwrap_or(current);
+    let is_email_notification_enabled = kept(
+        sent.is_email_notification_enabled,
         current.is_some_and(|t| t.is_email_notification_enabled),
     );
-    let rate_limit_enabled = flag(
-        "rate_limit_enabled",
-        &mut errors,
+    let rate_limit_enabled = kept(
+        sent.rate_limit_enabled,
         current.is_some_and(|t| t.rate_limit_enabled),
     );
-    let revoke_on_reuse = flag(
-        "revoke_on_reuse",
-        &mut errors,
+    let revoke_on_reuse = kept(
+        sent.revoke_on_reuse,
         current.is_some_and(|t| t.revoke_on_reuse),
     );
 
     let mut read_rps = current.and_then(|t| t.read_rps);
     let mut write_rps = current.and_then(|t| t.write_rps);
-    match map.get("rate_limit") {
+    match sent.rate_limit {
         None => {}
-        Some(Value::Null) => {
+        Some(None) => {
             read_rps = None;
             write_rps = None;
         }
-        Some(Value::Object(rl)) => {
-            for (key, slot, cap) in [
-                ("read", &mut read_rps, read_cap),
-                ("write", &mut write_rps, write_cap),
+        Some(Some(rl)) => {
+            for (key, sent, slot, cap) in [
+                ("read", rl.read, &mut read_rps, read_cap),
+                ("write", rl.write, &mut write_rps, write_cap),
             ] {
-                match rl.get(key) {
+                match sent {
                     None => {}
-                    Some(Value::Null) => *slot = None,
-                    Some(v) => match v.as_i64() {
-                        Some(n) if n >= 1 && n <= i64::from(cap) => *slot = Some(n),
-                        Some(n) if n >= 1 => push(
-                            &mut errors,
-                            &format!("rate_limit.{key}"),
-                            format!(
-                                "{n} requests per second exceeds the organization's {key} limit of {cap} (rule MT-12)."
-                            ),
+                    Some(None) => *slot = None,
+                    Some(Some(n)) if n >= 1 && n <= i64::from(cap) => *slot = Some(n),
+                    Some(Some(n)) if n >= 1 => push(
+                        &mut errors,
+                        &format!("rate_limit.{key}"),
+                        format!(
+                            "{n} requests per second exceeds the organization's {key} limit of {cap} (rule MT-12)."
                         ),
-                        _ => push(
-                            &mut errors,
-                            &format!("rate_limit.{key}"),
-                            "must be a whole number of requests per second, at least 1.",
-                        ),
-                    },
+                    ),
+                    Some(Some(_)) => push(
+                        &mut errors,
+                        &format!("rate_limit.{key}"),
+                        "must be a whole number of requests per second, at least 1.",
+                    ),
                 }
             }
         }
-        Some(_) => push(
-            &mut errors,
-            "rate_limit",
-            "must be an object: {\"read\": N, \"write\": N} requests per second.",
-        ),
     }
 
     if !errors.is_empty() {
@@ -301,7 +249,7 @@ pub async fn create(
     ctx.authorize(&Action::new(Module::ManagementTokens, Op::Create))?;
     let org = org_of(&state, &ctx).await?;
     let (read_cap, write_cap) = caps(&state, &org);
-    let fields = validate(body.wrapped("token")?, None, &org, read_cap, write_cap)?;
+    let fields = validate(&body, None, &org, read_cap, write_cap)?;
     let max = ctx
         .stack
         .max_management_tokens
@@ -393,13 +341,7 @@ pub async fn update(
     let current = load(&state, &ctx, &uid).await?;
     let org = org_of(&state, &ctx).await?;
     let (read_cap, write_cap) = caps(&state, &org);
-    let fields = validate(
-        body.wrapped("token")?,
-        Some(&current),
-        &org,
-        read_cap,
-        write_cap,
-    )?;
+    let fields = validate(&body, Some(&current), &org, read_cap, write_cap)?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
     let token = match tokens::update(&mut tx, &ctx.stack.uid, &uid, &fields, &actor).await {

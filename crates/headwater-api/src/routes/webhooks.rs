@@ -9,6 +9,10 @@ use crate::import_file::ImportFile;
 use crate::outbound;
 use crate::routes::{created, listed, updated};
 use crate::state::AppState;
+use crate::wire::{
+    self,
+    webhooks::{DestinationBody, DestinationOut, HeaderBody, WebhookBody, WebhookOut},
+};
 use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,7 +20,7 @@ use axum::Json;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_store::repo::audit;
 use headwater_store::repo::webhooks::{self, Attempt, Delivery, Webhook, WebhookFields};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// How a stored basic-auth password is shown.
 const MASK: &str = "********";
@@ -39,59 +43,23 @@ fn shown_destinations(d: &Value) -> Value {
 }
 
 fn webhook_json(ctx: &StackCtx, w: &Webhook, with_secret: bool) -> Value {
-    let mut v = json!({
-        "uid": w.uid,
-        "name": w.name,
-        "destinations": shown_destinations(&w.destinations),
-        "channels": w.channels,
-        "branches": w.branches,
-        "retry_policy": w.retry_policy,
-        "notifiers": w.notifiers,
-        "disabled": w.disabled,
-        "concise_payload": w.concise_payload,
-        "org_uid": ctx.stack.org_uid,
-        "created_by": w.created_by,
-        "updated_by": w.updated_by,
-        "created_at": w.created_at,
-        "updated_at": w.updated_at,
-    });
-    if with_secret {
-        v["signing_secret"] = json!(w.secret);
-    }
-    v
-}
-
-fn string_list(
-    map: &Map<String, Value>,
-    key: &str,
-    default: Vec<String>,
-) -> ApiResult<Vec<String>> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(|s| s.trim().to_string()))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                ApiError::invalid(&format!("webhook.{key}"), "must be an array of strings.")
-            }),
-        Some(_) => Err(ApiError::invalid(
-            &format!("webhook.{key}"),
-            "must be an array of strings.",
-        )),
-    }
-}
-
-fn bool_field(map: &Map<String, Value>, key: &str, default: bool) -> ApiResult<bool> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-        Some(_) => Err(ApiError::invalid(
-            &format!("webhook.{key}"),
-            "must be true or false.",
-        )),
-    }
+    wire::to_value(&WebhookOut {
+        uid: w.uid.clone(),
+        name: w.name.clone(),
+        destinations: shown_destinations(&w.destinations),
+        channels: w.channels.clone(),
+        branches: w.branches.clone(),
+        retry_policy: w.retry_policy.clone(),
+        notifiers: w.notifiers.clone(),
+        disabled: w.disabled,
+        concise_payload: w.concise_payload,
+        org_uid: ctx.stack.org_uid.clone(),
+        created_by: w.created_by.clone(),
+        updated_by: w.updated_by.clone(),
+        created_at: w.created_at.clone(),
+        updated_at: w.updated_at.clone(),
+        signing_secret: with_secret.then(|| w.secret.clone()),
+    })
 }
 
 /// Header names a destination may not set: the delivery's own.
@@ -113,10 +81,13 @@ fn header_token(name: &str) -> bool {
 }
 
 /// Validates `destinations`; a masked password keeps the one stored for that position.
-fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<Value> {
-    let items = match map.get("destinations") {
-        None if current.is_some() => return Ok(current.cloned().unwrap_or(Value::Null)),
-        Some(Value::Array(a)) if !a.is_empty() => a,
+fn destinations(
+    sent: Option<Option<Vec<DestinationBody>>>,
+    current: Option<&Value>,
+) -> ApiResult<Value> {
+    let items = match (sent, current) {
+        (None, Some(c)) => return Ok(c.clone()),
+        (Some(Some(items)), _) if !items.is_empty() => items,
         _ => {
             return Err(ApiError::invalid(
                 "webhook.destinations",
@@ -131,34 +102,16 @@ fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<
         ));
     }
     let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    for (i, d) in items.into_iter().enumerate() {
         let field = |k: &str| format!("webhook.destinations[{i}].{k}");
-        let Value::Object(d) = item else {
-            return Err(ApiError::invalid(
-                &format!("webhook.destinations[{i}]"),
-                "must be an object.",
-            ));
-        };
-        let url = d
-            .get("target_url")
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .unwrap_or_default();
+        let url = d.target_url.as_deref().map(str::trim).unwrap_or_default();
         if !url_allowed(url) || url.len() > 2048 {
             return Err(ApiError::invalid(
                 &field("target_url"),
                 "must be an absolute http:// or https:// URL without credentials (use http_basic_auth).",
             ));
         }
-        let text = |k: &str| -> ApiResult<String> {
-            match d.get(k) {
-                None | Some(Value::Null) => Ok(String::new()),
-                Some(Value::String(s)) => Ok(s.clone()),
-                Some(_) => Err(ApiError::invalid(&field(k), "must be a string.")),
-            }
-        };
-        let user = text("http_basic_auth")?;
-        let mut password = text("http_basic_password")?;
+        let mut password = d.http_basic_password.unwrap_or_default();
         if password == MASK {
             // The stored password stays only with the origin it was given for: echoing the
             // mask while pointing the destination elsewhere would send it to the new target.
@@ -180,51 +133,33 @@ fn destinations(map: &Map<String, Value>, current: Option<&Value>) -> ApiResult<
             password = stored_password.to_string();
         }
         let mut headers = Vec::new();
-        match d.get("custom_header") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(hs)) => {
-                for h in hs {
-                    let name = h.get("header_name").and_then(Value::as_str);
-                    let value = h.get("value").and_then(Value::as_str);
-                    let (Some(name), Some(value)) = (name, value) else {
-                        return Err(ApiError::invalid(
-                            &field("custom_header"),
-                            "must be an array of {header_name, value} strings.",
-                        ));
-                    };
-                    let name = name.trim();
-                    if name.is_empty() {
-                        continue; // the UI sends an empty row
-                    }
-                    if !header_token(name)
-                        || reserved_header(name)
-                        || value.chars().any(|c| c.is_control())
-                    {
-                        return Err(ApiError::invalid(
-                            &field("custom_header"),
-                            format!(
-                                "'{name}' is not a header name or value a destination may set."
-                            ),
-                        ));
-                    }
-                    headers.push(json!({ "header_name": name, "value": value }));
-                }
+        for h in d.custom_header.unwrap_or_default() {
+            let name = h.header_name.trim();
+            if name.is_empty() {
+                continue; // the UI sends an empty row
             }
-            Some(_) => {
+            if !header_token(name)
+                || reserved_header(name)
+                || h.value.chars().any(|c| c.is_control())
+            {
                 return Err(ApiError::invalid(
                     &field("custom_header"),
-                    "must be an array.",
-                ))
+                    format!("'{name}' is not a header name or value a destination may set."),
+                ));
             }
+            headers.push(HeaderBody {
+                header_name: name.to_string(),
+                value: h.value,
+            });
         }
-        out.push(json!({
-            "target_url": url,
-            "http_basic_auth": user,
-            "http_basic_password": password,
-            "custom_header": headers,
-        }));
+        out.push(DestinationOut {
+            target_url: url.to_string(),
+            http_basic_auth: d.http_basic_auth.unwrap_or_default(),
+            http_basic_password: password,
+            custom_header: headers,
+        });
     }
-    Ok(Value::Array(out))
+    Ok(wire::to_value(&out))
 }
 
 /// True when both URLs have the same scheme, host and port.
@@ -257,11 +192,11 @@ async fn check_targets(state: &AppState, destinations: &Value) -> ApiResult<()> 
     Ok(())
 }
 
-fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<WebhookFields> {
-    let name = match map.get("name") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        None if current.is_some() => current.map(|c| c.name.clone()).unwrap_or_default(),
-        _ => return Err(ApiError::invalid("webhook.name", "is required.")),
+fn fields(body: &JsonBody, current: Option<&Webhook>) -> ApiResult<WebhookFields> {
+    let sent: WebhookBody = wire::parse(body, "webhook")?;
+    let name = match (sent.name, current) {
+        (None, Some(c)) => c.name.clone(),
+        (name, _) => wire::required(name, "webhook.name")?,
     };
     if name.chars().count() > 255 {
         return Err(ApiError::invalid(
@@ -269,11 +204,12 @@ fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<Webh
             "may be at most 255 characters.",
         ));
     }
-    let channels = string_list(
-        map,
-        "channels",
-        current.map(|c| c.channels.clone()).unwrap_or_default(),
-    )?;
+    let trimmed = |l: Vec<String>| l.iter().map(|s| s.trim().to_string()).collect::<Vec<_>>();
+    let channels = sent
+        .channels
+        .map(trimmed)
+        .or_else(|| current.map(|c| c.channels.clone()))
+        .unwrap_or_default();
     if channels.len() > MAX_CHANNELS
         || channels.iter().any(|c| {
             c.is_empty()
@@ -288,59 +224,42 @@ fn fields(map: &Map<String, Value>, current: Option<&Webhook>) -> ApiResult<Webh
             format!("must be at most {MAX_CHANNELS} channel names such as 'content_types.entries.create' or 'assets.publish'."),
         ));
     }
-    let branches = string_list(
-        map,
-        "branches",
-        current
-            .map(|c| c.branches.clone())
-            .unwrap_or_else(|| vec!["main".to_string()]),
-    )?;
-    let retry_policy = match map.get("retry_policy") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        None | Some(Value::Null) => current
-            .map(|c| c.retry_policy.clone())
-            .unwrap_or_else(|| "manual".to_string()),
-        _ => {
+    let branches = sent
+        .branches
+        .map(trimmed)
+        .or_else(|| current.map(|c| c.branches.clone()))
+        .unwrap_or_else(|| vec!["main".to_string()]);
+    let retry_policy = match sent.retry_policy {
+        Some(s) if s.is_empty() => {
             return Err(ApiError::invalid(
                 "webhook.retry_policy",
                 "must be a string.",
             ))
         }
+        Some(s) => s,
+        None => current
+            .map(|c| c.retry_policy.clone())
+            .unwrap_or_else(|| "manual".to_string()),
     };
-    let notifiers = match map.get("notifiers") {
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => Value::Array(a.clone()),
-        // One address, or several separated by commas, as a string (the official clients'
-        // examples send `"notifiers": "name@example.com"`): kept as the list it names.
-        Some(Value::String(s)) => Value::Array(
-            s.split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(|a| Value::String(a.to_string()))
-                .collect(),
-        ),
-        None | Some(Value::Null) => current
+    // One address, or several separated by commas, as a string (the official clients'
+    // examples send `"notifiers": "name@example.com"`): kept as the list it names.
+    let notifiers = match sent.notifiers {
+        Some(n) => json!(n.into_list()),
+        None => current
             .map(|c| c.notifiers.clone())
             .unwrap_or_else(|| json!([])),
-        _ => {
-            return Err(ApiError::invalid(
-                "webhook.notifiers",
-                "must be an array of email addresses.",
-            ))
-        }
     };
     Ok(WebhookFields {
         name,
-        destinations: destinations(map, current.map(|c| &c.destinations))?,
+        destinations: destinations(sent.destinations, current.map(|c| &c.destinations))?,
         channels,
         branches,
         retry_policy,
         notifiers,
-        disabled: bool_field(map, "disabled", current.is_some_and(|c| c.disabled))?,
-        concise_payload: bool_field(
-            map,
-            "concise_payload",
-            current.is_some_and(|c| c.concise_payload),
-        )?,
+        disabled: sent.disabled.unwrap_or(current.is_some_and(|c| c.disabled)),
+        concise_payload: sent
+            .concise_payload
+            .unwrap_or(current.is_some_and(|c| c.concise_payload)),
     })
 }
 
@@ -394,7 +313,7 @@ pub async fn create(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Webhooks, Op::Create))?;
-    let f = fields(body.wrapped("webhook")?, None)?;
+    let f = fields(&body, None)?;
     check_targets(&state, &f.destinations).await?;
     let secret = headwater_core::ids::new_uid() + &headwater_core::ids::new_uid();
     let actor = ctx.actor();
@@ -422,7 +341,7 @@ pub async fn update(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Webhooks, Op::Update))?;
     let current = load(&state, &ctx, &uid).await?;
-    let f = fields(body.wrapped("webhook")?, Some(&current))?;
+    let f = fields(&body, Some(&current))?;
     check_targets(&state, &f.destinations).await?;
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;

@@ -10,12 +10,15 @@
 //! Entries and content-type schemas stay free-form JSON.
 
 pub mod branches;
+pub mod delivery_tokens;
 pub mod environments;
 pub mod labels;
 pub mod locales;
+pub mod management_tokens;
 pub mod publish_rules;
 pub mod releases;
 pub mod roles;
+pub mod webhooks;
 pub mod workflows;
 
 use crate::body::JsonBody;
@@ -260,6 +263,33 @@ pub fn described() -> Described {
         releases::ReleaseItemBody,
         releases::ReleaseItemOut
     );
+    typed!(
+        "delivery tokens",
+        "token",
+        "tokens",
+        delivery_tokens::DeliveryTokenBody,
+        delivery_tokens::DeliveryTokenOut
+    );
+    // The executions and logs operations share the tag and the `webhook`/`webhooks` keys but
+    // answer deliveries, not webhooks.
+    typed!(
+        "webhooks",
+        "webhook",
+        "webhooks",
+        webhooks::WebhookBody,
+        webhooks::WebhookOut,
+        |path| !path.contains("/executions") && !path.contains("/logs")
+    );
+    // Management-token replies stay free-form here: they are rendered outside this module.
+    typed.push(Typed {
+        tag: "management tokens",
+        key: "token",
+        plural: "tokens",
+        request: serde_json::to_value(g.subschema_for::<management_tokens::ManagementTokenBody>())
+            .expect("schema"),
+        reply: serde_json::json!({"$ref": "#/components/schemas/Object"}),
+        applies: |_| true,
+    });
     Described {
         typed,
         definitions: g.take_definitions(true),
