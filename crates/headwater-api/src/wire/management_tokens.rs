@@ -111,3 +111,47 @@ pub struct TokenScopeAcl {
     read: Option<bool>,
     write: Option<bool>,
 }
+
+/// A management token as shown: the secret (`token`) only in the answers of create and
+/// rotation; `revoked_at` and `revoked_reason` only once it is revoked.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct ManagementTokenOut {
+    pub uid: String,
+    pub name: String,
+    pub description: String,
+    #[schemars(with = "Vec<TokenScopeItem>")]
+    pub scope: Value,
+    /// A date, a timestamp, or `null` for never.
+    pub expires_on: Option<String>,
+    pub is_email_notification_enabled: bool,
+    pub rate_limit_enabled: bool,
+    pub rate_limit: TokenRateLimitOut,
+    pub last_used_at: Option<String>,
+    /// Address ranges the token works from (MT-16); `null` for anywhere.
+    pub allowed_cidrs: Option<Vec<String>>,
+    pub revoke_on_reuse: bool,
+    pub rotated_at: Option<String>,
+    pub api_key: String,
+    /// Always `management`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    /// Present (possibly `null`) when `revoked_at` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_reason: Option<Option<String>>,
+    /// The secret: in the answers of create and rotation only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// The token's own request rates (within the organization's); `null` for the organization's.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct TokenRateLimitOut {
+    pub read: Option<i64>,
+    pub write: Option<i64>,
+}

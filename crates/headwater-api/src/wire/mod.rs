@@ -280,16 +280,13 @@ pub fn described() -> Described {
         webhooks::WebhookOut,
         |path| !path.contains("/executions") && !path.contains("/logs")
     );
-    // Management-token replies stay free-form here: they are rendered outside this module.
-    typed.push(Typed {
-        tag: "management tokens",
-        key: "token",
-        plural: "tokens",
-        request: serde_json::to_value(g.subschema_for::<management_tokens::ManagementTokenBody>())
-            .expect("schema"),
-        reply: serde_json::json!({"$ref": "#/components/schemas/Object"}),
-        applies: |_| true,
-    });
+    typed!(
+        "management tokens",
+        "token",
+        "tokens",
+        management_tokens::ManagementTokenBody,
+        management_tokens::ManagementTokenOut
+    );
     Described {
         typed,
         definitions: g.take_definitions(true),
