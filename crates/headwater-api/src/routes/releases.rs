@@ -16,7 +16,7 @@ use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use crate::wire::{
     self,
-    releases::{ReleaseBody, ReleaseItemBody, ReleaseOut},
+    releases::{ReleaseBody, ReleaseDeployBody, ReleaseItemBody, ReleaseOut},
 };
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -464,30 +464,18 @@ pub async fn deploy(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Releases, Op::Publish))?;
-    let map = body.wrapped("release")?;
-    // The JavaScript client sends `scheduledAt`.
-    let scheduled_at = jobs::scheduled_at(
-        map.get("scheduled_at").or_else(|| map.get("scheduledAt")),
-        "release.scheduled_at",
-    )?;
-    let strings = |key: &str| -> Vec<String> {
-        map.get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
-    let env_names = strings("environments");
+    let sent: ReleaseDeployBody = wire::parse(&body, "release")?;
+    let scheduled_at = jobs::scheduled_at(sent.scheduled_at.as_ref(), "release.scheduled_at")?;
+    let env_names = sent.environments;
     if env_names.is_empty() {
         return Err(ApiError::invalid(
             "release.environments",
             "is required: a non-empty array.",
         ));
     }
-    let only_locales = strings("locales");
+    let only_locales = sent.locales;
     // The deploy's action, when given, applies to every item; otherwise each item's own does.
-    let forced = map.get("action").and_then(Value::as_str);
+    let forced = sent.action.as_deref();
     let default_action = forced.unwrap_or("publish");
     if default_action != "publish" && default_action != "unpublish" {
         return Err(ApiError::invalid(

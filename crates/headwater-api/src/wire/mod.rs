@@ -258,6 +258,14 @@ pub fn described() -> Described {
     );
     typed!(
         "releases",
+        "release",
+        "releases",
+        releases::ReleaseDeployBody,
+        releases::ReleaseOut,
+        |path| path.ends_with("/deploy")
+    );
+    typed!(
+        "releases",
         "item",
         "items",
         releases::ReleaseItemBody,

@@ -103,3 +103,21 @@ impl ReleaseOut {
         }
     }
 }
+
+/// The body of a deploy: `{"release": {"environments", "locales", "action", "scheduled_at"}}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReleaseDeployBody {
+    /// Environment names (at least one).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// Only these locales of the items; all of them when empty.
+    #[serde(default)]
+    pub locales: Vec<String>,
+    /// `publish` or `unpublish` for every item; each item's own action when absent.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// When to carry it out (a future timestamp); the JavaScript client sends `scheduledAt`.
+    #[serde(default, alias = "scheduledAt")]
+    #[schemars(with = "Option<String>")]
+    pub scheduled_at: Option<Value>,
+}
