@@ -114,32 +114,64 @@ pub async fn list(
     skip: i64,
     limit: i64,
 ) -> Result<(Vec<Extension>, i64)> {
-    let filter = if kind.is_some() {
-        " AND type = $2"
-    } else {
-        " AND $2 = $2"
+    let of = Page {
+        table: "extensions",
+        cols: EXT_COLS,
+        column: "type",
     };
-    let rows = sqlx::query(&format!(
-        "SELECT {EXT_COLS} FROM extensions WHERE stack_uid = $1{filter} \
-         ORDER BY created_at, uid LIMIT $3 OFFSET $4"
-    ))
-    .bind(space)
-    .bind(kind.unwrap_or(""))
-    .bind(limit)
-    .bind(skip)
-    .fetch_all(&mut *c)
-    .await?;
-    let total = sqlx::query(&format!(
-        "SELECT COUNT(*) AS n FROM extensions WHERE stack_uid = $1{filter}"
-    ))
-    .bind(space)
-    .bind(kind.unwrap_or(""))
-    .fetch_one(c)
-    .await?;
-    Ok((
-        rows.iter().map(ext_from_row).collect::<Result<_>>()?,
-        i(&total, "n")?,
-    ))
+    of.read(c, space, kind, skip, limit, ext_from_row).await
+}
+
+/// One table's rows of a space read a page at a time (oldest first) with their total,
+/// optionally only those whose `column` holds a value.
+struct Page {
+    table: &'static str,
+    cols: &'static str,
+    column: &'static str,
+}
+
+impl Page {
+    async fn read<T>(
+        &self,
+        c: &mut Conn,
+        space: &str,
+        only: Option<&str>,
+        skip: i64,
+        limit: i64,
+        from_row: fn(&AnyRow) -> Result<T>,
+    ) -> Result<(Vec<T>, i64)> {
+        let Page {
+            table,
+            cols,
+            column,
+        } = self;
+        let filter = if only.is_some() {
+            format!(" AND {column} = $2")
+        } else {
+            " AND $2 = $2".to_string()
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {cols} FROM {table} WHERE stack_uid = $1{filter} \
+             ORDER BY created_at, uid LIMIT $3 OFFSET $4"
+        ))
+        .bind(space)
+        .bind(only.unwrap_or(""))
+        .bind(limit)
+        .bind(skip)
+        .fetch_all(&mut *c)
+        .await?;
+        let total = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE stack_uid = $1{filter}"
+        ))
+        .bind(space)
+        .bind(only.unwrap_or(""))
+        .fetch_one(c)
+        .await?;
+        Ok((
+            rows.iter().map(from_row).collect::<Result<_>>()?,
+            i(&total, "n")?,
+        ))
+    }
 }
 
 pub async fn delete(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {
@@ -393,32 +425,13 @@ pub async fn list_metadata(
     skip: i64,
     limit: i64,
 ) -> Result<(Vec<Metadata>, i64)> {
-    let filter = if entity_uid.is_some() {
-        " AND entity_uid = $2"
-    } else {
-        " AND $2 = $2"
+    let of = Page {
+        table: "entity_metadata",
+        cols: META_COLS,
+        column: "entity_uid",
     };
-    let rows = sqlx::query(&format!(
-        "SELECT {META_COLS} FROM entity_metadata WHERE stack_uid = $1{filter} \
-         ORDER BY created_at, uid LIMIT $3 OFFSET $4"
-    ))
-    .bind(space)
-    .bind(entity_uid.unwrap_or(""))
-    .bind(limit)
-    .bind(skip)
-    .fetch_all(&mut *c)
-    .await?;
-    let total = sqlx::query(&format!(
-        "SELECT COUNT(*) AS n FROM entity_metadata WHERE stack_uid = $1{filter}"
-    ))
-    .bind(space)
-    .bind(entity_uid.unwrap_or(""))
-    .fetch_one(c)
-    .await?;
-    Ok((
-        rows.iter().map(meta_from_row).collect::<Result<_>>()?,
-        i(&total, "n")?,
-    ))
+    of.read(c, space, entity_uid, skip, limit, meta_from_row)
+        .await
 }
 
 pub async fn delete_metadata(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {
