@@ -5,64 +5,10 @@
 // stages) and bulkOperation().delete. One line per step (`PASS <step>` / `FAIL <step>: <reason>`), then
 // `N passed, M failed`. Env: HEADWATER_URL, HEADWATER_EMAIL, HEADWATER_PASSWORD,
 // HEADWATER_DEV_EMAIL, HEADWATER_DEV_PASSWORD. See ../WIRE-NOTES.md for the SDK behaviour relied on.
-import contentstack from '@contentstack/management'
+import { env, BASE, newClient, describe, step, check, need, refused, finish } from './harness.mjs'
 
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback
-  if (v === undefined) { console.error(`missing env ${name}`); process.exit(2) }
-  return v
-}
-const BASE = env('HEADWATER_URL', 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const OWNER = { email: env('HEADWATER_EMAIL'), password: env('HEADWATER_PASSWORD') }
 const DEV = { email: env('HEADWATER_DEV_EMAIL'), password: env('HEADWATER_DEV_PASSWORD') }
-
-// One SDK client per credential: a management token is set client-wide by client.stack().
-// `endpoint` is used verbatim as the axios baseURL, so it carries `/v3`. Retries are off so a
-// refused request surfaces at once (and the SDK's retry-time URL check never runs).
-const newClient = (extra = {}) => contentstack.client({
-  endpoint: `${BASE}/v3`,
-  retryOnError: false,
-  retryOnNetworkFailure: false,
-  timeout: 15000,
-  logHandler: (level, data) => { if (level === 'error') console.error(`[sdk] ${data?.message ?? data}`) },
-  ...extra,
-})
-
-let passed = 0
-let failed = 0
-const describe = (e) => (e && e.status !== undefined)
-  ? `HTTP ${e.status} error_code=${e.errorCode} ${JSON.stringify(e.errorMessage)}`
-  : (e?.message ?? String(e))
-
-async function step (name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`PASS ${name}`)
-  } catch (e) {
-    failed++
-    console.log(`FAIL ${name}: ${describe(e).replace(/\s+/g, ' ')}`)
-  }
-}
-
-function check (cond, what) { if (!cond) throw new Error(what) }
-function need (value, what) {
-  if (value === undefined || value === null) throw new Error(`skipped: no ${what} (an earlier step failed)`)
-  return value
-}
-
-// Runs fn expecting the server to refuse it with one of `statuses`; returns the SDK error.
-async function refused (fn, statuses, { code, message } = {}) {
-  let err
-  try { await fn() } catch (e) { err = e }
-  check(err, 'the request succeeded but should have been refused')
-  if (err.status === undefined) throw err
-  check(statuses.includes(err.status),
-    `expected HTTP ${statuses.join(' or ')}, got ${describe(err)}`)
-  if (code !== undefined) check(err.errorCode === code, `expected error_code ${code}, got ${describe(err)}`)
-  if (message) check(message.test(err.errorMessage ?? ''), `error_message should match ${message}, got ${describe(err)}`)
-  return err
-}
 
 const rwScope = [{ module: '$all', acl: { read: true, write: true } }]
 const roScope = [{ module: '$all', acl: { read: true, write: false } }]
@@ -70,7 +16,6 @@ const tokenBody = (name, scope) => ({
   token: { name, description: 'compat suite', scope, expires_on: null, is_email_notification_enabled: false },
 })
 const MT_MESSAGE = /management token/i
-
 
 const s = {} // state carried between steps
 const owner = newClient()
@@ -264,5 +209,4 @@ await step('bulkOperation().delete of a missing entry changes nothing', async ()
   check(still.uid === s.entries[1], 'the valid entry was deleted anyway')
 })
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : 0)
+finish()

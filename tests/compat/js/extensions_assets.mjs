@@ -6,60 +6,12 @@
 //
 // The SDK (1.30) has no method for entry version names, unlocalize, metadata or release
 // update_items; those are covered by the HTTP tests (crates/headwater-api/tests/entry_extras.rs).
-import contentstack from '@contentstack/management'
+import { env, BASE, newClient, describe, step, check, need, refused, finish } from './harness.mjs'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback
-  if (v === undefined) { console.error(`missing env ${name}`); process.exit(2) }
-  return v
-}
-const BASE = env('HEADWATER_URL', 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const OWNER = { email: env('HEADWATER_EMAIL'), password: env('HEADWATER_PASSWORD') }
-
-const newClient = (extra = {}) => contentstack.client({
-  endpoint: `${BASE}/v3`,
-  retryOnError: false,
-  retryOnNetworkFailure: false,
-  timeout: 15000,
-  logHandler: (level, data) => { if (level === 'error') console.error(`[sdk] ${data?.message ?? data}`) },
-  ...extra,
-})
-
-let passed = 0
-let failed = 0
-const describe = (e) => (e && e.status !== undefined)
-  ? `HTTP ${e.status} error_code=${e.errorCode} ${JSON.stringify(e.errorMessage)}`
-  : (e?.message ?? String(e))
-
-async function step (name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`PASS ${name}`)
-  } catch (e) {
-    failed++
-    console.log(`FAIL ${name}: ${describe(e).replace(/\s+/g, ' ')}`)
-  }
-}
-
-function check (cond, what) { if (!cond) throw new Error(what) }
-function need (value, what) {
-  if (value === undefined || value === null) throw new Error(`skipped: no ${what} (an earlier step failed)`)
-  return value
-}
-
-async function refused (fn, statuses, { code } = {}) {
-  let err
-  try { await fn() } catch (e) { err = e }
-  check(err, 'the request succeeded but should have been refused')
-  if (err.status === undefined) throw err
-  check(statuses.includes(err.status), `expected HTTP ${statuses.join(' or ')}, got ${describe(err)}`)
-  if (code !== undefined) check(err.errorCode === code, `expected error_code ${code}, got ${describe(err)}`)
-  return err
-}
 
 const s = {}
 const owner = newClient()
@@ -223,5 +175,4 @@ await step('release: move items to another release', async () => {
   check(moved.items.length === 1 && moved.items[0].uid === s.asset1, `moved ${JSON.stringify(moved.items.map((i) => i.uid))}`)
 })
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : 0)
+finish()

@@ -3,65 +3,12 @@
 // unchanged, against a fresh Headwater server. One line per step (`PASS <step>` /
 // `FAIL <step>: <reason>`), then `N passed, M failed`. Env: HEADWATER_URL, HEADWATER_EMAIL,
 // HEADWATER_PASSWORD.
-import contentstack from '@contentstack/management'
+import { env, BASE, newClient, describe, step, check, need, refused, finish } from './harness.mjs'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const env = (name, fallback) => {
-  const v = process.env[name] ?? fallback
-  if (v === undefined) { console.error(`missing env ${name}`); process.exit(2) }
-  return v
-}
-const BASE = env('HEADWATER_URL', 'http://127.0.0.1:8080').replace(/\/+$/, '')
 const OWNER = { email: env('HEADWATER_EMAIL'), password: env('HEADWATER_PASSWORD') }
-
-// As in scenario.mjs: one client per credential, `/v3` in the endpoint, retries off.
-const newClient = (extra = {}) => contentstack.client({
-  endpoint: `${BASE}/v3`,
-  retryOnError: false,
-  retryOnNetworkFailure: false,
-  timeout: 15000,
-  logHandler: (level, data) => { if (level === 'error') console.error(`[sdk] ${data?.message ?? data}`) },
-  ...extra,
-})
-
-let passed = 0
-let failed = 0
-const describe = (e) => (e && e.status !== undefined)
-  ? `HTTP ${e.status} error_code=${e.errorCode} ${JSON.stringify(e.errorMessage)}`
-  : (e?.message ?? String(e))
-
-async function step (name, fn) {
-  try {
-    await fn()
-    passed++
-    console.log(`PASS ${name}`)
-  } catch (e) {
-    failed++
-    console.log(`FAIL ${name}: ${describe(e).replace(/\s+/g, ' ')}`)
-  }
-}
-
-function check (cond, what) { if (!cond) throw new Error(what) }
-function need (value, what) {
-  if (value === undefined || value === null) throw new Error(`skipped: no ${what} (an earlier step failed)`)
-  return value
-}
-
-// Runs fn expecting the server to refuse it with one of `statuses` (never a 404: an unknown
-// route must not pass as a refusal); returns the SDK error.
-async function refused (fn, statuses, { code, message } = {}) {
-  let err
-  try { await fn() } catch (e) { err = e }
-  check(err, 'the request succeeded but should have been refused')
-  if (err.status === undefined) throw err
-  check(err.status !== 404, `the route is unknown: ${describe(err)}`)
-  check(statuses.includes(err.status), `expected HTTP ${statuses.join(' or ')}, got ${describe(err)}`)
-  if (code !== undefined) check(err.errorCode === code, `expected error_code ${code}, got ${describe(err)}`)
-  if (message) check(message.test(err.errorMessage ?? ''), `error_message should match ${message}, got ${describe(err)}`)
-  return err
-}
 
 // The SDK imports from files on disk.
 const dir = mkdtempSync(join(tmpdir(), 'hw-import-'))
@@ -236,5 +183,4 @@ await step('branch(dev).updateSettings()', async () => {
   await refused(() => main().branch('dev').updateSettings({}), [422])
 })
 
-console.log(`${passed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : 0)
+finish()
