@@ -593,26 +593,37 @@ await step('branches: create one, point an alias at it, and the header switcher 
   const a = await call('GET', '/v3/stacks/branch_aliases/staging', { headers: { api_key: apiKey, authtoken } });
   check(a.status === 200 && JSON.stringify(a.body).includes('"dev"'), `alias: ${a.status} ${JSON.stringify(a.body)}`);
   await snap(page, 'branches');
-  await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch option')].some((o) => o.value === 'dev'), { timeout: T });
   const sent = [];
   const onReq = (r) => { if (r.url().includes('/v3/content_types')) sent.push(r.headers().branch); };
   page.on('request', onReq);
   await goHash(`/s/${apiKey}/content-types`);
-  await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch option')].some((o) => o.value === 'dev'), { timeout: T });
-  await page.select('#branch-switch', 'dev');
-  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'dev', { timeout: T });
+  await chooseBranch('dev');
   await waitText('main', 'Article');
   check(sent.includes('dev'), `branch headers sent: ${JSON.stringify(sent)}`);
   // The alias is offered too, and chosen it is sent as the branch.
   await page.waitForFunction(() => [...document.querySelectorAll('#branch-switch optgroup[label="Aliases"] option')].some((o) => o.value === 'staging'), { timeout: T });
-  await page.select('#branch-switch', 'staging');
-  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'staging', { timeout: T });
+  await chooseBranch('staging');
   await waitText('main', 'Article');
   page.off('request', onReq);
   check(sent.includes('staging'), `branch headers sent: ${JSON.stringify(sent)}`);
-  await page.select('#branch-switch', 'main');
-  await page.waitForFunction(() => document.querySelector('#branch-switch')?.value === 'main', { timeout: T });
+  await chooseBranch('main');
 });
+
+// Picks a branch or alias in the header's switcher. Each navigation draws the header anew (its
+// options arrive a moment later), so a choice made on a switcher that was just replaced is made
+// again on the new one until the live switcher shows it.
+async function chooseBranch (value) {
+  const deadline = Date.now() + T;
+  while (Date.now() < deadline) {
+    await page.waitForFunction((v) => [...document.querySelectorAll('#branch-switch option')].some((o) => o.value === v), { timeout: T }, value);
+    await page.select('#branch-switch', value);
+    try {
+      await page.waitForFunction((v) => document.querySelector('#branch-switch')?.value === v, { timeout: 2000 }, value);
+      return;
+    } catch { /* the switcher was replaced under the choice: choose again */ }
+  }
+  throw new Error(`the branch switcher never showed '${value}'`);
+}
 
 await step('webhooks: add one, see its failed execution, retry it and see it delivered', async () => {
   const http = await import('node:http');
