@@ -1,7 +1,7 @@
 //! One test per management-token rule (MT-1 … MT-14 in docs/product-rules.md), each on
 //! SQLite and PostgreSQL, speaking HTTP to a real server.
 
-use crate::common::{world, World};
+use crate::common::{smtp_sink, world, World};
 use futures::future::join_all;
 use headwater_api::ServerConfig;
 use headwater_store::repo::tokens::WhenFull;
@@ -911,55 +911,6 @@ async fn mt_16_bound_tokens_work_only_from_their_address_ranges(mut app: TestApp
     assert_eq!(send(via(&secret["local"], "203.0.113.9")).await.0, 401);
     assert_eq!(send(via(&secret["v6"], "2001:db8::1")).await.0, 200);
     assert_eq!(send(via(&secret["v6"], "10.1.2.3")).await.0, 401);
-}
-
-/// An SMTP sink on 127.0.0.1 keeping each message's data.
-async fn smtp_sink() -> (std::sync::Arc<std::sync::Mutex<Vec<String>>>, u16) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let store = mails.clone();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 sink\r\n").await.unwrap();
-                let mut data = String::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_ascii_uppercase();
-                    if cmd.starts_with("RCPT TO:") {
-                        data.push_str(&line);
-                        w.write_all(b"250 OK\r\n").await.unwrap();
-                    } else if cmd == "DATA" {
-                        w.write_all(b"354 go\r\n").await.unwrap();
-                        loop {
-                            let mut l = String::new();
-                            r.read_line(&mut l).await.unwrap();
-                            if l == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&l);
-                        }
-                        store.lock().unwrap().push(std::mem::take(&mut data));
-                        w.write_all(b"250 queued\r\n").await.unwrap();
-                    } else if cmd == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        w.write_all(b"250 OK\r\n").await.unwrap();
-                    }
-                }
-            });
-        }
-    });
-    (mails, port)
 }
 
 /// A webhook receiver on 127.0.0.1 keeping each delivered body.

@@ -9,7 +9,6 @@ use headwater_api::ServerConfig;
 use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp, PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 
 on_both_backends!(
     org_stacks_roles_and_logs,
@@ -24,56 +23,7 @@ on_both_backends!(
     a_stack_with_settings_and_team_roles_can_be_deleted,
 );
 
-type Mails = Arc<Mutex<Vec<String>>>;
-
-/// An SMTP sink on 127.0.0.1 keeping each message (recipients and data).
-async fn smtp_sink() -> (Mails, u16) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mails: Mails = Arc::new(Mutex::new(Vec::new()));
-    let store = mails.clone();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                w.write_all(b"220 sink\r\n").await.unwrap();
-                let mut data = String::new();
-                loop {
-                    let mut line = String::new();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_ascii_uppercase();
-                    if cmd.starts_with("RCPT TO:") {
-                        data.push_str(&line);
-                        w.write_all(b"250 OK\r\n").await.unwrap();
-                    } else if cmd == "DATA" {
-                        w.write_all(b"354 go\r\n").await.unwrap();
-                        loop {
-                            let mut l = String::new();
-                            r.read_line(&mut l).await.unwrap();
-                            if l == ".\r\n" {
-                                break;
-                            }
-                            data.push_str(&l);
-                        }
-                        store.lock().unwrap().push(std::mem::take(&mut data));
-                        w.write_all(b"250 queued\r\n").await.unwrap();
-                    } else if cmd == "QUIT" {
-                        let _ = w.write_all(b"221 bye\r\n").await;
-                        return;
-                    } else {
-                        w.write_all(b"250 OK\r\n").await.unwrap();
-                    }
-                }
-            });
-        }
-    });
-    (mails, port)
-}
+use crate::common::{smtp_sink, Mails};
 
 /// Restarts the app with an SMTP relay pointing at a new sink.
 async fn with_mail(app: &mut TestApp) -> Mails {
