@@ -1,7 +1,7 @@
 // Warnings and errors only, as Headwater runs in the benchmark (no line per request).
-const { winston, formats: { prettyPrint, levelFilter } } = require('@strapi/logger');
+const { winston, formats: { prettyPrint } } = require('@strapi/logger');
 module.exports = {
   transports: [
-    new winston.transports.Console({ level: 'warn', format: winston.format.combine(levelFilter('warn'), prettyPrint({ timestamps: 'YYYY-MM-DD hh:mm:ss.SSS' })) }),
+    new winston.transports.Console({ level: 'warn', format: winston.format.combine(prettyPrint({ timestamps: 'YYYY-MM-DD hh:mm:ss.SSS' })) }),
   ],
 };
