@@ -19,6 +19,12 @@
 #   the admin API; Directus: the bootstrap admin with a static token, ADMIN_TOKEN), creates the
 #   Directus `article` collection through its API, then writes the entries straight into each
 #   peer's table with one SQL statement, adds indexes on category and rating, and runs ANALYZE.
+#   Settings, chosen to match Headwater's where the peer offers them: SQLite in WAL mode (Strapi
+#   also synchronous = NORMAL through its pool's afterCreate; Directus has no setting for it, so
+#   it keeps SQLite's FULL), logging at warn (no line per request), Directus's pressure limiter
+#   off (on a busy machine it answers 503 "Under pressure"), caches and rate limiters at their
+#   defaults (off in both peers), telemetry off. Each peer is one Node process (one core for
+#   JavaScript); Headwater is one process using both cores.
 #   Headwater is seeded by headwater-bench-seed (same titles, bodies, ratings, categories; its
 #   own field index covers the filtered fields) and uses its management token.
 # - Scenarios, at CONNECTIONS (default 16) with 2 wrk threads:
@@ -63,6 +69,7 @@ INSTALL="${PEERS_DIR:-$WORK/install}"
 mkdir -p "$INSTALL"
 PIDS=()
 cleanup() {
+  set +e
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
   rm -rf "$WORK"
