@@ -270,8 +270,11 @@ SQL
 run_wrk() {
   local scenario="$1" product="$2" round="$3" url="$4"; shift 4
   local out rps errors
-  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "$@" "$url" 2> "$WORK/wrk.err")"
+  # --timeout 30s: on a busy machine a peer's answer can take longer than wrk's default 2 s, and
+  # wrk drops (does not count) requests that time out.
+  out="$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 30s "$@" "$url" 2> "$WORK/wrk.err")" || true
   [ -s "$WORK/wrk.err" ] && sed "s/^/  $product $scenario: /" "$WORK/wrk.err" | head -n 3 >&2
+  echo "$out" | grep -E "Socket errors|Latency" | sed "s/^/  $product $scenario: /" >&2 || true
   rps="$(echo "$out" | awk '/Requests\/sec/ {print $2}')"
   errors="$(echo "$out" | awk '/Non-2xx/ {print $5}')"
   echo "$scenario|$product|$round|${rps:-0}|${errors:-0}" >> "$WORK/rps"
