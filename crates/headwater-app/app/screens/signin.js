@@ -26,6 +26,13 @@ const SSO_ERRORS = {
   sso_disabled: 'Single sign-on is turned off for this organization.',
   disabled: 'Single sign-on is turned off for this organization.',
   account_disabled: 'Your account is disabled. Ask your administrator.',
+  account_inactive: 'Your account is disabled. Ask your administrator.',
+  issuer_mismatch: "The identity provider's settings name another issuer than the one configured. Your administrator should check the SSO configuration.",
+  token_invalid: "The identity provider's answer could not be read or lacked what is needed. Your administrator should check the SSO configuration.",
+  email: 'The identity provider did not give a verified email address. Your administrator should check the SSO scopes and email claim.',
+  account_exists: "An account with your email address already exists here and is not a member of this organization, so it cannot be linked to your provider's sign-in. Ask your administrator to invite that account.",
+  public_url: "This server does not know its public address, so single sign-on cannot finish. The operator should set --public-url (HEADWATER_PUBLIC_URL).",
+  server_error: 'Something went wrong on this server while signing you in. Please try again; the operator can see the reason in the server log.',
 };
 
 export function ssoErrorMessage(code) {
