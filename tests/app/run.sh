@@ -13,7 +13,8 @@
 #                      missing and running as root)
 #      HEADWATER_APP_ONLY_SSO=1   run sso.mjs only (not run.mjs)
 # The server runs with HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 so a webhook may call the
-# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise).
+# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise), and with
+# HEADWATER_SSO_ALLOW_CIDR=127.0.0.1/32 so single sign-on may reach the test's OpenID provider.
 # Screenshots of every step are written to tests/app/artefacts/<backend>/ (not committed).
 # Prints each step as PASS/FAIL and ends with one `N passed, M failed` line.
 set -uo pipefail
@@ -107,7 +108,7 @@ run_backend() {
   "$BIN" org set-sso-strict --org-uid "$SSO_ORG_UID" --strict true > "$WORK/sso-strict.out" 2>&1 \
     || { cat "$WORK/sso-strict.out"; total_fail=$((total_fail + 1)); stop_server; return; }
   port="$(free_port)"
-  HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
+  HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 HEADWATER_SSO_ALLOW_CIDR=127.0.0.1/32 "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
   SERVER_PID=$!
   export HEADWATER_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 150); do
