@@ -211,3 +211,55 @@ pub async fn set_stack_token_limit(
     tx.commit().await?;
     Ok(())
 }
+
+/// An organization's single sign-on settings, if it has any.
+pub async fn sso_show(
+    db: &Db,
+    org_uid: &str,
+) -> Result<Option<headwater_store::repo::sso::SsoConfig>, AdminError> {
+    let mut c = db.reader().await?;
+    Ok(headwater_store::repo::sso::config(&mut c, org_uid).await?)
+}
+
+/// Sets an organization's single sign-on settings as its owner would through the API: the
+/// issuer's discovery document is fetched first (through the same outbound rules as the
+/// server, `allow` being its `--sso-allow-cidr` ranges), the client secret is sealed with
+/// `key`.
+pub async fn sso_set(
+    db: &Db,
+    key: &SealKey,
+    allow: &[headwater_core::cidr::Cidr],
+    org_uid: &str,
+    input: crate::sso::ConfigInput,
+) -> Result<headwater_store::repo::sso::SsoConfig, AdminError> {
+    {
+        let mut c = db.reader().await?;
+        if orgs::by_uid(&mut c, org_uid).await?.is_none() {
+            return Err(AdminError::Invalid(format!(
+                "no organization with uid {org_uid}"
+            )));
+        }
+    }
+    let oidc = crate::sso::Oidc::new(allow, std::time::Duration::from_secs(30));
+    crate::sso::save_config(
+        db,
+        &oidc,
+        key,
+        org_uid,
+        input,
+        &headwater_store::repo::Actor::System,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::sso::ConfigError::Invalid(field, m) => AdminError::Invalid(format!("{field}: {m}")),
+        crate::sso::ConfigError::Store(e) => AdminError::Store(e),
+    })
+}
+
+/// Turns an organization's single sign-on off (the settings are kept). False when it had none.
+pub async fn sso_disable(db: &Db, org_uid: &str) -> Result<bool, AdminError> {
+    Ok(
+        crate::sso::remove_config(db, org_uid, false, &headwater_store::repo::Actor::System)
+            .await?,
+    )
+}

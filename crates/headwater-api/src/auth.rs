@@ -36,10 +36,14 @@ use std::time::Instant;
 /// Who is making the request, once their credential has been verified.
 #[derive(Clone, Debug)]
 pub enum Principal {
-    /// A person, through an authtoken.
+    /// A person, through an authtoken or a browser session (single sign-on cookie). Both are
+    /// the same kind of principal: the one policy function decides for them alike.
     User {
         user: Arc<User>,
+        /// The authtoken's hash; empty for a browser session.
         authtoken_hash: String,
+        /// The browser session's hash, when the request came with the session cookie.
+        browser_session: Option<String>,
     },
     /// A management token, with the stack it belongs to and that stack's organization.
     Token {
@@ -125,11 +129,138 @@ async fn resolve(
             Principal::User {
                 user: Arc::new(session.user),
                 authtoken_hash: hash,
+                browser_session: None,
             },
             None,
         )));
     }
+    if let Some(raw) = cookie(headers, SESSION_COOKIE) {
+        return resolve_browser(state, headers, method, raw).await;
+    }
     Ok(None)
+}
+
+/// The browser session cookie (HttpOnly) and the CSRF cookie the app's script reads.
+pub const SESSION_COOKIE: &str = "hw_session";
+pub const CSRF_COOKIE: &str = "hw_csrf";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of cookie `name`, from any `cookie` header of the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// Marks a request whose session cookie was valid but whose unsafe method lacked the right
+/// CSRF header: the [`Caller`] extractor refuses it (403), routes open to anyone ignore it.
+#[derive(Clone, Copy, Debug)]
+pub struct CsrfRefused;
+
+fn csrf_refused() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        code::NOT_LOGGED_IN,
+        "CSRF check failed: a request that changes something with the browser session cookie needs the x-csrf-token header carrying the hw_csrf cookie's value.",
+    )
+    .field(CSRF_HEADER, "is missing or does not match the session.")
+}
+
+/// A request with the browser session cookie and no other credential. An unknown, expired or
+/// ended session is no credential at all (the request is anonymous: routes that need a user
+/// answer 401, the sign-in routes still work). Unsafe methods need the session's CSRF token
+/// in `x-csrf-token` (double submit, checked against the session's stored hash).
+async fn resolve_browser(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+    raw: &str,
+) -> ApiResult<Option<(Principal, Option<Verdict>)>> {
+    if !secret::well_formed(SecretKind::BrowserSession, raw) {
+        return Ok(None);
+    }
+    let hash = secret::hash(raw);
+    let mut c = state.db().reader().await?;
+    let Some(session) = headwater_store::repo::sso::session(&mut c, &hash).await? else {
+        return Ok(None);
+    };
+    let Some(user) = users::by_uid(&mut c, &session.user_uid)
+        .await?
+        .filter(|u| u.active)
+    else {
+        return Ok(None);
+    };
+    drop(c);
+    if !browser_session_live(state, &hash, &session) {
+        return Ok(None);
+    }
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe {
+        let sent = header(headers, CSRF_HEADER)
+            .filter(|t| secret::well_formed(SecretKind::BrowserSession, t))
+            .map(secret::hash);
+        if !sent.is_some_and(|h| secret::hashes_equal(&h, &session.csrf_hash)) {
+            return Err(csrf_refused());
+        }
+    }
+    Ok(Some((
+        Principal::User {
+            user: Arc::new(user),
+            authtoken_hash: String::new(),
+            browser_session: Some(hash),
+        },
+        None,
+    )))
+}
+
+/// A browser session's idle timeout and absolute lifetime; records a use now and then.
+fn browser_session_live(
+    state: &AppState,
+    hash: &str,
+    session: &headwater_store::repo::sso::BrowserSession,
+) -> bool {
+    let login = &state.config().login;
+    let now = time::OffsetDateTime::now_utc();
+    let before = |d: std::time::Duration| {
+        time::Duration::try_from(d)
+            .ok()
+            .and_then(|d| now.checked_sub(d))
+            .map(clock::format)
+            .unwrap_or_default()
+    };
+    if session.created_at < before(login.browser_session_max_age)
+        || session.last_used_at < before(login.browser_session_idle)
+    {
+        return false;
+    }
+    let touch_every = (login.browser_session_idle / 4).min(std::time::Duration::from_secs(60));
+    let unless_after = before(touch_every);
+    if session.last_used_at < unless_after {
+        let db = state.db().clone();
+        let hash = hash.to_string();
+        tokio::spawn(async move {
+            if let Ok(mut tx) = db.begin().await {
+                let ok = headwater_store::repo::sso::touch_session(
+                    &mut tx,
+                    &hash,
+                    &clock::now(),
+                    &unless_after,
+                )
+                .await
+                .is_ok();
+                if ok {
+                    let _ = tx.commit().await;
+                }
+            }
+        });
+    }
+    true
 }
 
 async fn resolve_token(
@@ -458,6 +589,11 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             resp
         }
         Ok(None) => next.run(req).await,
+        Err(e) if e.status == StatusCode::FORBIDDEN && e.code == code::NOT_LOGGED_IN => {
+            // The CSRF check: routes that need a caller refuse; open ones go on.
+            req.extensions_mut().insert(CsrfRefused);
+            next.run(req).await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -469,6 +605,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if parts.extensions.get::<CsrfRefused>().is_some() {
+            return Err(csrf_refused());
+        }
         parts
             .extensions
             .get::<Principal>()
@@ -708,6 +847,7 @@ impl StackCtx {
                 Principal::User {
                     user: Arc::new(user),
                     authtoken_hash: String::new(),
+                    browser_session: None,
                 }
             }
         };

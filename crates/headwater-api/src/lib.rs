@@ -22,6 +22,7 @@ pub mod routes;
 pub mod serve;
 pub mod shared_limits;
 pub mod smtp;
+pub mod sso;
 pub mod state;
 pub mod storage;
 pub mod tls;
@@ -52,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         COOKIE,
         HeaderName::from_static("authtoken"),
         HeaderName::from_static("access_token"),
+        HeaderName::from_static("x-csrf-token"),
     ];
     // The web app (`/`, `/app/…`) beside the API: a client of it, with its own page policy.
     let web_app = headwater_app::router(state.config().assets_public_url.clone());
@@ -102,7 +104,7 @@ fn request_span<B>(req: &Request<B>) -> tracing::Span {
 }
 
 /// Prefixes of Headwater secrets: management, delivery, auth and one-time link tokens.
-const SECRET_PREFIXES: [&str; 4] = ["hwmt_", "hwdt_", "hwat_", "hwlk_"];
+const SECRET_PREFIXES: [&str; 5] = ["hwmt_", "hwdt_", "hwat_", "hwlk_", "hwbs_"];
 
 fn looks_secret(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
@@ -135,6 +137,7 @@ const SECRET_PARAMS: &[&str] = &[
     "secret",
     "tfa_token",
     "code",
+    "state",
 ];
 
 /// `query` with the value of every credential parameter, and every value that looks like a

@@ -86,6 +86,8 @@ pub enum Reply {
     Members(&'static [&'static str]),
     /// The object itself, no wrapper (teams: 200, or 201 when created).
     Bare(&'static str),
+    /// 302 to the address in `Location` (browser sign-in).
+    Redirect,
 }
 
 /// Registers a handler for one method: `h!(module::function)` in the route table.
@@ -328,6 +330,10 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
         "type" => (string, "`entry` or `asset`."),
         "ct" => (string, "Only entries of this content type."),
         "content_type_uid" => (string, "Only entries of this content type."),
+        "email" => (string, "An email address: its domain finds the organization."),
+        "org_uid" => (string, "The organization."),
+        "code" => (string, "The provider's authorization code."),
+        "state" => (string, "The sign-in's one-time state."),
         "scheduled" => (
             boolean,
             "Only scheduled items (`true`) or only the others (`false`).",
@@ -484,6 +490,7 @@ fn responses(reply: Reply, tag: &str, described: &Described) -> Value {
             json!({"application/octet-stream": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}}),
         ),
         NoContent => unreachable!("answered above"),
+        Redirect => ("302", "A redirect (`Location`).", Value::Null),
         Bare(status) => ("200", status, json_content(object_ref())),
     };
     let mut ok = json!({"description": description});

@@ -60,6 +60,12 @@ pub struct ServerConfig {
     pub token_revocation_rps: u32,
     /// The key two-factor secrets are sealed with in the database (SEC-14).
     pub seal_key: headwater_core::sealing::SealKey,
+    /// Internal address ranges single sign-on may reach (an identity provider on the
+    /// operator's network). Empty by default: as for webhooks, internal addresses are refused.
+    pub sso_allow_cidrs: Vec<crate::outbound::Cidr>,
+    /// The shortest time between two fetches of a provider's key set caused by an ID token
+    /// naming a key the cached set lacks (key rotation).
+    pub sso_jwks_refresh_interval: std::time::Duration,
 }
 
 /// Login throttling (SEC-3), bounded password hashing (SEC-4) and authtoken lifetimes (SEC-17).
@@ -77,6 +83,10 @@ pub struct LoginConfig {
     pub session_idle: std::time::Duration,
     /// An authtoken older than this is refused, however recently it was used.
     pub session_max_age: std::time::Duration,
+    /// A browser session (single sign-on cookie) unused for this long is refused.
+    pub browser_session_idle: std::time::Duration,
+    /// A browser session older than this is refused, however recently it was used.
+    pub browser_session_max_age: std::time::Duration,
 }
 
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -105,6 +115,8 @@ impl Default for LoginConfig {
             hash_wait: crate::hashing::DEFAULT_WAIT,
             session_idle: 24 * 60 * MINUTE,
             session_max_age: 30 * 24 * 60 * MINUTE,
+            browser_session_idle: 2 * 60 * MINUTE,
+            browser_session_max_age: 12 * 60 * MINUTE,
         }
     }
 }
@@ -176,6 +188,8 @@ impl Default for ServerConfig {
             usage_flush_interval: std::time::Duration::from_secs(60),
             token_revocation_rps: 1,
             seal_key: headwater_core::sealing::SealKey::generate(),
+            sso_allow_cidrs: Vec::new(),
+            sso_jwks_refresh_interval: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -194,6 +208,8 @@ pub struct Inner {
     pub usage: crate::usage::UsageBook,
     /// Failed-login counters (SEC-3), per process.
     pub login_throttles: crate::routes::session::Throttles,
+    /// Single sign-on: the client towards identity providers and its caches.
+    pub oidc: crate::sso::Oidc,
 }
 
 impl AppState {
@@ -203,6 +219,7 @@ impl AppState {
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
             login_throttles: crate::routes::session::Throttles::new(&config.login),
+            oidc: crate::sso::Oidc::new(&config.sso_allow_cidrs, config.sso_jwks_refresh_interval),
             db,
             limiter: match &config.redis_url {
                 Some(url) => crate::shared_limits::Limiter::redis(url, config.instances)
@@ -233,6 +250,10 @@ impl AppState {
 
     pub fn usage(&self) -> &crate::usage::UsageBook {
         &self.0.usage
+    }
+
+    pub fn oidc(&self) -> &crate::sso::Oidc {
+        &self.0.oidc
     }
 
     pub fn config(&self) -> &ServerConfig {

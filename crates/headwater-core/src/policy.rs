@@ -42,10 +42,12 @@ pub enum Module {
     Teams,
     /// An organization's audit log (`/v3/organizations/{uid}/logs`).
     OrgAuditLog,
+    /// An organization's single sign-on (OpenID Connect) settings: its owner only.
+    OrgSso,
 }
 
 impl Module {
-    pub const ALL: [Module; 27] = [
+    pub const ALL: [Module; 28] = [
         Module::Organization,
         Module::Stack,
         Module::StackSettings,
@@ -73,6 +75,7 @@ impl Module {
         Module::PublishQueue,
         Module::Teams,
         Module::OrgAuditLog,
+        Module::OrgSso,
     ];
 
     /// The module name used in management-token scopes and role rules.
@@ -105,6 +108,7 @@ impl Module {
             Module::PublishQueue => "publish_queue",
             Module::Teams => "team",
             Module::OrgAuditLog => "organization_audit_log",
+            Module::OrgSso => "organization_sso",
         }
     }
 }
@@ -357,7 +361,7 @@ fn decide_delivery(token: &DeliveryAccess, action: &Action) -> Result<(), Denial
 fn decide_token(token: &TokenAccess, action: &Action) -> Result<(), Denial> {
     use Module::*;
     let what = match (action.module, action.op) {
-        (Organization | Teams | OrgAuditLog, _) => Some("the organization module"),
+        (Organization | Teams | OrgAuditLog | OrgSso, _) => Some("the organization module"),
         (Stack, _) => Some("the stack module"),
         (StackSettings, _) => Some("stack settings"),
         (UserSession, _) => Some("the user session module"),
@@ -562,6 +566,16 @@ fn decide_user(user: &UserAccess, action: &Action) -> Result<(), Denial> {
                 (None, _) => deny("ORG", "You are not a member of this organization."),
             }
         }
+        OrgSso => {
+            return match user.org {
+                Some(OrgRole::Owner) => Ok(()),
+                Some(_) => deny(
+                    "ORG",
+                    "Only the organization's owner can read or change its single sign-on settings.",
+                ),
+                None => deny("ORG", "You are not a member of this organization."),
+            }
+        }
         UserSession => return Ok(()),
         Stack if action.op == Op::Create => {
             return match user.org {
@@ -649,7 +663,7 @@ fn builtin_allows(role: BuiltinRole, action: &Action) -> Result<(), Denial> {
         ),
         BuiltinRole::Developer => match action.module {
             Stack | StackSettings | StackUsers | Roles | Workflows => read,
-            ManagementTokens | Organization | UserSession | Teams | OrgAuditLog => false,
+            ManagementTokens | Organization | UserSession | Teams | OrgAuditLog | OrgSso => false,
             PublishRequests => true,
             DeliveryTokens | Environments | Locales | ContentTypes | GlobalFields | Entries
             | Assets | Branches | BranchAliases | Webhooks | AuditLog | Labels | Releases
@@ -705,7 +719,7 @@ fn custom_allows(rules: &[Value], action: &Action) -> Result<(), Denial> {
     let allowed = match action.module {
         Stack | StackUsers | Roles if action.op == Op::Read => true,
         Stack | StackSettings | StackUsers | Roles | ManagementTokens | DeliveryTokens
-        | Organization | UserSession | PublishRequests | Teams | OrgAuditLog => false,
+        | Organization | UserSession | PublishRequests | Teams | OrgAuditLog | OrgSso => false,
         Entries => rules.iter().any(|r| {
             r.get("module").and_then(Value::as_str) == Some("content_type")
                 && names_target(r, "content_types", action.content_type.as_deref())

@@ -22,6 +22,8 @@ pub enum SecretKind {
     DeliveryToken,
     /// A one-time link token: an invitation, a password reset or an ownership transfer.
     LinkToken,
+    /// A browser session (the `hw_session` cookie) and its CSRF token.
+    BrowserSession,
 }
 
 impl SecretKind {
@@ -31,6 +33,7 @@ impl SecretKind {
             SecretKind::AuthToken => "hwat",
             SecretKind::DeliveryToken => "hwdt",
             SecretKind::LinkToken => "hwlk",
+            SecretKind::BrowserSession => "hwbs",
         }
     }
 }

@@ -183,6 +183,16 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     webhook_allow_cidr: Vec<headwater_api::outbound::Cidr>,
+    /// An internal address range single sign-on may reach (an identity provider on your
+    /// network), e.g. 10.20.0.0/16 (repeatable; the variable takes a comma-separated list).
+    /// By default, as for webhooks, loopback, private and other internal addresses are refused.
+    #[arg(
+        long = "sso-allow-cidr",
+        env = "HEADWATER_SSO_ALLOW_CIDR",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    sso_allow_cidr: Vec<headwater_api::outbound::Cidr>,
     /// A reverse proxy (address or range) whose X-Forwarded-For names the client, for
     /// management tokens bound to addresses (allowed_cidrs), token usage and the leak-report
     /// rate limit (repeatable; the variable takes a comma-separated list). Without it the
@@ -308,6 +318,22 @@ struct ServeArgs {
     /// days).
     #[arg(long, env = "HEADWATER_SESSION_MAX_AGE", default_value_t = 2_592_000.0)]
     session_max_age: f64,
+    /// Seconds a browser session (single sign-on cookie) may go unused before it is refused
+    /// (default 2 hours).
+    #[arg(
+        long,
+        env = "HEADWATER_BROWSER_SESSION_IDLE_TIMEOUT",
+        default_value_t = 7_200.0
+    )]
+    browser_session_idle_timeout: f64,
+    /// Seconds after sign-in a browser session is refused however recently it was used
+    /// (default 12 hours).
+    #[arg(
+        long,
+        env = "HEADWATER_BROWSER_SESSION_MAX_AGE",
+        default_value_t = 43_200.0
+    )]
+    browser_session_max_age: f64,
 }
 
 /// The login, hashing and session settings of `serve`.
@@ -333,6 +359,14 @@ fn login_config(args: &ServeArgs) -> Result<LoginConfig> {
         hash_wait: seconds(args.password_hash_wait, "--password-hash-wait")?,
         session_idle: seconds(args.session_idle_timeout, "--session-idle-timeout")?,
         session_max_age: seconds(args.session_max_age, "--session-max-age")?,
+        browser_session_idle: seconds(
+            args.browser_session_idle_timeout,
+            "--browser-session-idle-timeout",
+        )?,
+        browser_session_max_age: seconds(
+            args.browser_session_max_age,
+            "--browser-session-max-age",
+        )?,
     })
 }
 
@@ -411,7 +445,64 @@ enum OrgRoleArg {
 }
 
 #[derive(Subcommand)]
+enum SsoCommand {
+    /// Print the organization's settings (never the client secret).
+    Show {
+        #[arg(long)]
+        org_uid: String,
+    },
+    /// Set (or replace) the organization's OpenID Connect settings and turn it on. The
+    /// issuer's discovery document ({issuer}/.well-known/openid-configuration) is fetched
+    /// first. Register {--public-url}/sso/callback as the redirect URI at the provider.
+    Set {
+        #[arg(long)]
+        org_uid: String,
+        /// The provider's issuer identifier, e.g. https://login.example.com/realms/acme.
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// A file holding the client secret (kept sealed in the database); required the
+        /// first time, the stored one is kept when left out.
+        #[arg(long)]
+        client_secret_file: Option<std::path::PathBuf>,
+        /// Only addresses of this domain may sign in (repeatable; none: any address).
+        #[arg(long)]
+        email_domain: Vec<String>,
+        /// The organization role a person signing in for the first time gets.
+        #[arg(long, value_enum)]
+        default_role: Option<OrgRoleArg>,
+        /// A scope to ask for (repeatable; default openid, email, profile).
+        #[arg(long)]
+        scope: Vec<String>,
+        /// The ID token claim holding the email address (default `email`).
+        #[arg(long)]
+        email_claim: Option<String>,
+        /// Save the settings turned off.
+        #[arg(long)]
+        disabled: bool,
+        /// An internal address range the provider may be reached at (as the server's
+        /// --sso-allow-cidr; repeatable).
+        #[arg(
+            long = "sso-allow-cidr",
+            env = "HEADWATER_SSO_ALLOW_CIDR",
+            value_name = "CIDR",
+            value_delimiter = ','
+        )]
+        sso_allow_cidr: Vec<headwater_api::outbound::Cidr>,
+    },
+    /// Turn single sign-on off (the settings are kept).
+    Disable {
+        #[arg(long)]
+        org_uid: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum OrgCommand {
+    /// Single sign-on (OpenID Connect) settings.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Turn SSO strict mode on or off: members other than the owner cannot log in by password.
     SetSsoStrict {
         #[arg(long)]
@@ -493,7 +584,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::User(cmd) => user(db, cmd, &cli.secret_key_file).await,
-        Command::Org(cmd) => org(db, cmd).await,
+        Command::Org(cmd) => org(db, cmd, &cli.secret_key_file).await,
         Command::Stack(cmd) => stack(db, cmd).await,
     }
 }
@@ -556,6 +647,8 @@ async fn serve(db: Db, args: ServeArgs, seal_key: headwater_core::sealing::SealK
         seal_key,
         login,
         webhook_allow_cidrs: args.webhook_allow_cidr,
+        sso_allow_cidrs: args.sso_allow_cidr,
+        sso_jwks_refresh_interval: std::time::Duration::from_secs(30),
         redis_url: args.redis_url,
         instances: args.instances.max(1),
         trusted_proxies: args.trusted_proxy,
@@ -795,8 +888,65 @@ async fn user(db: Db, cmd: UserCommand, secret_key_file: &std::path::Path) -> Re
     Ok(())
 }
 
-async fn org(db: Db, cmd: OrgCommand) -> Result<()> {
+async fn org(db: Db, cmd: OrgCommand, secret_key_file: &std::path::Path) -> Result<()> {
     match cmd {
+        OrgCommand::Sso(SsoCommand::Show { org_uid }) => {
+            match admin::sso_show(&db, &org_uid).await? {
+                Some(cfg) => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&headwater_api::sso::config_json(&cfg, None))?
+                ),
+                None => bail!("the organization {org_uid} has no single sign-on settings"),
+            }
+        }
+        OrgCommand::Sso(SsoCommand::Set {
+            org_uid,
+            issuer,
+            client_id,
+            client_secret_file,
+            email_domain,
+            default_role,
+            scope,
+            email_claim,
+            disabled,
+            sso_allow_cidr,
+        }) => {
+            let client_secret = match client_secret_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?
+                        .trim()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let input = headwater_api::sso::ConfigInput {
+                issuer,
+                client_id,
+                client_secret,
+                scopes: (!scope.is_empty()).then_some(scope),
+                email_claim,
+                allowed_domains: (!email_domain.is_empty()).then_some(email_domain),
+                default_role: default_role.map(|r| match r {
+                    OrgRoleArg::Admin => "admin".to_string(),
+                    OrgRoleArg::Member => "member".to_string(),
+                }),
+                enabled: Some(!disabled),
+            };
+            let key = seal_key(secret_key_file)?;
+            let cfg = admin::sso_set(&db, &key, &sso_allow_cidr, &org_uid, input).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&headwater_api::sso::config_json(&cfg, None))?
+            );
+            println!("Register {{--public-url}}/sso/callback as the redirect URI at the provider.");
+        }
+        OrgCommand::Sso(SsoCommand::Disable { org_uid }) => {
+            if !admin::sso_disable(&db, &org_uid).await? {
+                bail!("the organization {org_uid} has no single sign-on settings");
+            }
+            println!("single sign-on disabled (settings kept; `sso set` turns it on again)");
+        }
         OrgCommand::SetSsoStrict { org_uid, strict } => {
             let ended = admin::set_sso_strict(&db, &org_uid, strict).await?;
             println!("sso strict mode: {strict}");

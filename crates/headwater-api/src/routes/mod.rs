@@ -24,6 +24,7 @@ mod releases;
 mod roles;
 mod schemas;
 pub(crate) mod session;
+pub(crate) mod sso;
 mod stacks;
 mod taxonomies;
 mod teams;
@@ -87,6 +88,21 @@ pub static OPERATIONS: &[Operation] = &[
        "Send a pending invitation again (the official JS client's path)"),
     op("POST", "/v3/organizations/{uid}/transfer-ownership", h!(organizations::transfer_ownership), "organizations", User, JsonObject, Notice,
        "Ask another member to take over the organization (the owner only): `{\"transfer_to\": email}`"),
+    op("GET", "/v3/organizations/{uid}/sso", h!(sso::config_get), "sso", User, Body::None, One("sso"),
+       "The organization's single sign-on (OpenID Connect) settings, never the client secret (the owner only)"),
+    op("PUT", "/v3/organizations/{uid}/sso", h!(sso::config_put), "sso", User, Json("sso"), Updated("sso"),
+       "Set single sign-on: `issuer`, `client_id`, `client_secret` (kept when left out), `scopes`, `email_claim`, `allowed_domains`, `default_role`, `enabled`; the issuer's discovery document is fetched first (the owner only)"),
+    op("DELETE", "/v3/organizations/{uid}/sso", h!(sso::config_delete), "sso", User, Body::None, Notice,
+       "Remove the organization's single sign-on settings (the owner only)"),
+    op("GET", "/v3/sso/discover", h!(sso::discover), "sso", Public, Body::None, One("sso"),
+       "The organization that signs in an email's domain (or `org_uid`) through single sign-on, and its `start_url`")
+        .query(&["email", "org_uid"]),
+    op("GET", "/sso/start", h!(sso::start), "sso", Public, Body::None, Redirect,
+       "Browser sign-in: redirects to the provider (code flow, PKCE S256, state, nonce); failures redirect to `/?sso_error=<code>`")
+        .query(&["org_uid", "email"]),
+    op("GET", "/sso/callback", h!(sso::callback), "sso", Public, Body::None, Redirect,
+       "Browser sign-in: the provider's redirect back; sets the `hw_session` (HttpOnly) and `hw_csrf` cookies and redirects to `/`, or to `/?sso_error=<code>`")
+        .query(&["code", "state"]),
     op("GET", "/v3/organizations/{uid}/teams", h!(teams::list), "teams", User, Body::None, List("teams"), "The organization's teams"),
     op("POST", "/v3/organizations/{uid}/teams", h!(teams::create), "teams", User, JsonObject, Bare("The team (201)."), "Create a team"),
     op("GET", "/v3/organizations/{uid}/teams/{team}", h!(teams::fetch), "teams", User, Body::None, Bare("The team."), "One team"),

@@ -200,14 +200,22 @@ pub async fn login(
         }
         return Err(bad_login());
     };
-    let ok = match hashing::verify(pass, user.password_hash.clone(), wait).await {
+    // A person provisioned by single sign-on has no password: the same work as for a wrong
+    // one, and never a match.
+    let no_password = user.password_hash.is_empty();
+    let stored = if no_password {
+        headwater_core::password::dummy_hash().to_string()
+    } else {
+        user.password_hash.clone()
+    };
+    let ok = match hashing::verify(pass, stored, wait).await {
         Ok(ok) => ok,
         Err(e) => {
             attempt.refund();
             return Err(hashing_error(e));
         }
     };
-    if !ok || !user.active {
+    if !ok || no_password || !user.active {
         return Err(bad_login());
     }
     // The password was right: whatever follows, this was not a guess that failed.
@@ -279,19 +287,37 @@ pub async fn login(
     })))
 }
 
-/// `DELETE /v3/user-session`: invalidates the authtoken sent, and only that one.
+/// `DELETE /v3/user-session`: invalidates the authtoken sent, and only that one; with the
+/// browser session cookie, ends that session and clears its cookies.
 pub async fn logout(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     caller.user(&Action::new(Module::UserSession, Op::Delete))?;
-    let Principal::User { authtoken_hash, .. } = &caller.0 else {
+    let Principal::User {
+        authtoken_hash,
+        browser_session,
+        ..
+    } = &caller.0
+    else {
         return Err(ApiError::not_logged_in());
     };
     let mut tx = state.db().begin().await?;
+    if let Some(session) = browser_session {
+        headwater_store::repo::sso::delete_session(&mut tx, session).await?;
+        tx.commit().await?;
+        let mut resp = notice("You've logged out successfully!").into_response();
+        for c in crate::routes::sso::cleared_cookies(&state) {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&c) {
+                resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+            }
+        }
+        return Ok(resp);
+    }
     users::delete_authtoken(&mut tx, authtoken_hash).await?;
     tx.commit().await?;
-    Ok(notice("You've logged out successfully!"))
+    Ok(notice("You've logged out successfully!").into_response())
 }
 
 /// `GET /v3/user`.

@@ -28,6 +28,7 @@ mod s3_storage;
 mod security;
 mod security_content;
 mod security_login;
+mod sso;
 mod taxonomies;
 mod tls;
 mod web_app;

@@ -20,6 +20,7 @@ pub mod references;
 pub mod releases;
 pub mod roles;
 pub mod schemas;
+pub mod sso;
 pub mod stack_settings;
 pub mod stacks;
 pub mod taxonomies;
