@@ -93,7 +93,9 @@ async function ssoSection(app, base) {
   } catch (e) {
     if (e.status !== 404) { box.append(errorBox(e)); return box; }
   }
-  const redirect = `${location.origin}/sso/callback`;
+  // The server says which redirect URI it uses once it has settings (its --public-url); before
+  // that, this page's own origin is what it derives on a loopback address.
+  const redirect = cfg?.redirect_uri || `${location.origin}/sso/callback`;
   if (cfg) {
     box.append(h('dl', { class: 'facts', id: 'sso-config' },
       h('dt', {}, 'Status'), h('dd', {}, h('span', { class: cfg.enabled ? 'badge ok' : 'badge bad', id: 'sso-enabled' }, cfg.enabled ? 'Enabled' : 'Turned off')),
