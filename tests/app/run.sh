@@ -2,15 +2,19 @@
 # Browser tests of the web app: Debian's Chromium, driven by puppeteer-core (pinned in
 # package.json), against a fresh `headwater serve` on 127.0.0.1 — on SQLite, and on PostgreSQL
 # when HEADWATER_TEST_POSTGRES_URL names a server (a fresh database hw_app_<random> is created
-# on it and dropped afterwards).
+# on it and dropped afterwards). Two files run against each server: run.mjs (the app with
+# password sign-in) and sso.mjs (single sign-on through a real OpenID provider, tests/sso/idp,
+# node-oidc-provider pinned in its package.json, started by sso.mjs on 127.0.0.1).
 #
 #   tests/app/run.sh
 #
 # Env: HEADWATER_BIN   server binary (default: target/debug/headwater)
 #      CHROMIUM        browser executable (default: /usr/bin/chromium; installed with apt-get when
 #                      missing and running as root)
+#      HEADWATER_APP_ONLY_SSO=1   run sso.mjs only (not run.mjs)
 # The server runs with HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 so a webhook may call the
-# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise).
+# test's own receiver on 127.0.0.1 (loopback targets are refused otherwise), and with
+# HEADWATER_SSO_ALLOW_CIDR=127.0.0.1/32 so single sign-on may reach the test's OpenID provider.
 # Screenshots of every step are written to tests/app/artefacts/<backend>/ (not committed).
 # Prints each step as PASS/FAIL and ends with one `N passed, M failed` line.
 set -uo pipefail
@@ -35,6 +39,10 @@ fi
 if [ ! -d "$HERE/node_modules/puppeteer-core" ]; then
   (cd "$HERE" && npm ci --no-audit --no-fund --ignore-scripts) || { echo "npm ci failed" >&2; exit 2; }
 fi
+IDP="$ROOT/tests/sso/idp"
+if [ ! -d "$IDP/node_modules/oidc-provider" ]; then
+  (cd "$IDP" && npm ci --no-audit --no-fund --ignore-scripts) || { echo "npm ci (tests/sso/idp) failed" >&2; exit 2; }
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hw-app.XXXXXX")"
 SERVER_PID="" PG_DB="" KEEP_WORK=0
@@ -50,6 +58,24 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 export HEADWATER_EMAIL="owner@app.example.com" HEADWATER_PASSWORD="App-Owner-Passw0rd-1"
 export HEADWATER_DEV_EMAIL="dev@app.example.com" HEADWATER_DEV_PASSWORD="App-Dev-Passw0rd-2"
+# The SSO organization (sso.mjs): an owner who keeps password sign-in, and a password member
+# whom strict mode refuses.
+export SSO_OWNER_EMAIL="owner@sso-org.example.com" SSO_OWNER_PASSWORD="Sso-Owner-Passw0rd-3"
+export SSO_BOB_EMAIL="bob@sso.example.com" SSO_BOB_PASSWORD="Sso-Bob-Passw0rd-4"
+
+# tally NAME OUTPUT_FILE EXIT_CODE STDERR_FILE: adds the file's `N passed, M failed` to the totals.
+tally() {
+  local summary
+  summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n1)"
+  if [ -z "$summary" ]; then
+    echo "FAIL $1: the browser test crashed (exit $3):"; tail -n 20 "$4"
+    total_fail=$((total_fail + 1)) KEEP_WORK=1
+    return
+  fi
+  total_pass=$((total_pass + ${summary%% passed*}))
+  total_fail=$((total_fail + $(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')))
+  [ "$3" = 0 ] || KEEP_WORK=1
+}
 
 # run_backend NAME BASE_URL ('' for SQLite)
 total_pass=0 total_fail=0
@@ -74,8 +100,15 @@ run_backend() {
   export HEADWATER_DEV_UID; HEADWATER_DEV_UID="$(sed -n 's/^user_uid:[[:space:]]*//p' "$WORK/dev.out" | head -n1)"
   "$BIN" user enable2fa --email "$HEADWATER_EMAIL" > "$WORK/2fa.out" 2>&1 || { cat "$WORK/2fa.out"; total_fail=$((total_fail + 1)); stop_server; return; }
   export HEADWATER_TFA_SECRET; HEADWATER_TFA_SECRET="$(sed -n 's/^tfa_secret:[[:space:]]*//p' "$WORK/2fa.out" | head -n1)"
+  "$BIN" user create --email "$SSO_OWNER_EMAIL" --password "$SSO_OWNER_PASSWORD" --org-name "SSO Org" > "$WORK/sso-owner.out" 2>&1 \
+    || { cat "$WORK/sso-owner.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  export SSO_ORG_UID; SSO_ORG_UID="$(sed -n 's/^organization_uid:[[:space:]]*//p' "$WORK/sso-owner.out" | head -n1)"
+  "$BIN" user create --email "$SSO_BOB_EMAIL" --password "$SSO_BOB_PASSWORD" --org-uid "$SSO_ORG_UID" > "$WORK/sso-bob.out" 2>&1 \
+    || { cat "$WORK/sso-bob.out"; total_fail=$((total_fail + 1)); stop_server; return; }
+  "$BIN" org set-sso-strict --org-uid "$SSO_ORG_UID" --strict true > "$WORK/sso-strict.out" 2>&1 \
+    || { cat "$WORK/sso-strict.out"; total_fail=$((total_fail + 1)); stop_server; return; }
   port="$(free_port)"
-  HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
+  HEADWATER_WEBHOOK_ALLOW_CIDR=127.0.0.1/32 HEADWATER_SSO_ALLOW_CIDR=127.0.0.1/32 "$BIN" serve --listen "127.0.0.1:$port" > "$WORK/$name-server.log" 2>&1 &
   SERVER_PID=$!
   export HEADWATER_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 150); do
@@ -85,18 +118,14 @@ run_backend() {
   done
   export ARTEFACTS="$HERE/artefacts/$name"
   rm -rf "$ARTEFACTS"; mkdir -p "$ARTEFACTS"
-  node "$HERE/run.mjs" 2>"$WORK/$name.stderr" | tee "$WORK/$name.out"
-  local rc=${PIPESTATUS[0]} summary
-  stop_server
-  summary="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$WORK/$name.out" | tail -n1)"
-  if [ -z "$summary" ]; then
-    echo "FAIL $name: the browser test crashed (exit $rc):"; tail -n 20 "$WORK/$name.stderr"
-    total_fail=$((total_fail + 1)) KEEP_WORK=1
-    return
+  if [ -z "${HEADWATER_APP_ONLY_SSO:-}" ]; then
+    node "$HERE/run.mjs" 2>"$WORK/$name.stderr" | tee "$WORK/$name.out"
+    tally "$name" "$WORK/$name.out" "${PIPESTATUS[0]}" "$WORK/$name.stderr"
   fi
-  total_pass=$((total_pass + ${summary%% passed*}))
-  total_fail=$((total_fail + $(echo "$summary" | sed -E 's/.* ([0-9]+) failed$/\1/')))
-  [ "$rc" = 0 ] || KEEP_WORK=1
+  echo "== single sign-on in Chromium on $name (sso.mjs)"
+  node "$HERE/sso.mjs" 2>"$WORK/$name-sso.stderr" | tee "$WORK/$name-sso.out"
+  tally "$name sso" "$WORK/$name-sso.out" "${PIPESTATUS[0]}" "$WORK/$name-sso.stderr"
+  stop_server
 }
 
 run_backend sqlite ""

@@ -16,6 +16,8 @@ export const app = {
   refresh() { route(); },
   async reloadStacks() { await loadStacks(true); },
   orgName() { return currentOrg()?.name; },
+  orgInfo() { return currentOrg(); }, // the organization object from GET /v3/user (is_owner, settings)
+  ssoError: null, // the code of a failed single sign-on (/?sso_error=…), shown once on the sign-in screen
 };
 
 const STACK_SECTIONS = [
@@ -38,10 +40,31 @@ const STACK_SECTIONS = [
 whenSignedOut(() => { toast('Your session has ended. Please sign in again.', 'warn'); app.go('/signin'); });
 
 async function loadUser() {
-  if (session.user || !session.token) return session.user;
+  if (session.user || !session.signedIn) return session.user;
   const { user } = await api('GET', '/v3/user');
   session.user = user;
   return user;
+}
+
+// A browser session cookie (set by the server after a single sign-on) is HttpOnly, so the app
+// cannot see it: once per page load, without an authtoken, it asks GET /v3/user; an answer
+// means the cookie session is on.
+let probed = false;
+async function probeCookieSession() {
+  if (probed || session.token) return;
+  probed = true;
+  try {
+    const { user } = await api('GET', '/v3/user', { probe: true });
+    if (user) { session.cookie = true; session.user = user; }
+  } catch { /* no browser session: the sign-in screen */ }
+}
+
+// `/?sso_error=<code>`: where the server sends the browser when a single sign-on fails. The
+// code is kept for the sign-in screen and taken out of the address bar.
+const ssoError = new URLSearchParams(location.search).get('sso_error');
+if (ssoError) {
+  app.ssoError = ssoError;
+  history.replaceState(null, '', location.pathname + location.hash);
 }
 
 async function loadStacks(force) {
@@ -66,6 +89,7 @@ export function currentOrg() {
 async function signOut() {
   try { await api('DELETE', '/v3/user-session'); } catch { /* the session may already be gone */ }
   session.token = null;
+  session.cookie = false;
   session.user = null;
   app.stacks = [];
   app.stack = null;
@@ -88,6 +112,7 @@ function header(user, apiKey) {
   if (apiKey) parts.push(branchSwitch(apiKey));
   parts.push(h('div', { class: 'spacer' }),
     h('span', { class: 'who', title: user.email }, user.email),
+    session.cookie ? h('span', { class: 'badge', id: 'sso-badge', title: 'Signed in through your identity provider' }, 'SSO') : null,
     button('Sign out', signOut, { id: 'sign-out' }));
   render(top, h('div', { class: 'bar' }, parts));
 }
@@ -117,7 +142,9 @@ async function route() {
   const my = ++seq;
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
   try {
-    if (parts[0] === 'signin' || !session.token) {
+    await probeCookieSession();
+    if (my !== seq) return;
+    if (parts[0] === 'signin' || !session.signedIn) {
       header(null); sideNav(null);
       const m = await import('./screens/signin.js');
       if (my === seq) m.show(main, app);
