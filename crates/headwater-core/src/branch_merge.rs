@@ -196,7 +196,11 @@ pub fn combine_fields(winner: &[Value], other: &[Value]) -> Vec<Value> {
 
 /// One field both sides have: `winner`'s, with nested schemas combined.
 fn combine_field(winner: &Value, other: &Value) -> Value {
-    let dt = |f: &Value| f.get("data_type").and_then(Value::as_str).map(str::to_string);
+    let dt = |f: &Value| {
+        f.get("data_type")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
     let mut out = winner.clone();
     if dt(winner) != dt(other) {
         return out;
@@ -204,13 +208,25 @@ fn combine_field(winner: &Value, other: &Value) -> Value {
     let empty = Vec::new();
     match dt(winner).as_deref() {
         Some("group") => {
-            let w = winner.get("schema").and_then(Value::as_array).unwrap_or(&empty);
-            let o = other.get("schema").and_then(Value::as_array).unwrap_or(&empty);
+            let w = winner
+                .get("schema")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let o = other
+                .get("schema")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
             out["schema"] = Value::Array(combine_fields(w, o));
         }
         Some("blocks") => {
-            let w = winner.get("blocks").and_then(Value::as_array).unwrap_or(&empty);
-            let o = other.get("blocks").and_then(Value::as_array).unwrap_or(&empty);
+            let w = winner
+                .get("blocks")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let o = other
+                .get("blocks")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
             let mut blocks: Vec<Value> = Vec::new();
             for wb in w {
                 let ob = field_uid(wb).and_then(|u| o.iter().find(|b| field_uid(b) == Some(u)));
@@ -441,15 +457,31 @@ mod tests {
         };
         let seo = &m.schema[1];
         assert_eq!(seo["display_name"], "SEO (base)");
-        let names: Vec<&str> = seo["schema"].as_array().unwrap().iter()
-            .map(|f| f["uid"].as_str().unwrap()).collect();
+        let names: Vec<&str> = seo["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["uid"].as_str().unwrap())
+            .collect();
         assert_eq!(names, ["keywords", "base_only", "description"]);
-        assert_eq!(seo["schema"][0].get("multiple"), None, "the base's version wins the conflict");
-        let blocks: Vec<&str> = m.schema[2]["blocks"].as_array().unwrap().iter()
-            .map(|b| b["uid"].as_str().unwrap()).collect();
+        assert_eq!(
+            seo["schema"][0].get("multiple"),
+            None,
+            "the base's version wins the conflict"
+        );
+        let blocks: Vec<&str> = m.schema[2]["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["uid"].as_str().unwrap())
+            .collect();
         assert_eq!(blocks, ["hero", "base_block", "quote"]);
-        let hero: Vec<&str> = m.schema[2]["blocks"][0]["schema"].as_array().unwrap().iter()
-            .map(|f| f["uid"].as_str().unwrap()).collect();
+        let hero: Vec<&str> = m.schema[2]["blocks"][0]["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["uid"].as_str().unwrap())
+            .collect();
         assert_eq!(hero, ["heading", "image"]);
         let Outcome::Replace(c) = merge_item(Strategy::PreferCompare, Some(&base), Some(&compare))
         else {
@@ -462,7 +494,9 @@ mod tests {
         else {
             panic!("an overwrite")
         };
-        assert_eq!(o.schema, compare.schema, "overwrite takes the compare side as it is");
+        assert_eq!(
+            o.schema, compare.schema,
+            "overwrite takes the compare side as it is"
+        );
     }
-
 }

@@ -871,8 +871,13 @@ pub fn json_paths(fields: &[Field]) -> Vec<String> {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Referenced {
     /// An entry; its content type when the value or the field names exactly one.
-    Entry { uid: String, content_type: Option<String> },
-    Asset { uid: String },
+    Entry {
+        uid: String,
+        content_type: Option<String>,
+    },
+    Asset {
+        uid: String,
+    },
 }
 
 /// The entries and assets a document refers to through its schema: `reference` values
@@ -907,7 +912,12 @@ pub fn references_in(fields: &[Field], doc: &Map<String, Value>) -> Vec<Referenc
                     );
                 }
                 if let Some(uid) = m.get("asset-uid").and_then(Value::as_str) {
-                    push(out, Referenced::Asset { uid: uid.to_string() });
+                    push(
+                        out,
+                        Referenced::Asset {
+                            uid: uid.to_string(),
+                        },
+                    );
                 }
                 m.values().for_each(|v| embeds(v, out));
             }
@@ -951,7 +961,12 @@ pub fn references_in(fields: &[Field], doc: &Map<String, Value>) -> Vec<Referenc
                             _ => None,
                         };
                         if let Some(uid) = uid.filter(|u| !u.is_empty()) {
-                            push(out, Referenced::Asset { uid: uid.to_string() });
+                            push(
+                                out,
+                                Referenced::Asset {
+                                    uid: uid.to_string(),
+                                },
+                            );
                         }
                     }
                 }
@@ -1061,8 +1076,15 @@ mod tests {
         body["blocks"] = json!([{"uid": "quote", "title": "Quote", "schema": [by]}]);
         let mut title = f("title", "text");
         title["mandatory"] = json!(true);
-        let schema = json!([title, author, f("hero", "file"), f("note", "text"), seo, body,
-            f("rte", "json")]);
+        let schema = json!([
+            title,
+            author,
+            f("hero", "file"),
+            f("note", "text"),
+            seo,
+            body,
+            f("rte", "json")
+        ]);
         let fields = parse_schema(&schema, true, &no_globals).expect("schema");
         let doc = json!({
             "title": "t", "author": ["p1"], "hero": "a1", "note": "a9",
@@ -1079,7 +1101,14 @@ mod tests {
         let a = |u: &str| Referenced::Asset { uid: u.into() };
         assert_eq!(
             refs,
-            vec![e("p1", "person"), a("a1"), a("a2"), e("o1", "org"), e("p2", "person"), a("a3")]
+            vec![
+                e("p1", "person"),
+                a("a1"),
+                a("a2"),
+                e("o1", "org"),
+                e("p2", "person"),
+                a("a3")
+            ]
         );
     }
     use super::*;

@@ -39,7 +39,10 @@ pub(crate) const NESTED_DEPTH: usize = 5;
 
 /// Whether a request asks for nested-reference publishing: `?nested=true` (what the
 /// JavaScript client sends with `is_nested`) or `"publish_with_reference": true` in the body.
-pub(crate) fn nested_requested(q: &crate::body::Query, body: &serde_json::Map<String, Value>) -> bool {
+pub(crate) fn nested_requested(
+    q: &crate::body::Query,
+    body: &serde_json::Map<String, Value>,
+) -> bool {
     q.flag("nested")
         || matches!(body.get("publish_with_reference"), Some(Value::Bool(true)))
         || body.get("publish_with_reference").and_then(Value::as_str) == Some("true")
@@ -412,14 +415,18 @@ impl Plan {
                     let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
                     schemas.insert(ct.clone(), fields);
                 }
-                let Some(Some(fields)) = schemas.get(&ct) else { continue };
+                let Some(Some(fields)) = schemas.get(&ct) else {
+                    continue;
+                };
                 let fields = fields.clone();
                 let mut refs = Vec::new();
                 for (locale, version) in &sources {
                     if let Some((doc, _, _)) =
                         entries::version(c, &ctx.space, &uid, locale, *version).await?
                     {
-                        for r in content::references_in(&fields, doc.as_object().unwrap_or(&Map::new())) {
+                        for r in
+                            content::references_in(&fields, doc.as_object().unwrap_or(&Map::new()))
+                        {
                             if !refs.contains(&r) {
                                 refs.push(r);
                             }
@@ -448,14 +455,23 @@ impl Plan {
                             else {
                                 continue;
                             };
-                            if self.settled(c, ctx, "entry", &uid, &current, codes, envs, publish).await? {
+                            if self
+                                .settled(c, ctx, "entry", &uid, &current, codes, envs, publish)
+                                .await?
+                            {
                                 continue;
                             }
                             let action = Action::new(Module::Entries, Op::Publish)
                                 .on_content_type(&ct)
                                 .to_environments(&env_names);
                             if let Err(e) = ctx.authorize(&action) {
-                                self.add(&ref_at, format!("referenced entry '{uid}' of content type '{ct}': {}", e.message));
+                                self.add(
+                                    &ref_at,
+                                    format!(
+                                        "referenced entry '{uid}' of content type '{ct}': {}",
+                                        e.message
+                                    ),
+                                );
                                 continue;
                             }
                             let item = EntryItem {
@@ -471,19 +487,30 @@ impl Plan {
                             }
                         }
                         Referenced::Asset { uid } => {
-                            let Some(a) = assets::get(c, &ctx.space, &uid).await?.filter(|a| !a.is_dir) else {
+                            let Some(a) = assets::get(c, &ctx.space, &uid)
+                                .await?
+                                .filter(|a| !a.is_dir)
+                            else {
                                 continue;
                             };
                             let current = vec![a.version; codes.len()];
-                            if self.settled(c, ctx, "asset", &uid, &current, codes, envs, publish).await? {
+                            if self
+                                .settled(c, ctx, "asset", &uid, &current, codes, envs, publish)
+                                .await?
+                            {
                                 continue;
                             }
-                            let action = Action::new(Module::Assets, Op::Publish).to_environments(&env_names);
+                            let action = Action::new(Module::Assets, Op::Publish)
+                                .to_environments(&env_names);
                             if let Err(e) = ctx.authorize(&action) {
-                                self.add(&ref_at, format!("referenced asset '{uid}': {}", e.message));
+                                self.add(
+                                    &ref_at,
+                                    format!("referenced asset '{uid}': {}", e.message),
+                                );
                                 continue;
                             }
-                            self.asset(state, c, ctx, &ref_at, &uid, None, codes, envs, publish).await?;
+                            self.asset(state, c, ctx, &ref_at, &uid, None, codes, envs, publish)
+                                .await?;
                         }
                     }
                 }
@@ -683,7 +710,9 @@ pub(crate) async fn reference_closure(
                 let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
                 schemas.insert(ct.clone(), fields);
             }
-            let Some(Some(fields)) = schemas.get(&ct) else { continue };
+            let Some(Some(fields)) = schemas.get(&ct) else {
+                continue;
+            };
             let empty = Map::new();
             let refs = content::references_in(fields, entry.doc.as_object().unwrap_or(&empty));
             for r in refs {
@@ -697,7 +726,11 @@ pub(crate) async fn reference_closure(
                             None => entries::content_type_of(c, &ctx.space, &uid).await?,
                         };
                         let Some(ct) = ct else { continue };
-                        if entries::content_type_of(c, &ctx.space, &uid).await?.as_deref() != Some(ct.as_str()) {
+                        if entries::content_type_of(c, &ctx.space, &uid)
+                            .await?
+                            .as_deref()
+                            != Some(ct.as_str())
+                        {
                             continue;
                         }
                         out.push((Some(ct.clone()), uid.clone()));
@@ -707,7 +740,10 @@ pub(crate) async fn reference_closure(
                         if !seen.insert(uid.clone()) {
                             continue;
                         }
-                        if assets::get(c, &ctx.space, &uid).await?.is_some_and(|a| !a.is_dir) {
+                        if assets::get(c, &ctx.space, &uid)
+                            .await?
+                            .is_some_and(|a| !a.is_dir)
+                        {
                             out.push((None, uid));
                         }
                     }

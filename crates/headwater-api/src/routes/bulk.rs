@@ -170,9 +170,7 @@ async fn run(
     // `approvals` / `skip_workflow_stage_check` (headers as the JavaScript client sends them,
     // query parameters as the API reference shows, or `rules.approvals` in the body): publish
     // what no rule holds and leave the rest, instead of refusing the whole request.
-    let flag = |k: &str| {
-        header(headers, k) == Some("true") || q.flag(k)
-    };
+    let flag = |k: &str| header(headers, k) == Some("true") || q.flag(k);
     let skip_held = flag("approvals")
         || flag("skip_workflow_stage_check")
         || matches!(

@@ -8,13 +8,13 @@ use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::entries::{content_type_exists, load, locale_of};
 use crate::publish::rules::{person, stage_name, stage_of};
+use crate::publish::{Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{self, Action, EntryLock, Module, Named, Op};
-use crate::publish::{Gate, Plan};
 use headwater_store::repo::extensions::{self, Metadata, MetadataPublication, MetadataWrite};
 use headwater_store::repo::references::{self, Referrer};
 use headwater_store::repo::{assets, audit, entries, publications, schemas, workflows, Conn};
@@ -519,7 +519,9 @@ pub async fn fetch_metadata(
         Op::Read,
     ))?;
     let pubs = extensions::metadata_publications(&mut c, &ctx.space, &m.uid).await?;
-    Ok(Json(json!({ "metadata": metadata_published_json(&m, &pubs) })))
+    Ok(Json(
+        json!({ "metadata": metadata_published_json(&m, &pubs) }),
+    ))
 }
 
 /// A metadata object with `publish_details` (`[{environment, locale, time, user}]`).
@@ -588,7 +590,9 @@ async fn publish_metadata_to(
     // The settings are checked as every publish checks them.
     let mut plan = Plan::new(&mut tx, ctx, Gate::Approved).await?;
     let envs = plan
-        .environments(&mut tx, ctx, &env_names, |i| format!("metadata.environments[{i}]"))
+        .environments(&mut tx, ctx, &env_names, |i| {
+            format!("metadata.environments[{i}]")
+        })
         .await?;
     plan.locales(&mut tx, ctx, &codes, |i| format!("metadata.locales[{i}]"))
         .await?;
@@ -604,13 +608,17 @@ async fn publish_metadata_to(
                 )
                 .await?;
             } else {
-                extensions::unpublish_metadata(&mut tx, &ctx.space, &m.uid, &env.uid, code)
-                    .await?;
+                extensions::unpublish_metadata(&mut tx, &ctx.space, &m.uid, &env.uid, code).await?;
             }
         }
     }
     let what = if publish { "publish" } else { "unpublish" };
-    audit::record(&mut tx, &actor, ctx.audit(what, "metadata", &m.uid, &m.entity_uid)).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit(what, "metadata", &m.uid, &m.entity_uid),
+    )
+    .await?;
     let pubs = extensions::metadata_publications(&mut tx, &ctx.space, &m.uid).await?;
     tx.commit().await?;
     Ok((

@@ -947,7 +947,9 @@ pub async fn bulk_add_items(
             let item = checked_item(&mut tx, &ctx, i, &m).await?;
             let locale = item["locale"].as_str().unwrap_or_default().to_string();
             put(item, &mut items, &mut added);
-            let (Some(ct), Some(uid), true) = (m.content_type_uid.as_deref(), m.uid.as_deref(), reference) else {
+            let (Some(ct), Some(uid), true) =
+                (m.content_type_uid.as_deref(), m.uid.as_deref(), reference)
+            else {
                 continue;
             };
             for (rct, ruid) in publish::reference_closure(&mut tx, &ctx, ct, uid, &locale).await? {
@@ -969,7 +971,11 @@ pub async fn bulk_add_items(
     let new_items: Vec<NewItem> = added
         .iter()
         .map(|it| NewItem {
-            item_type: if it.get("content_type_uid").is_some() { "entry" } else { "asset" },
+            item_type: if it.get("content_type_uid").is_some() {
+                "entry"
+            } else {
+                "asset"
+            },
             action: it.get("action").and_then(Value::as_str),
             item_uid: it.get("uid").and_then(Value::as_str).unwrap_or_default(),
             content_type_uid: it.get("content_type_uid").and_then(Value::as_str),

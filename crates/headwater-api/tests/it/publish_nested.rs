@@ -41,7 +41,11 @@ impl World {
 
     /// The versions live on `production` (en-us) of an entry or asset.
     async fn live(&self, app: &TestApp, path: &str, key: &str) -> Vec<i64> {
-        let (s, b) = send(self.req(app, Method::GET, path).query(&[("include_publish_details", "true")])).await;
+        let (s, b) = send(
+            self.req(app, Method::GET, path)
+                .query(&[("include_publish_details", "true")]),
+        )
+        .await;
         assert_eq!(s, 200, "{b}");
         let mut v: Vec<i64> = b[key]["publish_details"]
             .as_array()
@@ -100,7 +104,8 @@ async fn world(app: &TestApp, name: &str) -> World {
         json!({"environment": {"name": "production"}}),
     )
     .await;
-    let title = json!({"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true});
+    let title =
+        json!({"uid": "title", "display_name": "Title", "data_type": "text", "mandatory": true});
     w.ok(app, Method::POST, "/v3/content_types", json!({"content_type": {"title": "Person", "uid": "person", "schema": [
         title, {"uid": "mentor", "display_name": "Mentor", "data_type": "reference", "reference_to": ["person"]}]}})).await;
     w.ok(app, Method::POST, "/v3/content_types", json!({"content_type": {"title": "Article", "uid": "article", "schema": [
@@ -129,19 +134,34 @@ async fn world(app: &TestApp, name: &str) -> World {
         json!({ "entry": e })
     };
     let p3 = w
-        .ok(app, Method::POST, "/v3/content_types/person/entries", person("Three", None))
+        .ok(
+            app,
+            Method::POST,
+            "/v3/content_types/person/entries",
+            person("Three", None),
+        )
         .await["entry"]["uid"]
         .as_str()
         .unwrap()
         .to_string();
     let p1 = w
-        .ok(app, Method::POST, "/v3/content_types/person/entries", person("One", Some(&p3)))
+        .ok(
+            app,
+            Method::POST,
+            "/v3/content_types/person/entries",
+            person("One", Some(&p3)),
+        )
         .await["entry"]["uid"]
         .as_str()
         .unwrap()
         .to_string();
     let p2 = w
-        .ok(app, Method::POST, "/v3/content_types/person/entries", person("Two", None))
+        .ok(
+            app,
+            Method::POST,
+            "/v3/content_types/person/entries",
+            person("Two", None),
+        )
         .await["entry"]["uid"]
         .as_str()
         .unwrap()
@@ -151,7 +171,12 @@ async fn world(app: &TestApp, name: &str) -> World {
         "hero": w.asset,
         "body": [{"quote": {"text": "hi", "by": [{"uid": p2, "_content_type_uid": "person"}]}}]}});
     w.article = w
-        .ok(app, Method::POST, "/v3/content_types/article/entries", article)
+        .ok(
+            app,
+            Method::POST,
+            "/v3/content_types/article/entries",
+            article,
+        )
         .await["entry"]["uid"]
         .as_str()
         .unwrap()
@@ -164,7 +189,8 @@ async fn nested_bulk_publish_takes_references_along(app: TestApp) {
     let w = world(&app, "nested_bulk").await;
     // Without nested: the article alone.
     let b = w.bulk(w.article_item());
-    w.ok(&app, Method::POST, "/v3/bulk/publish", b.clone()).await;
+    w.ok(&app, Method::POST, "/v3/bulk/publish", b.clone())
+        .await;
     assert_eq!(w.article_live(&app).await, [1]);
     assert!(w.person_live(&app, 0).await.is_empty());
     assert!(w.asset_live(&app).await.is_empty());
@@ -215,7 +241,8 @@ async fn nested_publish_stops_at_what_is_live_and_at_depth_five(app: TestApp) {
     // p1 is live at its latest version: the nested publish of the article stops there and
     // does not reach p1's mentor p3.
     let p1 = json!([{"uid": w.people[0], "content_type": "person"}]);
-    w.ok(&app, Method::POST, "/v3/bulk/publish", w.bulk(p1)).await;
+    w.ok(&app, Method::POST, "/v3/bulk/publish", w.bulk(p1))
+        .await;
     let (s, r) = send(
         w.req(&app, Method::POST, "/v3/bulk/publish")
             .query(&[("nested", "true")])
@@ -256,7 +283,12 @@ async fn nested_publish_stops_at_what_is_live_and_at_depth_five(app: TestApp) {
             e["next"] = json!([next]);
         }
         let b = w
-            .ok(&app, Method::POST, "/v3/content_types/link/entries", json!({ "entry": e }))
+            .ok(
+                &app,
+                Method::POST,
+                "/v3/content_types/link/entries",
+                json!({ "entry": e }),
+            )
             .await;
         chain.push(b["entry"]["uid"].as_str().unwrap().to_string());
     }
@@ -271,7 +303,11 @@ async fn nested_publish_stops_at_what_is_live_and_at_depth_five(app: TestApp) {
     assert_eq!(s, 200, "{r}");
     for (i, uid) in chain.iter().enumerate() {
         let live = w
-            .live(&app, &format!("/v3/content_types/link/entries/{uid}"), "entry")
+            .live(
+                &app,
+                &format!("/v3/content_types/link/entries/{uid}"),
+                "entry",
+            )
             .await;
         assert_eq!(live.len(), usize::from(i <= 5), "link {i}: {live:?}");
     }
@@ -306,7 +342,8 @@ async fn nested_references_are_authorized_each(app: TestApp) {
     assert!(w.asset_live(&app).await.is_empty());
     // Without nested, the token publishes the article.
     let (s, b) = send(
-        app.with_token(Method::POST, "/v3/bulk/publish", &token, &w.api_key).json(&body),
+        app.with_token(Method::POST, "/v3/bulk/publish", &token, &w.api_key)
+            .json(&body),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -392,7 +429,12 @@ async fn bulk_add_to_release_with_references(app: TestApp) {
     assert_eq!(j["status"], "completed", "{j}");
     assert_eq!(j["summary"]["success"], 5, "{j}");
     let items = w
-        .ok(&app, Method::GET, &format!("/v3/releases/{release}/items"), json!({}))
+        .ok(
+            &app,
+            Method::GET,
+            &format!("/v3/releases/{release}/items"),
+            json!({}),
+        )
         .await;
     let mut uids: Vec<String> = items["items"]
         .as_array()
@@ -428,7 +470,8 @@ async fn bulk_add_to_release_with_references(app: TestApp) {
     let variant = json!({"release": release, "items": [
         {"content_type_uid": "article", "uid": w.article, "locale": "en-us", "variant_id": "cs_variant"}]});
     let (s, b) = send(
-        w.req(&app, Method::POST, "/v3/bulk/release/items").json(&variant),
+        w.req(&app, Method::POST, "/v3/bulk/release/items")
+            .json(&variant),
     )
     .await;
     assert_error(s, &b, 422, 120);
@@ -505,8 +548,12 @@ async fn merge_makes_a_backup_branch_unless_no_revert(app: TestApp) {
     assert_eq!(s, 201, "{b}");
     let q = "base_branch=main&compare_branch=dev&default_merge_strategy=merge_prefer_base&merge_comment=go";
     let (s, m) = send(
-        w.req(&app, Method::POST, &format!("/v3/stacks/branches_merge?{q}"))
-            .json(&json!({})),
+        w.req(
+            &app,
+            Method::POST,
+            &format!("/v3/stacks/branches_merge?{q}"),
+        )
+        .json(&json!({})),
     )
     .await;
     assert_eq!(s, 200, "{m}");
@@ -514,12 +561,14 @@ async fn merge_makes_a_backup_branch_unless_no_revert(app: TestApp) {
     assert_eq!(m["merge_details"]["configuration"]["no_revert"], false);
     // The backup is main as it was: without the merged content type.
     let (s, b) = send(
-        w.req(&app, Method::GET, "/v3/content_types/news").header("branch", "main_bkp_1"),
+        w.req(&app, Method::GET, "/v3/content_types/news")
+            .header("branch", "main_bkp_1"),
     )
     .await;
     assert_error(s, &b, 422, 118);
     let (s, b) = send(
-        w.req(&app, Method::GET, "/v3/content_types/article").header("branch", "main_bkp_1"),
+        w.req(&app, Method::GET, "/v3/content_types/article")
+            .header("branch", "main_bkp_1"),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -555,7 +604,9 @@ async fn merge_makes_a_backup_branch_unless_no_revert(app: TestApp) {
     .await;
     assert_eq!(s, 200, "{m}");
     assert_eq!(m["merge_details"]["backup_branch"], Value::Null, "{m}");
-    let branches = w.ok(&app, Method::GET, "/v3/stacks/branches", json!({})).await;
+    let branches = w
+        .ok(&app, Method::GET, "/v3/stacks/branches", json!({}))
+        .await;
     let mut uids: Vec<&str> = branches["branches"]
         .as_array()
         .unwrap()
@@ -616,12 +667,18 @@ async fn merge_combines_groups_and_blocks_field_by_field(app: TestApp) {
     assert_eq!(s, 200, "{b}");
     let q = "base_branch=main&compare_branch=dev&default_merge_strategy=merge_prefer_base&merge_comment=go&no_revert=true";
     let (s, m) = send(
-        w.req(&app, Method::POST, &format!("/v3/stacks/branches_merge?{q}"))
-            .json(&json!({})),
+        w.req(
+            &app,
+            Method::POST,
+            &format!("/v3/stacks/branches_merge?{q}"),
+        )
+        .json(&json!({})),
     )
     .await;
     assert_eq!(s, 200, "{m}");
-    let ct = w.ok(&app, Method::GET, "/v3/content_types/page", json!({})).await;
+    let ct = w
+        .ok(&app, Method::GET, "/v3/content_types/page", json!({}))
+        .await;
     let uids = |v: &Value| -> Vec<String> {
         v.as_array()
             .unwrap()
@@ -653,9 +710,14 @@ async fn metadata_is_published_and_unpublished(app: TestApp) {
         .unwrap()
         .to_string();
     let m = w
-        .ok(&app, Method::POST, "/v3/metadata", json!({"metadata": {
+        .ok(
+            &app,
+            Method::POST,
+            "/v3/metadata",
+            json!({"metadata": {
             "entity_uid": w.article, "type": "entry", "_content_type_uid": "article",
-            "extension_uid": ext, "presets": [{"uid": "p1", "name": "Big"}]}}))
+            "extension_uid": ext, "presets": [{"uid": "p1", "name": "Big"}]}}),
+        )
         .await;
     let uid = m["metadata"]["uid"].as_str().unwrap().to_string();
     let path = format!("/v3/metadata/{uid}");
@@ -669,14 +731,26 @@ async fn metadata_is_published_and_unpublished(app: TestApp) {
     assert_eq!(details.len(), 1, "{b}");
     assert_eq!(details[0]["locale"], "en-us");
     let b = w.ok(&app, Method::GET, &path, json!({})).await;
-    assert_eq!(b["metadata"]["publish_details"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(
+        b["metadata"]["publish_details"].as_array().unwrap().len(),
+        1,
+        "{b}"
+    );
     // Unknown environments and locales are named; nothing changes.
-    let (s, b) = send(w.req(&app, Method::POST, &format!("{path}/publish")).json(&json!({
-        "metadata": {"environments": ["moon"], "locales": ["xx-yy"]}}))).await;
+    let (s, b) = send(
+        w.req(&app, Method::POST, &format!("{path}/publish"))
+            .json(&json!({
+        "metadata": {"environments": ["moon"], "locales": ["xx-yy"]}})),
+    )
+    .await;
     assert_error(s, &b, 422, 120);
     assert!(b["errors"].get("metadata.environments[0]").is_some(), "{b}");
     assert!(b["errors"].get("metadata.locales[0]").is_some(), "{b}");
-    let (s, b) = send(w.req(&app, Method::POST, &format!("{path}/publish")).json(&json!({"metadata": {}}))).await;
+    let (s, b) = send(
+        w.req(&app, Method::POST, &format!("{path}/publish"))
+            .json(&json!({"metadata": {}})),
+    )
+    .await;
     assert_error(s, &b, 422, 120);
     // Publishing metadata is publishing its entry: a read-only token is refused.
     let (ro, _) = app.ro_token(&w.owner, &w.api_key, "reader").await;
@@ -689,8 +763,18 @@ async fn metadata_is_published_and_unpublished(app: TestApp) {
     let b = w
         .ok(&app, Method::POST, &format!("{path}/unpublish"), spec)
         .await;
-    assert!(b["metadata"]["publish_details"].as_array().unwrap().is_empty(), "{b}");
-    let (s, b) = send(w.req(&app, Method::POST, "/v3/metadata/blt_none/publish").json(&json!({
-        "metadata": {"environments": ["production"]}}))).await;
+    assert!(
+        b["metadata"]["publish_details"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{b}"
+    );
+    let (s, b) = send(
+        w.req(&app, Method::POST, "/v3/metadata/blt_none/publish")
+            .json(&json!({
+        "metadata": {"environments": ["production"]}})),
+    )
+    .await;
     assert_eq!(s, 404, "{b}");
 }
