@@ -594,7 +594,7 @@ async fn publish_metadata_to(
             format!("metadata.environments[{i}]")
         })
         .await?;
-    plan.locales(&mut tx, ctx, &codes, |i| format!("metadata.locales[{i}]"))
+    plan.locales(&mut tx, ctx, &codes, |i| format!("locales[{i}]"))
         .await?;
     if let Some(e) = plan.refusal() {
         return Err(e);
