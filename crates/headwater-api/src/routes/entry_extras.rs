@@ -590,9 +590,7 @@ async fn publish_metadata_to(
     // The settings are checked as every publish checks them.
     let mut plan = Plan::new(&mut tx, ctx, Gate::Approved).await?;
     let envs = plan
-        .environments(&mut tx, ctx, &env_names, |i| {
-            format!("metadata.environments[{i}]")
-        })
+        .environments(&mut tx, ctx, &env_names, |i| format!("environments[{i}]"))
         .await?;
     plan.locales(&mut tx, ctx, &codes, |i| format!("locales[{i}]"))
         .await?;
