@@ -156,6 +156,7 @@ run_scenario() {
 [ $run_js = 1 ] && run_scenario js-extensions_assets node "$HERE/js/extensions_assets.mjs"
 [ $run_js = 1 ] && run_scenario js-import_merge node "$HERE/js/import_merge.mjs"
 [ $run_js = 1 ] && run_scenario js-bulk_jobs node "$HERE/js/bulk_jobs.mjs"
+[ $run_js = 1 ] && run_scenario js-publish_nested node "$HERE/js/publish_nested.mjs"
 [ $run_js = 1 ] && run_scenario js-organizations env HEADWATER_SERVER_LOG="$WORK/js-organizations-server.log" node "$HERE/js/organizations.mjs"
 [ $run_py = 1 ] && run_scenario python "$HERE/.venv/bin/python" "$HERE/python/scenario.py"
 

@@ -243,6 +243,20 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
             "Items to return (at most 100).",
         ),
         "include_count" => (boolean, "Add `count`, the number of items matching."),
+        "nested" => (
+            boolean,
+            "Publish (or unpublish) the items' references too, five levels down.",
+        ),
+        "event_type" => (string, "Sent with `nested` by the JavaScript client (`bulk`)."),
+        "approvals" => (
+            boolean,
+            "Leave out what a publish rule would hold; publish the rest.",
+        ),
+        "skip_workflow_stage_check" => (
+            boolean,
+            "Leave out what a publish rule would hold; publish the rest.",
+        ),
+        "publish_all_localized" => (boolean, "Accepted; changes nothing."),
         "api_key" => (string, "The stack's API key, as in the link."),
         "uid" => (string, "The new owner's user uid, as in the link."),
         "count" => (boolean, "Answer only the number of items matching."),

@@ -5,8 +5,9 @@
 //! An item (a content type or a global field) is `base_only`, `compare_only` or `modified`
 //! (it exists on both and its title, description, schema or options differ). Branches keep no
 //! common ancestor, so every difference in a modified item is a conflict: the strategy's
-//! preferred side wins it. A modified item is merged field by field (top-level schema fields,
-//! by uid): the preferred side's fields in its order, then the other side's fields it lacks.
+//! preferred side wins it. A modified item is merged field by field (schema fields by uid, at
+//! every level: inside groups and, block by block, inside modular blocks): the preferred
+//! side's fields in its order, then the other side's fields it lacks.
 
 use serde_json::{Map, Value};
 
@@ -156,23 +157,101 @@ fn field_uid(f: &Value) -> Option<&str> {
     f.get("uid").and_then(Value::as_str)
 }
 
-/// `winner`'s item with the top-level fields only `other` has appended.
+/// `winner`'s item with the fields only `other` has added, at every level: the schemas are
+/// combined field by field ([`combine_fields`]).
 fn combine(winner: &Item, other: &Item) -> Item {
-    let mut fields: Vec<Value> = winner.schema.as_array().cloned().unwrap_or_default();
-    let present: Vec<String> = fields
-        .iter()
-        .filter_map(field_uid)
-        .map(str::to_string)
-        .collect();
-    for f in other.schema.as_array().into_iter().flatten() {
-        if field_uid(f).is_some_and(|u| !present.iter().any(|p| p == u)) {
-            fields.push(f.clone());
-        }
-    }
+    let empty = Vec::new();
+    let fields = combine_fields(
+        winner.schema.as_array().unwrap_or(&empty),
+        other.schema.as_array().unwrap_or(&empty),
+    );
     Item {
         schema: Value::Array(fields),
         ..winner.clone()
     }
+}
+
+/// Two schemas (field arrays) combined by uid: `winner`'s fields in its order, then the fields
+/// only `other` has. A field both have keeps `winner`'s settings, except that a group on both
+/// sides (same data type) is combined inside (its `schema`), and modular blocks on both sides
+/// are combined block by block (`winner`'s blocks, then the blocks only `other` has; a block
+/// both have combines its `schema`), so a field added inside a group or a block on either
+/// side is kept instead of the whole group being one conflict.
+pub fn combine_fields(winner: &[Value], other: &[Value]) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::with_capacity(winner.len());
+    for w in winner {
+        let o = field_uid(w).and_then(|u| other.iter().find(|o| field_uid(o) == Some(u)));
+        out.push(match o {
+            Some(o) => combine_field(w, o),
+            None => w.clone(),
+        });
+    }
+    for o in other {
+        if field_uid(o).is_some_and(|u| !winner.iter().any(|w| field_uid(w) == Some(u))) {
+            out.push(o.clone());
+        }
+    }
+    out
+}
+
+/// One field both sides have: `winner`'s, with nested schemas combined.
+fn combine_field(winner: &Value, other: &Value) -> Value {
+    let dt = |f: &Value| {
+        f.get("data_type")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let mut out = winner.clone();
+    if dt(winner) != dt(other) {
+        return out;
+    }
+    let empty = Vec::new();
+    match dt(winner).as_deref() {
+        Some("group") => {
+            let w = winner
+                .get("schema")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let o = other
+                .get("schema")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            out["schema"] = Value::Array(combine_fields(w, o));
+        }
+        Some("blocks") => {
+            let w = winner
+                .get("blocks")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let o = other
+                .get("blocks")
+                .and_then(Value::as_array)
+                .unwrap_or(&empty);
+            let mut blocks: Vec<Value> = Vec::new();
+            for wb in w {
+                let ob = field_uid(wb).and_then(|u| o.iter().find(|b| field_uid(b) == Some(u)));
+                let mut b = wb.clone();
+                if let Some(ob) = ob {
+                    // A block that embeds a global field (`reference_to`) has no own schema.
+                    if let (Some(ws), Some(os)) = (
+                        wb.get("schema").and_then(Value::as_array),
+                        ob.get("schema").and_then(Value::as_array),
+                    ) {
+                        b["schema"] = Value::Array(combine_fields(ws, os));
+                    }
+                }
+                blocks.push(b);
+            }
+            for ob in o {
+                if field_uid(ob).is_some_and(|u| !w.iter().any(|b| field_uid(b) == Some(u))) {
+                    blocks.push(ob.clone());
+                }
+            }
+            out["blocks"] = Value::Array(blocks);
+        }
+        _ => {}
+    }
+    out
 }
 
 /// What differs in a modified item, seen from each side: Contentstack's `differences` — the
@@ -341,5 +420,83 @@ mod tests {
             assert!(Strategy::parse(n).is_some(), "{n}");
         }
         assert!(Strategy::parse("merge_everything").is_none());
+    }
+
+    #[test]
+    fn groups_and_blocks_merge_field_by_field() {
+        let base = Item {
+            uid: "page".into(),
+            title: "Page".into(),
+            description: String::new(),
+            schema: json!([
+                {"uid": "title", "data_type": "text"},
+                {"uid": "seo", "data_type": "group", "display_name": "SEO (base)", "schema": [
+                    {"uid": "keywords", "data_type": "text"},
+                    {"uid": "base_only", "data_type": "text"}]},
+                {"uid": "body", "data_type": "blocks", "blocks": [
+                    {"uid": "hero", "schema": [{"uid": "heading", "data_type": "text"}]},
+                    {"uid": "base_block", "schema": []}]}
+            ]),
+            options: json!({}),
+        };
+        let compare = Item {
+            schema: json!([
+                {"uid": "title", "data_type": "text"},
+                {"uid": "seo", "data_type": "group", "display_name": "SEO (compare)", "schema": [
+                    {"uid": "keywords", "data_type": "text", "multiple": true},
+                    {"uid": "description", "data_type": "text"}]},
+                {"uid": "body", "data_type": "blocks", "blocks": [
+                    {"uid": "hero", "schema": [{"uid": "image", "data_type": "file"}]},
+                    {"uid": "quote", "schema": []}]}
+            ]),
+            ..base.clone()
+        };
+        let Outcome::Replace(m) = merge_item(Strategy::PreferBase, Some(&base), Some(&compare))
+        else {
+            panic!("a merge")
+        };
+        let seo = &m.schema[1];
+        assert_eq!(seo["display_name"], "SEO (base)");
+        let names: Vec<&str> = seo["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["uid"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["keywords", "base_only", "description"]);
+        assert_eq!(
+            seo["schema"][0].get("multiple"),
+            None,
+            "the base's version wins the conflict"
+        );
+        let blocks: Vec<&str> = m.schema[2]["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["uid"].as_str().unwrap())
+            .collect();
+        assert_eq!(blocks, ["hero", "base_block", "quote"]);
+        let hero: Vec<&str> = m.schema[2]["blocks"][0]["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["uid"].as_str().unwrap())
+            .collect();
+        assert_eq!(hero, ["heading", "image"]);
+        let Outcome::Replace(c) = merge_item(Strategy::PreferCompare, Some(&base), Some(&compare))
+        else {
+            panic!("a merge")
+        };
+        assert_eq!(c.schema[1]["display_name"], "SEO (compare)");
+        assert_eq!(c.schema[1]["schema"][0]["multiple"], true);
+        let Outcome::Replace(o) =
+            merge_item(Strategy::OverwriteWithCompare, Some(&base), Some(&compare))
+        else {
+            panic!("an overwrite")
+        };
+        assert_eq!(
+            o.schema, compare.schema,
+            "overwrite takes the compare side as it is"
+        );
     }
 }

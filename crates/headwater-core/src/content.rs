@@ -867,6 +867,137 @@ pub fn json_paths(fields: &[Field]) -> Vec<String> {
     out
 }
 
+/// What an entry refers to, as nested-reference publishing follows it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Referenced {
+    /// An entry; its content type when the value or the field names exactly one.
+    Entry {
+        uid: String,
+        content_type: Option<String>,
+    },
+    Asset {
+        uid: String,
+    },
+}
+
+/// The entries and assets a document refers to through its schema: `reference` values
+/// (`{"uid", "_content_type_uid"}`, or a bare uid when the field allows one content type),
+/// `file` values (the asset uid, or `{"uid"}`), and the embeds of JSON rich text
+/// (`attrs["entry-uid"]` with `attrs["content-type-uid"]`, `attrs["asset-uid"]`), inside groups,
+/// global fields and modular blocks at any depth. In order of appearance, without repeats.
+pub fn references_in(fields: &[Field], doc: &Map<String, Value>) -> Vec<Referenced> {
+    fn push(out: &mut Vec<Referenced>, r: Referenced) {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    fn values(f: &Field, v: &Value) -> Vec<Value> {
+        match v {
+            Value::Array(a) if f.multiple || f.data_type == DataType::Reference => a.clone(),
+            Value::Null => Vec::new(),
+            v => vec![v.clone()],
+        }
+    }
+    fn embeds(v: &Value, out: &mut Vec<Referenced>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(uid) = m.get("entry-uid").and_then(Value::as_str) {
+                    let ct = m.get("content-type-uid").and_then(Value::as_str);
+                    push(
+                        out,
+                        Referenced::Entry {
+                            uid: uid.to_string(),
+                            content_type: ct.map(str::to_string),
+                        },
+                    );
+                }
+                if let Some(uid) = m.get("asset-uid").and_then(Value::as_str) {
+                    push(
+                        out,
+                        Referenced::Asset {
+                            uid: uid.to_string(),
+                        },
+                    );
+                }
+                m.values().for_each(|v| embeds(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| embeds(v, out)),
+            _ => {}
+        }
+    }
+    fn walk(fields: &[Field], doc: &Map<String, Value>, out: &mut Vec<Referenced>) {
+        for f in fields {
+            let Some(v) = doc.get(&f.uid) else { continue };
+            match f.data_type {
+                DataType::Reference => {
+                    for item in v.as_array().into_iter().flatten() {
+                        let (uid, ct) = match item {
+                            Value::String(uid) => (Some(uid.as_str()), None),
+                            Value::Object(m) => (
+                                m.get("uid").and_then(Value::as_str),
+                                m.get("_content_type_uid").and_then(Value::as_str),
+                            ),
+                            _ => (None, None),
+                        };
+                        let ct = ct.map(str::to_string).or_else(|| {
+                            (f.reference_to.len() == 1).then(|| f.reference_to[0].clone())
+                        });
+                        if let Some(uid) = uid.filter(|u| !u.is_empty()) {
+                            push(
+                                out,
+                                Referenced::Entry {
+                                    uid: uid.to_string(),
+                                    content_type: ct,
+                                },
+                            );
+                        }
+                    }
+                }
+                DataType::File => {
+                    for item in values(f, v) {
+                        let uid = match &item {
+                            Value::String(s) => Some(s.as_str()),
+                            Value::Object(m) => m.get("uid").and_then(Value::as_str),
+                            _ => None,
+                        };
+                        if let Some(uid) = uid.filter(|u| !u.is_empty()) {
+                            push(
+                                out,
+                                Referenced::Asset {
+                                    uid: uid.to_string(),
+                                },
+                            );
+                        }
+                    }
+                }
+                DataType::Group | DataType::GlobalField => {
+                    for item in values(f, v) {
+                        if let Value::Object(m) = item {
+                            walk(&f.fields, &m, out);
+                        }
+                    }
+                }
+                DataType::Blocks => {
+                    for item in v.as_array().into_iter().flatten() {
+                        for (bk, body) in item.as_object().into_iter().flatten() {
+                            if let (Some(b), Value::Object(m)) =
+                                (f.blocks.iter().find(|b| &b.uid == bk), body)
+                            {
+                                walk(&b.fields, m, out);
+                            }
+                        }
+                    }
+                }
+                DataType::Json => embeds(v, out),
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(fields, doc, &mut out);
+    out
+}
+
 /// Top-level fields whose values must be unique among the content type's entries in a locale.
 pub fn unique_fields(fields: &[Field]) -> impl Iterator<Item = &Field> {
     fields.iter().filter(|f| {
@@ -929,6 +1060,57 @@ pub fn fill_field_defaults(schema: &mut Value) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn references_are_found_through_the_schema() {
+        let f = |uid: &str, t: &str| json!({"uid": uid, "display_name": uid, "data_type": t});
+        let mut author = f("author", "reference");
+        author["reference_to"] = json!(["person"]);
+        let mut seo_image = f("image", "file");
+        seo_image["multiple"] = json!(true);
+        let mut seo = f("seo", "group");
+        seo["schema"] = json!([seo_image]);
+        let mut by = f("by", "reference");
+        by["reference_to"] = json!(["person", "org"]);
+        let mut body = f("body", "blocks");
+        body["blocks"] = json!([{"uid": "quote", "title": "Quote", "schema": [by]}]);
+        let mut title = f("title", "text");
+        title["mandatory"] = json!(true);
+        let schema = json!([
+            title,
+            author,
+            f("hero", "file"),
+            f("note", "text"),
+            seo,
+            body,
+            f("rte", "json")
+        ]);
+        let fields = parse_schema(&schema, true, &no_globals).expect("schema");
+        let doc = json!({
+            "title": "t", "author": ["p1"], "hero": "a1", "note": "a9",
+            "seo": {"image": ["a2", {"uid": "a1"}]},
+            "body": [{"quote": {"by": [{"uid": "o1", "_content_type_uid": "org"}]}}],
+            "rte": {"children": [{"attrs": {"entry-uid": "p2", "content-type-uid": "person"}},
+                                 {"attrs": {"asset-uid": "a3"}}]}
+        });
+        let refs = references_in(&fields, doc.as_object().expect("object"));
+        let e = |u: &str, ct: &str| Referenced::Entry {
+            uid: u.into(),
+            content_type: Some(ct.into()),
+        };
+        let a = |u: &str| Referenced::Asset { uid: u.into() };
+        assert_eq!(
+            refs,
+            vec![
+                e("p1", "person"),
+                a("a1"),
+                a("a2"),
+                e("o1", "org"),
+                e("p2", "person"),
+                a("a3")
+            ]
+        );
+    }
     use super::*;
     use serde_json::json;
 

@@ -47,6 +47,11 @@ const SOURCES: &[Source] = &[
     source!(16, "branch merges", "0016_branch_merges.sql"),
     source!(14, "publish jobs", "0014_publish_jobs.sql"),
     source!(12, "organization administration", "0012_org_admin.sql"),
+    source!(
+        18,
+        "metadata publications",
+        "0018_metadata_publications.sql"
+    ),
     source!(19, "single sign-on", "0019_sso.sql"),
 ];
 

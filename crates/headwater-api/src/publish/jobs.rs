@@ -73,13 +73,20 @@ pub(crate) struct Queued<'a> {
     pub items: Vec<NewItem<'a>>,
     /// A release deploy: the release's uid (its items are all deployed or none).
     pub release: Option<&'a str>,
+    /// Nested-reference publishing: each item takes its references with it.
+    pub nested: bool,
+    /// `approvals` / `skip_workflow_stage_check`: an item a rule would hold is left out
+    /// ([`Gate::Skip`]) instead of failing.
+    pub skip_held: bool,
 }
 
 /// Queues a job in the caller's write transaction, with its audit row; returns its uid.
 pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiResult<String> {
     let actor = ctx.actor();
     // A single publish asks for approval where a rule demands it; a bulk job refuses by item.
-    let gate = if matches!(q.source, "bulk" | "release") {
+    let gate = if q.skip_held {
+        "skip"
+    } else if matches!(q.source, "bulk" | "release") {
         "refuse"
     } else {
         "request"
@@ -91,6 +98,9 @@ pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiRes
     });
     if let Some(release) = q.release {
         settings["release"] = json!(release);
+    }
+    if q.nested {
+        settings["nested"] = json!(true);
     }
     let now = clock::now();
     let action = if q.publish { "publish" } else { "unpublish" };
@@ -449,6 +459,7 @@ async fn item(
     let publish = job.action == "publish";
     let gate = match job.settings.get("gate").and_then(Value::as_str) {
         Some("request") => Gate::Request,
+        Some("skip") => Gate::Skip,
         _ => Gate::Refuse,
     };
     let action = match it.content_type_uid.as_deref() {
@@ -495,6 +506,10 @@ async fn item(
                 .await?;
             }
         }
+    }
+    if plan.errors.is_empty() && job.settings.get("nested") == Some(&Value::Bool(true)) {
+        plan.references(state, c, ctx, &codes, &envs, publish)
+            .await?;
     }
     if !plan.errors.is_empty() {
         return Ok(Err(plan.errors));

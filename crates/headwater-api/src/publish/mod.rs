@@ -22,6 +22,8 @@ use crate::events::{self, Event};
 use crate::lookup::assets::asset_event;
 use crate::lookup::entries::entry_json;
 use crate::state::AppState;
+use headwater_core::content::{self, Field, Referenced};
+use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::environments::{self, Environment};
 use headwater_store::repo::publications::{self, Target};
@@ -29,7 +31,22 @@ use headwater_store::repo::schemas::{self, Kind};
 use headwater_store::repo::workflows::PublishRequest;
 use headwater_store::repo::{assets, audit, entries, locales, Conn};
 use rules::PublishRules;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
+
+/// How many levels of references a nested publish follows (Contentstack's default depth).
+pub(crate) const NESTED_DEPTH: usize = 5;
+
+/// Whether a request asks for nested-reference publishing: `?nested=true` (what the
+/// JavaScript client sends with `is_nested`) or `"publish_with_reference": true` in the body.
+pub(crate) fn nested_requested(
+    q: &crate::body::Query,
+    body: &serde_json::Map<String, Value>,
+) -> bool {
+    q.flag("nested")
+        || matches!(body.get("publish_with_reference"), Some(Value::Bool(true)))
+        || body.get("publish_with_reference").and_then(Value::as_str) == Some("true")
+}
 
 /// What `version` must be, wherever it is given.
 pub(crate) const VERSION_FORMAT: &str = "must be a whole number of at least 1.";
@@ -96,6 +113,10 @@ pub(crate) enum Gate {
     Request,
     /// Bulk publish and release deploy: a target a rule would hold refuses the whole plan.
     Refuse,
+    /// Bulk publish with `approvals` or `skip_workflow_stage_check`: a target a rule would
+    /// hold is left out, the rest goes ahead (Contentstack's "publish the entries that do not
+    /// require an approval").
+    Skip,
     /// An accepted publish request: the approval has been given.
     Approved,
 }
@@ -118,6 +139,8 @@ struct Step {
 }
 
 struct Planned {
+    /// Where the item was named (`entries[0]`, `entries[0].references.blt1`, `""`).
+    at: String,
     item_type: &'static str,
     uid: String,
     title: String,
@@ -147,7 +170,7 @@ impl Plan {
     pub(crate) async fn new(c: &mut Conn, ctx: &StackCtx, gate: Gate) -> ApiResult<Plan> {
         let rules = match gate {
             Gate::Approved => None,
-            Gate::Request | Gate::Refuse => Some(PublishRules::load(c, ctx).await?),
+            Gate::Request | Gate::Refuse | Gate::Skip => Some(PublishRules::load(c, ctx).await?),
         };
         Ok(Plan {
             gate,
@@ -250,9 +273,12 @@ impl Plan {
                 return Ok(());
             }
             for env in envs {
-                if self.gate == Gate::Refuse {
+                if matches!(self.gate, Gate::Refuse | Gate::Skip) {
                     let rules = self.rules.as_ref().expect("rules are loaded to refuse");
                     if let Some(rule) = rules.blocking(ctx, ct, code, &env.uid, publish) {
+                        if self.gate == Gate::Skip {
+                            continue;
+                        }
                         let (rule, at) = (rule.uid.clone(), item.at.to_string());
                         self.add(
                             if at.is_empty() { "entry" } else { &at },
@@ -274,7 +300,12 @@ impl Plan {
             last = Some(entry);
         }
         let Some(entry) = last else { return Ok(()) };
+        if self.gate == Gate::Skip && steps.is_empty() {
+            // Every target is held by a rule: nothing to do for this entry.
+            return Ok(());
+        }
         self.items.push(Planned {
+            at: item.at.to_string(),
             item_type: "entry",
             uid: uid.to_string(),
             title: entry.title.clone(),
@@ -325,6 +356,7 @@ impl Plan {
             }
         }
         self.items.push(Planned {
+            at: at.to_string(),
             item_type: "asset",
             uid: a.uid.clone(),
             title: a.title.clone(),
@@ -334,6 +366,218 @@ impl Plan {
             steps,
         });
         Ok(())
+    }
+
+    /// Nested-reference publishing (`?nested=true`, `publish_with_reference`): adds to the plan
+    /// the entries and assets its entries refer to ([`content::references_in`]), and theirs,
+    /// down to [`NESTED_DEPTH`] levels, in the same locales and environments, each at its
+    /// latest version. As Contentstack does, a reference already live at its latest version on
+    /// every target (for an unpublish: live on none) is left out and not followed further; a
+    /// reference to something that no longer exists is skipped. Each reference is authorized
+    /// as its own publish would be; a refusal is an error of the item that led to it
+    /// (`entries[0].references.<uid>`).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn references(
+        &mut self,
+        state: &AppState,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        codes: &[String],
+        envs: &[Environment],
+        publish: bool,
+    ) -> ApiResult<()> {
+        let env_names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+        let mut seen: HashSet<(&'static str, String)> = self
+            .items
+            .iter()
+            .map(|i| (i.item_type, i.uid.clone()))
+            .collect();
+        let mut frontier: Vec<usize> = (0..self.items.len())
+            .filter(|i| self.items[*i].item_type == "entry")
+            .collect();
+        let mut schemas: HashMap<String, Option<Vec<Field>>> = HashMap::new();
+        for _depth in 0..NESTED_DEPTH {
+            let mut next = Vec::new();
+            for i in frontier {
+                let (at, ct, uid) = {
+                    let it = &self.items[i];
+                    let ct = it.content_type.clone().unwrap_or_default();
+                    (it.at.clone(), ct, it.uid.clone())
+                };
+                let mut sources: Vec<(String, i64)> = Vec::new();
+                for s in &self.items[i].steps {
+                    let src = (s.source_locale.clone().unwrap_or_default(), s.version);
+                    if !sources.contains(&src) {
+                        sources.push(src);
+                    }
+                }
+                if !schemas.contains_key(&ct) {
+                    let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
+                    schemas.insert(ct.clone(), fields);
+                }
+                let Some(Some(fields)) = schemas.get(&ct) else {
+                    continue;
+                };
+                let fields = fields.clone();
+                let mut refs = Vec::new();
+                for (locale, version) in &sources {
+                    if let Some((doc, _, _)) =
+                        entries::version(c, &ctx.space, &uid, locale, *version).await?
+                    {
+                        for r in
+                            content::references_in(&fields, doc.as_object().unwrap_or(&Map::new()))
+                        {
+                            if !refs.contains(&r) {
+                                refs.push(r);
+                            }
+                        }
+                    }
+                }
+                for r in refs {
+                    let (kind, ref_uid) = match &r {
+                        Referenced::Entry { uid, .. } => ("entry", uid.clone()),
+                        Referenced::Asset { uid } => ("asset", uid.clone()),
+                    };
+                    if !seen.insert((kind, ref_uid.clone())) {
+                        continue;
+                    }
+                    let ref_at = path(&at, &format!("references.{ref_uid}"));
+                    let before = self.items.len();
+                    match r {
+                        Referenced::Entry { uid, content_type } => {
+                            let ct = match content_type {
+                                Some(ct) => Some(ct),
+                                None => entries::content_type_of(c, &ctx.space, &uid).await?,
+                            };
+                            let Some(ct) = ct else { continue };
+                            let Some(current) =
+                                self.current_entry(c, ctx, &ct, &uid, codes).await?
+                            else {
+                                continue;
+                            };
+                            if self
+                                .settled(c, ctx, "entry", &uid, &current, codes, envs, publish)
+                                .await?
+                            {
+                                continue;
+                            }
+                            let action = Action::new(Module::Entries, Op::Publish)
+                                .on_content_type(&ct)
+                                .to_environments(&env_names);
+                            if let Err(e) = ctx.authorize(&action) {
+                                self.add(
+                                    &ref_at,
+                                    format!(
+                                        "referenced entry '{uid}' of content type '{ct}': {}",
+                                        e.message
+                                    ),
+                                );
+                                continue;
+                            }
+                            let item = EntryItem {
+                                at: &ref_at,
+                                content_type: &ct,
+                                uid: &uid,
+                                fallback: None,
+                                version: None,
+                            };
+                            self.entry(c, ctx, &item, codes, envs, publish).await?;
+                            if self.items.len() > before {
+                                next.push(before);
+                            }
+                        }
+                        Referenced::Asset { uid } => {
+                            let Some(a) = assets::get(c, &ctx.space, &uid)
+                                .await?
+                                .filter(|a| !a.is_dir)
+                            else {
+                                continue;
+                            };
+                            let current = vec![a.version; codes.len()];
+                            if self
+                                .settled(c, ctx, "asset", &uid, &current, codes, envs, publish)
+                                .await?
+                            {
+                                continue;
+                            }
+                            let action = Action::new(Module::Assets, Op::Publish)
+                                .to_environments(&env_names);
+                            if let Err(e) = ctx.authorize(&action) {
+                                self.add(
+                                    &ref_at,
+                                    format!("referenced asset '{uid}': {}", e.message),
+                                );
+                                continue;
+                            }
+                            self.asset(state, c, ctx, &ref_at, &uid, None, codes, envs, publish)
+                                .await?;
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            frontier = next;
+        }
+        Ok(())
+    }
+
+    /// The latest version of an entry in each locale of `codes` (the master locale's where it
+    /// is not localized); `None` when the entry does not exist.
+    async fn current_entry(
+        &self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        ct: &str,
+        uid: &str,
+        codes: &[String],
+    ) -> ApiResult<Option<Vec<i64>>> {
+        let master = ctx.stack.master_locale.as_str();
+        let mut out = Vec::new();
+        for code in codes {
+            let mut found = entries::get(c, &ctx.space, ct, uid, code).await?;
+            if found.is_none() {
+                found = entries::get(c, &ctx.space, ct, uid, master).await?;
+            }
+            match found {
+                Some(e) => out.push(e.version),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Whether nothing is left to do for a reference: for a publish, live at `versions` (one
+    /// per locale of `codes`) on every environment; for an unpublish, live on none of them.
+    #[allow(clippy::too_many_arguments)]
+    async fn settled(
+        &self,
+        c: &mut Conn,
+        ctx: &StackCtx,
+        item_type: &str,
+        uid: &str,
+        versions: &[i64],
+        codes: &[String],
+        envs: &[Environment],
+        publish: bool,
+    ) -> ApiResult<bool> {
+        let pubs = publications::of_items(c, &ctx.space, item_type, &[uid.to_string()]).await?;
+        let live = |code: &str, env: &str| {
+            pubs.iter()
+                .find(|p| p.locale == code && p.environment_uid == env)
+                .map(|p| p.version)
+        };
+        Ok(codes.iter().zip(versions).all(|(code, v)| {
+            envs.iter().all(|env| {
+                let now = live(code, &env.uid);
+                if publish {
+                    now == Some(*v)
+                } else {
+                    now.is_none()
+                }
+            })
+        }))
     }
 
     /// The errors as one answer for a single item's publish: the first names the message, all
@@ -435,6 +679,83 @@ fn action(publish: bool) -> &'static str {
     } else {
         "unpublish"
     }
+}
+
+/// The entries and assets the entry `uid` of `ct` refers to in `locale` (its master-locale
+/// content where it is not localized), and what those refer to, down to [`NESTED_DEPTH`]
+/// levels: `(Some(content type), uid)` for an entry, `(None, uid)` for an asset. Only items
+/// that exist are listed, each once, the entry itself never. For adding to a release with
+/// references, where no environment says what is already live.
+pub(crate) async fn reference_closure(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+    uid: &str,
+    locale: &str,
+) -> ApiResult<Vec<(Option<String>, String)>> {
+    let master = ctx.stack.master_locale.clone();
+    let mut out: Vec<(Option<String>, String)> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::from([uid.to_string()]);
+    let mut schemas: HashMap<String, Option<Vec<Field>>> = HashMap::new();
+    let mut frontier = vec![(ct.to_string(), uid.to_string())];
+    for _depth in 0..NESTED_DEPTH {
+        let mut next = Vec::new();
+        for (ct, uid) in frontier {
+            let mut found = entries::get(c, &ctx.space, &ct, &uid, locale).await?;
+            if found.is_none() {
+                found = entries::get(c, &ctx.space, &ct, &uid, &master).await?;
+            }
+            let Some(entry) = found else { continue };
+            if !schemas.contains_key(&ct) {
+                let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
+                schemas.insert(ct.clone(), fields);
+            }
+            let Some(Some(fields)) = schemas.get(&ct) else {
+                continue;
+            };
+            let empty = Map::new();
+            let refs = content::references_in(fields, entry.doc.as_object().unwrap_or(&empty));
+            for r in refs {
+                match r {
+                    Referenced::Entry { uid, content_type } => {
+                        if !seen.insert(uid.clone()) {
+                            continue;
+                        }
+                        let ct = match content_type {
+                            Some(ct) => Some(ct),
+                            None => entries::content_type_of(c, &ctx.space, &uid).await?,
+                        };
+                        let Some(ct) = ct else { continue };
+                        if entries::content_type_of(c, &ctx.space, &uid)
+                            .await?
+                            .as_deref()
+                            != Some(ct.as_str())
+                        {
+                            continue;
+                        }
+                        out.push((Some(ct.clone()), uid.clone()));
+                        next.push((ct, uid));
+                    }
+                    Referenced::Asset { uid } => {
+                        if !seen.insert(uid.clone()) {
+                            continue;
+                        }
+                        if assets::get(c, &ctx.space, &uid)
+                            .await?
+                            .is_some_and(|a| !a.is_dir)
+                        {
+                            out.push((None, uid));
+                        }
+                    }
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    Ok(out)
 }
 
 /// Carries out an accepted publish request: the plan and apply of a publish, with the approval

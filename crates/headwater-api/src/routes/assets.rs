@@ -904,6 +904,8 @@ async fn publish_or_unpublish(
                 scheduled_at: Some(at),
                 items: vec![item],
                 release: None,
+                nested: false,
+                skip_held: false,
             },
         )
         .await?;

@@ -543,6 +543,8 @@ fn job_json(ctx: &StackCtx, m: &Merge) -> Value {
             "compare_branch": m.compare_branch,
             "status": m.status,
             "configuration": m.configuration,
+            // The copy of the base branch made before the merge (`null` with `no_revert`).
+            "backup_branch": m.configuration.get("backup_branch").cloned().unwrap_or(Value::Null),
         },
         "merge_summary": m.summary,
         "merge_comment": m.configuration.get("merge_comment").cloned().unwrap_or(json!("")),
@@ -587,10 +589,31 @@ async fn fail(
     Err(e)
 }
 
+/// The uid of a merge's backup branch: the base branch's uid (its first 7 characters) with
+/// `_bkp_` and the first free number, e.g. `main_bkp_1` (at most 15 characters, as every
+/// branch uid). Contentstack does not document its own naming.
+async fn backup_uid(c: &mut Conn, ctx: &StackCtx, base: &str) -> ApiResult<String> {
+    let stem: String = base.chars().take(7).collect();
+    for n in 1..1000 {
+        let uid = format!("{stem}_bkp_{n}");
+        if branches::get(c, &ctx.stack.uid, &uid).await?.is_none()
+            && branches::alias(c, &ctx.stack.uid, &uid).await?.is_none()
+        {
+            return Ok(uid);
+        }
+    }
+    Err(ApiError::invalid(
+        "no_revert",
+        format!("every backup branch name of '{base}' is taken: delete old backups, or merge with no_revert=true."),
+    ))
+}
+
 /// `POST /v3/stacks/branches_merge?base_branch=&compare_branch=&default_merge_strategy=&merge_comment=&no_revert=`
 /// with `{"item_merge_strategies": [{"uid", "type", "merge_strategy"}]}`: merges the compare
 /// branch's content types and global fields into the base branch and answers the merge job
-/// (`complete`). No backup branch is made (`no_revert` is recorded, not needed).
+/// (`complete`). Unless `no_revert=true`, the base branch is first copied to a backup branch
+/// ([`backup_uid`]), named in `merge_details.backup_branch`, so the merge can be reverted by
+/// pointing an alias at it.
 pub async fn merge(
     State(state): State<AppState>,
     ctx: StackCtx,
@@ -662,6 +685,20 @@ pub async fn merge(
             errors,
         )
         .await;
+    }
+    // The backup Contentstack makes of the base branch before merging into it, unless
+    // `no_revert=true`: a full copy (as a branch create makes), in the merge's transaction.
+    let mut configuration = st.configuration.clone();
+    if !q.flag("no_revert") {
+        let backup = backup_uid(&mut tx, &ctx, &p.base.uid).await?;
+        let b = branches::create(&mut tx, &ctx.stack.uid, &backup, &p.base, &actor).await?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("create", "branch", &b.uid, &b.uid),
+        )
+        .await?;
+        configuration["backup_branch"] = json!(b.uid);
     }
     // Global fields first (content types may use them); deletions of content types before
     // the global fields they used.
@@ -736,7 +773,7 @@ pub async fn merge(
             base_branch: &p.base.uid,
             compare_branch: &p.compare.uid,
             status: "complete",
-            configuration: &st.configuration,
+            configuration: &configuration,
             summary: &Value::Array(summary),
             errors: &json!([]),
         },

@@ -9,17 +9,20 @@
 //! All or nothing: every item is authorized through the policy exactly like a single publish of
 //! it, then every item is checked, and only when all are valid is everything published in one
 //! transaction (one audit row per item). Otherwise nothing is written and the answer names each
-//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer. Headers
-//! the client may add (`bulk_version`, `skip_workflow_stage_check`, `approvals`) change nothing:
-//! an item a publish rule would hold for approval is refused by name. Environments may be named
-//! by name or uid. Planning and writing are [`crate::publish`]'s.
+//! invalid item (`errors["entries[1].uid"]`, …). The work is done before the answer. An item a
+//! publish rule would hold for approval is refused by name, unless the request says
+//! `approvals` or `skip_workflow_stage_check` (`true`, as a header or a query parameter, or
+//! `rules.approvals` in the body): then what no rule holds is published and the rest left out.
+//! `nested=true` (or `publish_with_reference`) publishes the items' references too
+//! ([`Plan::references`]). Environments may be named by name or uid. Planning and writing are
+//! [`crate::publish`]'s.
 //!
 //! With `api_version: 3.2`, or `scheduled_at`, the request becomes a job
 //! ([`crate::publish::jobs`]): the settings are checked now, each item when the job is carried
 //! out (per-item results), and the answer is `{"notice", "job_id"}`.
 
 use crate::auth::{header, StackCtx};
-use crate::body::JsonBody;
+use crate::body::{JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
@@ -158,10 +161,28 @@ async fn run(
     state: &AppState,
     ctx: &StackCtx,
     headers: &HeaderMap,
+    q: &Query,
     body: &JsonBody,
     publish: bool,
 ) -> ApiResult<Done> {
     let body = &body.0;
+    let nested = publish::nested_requested(q, body);
+    // `approvals` / `skip_workflow_stage_check` (headers as the JavaScript client sends them,
+    // query parameters as the API reference shows, or `rules.approvals` in the body): publish
+    // what no rule holds and leave the rest, instead of refusing the whole request.
+    let flag = |k: &str| header(headers, k) == Some("true") || q.flag(k);
+    let skip_held = flag("approvals")
+        || flag("skip_workflow_stage_check")
+        || matches!(
+            body.get("rules").and_then(|r| r.get("approvals")),
+            Some(Value::Bool(true))
+        )
+        || body
+            .get("rules")
+            .and_then(|r| r.get("approvals"))
+            .and_then(Value::as_str)
+            == Some("true");
+    let gate = if skip_held { Gate::Skip } else { Gate::Refuse };
     let scheduled_at = jobs::scheduled_at(body.get("scheduled_at"), "scheduled_at")?;
     // `api_version: 3.2` asks for a job to poll, as Contentstack answers it.
     let queued = scheduled_at.is_some() || header(headers, "api_version") == Some("3.2");
@@ -206,12 +227,14 @@ async fn run(
             &env_names,
             &codes,
             scheduled_at.as_deref(),
+            nested,
+            skip_held,
         )
         .await;
     }
 
     let mut tx = state.db().begin().await?;
-    let mut plan = Plan::new(&mut tx, ctx, Gate::Refuse).await?;
+    let mut plan = Plan::new(&mut tx, ctx, gate).await?;
     // Environments are named by name or by uid (the client's examples show uids).
     let envs = plan
         .environments(&mut tx, ctx, &env_names, |i| format!("environments[{i}]"))
@@ -245,6 +268,10 @@ async fn run(
         )
         .await?;
     }
+    if nested && plan.errors.is_empty() {
+        plan.references(state, &mut tx, ctx, &codes, &envs, publish)
+            .await?;
+    }
     if !plan.errors.is_empty() {
         // Dropping the transaction rolls it back: nothing was written.
         return Err(refused(publish, plan.errors));
@@ -267,6 +294,8 @@ async fn enqueue(
     env_names: &[String],
     codes: &[String],
     scheduled_at: Option<&str>,
+    nested: bool,
+    skip_held: bool,
 ) -> ApiResult<Done> {
     let mut tx = state.db().begin().await?;
     let mut plan = Plan::new(&mut tx, ctx, Gate::Refuse).await?;
@@ -307,6 +336,8 @@ async fn enqueue(
             scheduled_at,
             items,
             release: None,
+            nested,
+            skip_held,
         },
     )
     .await?;
@@ -353,9 +384,10 @@ pub async fn publish(
     State(state): State<AppState>,
     ctx: StackCtx,
     headers: HeaderMap,
+    q: Query,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let done = run(&state, &ctx, &headers, &body, true).await?;
+    let done = run(&state, &ctx, &headers, &q, &body, true).await?;
     Ok(answer(done, true))
 }
 
@@ -363,8 +395,9 @@ pub async fn unpublish(
     State(state): State<AppState>,
     ctx: StackCtx,
     headers: HeaderMap,
+    q: Query,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let done = run(&state, &ctx, &headers, &body, false).await?;
+    let done = run(&state, &ctx, &headers, &q, &body, false).await?;
     Ok(answer(done, false))
 }

@@ -421,6 +421,7 @@ async fn publish_or_unpublish(
     ctx.authorize_publish_somewhere(Action::new(Module::Entries, Op::Publish).on_content_type(ct))?;
     let spec = body.wrapped("entry")?;
     let scheduled_at = jobs::scheduled_at(body.0.get("scheduled_at"), "scheduled_at")?;
+    let nested = publish::nested_requested(q, &body.0) || publish::nested_requested(q, spec);
     let names = |key: &str| -> ApiResult<Vec<String>> {
         match spec.get(key) {
             Some(Value::Array(a)) if !a.is_empty() => a
@@ -469,6 +470,10 @@ async fn publish_or_unpublish(
         };
         plan.entry(&mut tx, ctx, &item, &locale_codes, &envs, publish)
             .await?;
+        if nested && plan.errors.is_empty() {
+            plan.references(state, &mut tx, ctx, &locale_codes, &envs, publish)
+                .await?;
+        }
     }
     if let Some(e) = plan.refusal() {
         return Err(e);
@@ -494,6 +499,8 @@ async fn publish_or_unpublish(
                 scheduled_at: Some(at),
                 items: vec![item],
                 release: None,
+                nested,
+                skip_held: false,
             },
         )
         .await?;

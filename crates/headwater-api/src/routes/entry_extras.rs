@@ -8,13 +8,14 @@ use crate::body::{Fields, JsonBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::lookup::entries::{content_type_exists, load, locale_of};
 use crate::publish::rules::{person, stage_name, stage_of};
+use crate::publish::{Gate, Plan};
 use crate::routes::{created, listed, notice, updated};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use headwater_core::policy::{self, Action, EntryLock, Module, Named, Op};
-use headwater_store::repo::extensions::{self, Metadata, MetadataWrite};
+use headwater_store::repo::extensions::{self, Metadata, MetadataPublication, MetadataWrite};
 use headwater_store::repo::references::{self, Referrer};
 use headwater_store::repo::{assets, audit, entries, publications, schemas, workflows, Conn};
 use serde_json::{json, Map, Value};
@@ -517,7 +518,132 @@ pub async fn fetch_metadata(
         &m.content_type_uid,
         Op::Read,
     ))?;
-    Ok(Json(json!({ "metadata": metadata_json(&m) })))
+    let pubs = extensions::metadata_publications(&mut c, &ctx.space, &m.uid).await?;
+    Ok(Json(
+        json!({ "metadata": metadata_published_json(&m, &pubs) }),
+    ))
+}
+
+/// A metadata object with `publish_details` (`[{environment, locale, time, user}]`).
+fn metadata_published_json(m: &Metadata, pubs: &[MetadataPublication]) -> Value {
+    let mut v = metadata_json(m);
+    v["publish_details"] = pubs
+        .iter()
+        .map(|p| {
+            json!({"environment": p.environment_uid, "locale": p.locale,
+                   "time": p.published_at, "user": p.published_by})
+        })
+        .collect();
+    v
+}
+
+/// `POST /v3/metadata/{uid}/publish` or `…/unpublish` `{"metadata": {"environments": [...],
+/// "locales": [...]}}` (the Python client's `metadata(uid).publish(data)`): the metadata's
+/// attributes as they are now go live (or come down) on those environments in those locales
+/// (default: the metadata's own locale, else the master locale). Publishing metadata is
+/// publishing its entry (or asset): the policy's `Publish` decision for the entry's content
+/// type (or for assets) to those environments. Metadata keep no versions, so what is live is
+/// a copy taken now (`publish_details` on `GET /v3/metadata/{uid}`).
+async fn publish_metadata_to(
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+    body: &JsonBody,
+    publish: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let spec = body.wrapped("metadata")?;
+    let names = |key: &str| -> ApiResult<Vec<String>> {
+        match spec.get(key) {
+            Some(Value::Array(a)) if !a.is_empty() => a
+                .iter()
+                .map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    ApiError::invalid(&format!("metadata.{key}"), "must be an array of names.")
+                }),
+            None | Some(Value::Null) if key == "locales" => Ok(Vec::new()),
+            _ => Err(ApiError::invalid(
+                &format!("metadata.{key}"),
+                "is required: a non-empty array.",
+            )),
+        }
+    };
+    let env_names = names("environments")?;
+    let mut codes: Vec<String> = names("locales")?
+        .into_iter()
+        .map(|c| c.to_lowercase())
+        .collect();
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let m = load_metadata(&mut tx, ctx, uid).await?;
+    ctx.authorize(
+        &metadata_action(&m.entity_type, &m.content_type_uid, Op::Publish)
+            .to_environments(&env_names),
+    )?;
+    if codes.is_empty() {
+        codes.push(if m.locale.is_empty() {
+            ctx.stack.master_locale.clone()
+        } else {
+            m.locale.clone()
+        });
+    }
+    // The settings are checked as every publish checks them.
+    let mut plan = Plan::new(&mut tx, ctx, Gate::Approved).await?;
+    let envs = plan
+        .environments(&mut tx, ctx, &env_names, |i| format!("environments[{i}]"))
+        .await?;
+    plan.locales(&mut tx, ctx, &codes, |i| format!("locales[{i}]"))
+        .await?;
+    if let Some(e) = plan.refusal() {
+        return Err(e);
+    }
+    let snapshot = metadata_json(&m);
+    for env in &envs {
+        for code in &codes {
+            if publish {
+                extensions::publish_metadata(
+                    &mut tx, &ctx.space, &m.uid, &env.uid, code, &snapshot, &actor,
+                )
+                .await?;
+            } else {
+                extensions::unpublish_metadata(&mut tx, &ctx.space, &m.uid, &env.uid, code).await?;
+            }
+        }
+    }
+    let what = if publish { "publish" } else { "unpublish" };
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit(what, "metadata", &m.uid, &m.entity_uid),
+    )
+    .await?;
+    let pubs = extensions::metadata_publications(&mut tx, &ctx.space, &m.uid).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "notice": format!("Metadata {what}ed successfully."),
+            "metadata": metadata_published_json(&m, &pubs),
+        })),
+    ))
+}
+
+pub async fn publish_metadata(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_metadata_to(&state, &ctx, &uid, &body, true).await
+}
+
+pub async fn unpublish_metadata(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_metadata_to(&state, &ctx, &uid, &body, false).await
 }
 
 /// `POST /v3/metadata` `{"metadata": {entity_uid, type: "entry"|"asset", _content_type_uid,
@@ -664,6 +790,7 @@ pub async fn delete_metadata(
         check_entry_lock(&mut tx, &ctx, &m.entity_uid, &m.locale).await?;
     }
     extensions::delete_metadata(&mut tx, &ctx.space, &uid).await?;
+    extensions::forget_metadata_publications(&mut tx, &ctx.space, &uid).await?;
     audit::record(
         &mut tx,
         &actor,

@@ -216,8 +216,9 @@ pub static OPERATIONS: &[Operation] = &[
     op("GET", "/v3/content_types/{ct}/entries/{uid}/locales", h!(entries::entry_locales), "entries", Stack, Body::None, List("locales"),
        "The locales an entry is localized in"),
     op("POST", "/v3/content_types/{ct}/entries/{uid}/publish", h!(entries::publish), "entries", Stack, Json("entry"), Notice,
-       "Publish an entry: `{\"entry\": {\"environments\": […], \"locales\": […]}}`"),
-    op("POST", "/v3/content_types/{ct}/entries/{uid}/unpublish", h!(entries::unpublish), "entries", Stack, Json("entry"), Notice, "Unpublish an entry"),
+       "Publish an entry: `{\"entry\": {\"environments\": […], \"locales\": […]}}`; `nested=true` (or `publish_with_reference`) publishes its references too, five levels down").query(&["locale", "nested"]),
+    op("POST", "/v3/content_types/{ct}/entries/{uid}/unpublish", h!(entries::unpublish), "entries", Stack, Json("entry"), Notice,
+       "Unpublish an entry; `nested=true` unpublishes its live references too").query(&["locale", "nested"]),
     op("GET", "/v3/assets", h!(assets::list), "assets", Stack, Body::None, List("assets"),
        "The stack's files (`query={\"is_dir\": true}`: its folders; `count=true`: `{\"assets\": n}`)").query(ASSET_LIST),
     op("POST", "/v3/assets", h!(assets::create), "assets", Stack, AssetUpload, Created("asset"), "Upload an asset"),
@@ -238,11 +239,19 @@ pub static OPERATIONS: &[Operation] = &[
     op("GET", "/v3/audit-logs", h!(audit::list), "audit log", Stack, Body::None, List("logs"), "The stack's audit log").query(LIST),
     op("GET", "/v3/audit-logs/{uid}", h!(audit::fetch), "audit log", Stack, Body::None, One("log"), "One audit-log item"),
     op("POST", "/v3/bulk/publish", h!(bulk::publish), "entries", Stack, JsonObject, Notice,
-       "Publish entries and assets in one transaction (all or none): `{\"entries\": [{uid, content_type, locale}], \"assets\": [{uid}], \"locales\", \"environments\"}`; with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`) whose items succeed or fail one by one")
+       "Publish entries and assets in one transaction (all or none): `{\"entries\": [{uid, content_type, locale}], \"assets\": [{uid}], \"locales\", \"environments\"}`; with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`) whose items succeed or fail one by one; `nested=true` (or `publish_with_reference`) publishes their references too, five levels down")
+        .query(&["nested", "event_type", "approvals", "skip_workflow_stage_check", "publish_all_localized"])
         .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
     op("POST", "/v3/bulk/unpublish", h!(bulk::unpublish), "entries", Stack, JsonObject, Notice,
-       "Unpublish entries and assets in one transaction (all or none); with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`)")
+       "Unpublish entries and assets in one transaction (all or none); with `api_version: 3.2` or `scheduled_at`, queued as a job (`{notice, job_id}`); `nested=true` unpublishes their live references too")
+        .query(&["nested", "event_type", "approvals", "skip_workflow_stage_check", "publish_all_localized"])
         .headers(&["api_version", "bulk_version", "skip_workflow_stage_check", "approvals"]),
+    op("POST", "/v3/bulk/release/items", h!(releases::bulk_add_items), "releases", Stack, JsonObject, Notice,
+       "Add items to a release, in each locale of `locale`, with `reference: true` their references too: `{\"release\", \"action\", \"locale\": [...], \"reference\", \"items\": [{uid, content_type_uid, locale, version}]}` → `{notice, job_id}`")
+        .headers(&["bulk_version"]),
+    op("PUT", "/v3/bulk/release/update_items", h!(releases::bulk_update_items), "releases", Stack, JsonObject, Updated("release"),
+       "Set a release's items to their current versions: `{\"release\", \"items\": [\"$all\"] | [{uid, locale}]}`")
+        .headers(&["bulk_version"]),
     op("POST", "/v3/bulk/delete", h!(bulk_edit::delete), "entries", Stack, JsonObject, Notice,
        "Delete entries (a locale other than the master: that localization) and assets in one transaction (all or none): `{\"entries\": [{content_type, uid, locale}], \"assets\": [{uid}]}`"),
     op("POST", "/v3/bulk/workflow", h!(bulk_edit::workflow), "entries", Stack, JsonObject, Notice,
@@ -394,6 +403,10 @@ pub static OPERATIONS: &[Operation] = &[
     op("GET", "/v3/metadata/{uid}", h!(entry_extras::fetch_metadata), "metadata", Stack, Body::None, One("metadata"), "One metadata object"),
     op("PUT", "/v3/metadata/{uid}", h!(entry_extras::update_metadata), "metadata", Stack, Json("metadata"), Updated("metadata"), "Replace a metadata object's attributes"),
     op("DELETE", "/v3/metadata/{uid}", h!(entry_extras::delete_metadata), "metadata", Stack, Body::None, Notice, "Delete a metadata object"),
+    op("POST", "/v3/metadata/{uid}/publish", h!(entry_extras::publish_metadata), "metadata", Stack, Json("metadata"), Updated("metadata"),
+       "Publish a metadata object's current attributes: `{\"metadata\": {\"environments\": […], \"locales\": […]}}`"),
+    op("POST", "/v3/metadata/{uid}/unpublish", h!(entry_extras::unpublish_metadata), "metadata", Stack, Json("metadata"), Updated("metadata"),
+       "Unpublish a metadata object: `{\"metadata\": {\"environments\": […], \"locales\": […]}}`"),
     op("GET", "/v3/assets/{uid}/references", h!(entry_extras::asset_references), "assets", Stack, Body::None, List("references"),
        "The entries whose current version uses the asset").query(&["include_publish_details"]),
     op("GET", "/v3/assets/{api_key}/{uid}", h!(assets::download_latest), "assets", Public, Body::None, File,

@@ -24,7 +24,7 @@ use axum::Json;
 use headwater_core::clock;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
-use headwater_store::repo::publish_jobs::NewItem;
+use headwater_store::repo::publish_jobs::{self, NewItem, NewJob};
 use headwater_store::repo::releases::{self, Release, ReleaseWrite};
 use headwater_store::repo::{assets, audit, entries, environments, locales, schemas, Conn};
 use serde_json::{json, Value};
@@ -237,6 +237,12 @@ async fn checked_item(
     m: &ReleaseItemBody,
 ) -> ApiResult<Value> {
     let field = |k: &str| format!("items[{i}].{k}");
+    if let Some(v) = m.variant_id.as_deref().filter(|v| !v.is_empty()) {
+        return Err(ApiError::invalid(
+            &field("variant_id"),
+            format!("there is no entry variant '{v}': this server has no entry variants; add the entry itself."),
+        ));
+    }
     let uid = m
         .uid
         .as_deref()
@@ -594,6 +600,8 @@ pub async fn deploy(
                 scheduled_at: Some(at),
                 items: new_items,
                 release: Some(&r.uid),
+                nested: false,
+                skip_held: false,
             },
         )
         .await?;
@@ -709,6 +717,11 @@ async fn latest_version(c: &mut Conn, ctx: &StackCtx, item: &Value) -> ApiResult
 fn names_item(wanted: &Value, stored: &Value) -> bool {
     wanted.get("uid").is_some()
         && wanted.get("uid") == stored.get("uid")
+        // No stored item is a variant (see `ReleaseItemBody::variant_id`).
+        && wanted
+            .get("variant_id")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
         && wanted
             .get("locale")
             .filter(|l| !l.is_null())
@@ -846,4 +859,191 @@ pub async fn move_items(
     }
     tx.commit().await?;
     Ok(notice("Release items moved successfully."))
+}
+
+/// `POST /v3/bulk/release/items` (the JavaScript client's `bulkOperation().addItems`, sent
+/// with `bulk_version: 2.0`): `{"release": uid, "action": "publish"|"unpublish", "locale":
+/// ["en-us", …], "reference": true, "items": [{uid, content_type_uid, locale, version,
+/// title}]}`. Each item is added in every locale of `locale` (its own locale, else the master
+/// locale, when `locale` is absent) with `action` (else its own); with `reference: true` the
+/// entries and assets it refers to ([`publish::reference_closure`], five levels down) are
+/// added too, at their latest versions. Every item is checked as `…/items` checks it and the
+/// release is written in one transaction with a job record (`GET /v3/bulk/jobs/{job_id}`
+/// shows each item added), answered `{"notice", "job_id"}` as Contentstack answers.
+pub async fn bulk_add_items(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Releases, Op::Update))?;
+    let release_uid = body
+        .0
+        .get("release")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::invalid("release", "is required: the uid of the release to add to.")
+        })?
+        .to_string();
+    let action = match body.0.get("action") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(a)) if a == "publish" || a == "unpublish" => Some(a.clone()),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "action",
+                "must be 'publish' or 'unpublish'.",
+            ))
+        }
+    };
+    let locales: Vec<String> = match body.0.get("locale") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) if !s.is_empty() => vec![s.to_lowercase()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_lowercase))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::invalid("locale", "must be an array of locale codes."))?,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "locale",
+                "must be an array of locale codes.",
+            ))
+        }
+    };
+    let reference = matches!(body.0.get("reference"), Some(Value::Bool(true)))
+        || body.0.get("reference").and_then(Value::as_str) == Some("true");
+    let sent: Vec<ReleaseItemBody> = match body.0.get("items") {
+        Some(items @ Value::Array(a)) if !a.is_empty() => wire::from_value(items, "items")?,
+        _ => {
+            return Err(ApiError::invalid(
+                "items",
+                "is required: a non-empty array of items.",
+            ))
+        }
+    };
+    let mut tx = state.db().begin().await?;
+    let r = load_unlocked(&mut tx, &ctx, &release_uid).await?;
+    let mut items = r.items.as_array().cloned().unwrap_or_default();
+    let mut added: Vec<Value> = Vec::new();
+    // An item already there for the same uid and locale is replaced.
+    fn put(item: Value, items: &mut Vec<Value>, added: &mut Vec<Value>) {
+        items.retain(|x| !same_item(x, &item));
+        added.retain(|x| !same_item(x, &item));
+        items.push(item.clone());
+        added.push(item);
+    }
+    for (i, m) in sent.iter().enumerate() {
+        let mut m = m.clone();
+        if let Some(a) = &action {
+            m.action = Some(a.clone());
+        }
+        let codes: Vec<Option<String>> = if locales.is_empty() {
+            vec![m.locale.clone()]
+        } else {
+            locales.iter().cloned().map(Some).collect()
+        };
+        for code in codes {
+            m.locale = code;
+            let item = checked_item(&mut tx, &ctx, i, &m).await?;
+            let locale = item["locale"].as_str().unwrap_or_default().to_string();
+            put(item, &mut items, &mut added);
+            let (Some(ct), Some(uid), true) =
+                (m.content_type_uid.as_deref(), m.uid.as_deref(), reference)
+            else {
+                continue;
+            };
+            for (rct, ruid) in publish::reference_closure(&mut tx, &ctx, ct, uid, &locale).await? {
+                let nested = ReleaseItemBody {
+                    uid: Some(ruid),
+                    locale: Some(locale.clone()),
+                    content_type_uid: rct,
+                    action: m.action.clone(),
+                    version: None,
+                    title: None,
+                    variant_id: None,
+                };
+                let item = checked_item(&mut tx, &ctx, i, &nested).await?;
+                put(item, &mut items, &mut added);
+            }
+        }
+    }
+    let job_action = action.as_deref().unwrap_or("publish");
+    let new_items: Vec<NewItem> = added
+        .iter()
+        .map(|it| NewItem {
+            item_type: if it.get("content_type_uid").is_some() {
+                "entry"
+            } else {
+                "asset"
+            },
+            action: it.get("action").and_then(Value::as_str),
+            item_uid: it.get("uid").and_then(Value::as_str).unwrap_or_default(),
+            content_type_uid: it.get("content_type_uid").and_then(Value::as_str),
+            locale: it.get("locale").and_then(Value::as_str),
+            version: it.get("version").and_then(Value::as_i64),
+        })
+        .collect();
+    let actor = ctx.actor();
+    let now = clock::now();
+    let settings = json!({"release": r.uid, "locales": locales, "reference": reference});
+    let job_id = publish_jobs::insert(
+        &mut tx,
+        &NewJob {
+            stack_uid: &ctx.stack.uid,
+            space_uid: &ctx.space,
+            branch: &ctx.branch,
+            action: job_action,
+            source: "release_items",
+            scheduled: false,
+            actor_kind: actor.kind(),
+            actor_uid: actor.uid(),
+            settings: &settings,
+            run_at: &now,
+        },
+        &new_items,
+    )
+    .await?;
+    for it in publish_jobs::items(&mut tx, &job_id).await? {
+        publish_jobs::set_item(&mut tx, &it.uid, "success", None).await?;
+    }
+    publish_jobs::finish(&mut tx, &job_id, "completed", None).await?;
+    let w = ReleaseWrite {
+        name: &r.name,
+        description: &r.description,
+        locked: r.locked,
+        archived: r.archived,
+        items: &Value::Array(items),
+    };
+    let r = write(&mut tx, &ctx, &r, &w).await?;
+    audit::record(
+        &mut tx,
+        &actor,
+        ctx.audit("update", "release", &r.uid, &r.name),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "notice": "Your add to release request is in progress.",
+            "job_id": job_id,
+        })),
+    ))
+}
+
+/// `PUT /v3/bulk/release/update_items` (`bulkOperation().updateItems`): `{"release": uid,
+/// "items": ["$all"] | [{uid, locale}]}`, as `PUT /v3/releases/{uid}/update_items`.
+pub async fn bulk_update_items(
+    state: State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let uid = body
+        .0
+        .get("release")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::invalid("release", "is required: the uid of the release."))?
+        .to_string();
+    update_items(state, ctx, Path(uid), body).await
 }

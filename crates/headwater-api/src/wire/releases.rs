@@ -23,7 +23,7 @@ pub struct ReleaseBody {
 }
 
 /// One item of an items body: an entry (with `content_type_uid`) or an asset.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 pub struct ReleaseItemBody {
     /// Required when adding.
     #[serde(default)]
@@ -44,6 +44,11 @@ pub struct ReleaseItemBody {
     /// Default the entry's or asset's title.
     #[serde(default)]
     pub title: Option<String>,
+    /// An entry variant (Contentstack Personalize) of the entry: the item would deploy that
+    /// variant. Headwater has no entry variants, so an item naming one is refused by name
+    /// (`items[i].variant_id`) rather than deploying the base entry in its place.
+    #[serde(default)]
+    pub variant_id: Option<String>,
 }
 
 /// A release item as stored and listed.

@@ -22,6 +22,7 @@ mod import_export;
 mod management_tokens;
 mod openapi;
 mod org;
+mod publish_nested;
 mod publishing;
 mod releases;
 mod s3_storage;

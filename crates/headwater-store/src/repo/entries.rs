@@ -837,6 +837,18 @@ pub async fn get(
         .filter(|e| e.content_type_uid == content_type_uid))
 }
 
+/// The content type of the entry `uid` (in any locale), when it exists.
+pub async fn content_type_of(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<String>> {
+    let row = sqlx::query(
+        "SELECT content_type_uid FROM entries WHERE stack_uid = $1 AND uid = $2 LIMIT 1",
+    )
+    .bind(stack_uid)
+    .bind(uid)
+    .fetch_optional(c)
+    .await?;
+    row.map(|r| s(&r, "content_type_uid")).transpose()
+}
+
 /// The fields of a write.
 pub struct EntryWrite<'a> {
     pub stack_uid: &'a str,

@@ -443,3 +443,102 @@ pub async fn delete_metadata(c: &mut Conn, space: &str, uid: &str) -> Result<boo
         .rows_affected();
     Ok(n > 0)
 }
+
+/// Metadata live on one environment in one locale, as published.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetadataPublication {
+    pub environment_uid: String,
+    pub locale: String,
+    pub body: Value,
+    pub published_by: String,
+    pub published_at: String,
+}
+
+/// Publishes (or re-publishes) the metadata `uid` as `body` on an environment in a locale.
+pub async fn publish_metadata(
+    c: &mut Conn,
+    space: &str,
+    uid: &str,
+    environment_uid: &str,
+    locale: &str,
+    body: &Value,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO metadata_publications (stack_uid, metadata_uid, environment_uid, locale, \
+         body, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (stack_uid, metadata_uid, environment_uid, locale) DO UPDATE SET \
+         body = excluded.body, published_by = excluded.published_by, \
+         published_at = excluded.published_at",
+    )
+    .bind(space)
+    .bind(uid)
+    .bind(environment_uid)
+    .bind(locale)
+    .bind(body.to_string())
+    .bind(actor.uid())
+    .bind(clock::now())
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Takes the metadata `uid` off an environment in a locale; false when it was not live there.
+pub async fn unpublish_metadata(
+    c: &mut Conn,
+    space: &str,
+    uid: &str,
+    environment_uid: &str,
+    locale: &str,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "DELETE FROM metadata_publications WHERE stack_uid = $1 AND metadata_uid = $2 \
+         AND environment_uid = $3 AND locale = $4",
+    )
+    .bind(space)
+    .bind(uid)
+    .bind(environment_uid)
+    .bind(locale)
+    .execute(c)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Where the metadata `uid` is live.
+pub async fn metadata_publications(
+    c: &mut Conn,
+    space: &str,
+    uid: &str,
+) -> Result<Vec<MetadataPublication>> {
+    let rows = sqlx::query(
+        "SELECT environment_uid, locale, body, published_by, published_at \
+         FROM metadata_publications WHERE stack_uid = $1 AND metadata_uid = $2 \
+         ORDER BY published_at, environment_uid, locale",
+    )
+    .bind(space)
+    .bind(uid)
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MetadataPublication {
+                environment_uid: s(r, "environment_uid")?,
+                locale: s(r, "locale")?,
+                body: json(r, "body")?,
+                published_by: s(r, "published_by")?,
+                published_at: s(r, "published_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Forgets where the metadata `uid` was published (when it is deleted).
+pub async fn forget_metadata_publications(c: &mut Conn, space: &str, uid: &str) -> Result<()> {
+    sqlx::query("DELETE FROM metadata_publications WHERE stack_uid = $1 AND metadata_uid = $2")
+        .bind(space)
+        .bind(uid)
+        .execute(c)
+        .await?;
+    Ok(())
+}
