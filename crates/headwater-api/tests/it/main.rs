@@ -23,6 +23,7 @@ mod management_tokens;
 mod openapi;
 mod org;
 mod publishing;
+mod read_caches;
 mod releases;
 mod s3_storage;
 mod security;
