@@ -541,10 +541,7 @@ async fn user_standing(
         .await?
         .ok_or_else(invalid_api_key)?;
     let org = orgs::member_role(&mut c, &stack.org_uid, &user.uid).await?;
-    let as_role = |m: stacks::Membership| match m
-        .builtin
-        .as_deref()
-        .and_then(BuiltinRole::from_key)
+    let as_role = |m: stacks::Membership| match m.builtin.as_deref().and_then(BuiltinRole::from_key)
     {
         Some(b) => StackRole::Builtin(b),
         None => StackRole::Custom(m.rules.as_array().cloned().unwrap_or_default()),

@@ -171,8 +171,7 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
     let generation = state.generation().current();
     let now = Instant::now();
     if let Some(kept) = state.delivered().get(&key, now, generation) {
-        metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit")
-            .increment(1);
+        metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit").increment(1);
         return answer(&kept, matches(&conditional, &kept.etag));
     }
     metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "miss").increment(1);

@@ -33,36 +33,42 @@ fn entry_by_uid(c: &mut Criterion) {
     });
     let uid = seeded.entry_uid.clone();
 
-    c.bench_function("entry by uid: sqlx Any (pool acquire + query + row decode)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut c = db.reader().await.unwrap();
-                let e = entries::get(&mut c, &stack, "article", black_box(&uid), "en-us")
+    c.bench_function(
+        "entry by uid: sqlx Any (pool acquire + query + row decode)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut c = db.reader().await.unwrap();
+                    let e = entries::get(&mut c, &stack, "article", black_box(&uid), "en-us")
+                        .await
+                        .unwrap();
+                    black_box(e.unwrap());
+                })
+            })
+        },
+    );
+    c.bench_function(
+        "entry by uid: sqlx Any, two statements (entry + publications)",
+        |b| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let mut c = db.reader().await.unwrap();
+                    let e = entries::get(&mut c, &stack, "article", black_box(&uid), "en-us")
+                        .await
+                        .unwrap();
+                    let p = headwater_store::repo::publications::of_items(
+                        &mut c,
+                        &stack,
+                        "entry",
+                        std::slice::from_ref(&uid),
+                    )
                     .await
                     .unwrap();
-                black_box(e.unwrap());
+                    black_box((e.unwrap(), p));
+                })
             })
-        })
-    });
-    c.bench_function("entry by uid: sqlx Any, two statements (entry + publications)", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let mut c = db.reader().await.unwrap();
-                let e = entries::get(&mut c, &stack, "article", black_box(&uid), "en-us")
-                    .await
-                    .unwrap();
-                let p = headwater_store::repo::publications::of_items(
-                    &mut c,
-                    &stack,
-                    "entry",
-                    std::slice::from_ref(&uid),
-                )
-                .await
-                .unwrap();
-                black_box((e.unwrap(), p));
-            })
-        })
-    });
+        },
+    );
     c.bench_function("no-op round trip: sqlx Any `SELECT 1`", |b| {
         b.iter(|| {
             rt.block_on(async {

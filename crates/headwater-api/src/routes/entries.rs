@@ -7,8 +7,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event as WebhookEvent};
 use crate::import_file::ImportFile;
 use crate::lookup::entries::{
-    content_type, content_type_exists, entry_json, entry_not_found, load,
-    load_with_publications, locale_of, project, ListParams,
+    content_type, content_type_exists, entry_json, entry_not_found, load, load_with_publications,
+    locale_of, project, ListParams,
 };
 use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};

@@ -28,8 +28,9 @@ struct Site {
 async fn site(app: &TestApp) -> Site {
     let w = world(app).await;
     let u = |m, p: &str| app.as_user(m, p, &w.owner, &w.api_key);
-    let (s, b) = send(u(Method::POST, "/v3/environments")
-        .json(&json!({"environment": {"name": "production"}})))
+    let (s, b) = send(
+        u(Method::POST, "/v3/environments").json(&json!({"environment": {"name": "production"}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     let (s, b) = send(u(Method::POST, "/v3/content_types").json(
@@ -92,11 +93,7 @@ async fn cda(
         rb = rb.header("if-none-match", tag);
     }
     let r = rb.send().await.unwrap();
-    let h = |n: &str| {
-        r.headers()
-            .get(n)
-            .map(|v| v.to_str().unwrap().to_string())
-    };
+    let h = |n: &str| r.headers().get(n).map(|v| v.to_str().unwrap().to_string());
     let (etag, cc, vary) = (h("etag"), h("cache-control"), h("vary"));
     let status = r.status().as_u16();
     (status, etag, cc, vary, r.text().await.unwrap())
@@ -267,11 +264,15 @@ async fn standings_follow_role_membership_and_logout_at_once(app: TestApp) {
 
     // The role's rules change: so does the very next decision.
     let (s, b) = send(
-        app.as_user(Method::PUT, &format!("/v3/roles/{role}"), &w.owner, &w.api_key).json(
-            &json!({"role": {"rules": [
-                {"module": "environment", "acl": {"read": true, "create": true}}
-            ]}}),
-        ),
+        app.as_user(
+            Method::PUT,
+            &format!("/v3/roles/{role}"),
+            &w.owner,
+            &w.api_key,
+        )
+        .json(&json!({"role": {"rules": [
+            {"module": "environment", "acl": {"read": true, "create": true}}
+        ]}})),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -308,8 +309,7 @@ async fn another_instance_drops_a_cached_standing(app: TestApp) {
         .await;
     let dev = app.login("dev@example.com").await;
     let mut other = app.another(test_config()).await;
-    let read =
-        |a: &TestApp| a.as_user(Method::GET, "/v3/environments", &dev, &w.api_key);
+    let read = |a: &TestApp| a.as_user(Method::GET, "/v3/environments", &dev, &w.api_key);
     assert_eq!(send(read(&other)).await.0, 200);
     assert_eq!(send(read(&other)).await.0, 200);
     let (s, b) = send(

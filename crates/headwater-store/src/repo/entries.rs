@@ -844,9 +844,9 @@ async fn list_exact(
     plan.leaves(&mut leaves);
     let agg = |sql: &str, i: usize| match backend {
         Backend::Sqlite => format!("(SELECT group_concat(seq) FROM ({sql}) AS l{i}) AS s{i}"),
-        Backend::Postgres => format!(
-            "(SELECT string_agg(CAST(seq AS text), ',') FROM ({sql}) AS l{i}) AS s{i}"
-        ),
+        Backend::Postgres => {
+            format!("(SELECT string_agg(CAST(seq AS text), ',') FROM ({sql}) AS l{i}) AS s{i}")
+        }
     };
     let cols_sql: Vec<String> = leaves.iter().enumerate().map(|(i, l)| agg(l, i)).collect();
     let sql = format!("SELECT {}", cols_sql.join(", "));
@@ -878,7 +878,8 @@ async fn list_exact(
     // The matches go in as one parameter (a JSON array of numbers).
     let mut page = Compiler::new(backend, 1);
     page.params[0] = Param::Text(
-        serde_json::to_string(&matches).map_err(|e| crate::error::StoreError::Decode(e.to_string()))?,
+        serde_json::to_string(&matches)
+            .map_err(|e| crate::error::StoreError::Decode(e.to_string()))?,
     );
     let order = match q.sort {
         Some((field, asc)) => {
