@@ -7,7 +7,11 @@
 #
 # Env: ENTRIES (default 100000), DURATION seconds per run (default 10), CONNECTIONS (default "1 16 64"),
 #      BACKENDS (default "sqlite postgres"; postgres runs only with HEADWATER_BENCH_POSTGRES_URL),
-#      SCAN (default 1; 0 skips the full-scan comparison query).
+#      SCAN (default 1; 0 skips the full-scan comparison query),
+#      WRITES (default 1; 0 skips the create and publish runs),
+#      BIN (default: build and use target/release; set it to run binaries kept from another
+#      build, e.g. a before/after comparison; a seeder without a delivery token skips the
+#      delivery runs).
 # Prints one markdown table per backend (and writes bench/last-<backend>.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +20,10 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-1 16 64}"
 BACKENDS="${BACKENDS:-sqlite postgres}"
 command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
-cargo build --release -p headwater -p headwater-bench >&2
-BIN=target/release
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -p headwater -p headwater-bench >&2
+  BIN=target/release
+fi
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/hw-bench.XXXXXX")"
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; rm -rf "$WORK"; }
@@ -26,6 +32,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
 # run_wrk NAME CONNS URL [wrk args...] -> one table row
 run_wrk() {
@@ -46,6 +53,7 @@ bench_backend() {
   local backend="$1" url="$2"
   echo "== seeding $ENTRIES entries on $backend" >&2
   local t0=$SECONDS
+  DELIVERY_TOKEN=""
   eval "$("$BIN/headwater-bench-seed" --database-url "$url" --entries "$ENTRIES")"
   local seed_secs=$((SECONDS - t0))
   local port; port="$(free_port)"
@@ -63,6 +71,9 @@ bench_backend() {
   # The same matches in a form the field index cannot narrow (an $or with an $exists branch
   # that matches nothing): what every filtered query cost before the index.
   local scan_query; scan_query="$(python3 -c 'import urllib.parse,json; print(urllib.parse.quote(json.dumps({"$or": [{"category": "tech", "rating": {"$gte": 90}}, {"never_set": {"$exists": True}}]})))')"
+  local cda="http://127.0.0.1:$port/cda/v3/content_types/article/entries"
+  local cda_one="$cda/$ENTRY_UID?environment=production"
+  local cda_list="$cda?environment=production&query=$query&limit=10&include_count=true"
   local idle_rss; idle_rss="$(rss_kb "$server")"
   echo
   echo "### $backend ($ENTRIES entries, seeded in ${seed_secs}s, ${DURATION}s per run, $(nproc) cores)"
@@ -77,12 +88,23 @@ bench_backend() {
     if [ "${SCAN:-1}" = 1 ]; then
       run_wrk "same query, full scan (no field index)" "$c" "$base?query=$scan_query&limit=10&include_count=true" -H "api_key: $API_KEY" -H "authorization: $TOKEN"
     fi
-    run_wrk "entry create" "$c" "$base" -H "api_key: $API_KEY" -H "authorization: $TOKEN" -s bench/create.lua
-    run_wrk "entry publish" "$c" "$base/$ENTRY_UID/publish" -H "api_key: $API_KEY" -H "authorization: $TOKEN" -s bench/publish.lua
+    if [ -n "$DELIVERY_TOKEN" ]; then
+      run_wrk "delivery: published entry by uid" "$c" "$cda_one" -H "api_key: $API_KEY" -H "access_token: $DELIVERY_TOKEN"
+      # The validator a client (or CDN) holds after a first read (read again: the publish runs
+      # change it); its revalidations answer 304.
+      local etag; etag="$(curl -s -D - -o /dev/null -H "api_key: $API_KEY" -H "access_token: $DELIVERY_TOKEN" "$cda_one" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')"
+      [ -n "$etag" ] || { echo "no ETag on $cda_one" >&2; return 1; }
+      run_wrk "delivery: same entry, If-None-Match (304)" "$c" "$cda_one" -H "api_key: $API_KEY" -H "access_token: $DELIVERY_TOKEN" -H "If-None-Match: $etag"
+      run_wrk "delivery: filtered published list" "$c" "$cda_list" -H "api_key: $API_KEY" -H "access_token: $DELIVERY_TOKEN"
+    fi
+    if [ "${WRITES:-1}" = 1 ]; then
+      run_wrk "entry create" "$c" "$base" -H "api_key: $API_KEY" -H "authorization: $TOKEN" -s bench/create.lua
+      run_wrk "entry publish" "$c" "$base/$ENTRY_UID/publish" -H "api_key: $API_KEY" -H "authorization: $TOKEN" -s bench/publish.lua
+    fi
   done
   local load_rss; load_rss="$(rss_kb "$server")"
   echo
-  echo "Resident memory of the server: ${idle_rss} KiB idle after start, ${load_rss} KiB after the runs."
+  echo "Resident memory of the server: ${idle_rss} KiB idle after start, ${load_rss} KiB after the runs, $(hwm_kb "$server") KiB at its peak."
   echo
   echo "Ratio to the HTTP floor (requests/s), by connections:"
   python3 - "$WORK/rps" <<'PY'

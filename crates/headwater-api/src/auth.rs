@@ -118,16 +118,29 @@ async fn resolve(
             return Err(ApiError::not_logged_in());
         }
         let hash = secret::hash(raw);
-        let mut c = state.db().reader().await?;
-        let session = users::by_authtoken(&mut c, &hash)
-            .await?
-            .filter(|s| s.user.active)
-            .ok_or_else(ApiError::not_logged_in)?;
-        drop(c);
+        // Read before the cache: a change committed meanwhile makes what is read stale.
+        let generation = state.generation().current();
+        let now = Instant::now();
+        let session = match state.standings().session(&hash, now, generation) {
+            Some(s) => s,
+            None => {
+                let mut c = state.db().reader().await?;
+                let session = users::by_authtoken(&mut c, &hash)
+                    .await?
+                    .filter(|s| s.user.active)
+                    .ok_or_else(ApiError::not_logged_in)?;
+                drop(c);
+                let session = Arc::new(session);
+                state
+                    .standings()
+                    .put_session(&hash, Arc::clone(&session), now, generation);
+                session
+            }
+        };
         check_session(state, &hash, &session)?;
         return Ok(Some((
             Principal::User {
-                user: Arc::new(session.user),
+                user: Arc::new(session.user.clone()),
                 authtoken_hash: hash,
                 browser_session: None,
             },
@@ -471,7 +484,13 @@ fn check_session(state: &AppState, hash: &str, session: &users::Session) -> ApiR
     }
     let touch_every = (login.session_idle / 4).min(std::time::Duration::from_secs(60));
     let unless_after = before(touch_every);
-    if session.last_used_at < unless_after {
+    // The session may come from the standing cache, whose `last_used_at` does not move: one
+    // touch per `touch_every` and instance is enough.
+    if session.last_used_at < unless_after
+        && state
+            .standings()
+            .should_touch(hash, Instant::now(), touch_every)
+    {
         let db = state.db().clone();
         let hash = hash.to_string();
         tokio::spawn(async move {
@@ -649,6 +668,57 @@ pub struct StackCtx {
     pub space: String,
 }
 
+/// A user's standing in the stack named by `api_key` (organization role, stack role, team
+/// roles), refused like an unknown key when the policy does not let them read the stack.
+async fn user_standing(
+    state: &AppState,
+    user: &User,
+    api_key: &str,
+) -> ApiResult<crate::cache::CachedStanding> {
+    let mut c = state.db().reader().await?;
+    let stack = stacks::by_api_key(&mut c, api_key)
+        .await?
+        .ok_or_else(invalid_api_key)?;
+    let org = orgs::member_role(&mut c, &stack.org_uid, &user.uid).await?;
+    let as_role = |m: stacks::Membership| match m.builtin.as_deref().and_then(BuiltinRole::from_key)
+    {
+        Some(b) => StackRole::Builtin(b),
+        None => StackRole::Custom(m.rules.as_array().cloned().unwrap_or_default()),
+    };
+    let role = if stack.owner_uid == user.uid {
+        Some(StackRole::Owner)
+    } else {
+        stacks::membership(&mut c, &stack.uid, &user.uid)
+            .await?
+            .map(as_role)
+    };
+    // The roles the user's teams are mapped to in this stack (members of the
+    // stack's organization only: leaving it ends them).
+    let teams = if org.is_some() && role != Some(StackRole::Owner) {
+        headwater_store::repo::teams::stack_roles_of_user(&mut c, &stack.uid, &user.uid)
+            .await?
+            .into_iter()
+            .map(as_role)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let subject = Subject::User(UserAccess {
+        org,
+        stack: role,
+        teams,
+    });
+    // Someone the policy does not let read the stack learns nothing about it, not
+    // even that it exists: the same answer as an unknown api_key.
+    if decide(&subject, &Action::new(Module::Stack, Op::Read)).is_err() {
+        return Err(invalid_api_key());
+    }
+    Ok(crate::cache::CachedStanding {
+        stack: Arc::new(stack),
+        subject,
+    })
+}
+
 /// Where a request's `branch` header (a branch uid or an alias; `main` when absent) leads.
 pub struct Target {
     pub branch: String,
@@ -752,53 +822,41 @@ impl StackCtx {
                     space: target.space,
                 })
             }
-            Principal::User { user, .. } => {
-                let mut c = state.db().reader().await?;
-                let stack = stacks::by_api_key(&mut c, api_key)
-                    .await?
-                    .ok_or_else(invalid_api_key)?;
-                let org = orgs::member_role(&mut c, &stack.org_uid, &user.uid).await?;
-                let as_role = |m: stacks::Membership| match m
-                    .builtin
-                    .as_deref()
-                    .and_then(BuiltinRole::from_key)
-                {
-                    Some(b) => StackRole::Builtin(b),
-                    None => StackRole::Custom(m.rules.as_array().cloned().unwrap_or_default()),
-                };
-                let role = if stack.owner_uid == user.uid {
-                    Some(StackRole::Owner)
+            Principal::User {
+                user,
+                authtoken_hash,
+            } => {
+                let generation = state.generation().current();
+                let now = Instant::now();
+                // Jobs act as a user without an authtoken: nothing to key a cached standing by.
+                let cacheable = !authtoken_hash.is_empty();
+                let cached = if cacheable {
+                    state
+                        .standings()
+                        .standing(authtoken_hash, api_key, now, generation)
                 } else {
-                    stacks::membership(&mut c, &stack.uid, &user.uid)
-                        .await?
-                        .map(as_role)
+                    None
                 };
-                // The roles the user's teams are mapped to in this stack (members of the
-                // stack's organization only: leaving it ends them).
-                let teams = if org.is_some() && role != Some(StackRole::Owner) {
-                    headwater_store::repo::teams::stack_roles_of_user(&mut c, &stack.uid, &user.uid)
-                        .await?
-                        .into_iter()
-                        .map(as_role)
-                        .collect()
-                } else {
-                    Vec::new()
+                let standing = match cached {
+                    Some(s) => s,
+                    None => {
+                        let s = user_standing(state, user, api_key).await?;
+                        if cacheable {
+                            state.standings().put_standing(
+                                authtoken_hash,
+                                api_key,
+                                s.clone(),
+                                now,
+                                generation,
+                            );
+                        }
+                        s
+                    }
                 };
-                let subject = Subject::User(UserAccess {
-                    org,
-                    stack: role,
-                    teams,
-                });
-                // Someone the policy does not let read the stack learns nothing about it, not
-                // even that it exists: the same answer as an unknown api_key.
-                if decide(&subject, &Action::new(Module::Stack, Op::Read)).is_err() {
-                    return Err(invalid_api_key());
-                }
-                drop(c);
-                let target = Target::resolve(state, &stack.uid, named).await?;
+                let target = Target::resolve(state, &standing.stack.uid, named).await?;
                 Ok(StackCtx {
-                    stack: Arc::new(stack),
-                    subject,
+                    stack: standing.stack,
+                    subject: standing.subject,
                     principal: principal.clone(),
                     branch: target.branch,
                     space: target.space,

@@ -96,3 +96,132 @@ impl TokenCache {
         }
     }
 }
+
+/// A counter bumped by every change this instance makes (any write request, a publishing job
+/// carried out, a credential notice from another instance). Cached standings and delivery
+/// answers remember the value they were read under and are used only while it is unchanged.
+#[derive(Default)]
+pub struct Generation(std::sync::atomic::AtomicU64);
+
+impl Generation {
+    /// The current value; read it *before* reading what is cached under it, so a change that
+    /// commits meanwhile makes the cached value stale rather than current.
+    pub fn current(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Called after a change committed.
+    pub fn bump(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+/// What an authtoken stands for, cached for at most [`TTL`] and only while the
+/// [`Generation`] it was read under is current: the session (user and authtoken times) by the
+/// authtoken's hash, and the user's standing in a stack by (hash, `api_key`).
+#[derive(Default)]
+pub struct StandingCache {
+    sessions: Mutex<HashMap<String, (Instant, u64, Arc<headwater_store::repo::users::Session>)>>,
+    standings: Mutex<HashMap<(String, String), (Instant, u64, CachedStanding)>>,
+    touched: Mutex<HashMap<String, Instant>>,
+}
+
+/// A user's standing in a stack, as `StackCtx::resolve` reads it.
+#[derive(Clone)]
+pub struct CachedStanding {
+    pub stack: Arc<Stack>,
+    pub subject: headwater_core::policy::Subject,
+}
+
+fn fresh<T: Clone>(entry: Option<&(Instant, u64, T)>, now: Instant, generation: u64) -> Option<T> {
+    entry
+        .filter(|(at, g, _)| *g == generation && now.duration_since(*at) < TTL)
+        .map(|(_, _, v)| v.clone())
+}
+
+impl StandingCache {
+    pub fn session(
+        &self,
+        hash: &str,
+        now: Instant,
+        generation: u64,
+    ) -> Option<Arc<headwater_store::repo::users::Session>> {
+        let map = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        fresh(map.get(hash), now, generation)
+    }
+
+    pub fn put_session(
+        &self,
+        hash: &str,
+        s: Arc<headwater_store::repo::users::Session>,
+        now: Instant,
+        generation: u64,
+    ) {
+        let mut map = self.sessions.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(hash.to_string(), (now, generation, s));
+    }
+
+    pub fn standing(
+        &self,
+        hash: &str,
+        api_key: &str,
+        now: Instant,
+        generation: u64,
+    ) -> Option<CachedStanding> {
+        let map = self.standings.lock().unwrap_or_else(|e| e.into_inner());
+        fresh(
+            map.get(&(hash.to_string(), api_key.to_string())),
+            now,
+            generation,
+        )
+    }
+
+    pub fn put_standing(
+        &self,
+        hash: &str,
+        api_key: &str,
+        s: CachedStanding,
+        now: Instant,
+        generation: u64,
+    ) {
+        let mut map = self.standings.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(
+            (hash.to_string(), api_key.to_string()),
+            (now, generation, s),
+        );
+    }
+
+    /// True when the authtoken's last use should be written now: at most once per
+    /// `every` per authtoken and instance (the cached session's time does not move).
+    pub fn should_touch(&self, hash: &str, now: Instant, every: Duration) -> bool {
+        let mut map = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        match map.get(hash) {
+            Some(at) if now.duration_since(*at) < every => false,
+            _ => {
+                map.insert(hash.to_string(), now);
+                true
+            }
+        }
+    }
+
+    /// Forgets everything (a credential notice from another instance).
+    pub fn clear(&self) {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.standings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod cda_cache;
 pub mod client_addr;
 pub mod delivery;
 pub mod error;
@@ -60,9 +61,11 @@ pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .merge(web_app)
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            state.clone(),
             auth::authenticate,
         ))
+        // Inside `run_to_completion`, so a write finished after its client left still counts.
+        .layer(axum::middleware::from_fn_with_state(state, mark_changes))
         .layer(axum::middleware::from_fn(ops::track))
         .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
@@ -167,6 +170,35 @@ pub fn redacted_query(query: &str) -> String {
 /// connection inside a transaction). The write finishes, commits or rolls back, whatever the
 /// client does. Reads open no transaction and are still cancelled with their client, so
 /// abandoned slow reads do not keep the machine busy.
+/// After every request that can change something (any method but `GET`, `HEAD` and
+/// `OPTIONS`), cached standings and delivery answers of this instance are stale
+/// (`AppState::changed`). A successful change of roles, stacks (sharing, ownership, tokens),
+/// organizations (membership, teams) or users (sessions, accounts) is also announced to the
+/// other instances, which drop their cached credentials and standings
+/// (`revocation::announce`); logging in changes nobody's standing and is not announced.
+async fn mark_changes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let method = req.method().clone();
+    if method == Method::GET || method == Method::HEAD || method == Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let path = req.uri().path();
+    let standing = ["/v3/roles", "/v3/stacks", "/v3/organizations", "/v3/user"]
+        .iter()
+        .any(|p| path.starts_with(p))
+        && !(method == Method::POST && path == "/v3/user-session");
+    let resp = next.run(req).await;
+    state.changed();
+    if standing && resp.status().is_success() {
+        revocation::announce(&state).await;
+    }
+    resp
+}
+
 async fn run_to_completion(
     req: axum::extract::Request,
     next: axum::middleware::Next,

@@ -7,8 +7,11 @@
 //! clears its own cache when a notice arrives, so a revoked token is refused everywhere at
 //! once rather than when cached entries expire.
 //!
-//! A user's standing (organization role, stack membership, custom roles) is never cached: it
-//! is read on every request, so it needs no notice.
+//! A user's standing (authtoken session, organization role, stack membership, custom and
+//! team roles) is cached the same way (`cache::StandingCache`, one second at most, and only
+//! while this instance made no change since): every successful write to roles, stacks,
+//! organizations or users is announced here too (`mark_changes` in `lib.rs`), and a notice
+//! drops the cached standings with the cached tokens.
 //!
 //! The cache keeps its one-second lifetime whether or not the channel is up, so a lost
 //! channel (PostgreSQL restarted, a network cut) degrades to that one second and never to a
@@ -24,6 +27,8 @@ use tokio::sync::watch;
 /// Clears this instance's token cache and tells the other instances to clear theirs.
 pub async fn announce(state: &AppState) {
     state.token_cache().clear();
+    state.standings().clear();
+    state.changed();
     if let Err(e) = state.db().announce_revocation().await {
         // The others still drop the entry within the cache's lifetime.
         tracing::warn!(error = %e, "could not announce a credential change to other instances");
@@ -54,6 +59,8 @@ pub(crate) async fn listen_loop(state: AppState, mut stop: watch::Receiver<bool>
         };
         // Whatever was announced before now may have been missed.
         state.token_cache().clear();
+        state.standings().clear();
+        state.changed();
         state.0.revocations_live.store(true, Ordering::Relaxed);
         if logged_down {
             tracing::info!("listening for credential changes again");
@@ -67,13 +74,21 @@ pub(crate) async fn listen_loop(state: AppState, mut stop: watch::Receiver<bool>
             match next {
                 Ok(Some(_)) => {
                     state.token_cache().clear();
+                    state.standings().clear();
+                    state.changed();
                     metrics::counter!("headwater_revocation_notices_total").increment(1);
                 }
                 // The connection was lost and made again: notices may have been missed.
-                Ok(None) => state.token_cache().clear(),
+                Ok(None) => {
+                    state.token_cache().clear();
+                    state.standings().clear();
+                    state.changed();
+                }
                 Err(e) => {
                     state.0.revocations_live.store(false, Ordering::Relaxed);
                     state.token_cache().clear();
+                    state.standings().clear();
+                    state.changed();
                     tracing::warn!(error = %e, "the credential-change channel was lost: cached tokens live one second until it returns");
                     logged_down = true;
                     break;

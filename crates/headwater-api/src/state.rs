@@ -200,6 +200,12 @@ pub struct AppState(pub Arc<Inner>);
 pub struct Inner {
     pub db: Db,
     pub tokens: crate::cache::TokenCache,
+    /// Bumped by every change this instance makes (see [`crate::cache::Generation`]).
+    pub generation: crate::cache::Generation,
+    /// Authtoken sessions and users' standings in stacks (see [`crate::cache::StandingCache`]).
+    pub standings: crate::cache::StandingCache,
+    /// Delivery API answers (see [`crate::cda_cache`]).
+    pub delivered: crate::cda_cache::DeliveryCache,
     pub storage: crate::storage::Storage,
     pub config: ServerConfig,
     pub limiter: crate::shared_limits::Limiter,
@@ -216,6 +222,9 @@ impl AppState {
     pub fn new(db: Db, config: ServerConfig) -> AppState {
         AppState(Arc::new(Inner {
             tokens: crate::cache::TokenCache::default(),
+            generation: crate::cache::Generation::default(),
+            standings: crate::cache::StandingCache::default(),
+            delivered: crate::cda_cache::DeliveryCache::default(),
             storage: crate::storage::Storage::from_config(&config)
                 .expect("storage settings are checked with Storage::from_config before start"),
             login_throttles: crate::routes::session::Throttles::new(&config.login),
@@ -238,6 +247,23 @@ impl AppState {
 
     pub fn token_cache(&self) -> &crate::cache::TokenCache {
         &self.0.tokens
+    }
+
+    pub fn generation(&self) -> &crate::cache::Generation {
+        &self.0.generation
+    }
+
+    pub fn standings(&self) -> &crate::cache::StandingCache {
+        &self.0.standings
+    }
+
+    pub fn delivered(&self) -> &crate::cda_cache::DeliveryCache {
+        &self.0.delivered
+    }
+
+    /// After a change committed: cached standings and delivery answers are stale.
+    pub fn changed(&self) {
+        self.0.generation.bump();
     }
 
     pub fn storage(&self) -> &crate::storage::Storage {

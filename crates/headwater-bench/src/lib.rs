@@ -18,6 +18,8 @@ pub struct Seeded {
     pub management_token: String,
     pub authtoken: String,
     pub entry_uid: String,
+    /// A delivery token for the `production` environment, where every entry is published.
+    pub delivery_token: String,
 }
 
 pub const CONTENT_TYPE: &str = "article";
@@ -26,8 +28,9 @@ pub const CATEGORIES: [&str; 10] = [
 ];
 
 /// Creates a user, organization (with limits raised so the benchmark measures the server,
-/// not the limiter), stack, content type, `count` entries, an environment, a read-write
-/// management token and an authtoken. Prints progress every 10,000 entries.
+/// not the limiter), stack, content type, `count` entries (all published to `production`), an
+/// environment, a read-write management token, an authtoken and a delivery token. Prints
+/// progress every 10,000 entries.
 pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
     let email = format!("bench-{}@example.com", headwater_core::ids::new_uid());
     let created = admin::create_user(
@@ -81,7 +84,7 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
         &actor,
     )
     .await?;
-    headwater_store::repo::environments::insert(
+    let env = headwater_store::repo::environments::insert(
         &mut tx,
         &stack.uid,
         "production",
@@ -117,6 +120,23 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
     .await?;
     let at = secret::generate(SecretKind::AuthToken);
     users::add_authtoken(&mut tx, &created.user_uid, &at.hash).await?;
+    let dt = secret::generate(SecretKind::DeliveryToken);
+    headwater_store::repo::delivery_tokens::create_capped(
+        &mut tx,
+        &stack.uid,
+        &headwater_store::repo::delivery_tokens::Fields {
+            name: "bench",
+            description: "",
+            scope: &json!([
+                {"module": "environment", "environments": ["production"], "acl": {"read": true}},
+                {"module": "branch", "branches": ["main"], "acl": {"read": true}}
+            ]),
+            environments: std::slice::from_ref(&env.uid),
+        },
+        &dt.hash,
+        &actor,
+    )
+    .await?;
     tx.commit().await?;
 
     let backend = db.backend();
@@ -156,6 +176,18 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
             eprintln!("seeded {done}/{count} entries");
         }
     }
+    // Every entry published to `production` at its first version, as one statement (the
+    // publications rows a publish of each would write; the uids are generated here, never input).
+    db.execute_admin(&format!(
+        "INSERT INTO publications (stack_uid, item_type, item_uid, locale, environment_uid, \
+         content_type_uid, version, published_by, published_at, source_locale) \
+         SELECT stack_uid, 'entry', uid, locale, '{env}', content_type_uid, version, '{user}', \
+         updated_at, NULL FROM entries WHERE stack_uid = '{stack}'",
+        env = env.uid,
+        user = created.user_uid,
+        stack = stack.uid,
+    ))
+    .await?;
     // Fresh planner statistics, as an operator would have after loading data.
     // (VACUUM also marks PostgreSQL's pages all-visible, so index-only scans stay index-only.)
     db.execute_admin(match backend {
@@ -168,5 +200,6 @@ pub async fn seed(db: &Db, count: usize) -> anyhow::Result<Seeded> {
         management_token: mt.plaintext,
         authtoken: at.plaintext,
         entry_uid: first_uid,
+        delivery_token: dt.plaintext,
     })
 }

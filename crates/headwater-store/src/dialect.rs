@@ -130,6 +130,16 @@ pub fn position(backend: Backend, text: &str, needle_param: &str) -> String {
 /// `entries e` for a query whose candidates come from the field index (`e.seq IN (…)`).
 /// SQLite is told to drive from the `seq` index: without it the planner may walk a listing
 /// index over every entry of the content type and test each against the candidate set.
+/// The integers of a JSON array of numbers bound at `param`, as a one-column SELECT.
+pub fn int_list(backend: Backend, param: &str) -> String {
+    match backend {
+        Backend::Postgres => format!(
+            "SELECT CAST(x AS bigint) FROM jsonb_array_elements_text(CAST({param} AS jsonb)) AS j(x)"
+        ),
+        Backend::Sqlite => format!("SELECT value FROM json_each({param})"),
+    }
+}
+
 pub fn entries_by_seq(backend: Backend) -> String {
     match backend {
         Backend::Postgres => "entries e".into(),

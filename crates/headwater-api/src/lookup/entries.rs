@@ -160,6 +160,22 @@ fn is_sort_field(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
+/// [`load`] with the entry's publications, in one statement per locale tried.
+pub(crate) async fn load_with_publications(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    ct: &str,
+    uid: &str,
+    locale: &str,
+) -> ApiResult<(Entry, Vec<Publication>)> {
+    if let Some(found) = entries::get_with_publications(c, &ctx.space, ct, uid, locale).await? {
+        return Ok(found);
+    }
+    entries::get_with_publications(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
+        .await?
+        .ok_or_else(entry_not_found)
+}
+
 /// The entry in `locale`, or its master-locale version when it is not localized.
 pub(crate) async fn load(
     c: &mut Conn,

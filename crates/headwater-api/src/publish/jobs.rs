@@ -326,6 +326,8 @@ pub(crate) async fn carry_out(state: &AppState, uid: &str) -> ApiResult<bool> {
         }
     };
     tx.commit().await?;
+    // Cached delivery answers and standings are stale now.
+    state.changed();
     tracing::info!(job = %uid, status, "publishing job carried out");
     Ok(true)
 }

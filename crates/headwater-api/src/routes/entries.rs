@@ -7,8 +7,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Event as WebhookEvent};
 use crate::import_file::ImportFile;
 use crate::lookup::entries::{
-    content_type, content_type_exists, entry_json, entry_not_found, load, locale_of, project,
-    ListParams,
+    content_type, content_type_exists, entry_json, entry_not_found, load, load_with_publications,
+    locale_of, project, ListParams,
 };
 use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
@@ -164,8 +164,8 @@ pub async fn fetch(
     let locale = locale_of(&mut c, &ctx, &q).await?;
     // An entry found is of an existing content type (deleting a type deletes its entries), so
     // the type is looked up only to tell "no such type" (118) from "no such entry" (141).
-    let mut entry = match load(&mut c, &ctx, &ct, &uid, &locale).await {
-        Ok(e) => e,
+    let (mut entry, pubs) = match load_with_publications(&mut c, &ctx, &ct, &uid, &locale).await {
+        Ok(found) => found,
         Err(e) => {
             content_type_exists(&mut c, &ctx, &ct).await?;
             return Err(e);
@@ -188,8 +188,6 @@ pub async fn fetch(
         entry.updated_by = by;
         entry.updated_at = at;
     }
-    let pubs =
-        publications::of_items(&mut c, &ctx.space, "entry", std::slice::from_ref(&uid)).await?;
     let mut v = entry_json(&entry, Some(&pubs));
     project(&mut v, &q.all("only[BASE][]"), &q.all("except[BASE][]"));
     Ok(Json(json!({ "entry": v })))

@@ -473,7 +473,13 @@ pub fn router(state: AppState) -> Router {
         .fold(Router::new(), |router, (path, methods)| {
             router.route(path, methods)
         })
-        .nest("/cda", cda::router())
+        .nest(
+            "/cda",
+            cda::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::cda_cache::validate,
+            )),
+        )
         .fallback(unknown_route)
         .method_not_allowed_fallback(unknown_route)
         .with_state(state)
@@ -482,6 +488,10 @@ pub fn router(state: AppState) -> Router {
 /// The Content Delivery API alone, at `/v3/…`, for a dedicated delivery port.
 pub fn delivery_router(state: AppState) -> Router {
     cda::router()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::cda_cache::validate,
+        ))
         .route("/healthz", get(crate::ops::healthz))
         .route("/readyz", get(crate::ops::readyz))
         .fallback(unknown_route)

@@ -24,6 +24,7 @@ mod openapi;
 mod org;
 mod publish_nested;
 mod publishing;
+mod read_caches;
 mod releases;
 mod s3_storage;
 mod security;

@@ -1,5 +1,5 @@
 //! Seeds a benchmark stack and prints shell assignments for the load generator:
-//! `API_KEY=…`, `TOKEN=…`, `AUTHTOKEN=…`, `ENTRY_UID=…`.
+//! `API_KEY=…`, `TOKEN=…`, `AUTHTOKEN=…`, `ENTRY_UID=…`, `DELIVERY_TOKEN=…`.
 
 use clap::Parser;
 use headwater_store::Db;
@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     println!("TOKEN={}", s.management_token);
     println!("AUTHTOKEN={}", s.authtoken);
     println!("ENTRY_UID={}", s.entry_uid);
+    println!("DELIVERY_TOKEN={}", s.delivery_token);
     db.close().await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
 pub struct Publication {
     pub item_uid: String,
     pub locale: String,

@@ -1,0 +1,202 @@
+//! Validators and a short-lived answer cache for the Content Delivery API.
+//!
+//! Every `200` of a delivery `GET` carries an `ETag` (a hash of the body), `Cache-Control:
+//! public, max-age=0, must-revalidate` (a CDN or browser may store the answer but asks again
+//! each time, with `If-None-Match`) and `Vary` on the headers that choose the content. A
+//! request whose `If-None-Match` names the current tag is answered `304 Not Modified` without
+//! a body.
+//!
+//! The answers themselves are kept per instance, keyed by a hash of everything that chooses
+//! them (path and query, `api_key`, `access_token`, `environment`, `branch`, `Host`), for at
+//! most [`TTL`], and only while the instance's change counter ([`crate::cache::Generation`])
+//! is the one they were read under: any write request on this instance, and any publishing
+//! job it carries out, makes them stale at once. Changes made through another instance (or
+//! by the CLI on the database) show within [`TTL`]. Only `200`s are kept, so a refused token
+//! is checked again on every request; a deleted or re-scoped delivery token is a write, which
+//! drops every kept answer.
+//!
+//! When a kept answer is older than [`TTL`] but nothing changed, one request reads it again
+//! while the others are still answered from it (for at most another [`TTL`]), so an expiry
+//! does not send every waiting connection to the database at once.
+
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a kept answer is served without reading the database again.
+pub const TTL: Duration = Duration::from_secs(1);
+/// The most bytes of answers kept per instance; past it the cache starts over.
+const MAX_BYTES: usize = 32 * 1024 * 1024;
+/// Answers larger than this are never kept (they still get their `ETag`).
+const MAX_ONE: usize = 1024 * 1024;
+
+pub const CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
+pub const VARY: &str = "api_key, access_token, environment, branch";
+
+type Key = [u8; 32];
+
+struct Kept {
+    at: Instant,
+    generation: u64,
+    etag: HeaderValue,
+    content_type: Option<HeaderValue>,
+    body: Bytes,
+    refreshing: AtomicBool,
+}
+
+#[derive(Default)]
+pub struct DeliveryCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<Key, Arc<Kept>>,
+    bytes: usize,
+}
+
+impl DeliveryCache {
+    fn get(&self, key: &Key, now: Instant, generation: u64) -> Option<Arc<Kept>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = inner.map.get(key)?;
+        if kept.generation != generation {
+            return None;
+        }
+        let age = now.saturating_duration_since(kept.at);
+        if age < TTL {
+            return Some(Arc::clone(kept));
+        }
+        // Expired with nothing changed: the first request reads again, the others are served
+        // what is kept meanwhile.
+        if age < 2 * TTL && kept.refreshing.swap(true, Ordering::AcqRel) {
+            return Some(Arc::clone(kept));
+        }
+        None
+    }
+
+    fn put(&self, key: Key, kept: Arc<Kept>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.bytes + kept.body.len() > MAX_BYTES {
+            inner.map.clear();
+            inner.bytes = 0;
+        }
+        inner.bytes += kept.body.len();
+        if let Some(old) = inner.map.insert(key, kept) {
+            inner.bytes -= old.body.len();
+        }
+    }
+}
+
+fn key_of(req: &Request) -> Key {
+    let mut h = Sha256::new();
+    h.update(req.uri().path().as_bytes());
+    h.update(b"?");
+    h.update(req.uri().query().unwrap_or_default().as_bytes());
+    for name in ["api_key", "access_token", "environment", "branch", "host"] {
+        h.update(b"\n");
+        for v in req.headers().get_all(name) {
+            h.update(v.as_bytes());
+            h.update(b"\0");
+        }
+    }
+    h.finalize().into()
+}
+
+fn etag_of(body: &[u8]) -> HeaderValue {
+    let digest = Sha256::digest(body);
+    let mut tag = String::with_capacity(34);
+    tag.push('"');
+    for b in &digest[..16] {
+        tag.push_str(&format!("{b:02x}"));
+    }
+    tag.push('"');
+    HeaderValue::from_str(&tag).expect("hex is a valid header value")
+}
+
+/// True when `If-None-Match` names `etag` (or is `*`); weak tags compare by their value.
+pub fn matches(if_none_match: &[HeaderValue], etag: &HeaderValue) -> bool {
+    let tag = etag.to_str().unwrap_or_default();
+    if_none_match
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+}
+
+fn answer(kept: &Kept, not_modified: bool) -> Response {
+    let mut resp = if not_modified {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(kept.body.clone()));
+        if let Some(ct) = &kept.content_type {
+            r.headers_mut().insert(header::CONTENT_TYPE, ct.clone());
+        }
+        r
+    };
+    let h = resp.headers_mut();
+    h.insert(header::ETAG, kept.etag.clone());
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    h.insert(header::VARY, HeaderValue::from_static(VARY));
+    resp
+}
+
+/// Middleware of the delivery routes: answers from the cache when it can, and gives every
+/// `200` its validators.
+pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::GET {
+        return next.run(req).await;
+    }
+    let key = key_of(&req);
+    let conditional: Vec<HeaderValue> = req
+        .headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .cloned()
+        .collect();
+    // Read before the database is: a change committed meanwhile makes this answer stale.
+    let generation = state.generation().current();
+    let now = Instant::now();
+    if let Some(kept) = state.delivered().get(&key, now, generation) {
+        metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit").increment(1);
+        return answer(&kept, matches(&conditional, &kept.etag));
+    }
+    metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "miss").increment(1);
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::OK {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "could not read a delivery answer");
+            return axum::response::IntoResponse::into_response(crate::error::ApiError::internal());
+        }
+    };
+    let kept = Arc::new(Kept {
+        at: now,
+        generation,
+        etag: etag_of(&body),
+        content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+        body,
+        refreshing: AtomicBool::new(false),
+    });
+    if kept.body.len() <= MAX_ONE {
+        state.delivered().put(key, Arc::clone(&kept));
+    }
+    answer(&kept, matches(&conditional, &kept.etag))
+}
