@@ -29,6 +29,7 @@ mod security;
 mod security_content;
 mod security_login;
 mod taxonomies;
+mod taxonomy_publish;
 mod tls;
 mod web_app;
 mod webhooks;
