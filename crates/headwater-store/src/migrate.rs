@@ -47,7 +47,11 @@ const SOURCES: &[Source] = &[
     source!(16, "branch merges", "0016_branch_merges.sql"),
     source!(14, "publish jobs", "0014_publish_jobs.sql"),
     source!(12, "organization administration", "0012_org_admin.sql"),
-    source!(17, "taxonomy locales and publications", "0017_taxonomy_locales_publications.sql"),
+    source!(
+        17,
+        "taxonomy locales and publications",
+        "0017_taxonomy_locales_publications.sql"
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

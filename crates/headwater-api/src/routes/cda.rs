@@ -250,7 +250,12 @@ async fn published_taxonomies(
         .collect()
 }
 
-async fn published_taxonomy(state: &AppState, ctx: &DeliveryCtx, q: &Query, uid: &str) -> ApiResult<Value> {
+async fn published_taxonomy(
+    state: &AppState,
+    ctx: &DeliveryCtx,
+    q: &Query,
+    uid: &str,
+) -> ApiResult<Value> {
     let mut c = state.db().reader().await?;
     published_taxonomies(&mut c, ctx, q, Some(uid))
         .await?
@@ -274,7 +279,11 @@ async fn list_taxonomies(
         .take(limit as usize)
         .map(|mut s| s["taxonomy"].take())
         .collect();
-    Ok(listed("taxonomies", items, q.flag("include_count").then_some(n)))
+    Ok(listed(
+        "taxonomies",
+        items,
+        q.flag("include_count").then_some(n),
+    ))
 }
 
 async fn fetch_taxonomy(
@@ -369,7 +378,12 @@ async fn taxonomy_entries(
     }
     match per_type.sort {
         Some((field, asc)) => found.sort_by(|a, b| {
-            let key = |e: &Entry| entry_json(e, None).get(field).cloned().unwrap_or(Value::Null);
+            let key = |e: &Entry| {
+                entry_json(e, None)
+                    .get(field)
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
             let o = compare_values(&key(a), &key(b));
             if asc {
                 o

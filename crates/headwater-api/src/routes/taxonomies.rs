@@ -154,7 +154,6 @@ impl Extras {
     }
 }
 
-
 /// The locale a read or write names (`?locale=`, the master locale without it), checked
 /// against the branch's locales.
 async fn locale_param(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
@@ -417,8 +416,7 @@ pub async fn update(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
-    if q
-        .get("locale")
+    if q.get("locale")
         .is_some_and(|l| !l.is_empty() && !l.eq_ignore_ascii_case(&ctx.stack.master_locale))
     {
         return localize_taxonomy(&state, &ctx, &uid, &q, &body, false).await;
@@ -592,7 +590,10 @@ pub async fn export(
         }
         return Ok((
             [
-                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
                 (
                     axum::http::header::CONTENT_DISPOSITION,
                     format!("attachment; filename=\"{uid}.csv\""),
@@ -923,8 +924,7 @@ pub async fn update_term(
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
-    if q
-        .get("locale")
+    if q.get("locale")
         .is_some_and(|l| !l.is_empty() && !l.eq_ignore_ascii_case(&ctx.stack.master_locale))
     {
         return localize_term_in(&state, &ctx, &tax, &uid, &q, &body, false).await;
@@ -1339,11 +1339,13 @@ async fn localize_term_in(
     let mut term = term_of(&mut tx, ctx, tax, uid).await?;
     loc.terms(std::slice::from_mut(&mut term));
     let mut v = term_json(&term);
-    v["locale"] = json!(if loc.locale == loc.master_locale || loc.names.contains_key(uid) {
-        &loc.locale
-    } else {
-        &loc.master_locale
-    });
+    v["locale"] = json!(
+        if loc.locale == loc.master_locale || loc.names.contains_key(uid) {
+            &loc.locale
+        } else {
+            &loc.master_locale
+        }
+    );
     tx.commit().await?;
     Ok(if create {
         created("Term localized successfully.", "term", v)
@@ -1422,9 +1424,11 @@ async fn snapshot(c: &mut Conn, ctx: &StackCtx, t: &Taxonomy, locale: &str) -> A
     let by_uid: HashMap<&str, &Term> = all.iter().map(|t| (t.uid.as_str(), t)).collect();
     let mut terms = Vec::new();
     for root in all.iter().filter(|t| t.parent_uid.is_none()) {
-        for u in std::iter::once(root.uid.as_str())
-            .chain(tree.descendants(&root.uid, None).into_iter().map(|(u, _)| u))
-        {
+        for u in std::iter::once(root.uid.as_str()).chain(
+            tree.descendants(&root.uid, None)
+                .into_iter()
+                .map(|(u, _)| u),
+        ) {
             let term = by_uid[u];
             let mut v = term_json(term);
             v["locale"] = json!(if loc.names.contains_key(u) {

@@ -43,9 +43,10 @@ async fn world(app: &TestApp) -> World {
         assert_eq!(s, 201, "{b}");
     }
     // colors: red (dark_red below it), blue.
-    let (s, b) = send(w.u(app, Method::POST, "/v3/taxonomies").json(
-        &json!({"taxonomy": {"uid": "colors", "name": "Colors", "description": "Hues"}}),
-    ))
+    let (s, b) = send(
+        w.u(app, Method::POST, "/v3/taxonomies")
+            .json(&json!({"taxonomy": {"uid": "colors", "name": "Colors", "description": "Hues"}})),
+    )
     .await;
     assert_eq!(s, 201, "{b}");
     for (uid, name, parent) in [
@@ -77,9 +78,11 @@ impl World {
     async fn delivery_token(&self, app: &TestApp, envs: &[&str]) -> String {
         let (s, b) = send(
             self.u(app, Method::POST, "/v3/stacks/delivery_tokens")
-                .json(&json!({"token": {"name": format!("web {}", envs.join(" ")), "scope": [
+                .json(
+                    &json!({"token": {"name": format!("web {}", envs.join(" ")), "scope": [
                     {"module": "environment", "environments": envs, "acl": {"read": true}},
-                    {"module": "branch", "branches": ["main"], "acl": {"read": true}}]}})),
+                    {"module": "branch", "branches": ["main"], "acl": {"read": true}}]}}),
+                ),
         )
         .await;
         assert_eq!(s, 201, "{b}");
@@ -133,8 +136,12 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
     .await;
     assert_error(s, &b, 422, 120);
     let (s, b) = send(
-        w.u(&app, Method::POST, "/v3/taxonomies/colors/terms/blue?locale=fr-fr")
-            .json(&json!({"term": {}})),
+        w.u(
+            &app,
+            Method::POST,
+            "/v3/taxonomies/colors/terms/blue?locale=fr-fr",
+        )
+        .json(&json!({"term": {}})),
     )
     .await;
     assert_error(s, &b, 422, 120);
@@ -160,13 +167,19 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
     let b = w.get(&app, "/v3/taxonomies/colors").await;
     assert_eq!(b["taxonomy"]["name"], "Colors");
     assert_eq!(b["taxonomy"]["locale"], "en-us");
-    let b = w.get(&app, "/v3/taxonomies?locale=fr-fr&typeahead=coul").await;
+    let b = w
+        .get(&app, "/v3/taxonomies?locale=fr-fr&typeahead=coul")
+        .await;
     assert_eq!(names(&b["taxonomies"]), pairs(&[("colors", "Couleurs")]));
 
     // Terms: one localized, the others fall back to the master locale's name.
     let (s, b) = send(
-        w.u(&app, Method::POST, "/v3/taxonomies/colors/terms/red?locale=fr-fr")
-            .json(&json!({"term": {"name": "Rouge"}})),
+        w.u(
+            &app,
+            Method::POST,
+            "/v3/taxonomies/colors/terms/red?locale=fr-fr",
+        )
+        .json(&json!({"term": {"name": "Rouge"}})),
     )
     .await;
     assert_eq!(s, 201, "{b}");
@@ -175,7 +188,9 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
         (&b["term"]["name"], &b["term"]["locale"]),
         (&json!("Rouge"), &json!("fr-fr"))
     );
-    let b = w.get(&app, "/v3/taxonomies/colors/terms?locale=fr-fr").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors/terms?locale=fr-fr")
+        .await;
     assert_eq!(
         names(&b["terms"]),
         pairs(&[("red", "Rouge"), ("dark_red", "Dark red"), ("blue", "Blue")])
@@ -188,18 +203,27 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
         .collect();
     assert_eq!(locales, ["fr-fr", "en-us", "en-us"]);
     let b = w
-        .get(&app, "/v3/taxonomies/colors/terms/dark_red/ancestors?locale=fr-fr")
+        .get(
+            &app,
+            "/v3/taxonomies/colors/terms/dark_red/ancestors?locale=fr-fr",
+        )
         .await;
     assert_eq!(names(&b["terms"]), pairs(&[("red", "Rouge")]));
-    let b = w.get(&app, "/v3/taxonomies/colors/terms/red?locale=fr-fr").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors/terms/red?locale=fr-fr")
+        .await;
     assert_eq!(b["term"]["name"], "Rouge");
     let b = w.get(&app, "/v3/taxonomies/colors/terms/red").await;
     assert_eq!(b["term"]["name"], "Red");
 
     // PUT with ?locale= changes the localization only; without, the master locale.
     let (s, b) = send(
-        w.u(&app, Method::PUT, "/v3/taxonomies/colors/terms/red?locale=fr-fr")
-            .json(&json!({"term": {"name": "Rouge vif"}})),
+        w.u(
+            &app,
+            Method::PUT,
+            "/v3/taxonomies/colors/terms/red?locale=fr-fr",
+        )
+        .json(&json!({"term": {"name": "Rouge vif"}})),
     )
     .await;
     assert_eq!(s, 200, "{b}");
@@ -229,11 +253,15 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
         names(&b["terms"]),
         pairs(&[("red", "Red"), ("red", "Rouge vif")])
     );
-    let b = w.get(&app, "/v3/taxonomies/colors/terms/blue/locales").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors/terms/blue/locales")
+        .await;
     assert_eq!(names(&b["terms"]), pairs(&[("blue", "Blue")]));
 
     // Export in a locale, as JSON and as the CSV file.
-    let b = w.get(&app, "/v3/taxonomies/colors/export?locale=fr-fr").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors/export?locale=fr-fr")
+        .await;
     assert_eq!(b["taxonomy"]["name"], "Les couleurs");
     assert_eq!(
         (&b["terms"][0]["name"], &b["terms"][0]["locale"]),
@@ -241,7 +269,11 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
     );
     assert_eq!(b["terms"][2]["locale"], "en-us");
     let res = w
-        .u(&app, Method::GET, "/v3/taxonomies/colors/export?format=csv&locale=fr-fr")
+        .u(
+            &app,
+            Method::GET,
+            "/v3/taxonomies/colors/export?format=csv&locale=fr-fr",
+        )
         .send()
         .await
         .unwrap();
@@ -257,9 +289,15 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
         "{text}"
     );
     assert!(lines[0].ends_with("Level 10 Term Locale"), "{text}");
-    assert!(lines[1].starts_with("Les couleurs,colors,Teintes,fr-fr,,"), "{text}");
+    assert!(
+        lines[1].starts_with("Les couleurs,colors,Teintes,fr-fr,,"),
+        "{text}"
+    );
     assert!(lines[2].starts_with(",,,,Rouge vif,red,fr-fr,,"), "{text}");
-    assert!(lines[3].starts_with(",,,,,,,Dark red,dark_red,en-us,"), "{text}");
+    assert!(
+        lines[3].starts_with(",,,,,,,Dark red,dark_red,en-us,"),
+        "{text}"
+    );
     assert!(lines[4].starts_with(",,,,Blue,blue,en-us,"), "{text}");
     assert_eq!(lines.len(), 5);
     assert!(lines.iter().all(|l| l.split(',').count() == 34), "{text}");
@@ -268,7 +306,11 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
 
     // A deleted term takes its localizations with it: created again, it has none.
     let res = w
-        .u(&app, Method::DELETE, "/v3/taxonomies/colors/terms/red?force=true")
+        .u(
+            &app,
+            Method::DELETE,
+            "/v3/taxonomies/colors/terms/red?force=true",
+        )
         .send()
         .await
         .unwrap();
@@ -291,8 +333,12 @@ async fn taxonomies_and_terms_are_localized_with_fallback_to_the_master_locale(a
 async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     let w = world(&app).await;
     let (s, _) = send(
-        w.u(&app, Method::POST, "/v3/taxonomies/colors/terms/red?locale=fr-fr")
-            .json(&json!({"term": {"name": "Rouge"}})),
+        w.u(
+            &app,
+            Method::POST,
+            "/v3/taxonomies/colors/terms/red?locale=fr-fr",
+        )
+        .json(&json!({"term": {"name": "Rouge"}})),
     )
     .await;
     assert_eq!(s, 201);
@@ -311,14 +357,36 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
 
     // Refusals name the field.
     for (body, field) in [
-        (json!({"locales": ["en-us"], "items": [{"uid": "colors"}]}), "environments"),
-        (json!({"environments": ["production"], "locales": ["en-us"]}), "items"),
-        (json!({"environments": ["nowhere"], "items": [{"uid": "colors"}]}), "environments[0]"),
-        (json!({"environments": ["production"], "locales": ["xx-yy"], "items": [{"uid": "colors"}]}), "locales[0]"),
-        (json!({"environments": ["production"], "items": [{"uid": "shapes"}]}), "items[0].uid"),
-        (json!({"environments": ["production"], "items": [{"uid": "colors", "term_uid": "green"}]}), "items[0].term_uid"),
+        (
+            json!({"locales": ["en-us"], "items": [{"uid": "colors"}]}),
+            "environments",
+        ),
+        (
+            json!({"environments": ["production"], "locales": ["en-us"]}),
+            "items",
+        ),
+        (
+            json!({"environments": ["nowhere"], "items": [{"uid": "colors"}]}),
+            "environments[0]",
+        ),
+        (
+            json!({"environments": ["production"], "locales": ["xx-yy"], "items": [{"uid": "colors"}]}),
+            "locales[0]",
+        ),
+        (
+            json!({"environments": ["production"], "items": [{"uid": "shapes"}]}),
+            "items[0].uid",
+        ),
+        (
+            json!({"environments": ["production"], "items": [{"uid": "colors", "term_uid": "green"}]}),
+            "items[0].term_uid",
+        ),
     ] {
-        let (s, b) = send(w.u(&app, Method::POST, "/v3/taxonomies/publish").json(&body)).await;
+        let (s, b) = send(
+            w.u(&app, Method::POST, "/v3/taxonomies/publish")
+                .json(&body),
+        )
+        .await;
         assert_error(s, &b, 422, 120);
         assert!(b["errors"][field].is_array(), "{field}: {b}");
     }
@@ -329,33 +397,50 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     let (s, b) = send(
         w.u(&app, Method::POST, "/v3/taxonomies/publish")
             .header("api_version", "3.2")
-            .json(&json!({"locales": ["en-us", "fr-fr"], "environments": ["production"],
-                          "items": [{"uid": "colors", "term_uid": "red"}]})),
+            .json(
+                &json!({"locales": ["en-us", "fr-fr"], "environments": ["production"],
+                          "items": [{"uid": "colors", "term_uid": "red"}]}),
+            ),
     )
     .await;
     assert_eq!(s, 200, "{b}");
     assert!(b["notice"].is_string());
     assert!(b["job_id"].as_str().is_some_and(|j| !j.is_empty()), "{b}");
 
-    let (s, b) = send(cda("/v3/taxonomies?environment=production&include_count=true")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies?environment=production&include_count=true",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(names(&b["taxonomies"]), pairs(&[("colors", "Colors")]));
     assert_eq!(b["count"], 1);
-    let (s, b) = send(cda("/v3/taxonomies/colors/terms?environment=production&locale=fr-fr")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies/colors/terms?environment=production&locale=fr-fr",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         names(&b["terms"]),
         pairs(&[("red", "Rouge"), ("dark_red", "Dark red"), ("blue", "Blue")])
     );
-    let (s, b) = send(cda("/v3/taxonomies/colors/terms?environment=production&depth=1")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies/colors/terms?environment=production&depth=1",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(
         names(&b["terms"]),
         pairs(&[("red", "Red"), ("blue", "Blue")])
     );
-    let (s, b) = send(cda("/v3/taxonomies/colors/terms/dark_red?environment=production")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies/colors/terms/dark_red?environment=production",
+    ))
+    .await;
     assert_eq!((s, b["term"]["parent_uid"].clone()), (200, json!("red")));
-    let (s, b) = send(cda("/v3/taxonomies/colors/terms/green?environment=production")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies/colors/terms/green?environment=production",
+    ))
+    .await;
     assert_error(s, &b, 422, 141);
     // The environment the token does not reach, and a management credential, are refused.
     let (s, b) = send(cda("/v3/taxonomies?environment=staging")).await;
@@ -375,7 +460,10 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     )
     .await;
     assert_eq!(s, 200);
-    let (_, b) = send(cda("/v3/taxonomies/colors/terms/blue?environment=production")).await;
+    let (_, b) = send(cda(
+        "/v3/taxonomies/colors/terms/blue?environment=production",
+    ))
+    .await;
     assert_eq!(b["term"]["name"], "Blue");
     let (s, _) = send(
         w.u(&app, Method::POST, "/v3/taxonomies/publish")
@@ -383,14 +471,22 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     )
     .await;
     assert_eq!(s, 200);
-    let (_, b) = send(cda("/v3/taxonomies/colors/terms/blue?environment=production")).await;
+    let (_, b) = send(cda(
+        "/v3/taxonomies/colors/terms/blue?environment=production",
+    ))
+    .await;
     assert_eq!(b["term"]["name"], "Navy");
     // Only the master locale was published again; French still has the first publication.
-    let (_, b) = send(cda("/v3/taxonomies/colors/terms/blue?environment=production&locale=fr-fr")).await;
+    let (_, b) = send(cda(
+        "/v3/taxonomies/colors/terms/blue?environment=production&locale=fr-fr",
+    ))
+    .await;
     assert_eq!(b["term"]["name"], "Blue");
 
     // The management API shows where it is published.
-    let b = w.get(&app, "/v3/taxonomies/colors?include_publish_details=true").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors?include_publish_details=true")
+        .await;
     let details = b["taxonomy"]["publish_details"].as_array().unwrap();
     assert_eq!(details.len(), 2, "{b}");
     assert_eq!(details[0]["environment_name"], "production");
@@ -405,7 +501,10 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     assert!(b["job_id"].is_string());
     let (s, b) = send(cda("/v3/taxonomies/colors?environment=production")).await;
     assert_error(s, &b, 422, 141);
-    let (s, b) = send(cda("/v3/taxonomies/colors?environment=production&locale=fr-fr")).await;
+    let (s, b) = send(cda(
+        "/v3/taxonomies/colors?environment=production&locale=fr-fr",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["taxonomy"]["uid"], "colors");
 
@@ -450,8 +549,12 @@ async fn the_delivery_api_finds_entries_of_every_content_type_by_taxonomy(app: T
             .map(|t| json!({"taxonomy_uid": "colors", "term_uid": t}))
             .collect();
         let (s, b) = send(
-            w.u(&app, Method::POST, &format!("/v3/content_types/{ct}/entries"))
-                .json(&json!({"entry": {"title": title, "taxonomies": tax}})),
+            w.u(
+                &app,
+                Method::POST,
+                &format!("/v3/content_types/{ct}/entries"),
+            )
+            .json(&json!({"entry": {"title": title, "taxonomies": tax}})),
         )
         .await;
         assert_eq!(s, 201, "{b}");
@@ -489,7 +592,11 @@ async fn the_delivery_api_finds_entries_of_every_content_type_by_taxonomy(app: T
         t.sort();
         t
     };
-    let (s, b) = send(find(json!({"taxonomies.colors": "red"}), "&include_count=true")).await;
+    let (s, b) = send(find(
+        json!({"taxonomies.colors": "red"}),
+        "&include_count=true",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(titles(&b), ["Red shoe", "Red things"]);
     assert_eq!(b["count"], 2);
@@ -499,11 +606,18 @@ async fn the_delivery_api_finds_entries_of_every_content_type_by_taxonomy(app: T
         .iter()
         .map(|e| e["_content_type_uid"].as_str().unwrap())
         .collect();
-    assert!(types.contains(&"product") && types.contains(&"article"), "{b}");
+    assert!(
+        types.contains(&"product") && types.contains(&"article"),
+        "{b}"
+    );
     let (s, b) = send(find(json!({"taxonomies.colors": {"$eq_below": "red"}}), "")).await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(titles(&b), ["Dark red hat", "Red shoe", "Red things"]);
-    let (s, b) = send(find(json!({"taxonomies.colors": {"$in": ["blue"]}}), "&asc=title")).await;
+    let (s, b) = send(find(
+        json!({"taxonomies.colors": {"$in": ["blue"]}}),
+        "&asc=title",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     let ordered: Vec<&str> = b["entries"]
         .as_array()
@@ -512,7 +626,11 @@ async fn the_delivery_api_finds_entries_of_every_content_type_by_taxonomy(app: T
         .map(|e| e["title"].as_str().unwrap())
         .collect();
     assert_eq!(ordered, ["Blue coat", "Red things"]);
-    let (s, b) = send(find(json!({"taxonomies.colors": {"$exists": true}}), "&limit=2&skip=1&include_count=true")).await;
+    let (s, b) = send(find(
+        json!({"taxonomies.colors": {"$exists": true}}),
+        "&limit=2&skip=1&include_count=true",
+    ))
+    .await;
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["entries"].as_array().unwrap().len(), 2);
     assert_eq!(b["count"], 4);
@@ -550,18 +668,26 @@ async fn publishing_taxonomies_is_decided_by_the_policy(app: TestApp) {
     let body = |env: &str| json!({"locales": ["en-us"], "environments": [env], "items": [{"uid": "colors"}]});
     let t = |m: Method, p: &str, tok: &str| app.with_token(m, p, tok, &w.api_key);
 
-    let (s, b) = send(t(Method::POST, "/v3/taxonomies/publish", &rw).json(&body("production"))).await;
+    let (s, b) =
+        send(t(Method::POST, "/v3/taxonomies/publish", &rw).json(&body("production"))).await;
     assert_eq!(s, 200, "{b}");
-    let (s, b) = send(t(Method::POST, "/v3/taxonomies/publish", &ro).json(&body("production"))).await;
+    let (s, b) =
+        send(t(Method::POST, "/v3/taxonomies/publish", &ro).json(&body("production"))).await;
     assert_error(s, &b, 403, 162);
     assert!(b["error_message"].as_str().unwrap().contains("MT-7"), "{b}");
-    let (s, b) = send(t(Method::POST, "/v3/taxonomies/unpublish", &none).json(&body("production"))).await;
+    let (s, b) =
+        send(t(Method::POST, "/v3/taxonomies/unpublish", &none).json(&body("production"))).await;
     assert_error(s, &b, 403, 162);
     // MT-18: a scope narrowed to staging publishes there and nowhere else.
-    let (s, b) = send(t(Method::POST, "/v3/taxonomies/publish", &staging).json(&body("production"))).await;
+    let (s, b) =
+        send(t(Method::POST, "/v3/taxonomies/publish", &staging).json(&body("production"))).await;
     assert_error(s, &b, 403, 162);
-    assert!(b["error_message"].as_str().unwrap().contains("MT-18"), "{b}");
-    let (s, b) = send(t(Method::POST, "/v3/taxonomies/publish", &staging).json(&body("staging"))).await;
+    assert!(
+        b["error_message"].as_str().unwrap().contains("MT-18"),
+        "{b}"
+    );
+    let (s, b) =
+        send(t(Method::POST, "/v3/taxonomies/publish", &staging).json(&body("staging"))).await;
     assert_eq!(s, 200, "{b}");
     // A narrowing by environment applies to the taxonomy module only as the others do.
     let (s, b) = app
@@ -596,7 +722,9 @@ async fn publishing_taxonomies_is_decided_by_the_policy(app: TestApp) {
     assert_error(s, &b, 403, 162);
     // Nothing the refused requests asked for was done: only production and staging by the
     // allowed tokens.
-    let b = w.get(&app, "/v3/taxonomies/colors?include_publish_details=true").await;
+    let b = w
+        .get(&app, "/v3/taxonomies/colors?include_publish_details=true")
+        .await;
     let mut envs: Vec<String> = b["taxonomy"]["publish_details"]
         .as_array()
         .unwrap()

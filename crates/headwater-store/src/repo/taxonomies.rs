@@ -563,8 +563,7 @@ pub async fn localize(
     .bind(&now)
     .execute(&mut *c)
     .await?;
-    let mut found =
-        localizations(c, space, taxonomy_uid, Some(locale), Some(term_uid)).await?;
+    let mut found = localizations(c, space, taxonomy_uid, Some(locale), Some(term_uid)).await?;
     Ok(found.pop().expect("just written"))
 }
 
