@@ -153,6 +153,7 @@ run_scenario() {
 
 [ $run_js = 1 ] && run_scenario js node "$HERE/js/scenario.mjs"
 [ $run_js = 1 ] && run_scenario js-taxonomies node "$HERE/js/taxonomies.mjs"
+[ $run_js = 1 ] && run_scenario js-taxonomy_publish node "$HERE/js/taxonomy_publish.mjs"
 [ $run_js = 1 ] && run_scenario js-extensions_assets node "$HERE/js/extensions_assets.mjs"
 [ $run_js = 1 ] && run_scenario js-import_merge node "$HERE/js/import_merge.mjs"
 [ $run_js = 1 ] && run_scenario js-bulk_jobs node "$HERE/js/bulk_jobs.mjs"

@@ -825,10 +825,17 @@ impl StackCtx {
             Principal::User {
                 user,
                 authtoken_hash,
+                browser_session,
             } => {
                 let generation = state.generation().current();
                 let now = Instant::now();
-                // Jobs act as a user without an authtoken: nothing to key a cached standing by.
+                // A standing is keyed by the credential's hash (the authtoken's, or the browser
+                // session's); jobs act as a user without either: nothing to key it by.
+                let authtoken_hash = if authtoken_hash.is_empty() {
+                    browser_session.as_ref().unwrap_or(authtoken_hash)
+                } else {
+                    authtoken_hash
+                };
                 let cacheable = !authtoken_hash.is_empty();
                 let cached = if cacheable {
                     state

@@ -285,7 +285,7 @@ pub fn query_parameter(name: &str) -> Option<(Value, &'static str)> {
             boolean,
             "Delete or move even what depends on it (see the operation).",
         ),
-        "format" => (string, "Export format (`json`)."),
+        "format" => (string, "Export format: `json` (default) or `csv`."),
         "depth" => (
             json!({"type": "integer", "minimum": 0, "maximum": 10}),
             "Levels of terms to return (0 or absent: all).",
@@ -367,6 +367,10 @@ fn header_parameter(name: &str) -> Value {
             "The organization: on create, may be left out when the user has only one; on list, only its stacks.",
         ),
         "branch" => (false, "The branch to act on (default `main`)."),
+        "api_version" => (
+            false,
+            "The API version the client asks for (the JavaScript client sends `3.2`); accepted, not required.",
+        ),
         _ => (false, ""),
     };
     json!({"name": name, "in": "header", "required": required, "description": description,

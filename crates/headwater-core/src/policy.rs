@@ -326,18 +326,18 @@ pub fn decide(subject: &Subject, action: &Action) -> Result<(), Denial> {
     }
 }
 
-/// Delivery tokens read published entries, assets and content models of the environments in
-/// their scope; nothing else.
+/// Delivery tokens read published entries, assets, taxonomies and content models of the
+/// environments in their scope; nothing else.
 fn decide_delivery(token: &DeliveryAccess, action: &Action) -> Result<(), Denial> {
     use Module::*;
     let readable = matches!(
         action.module,
-        Entries | Assets | ContentTypes | GlobalFields
+        Entries | Assets | ContentTypes | GlobalFields | Taxonomies
     );
     if action.op != Op::Read || !readable {
         return deny(
             "DT",
-            "A delivery token only reads published entries, assets and content types; use a management token or an authtoken for the Content Management API.",
+            "A delivery token only reads published entries, assets, taxonomies and content types; use a management token or an authtoken for the Content Management API.",
         );
     }
     if !token.environments.contains(&token.environment) {

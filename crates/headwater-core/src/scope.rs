@@ -6,8 +6,8 @@
 //!
 //! Headwater also reads two optional narrowings of an item (MT-18), which clients that send
 //! module-level scopes never set: `content_types` (an `entry` or `content_type` item then
-//! applies only to the named content types) and `environments` (an `entry` or `asset` item
-//! then publishes and unpublishes only to the named environments).
+//! applies only to the named content types) and `environments` (an `entry`, `asset` or
+//! `taxonomy` item then publishes and unpublishes only to the named environments).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,7 +58,7 @@ pub struct ScopeItem {
     /// MT-18: the content types an `entry` or `content_type` item is limited to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_types: Option<Vec<String>>,
-    /// MT-18: the environments (names) an `entry` or `asset` item may publish to.
+    /// MT-18: the environments (names) an `entry`, `asset` or `taxonomy` item may publish to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments: Option<Vec<String>>,
 }
@@ -215,10 +215,11 @@ impl TokenScope {
                 );
                 continue;
             }
-            if environments.is_some() && !matches!(module.as_str(), "entry" | "asset") {
+            if environments.is_some() && !matches!(module.as_str(), "entry" | "asset" | "taxonomy")
+            {
                 push(
                     &format!("{field}.environments"),
-                    "applies only to the entry and asset modules (rule MT-18).".into(),
+                    "applies only to the entry, asset and taxonomy modules (rule MT-18).".into(),
                 );
                 continue;
             }

@@ -48,6 +48,11 @@ const SOURCES: &[Source] = &[
     source!(14, "publish jobs", "0014_publish_jobs.sql"),
     source!(12, "organization administration", "0012_org_admin.sql"),
     source!(
+        17,
+        "taxonomy locales and publications",
+        "0017_taxonomy_locales_publications.sql"
+    ),
+    source!(
         18,
         "metadata publications",
         "0018_metadata_publications.sql"

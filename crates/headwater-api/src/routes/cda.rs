@@ -19,7 +19,7 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::query::{Cond, Op as QOp, Scalar};
 use headwater_store::repo::entries::{self, Entry, ListQuery};
 use headwater_store::repo::schemas::{self, Kind};
-use headwater_store::repo::{assets, locales, Conn};
+use headwater_store::repo::{assets, locales, taxonomies, Conn};
 use serde_json::{json, Value};
 
 pub fn router() -> Router<AppState> {
@@ -30,6 +30,11 @@ pub fn router() -> Router<AppState> {
         .route("/v3/content_types/{ct}/entries/{uid}", get(fetch_entry))
         .route("/v3/assets", get(list_assets))
         .route("/v3/assets/{uid}", get(fetch_asset))
+        .route("/v3/taxonomies", get(list_taxonomies))
+        .route("/v3/taxonomies/entries", get(taxonomy_entries))
+        .route("/v3/taxonomies/{uid}", get(fetch_taxonomy))
+        .route("/v3/taxonomies/{uid}/terms", get(list_terms))
+        .route("/v3/taxonomies/{uid}/terms/{term}", get(fetch_term))
 }
 
 async fn locale_of(c: &mut Conn, ctx: &DeliveryCtx, q: &Query) -> ApiResult<String> {
@@ -222,4 +227,202 @@ async fn fetch_asset(
     let mut all = published_assets(&state, &ctx, &q, &headers, Some(&uid)).await?;
     let a = all.pop().ok_or_else(|| ApiError::not_found("asset"))?;
     Ok(Json(json!({ "asset": a })))
+}
+
+/// The taxonomies published in the environment and locale: each the snapshot written when it
+/// was published (`{"taxonomy": {…}, "terms": […]}`).
+async fn published_taxonomies(
+    c: &mut Conn,
+    ctx: &DeliveryCtx,
+    q: &Query,
+    uid: Option<&str>,
+) -> ApiResult<Vec<Value>> {
+    let locale = locale_of(c, ctx, q).await?;
+    taxonomies::published(c, &ctx.space, &ctx.environment_uid, &locale, uid)
+        .await?
+        .into_iter()
+        .map(|p| {
+            serde_json::from_str::<Value>(&p.snapshot).map_err(|e| {
+                tracing::error!(taxonomy = %p.taxonomy_uid, error = %e, "unreadable taxonomy snapshot");
+                ApiError::internal()
+            })
+        })
+        .collect()
+}
+
+async fn published_taxonomy(
+    state: &AppState,
+    ctx: &DeliveryCtx,
+    q: &Query,
+    uid: &str,
+) -> ApiResult<Value> {
+    let mut c = state.db().reader().await?;
+    published_taxonomies(&mut c, ctx, q, Some(uid))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("taxonomy"))
+}
+
+async fn list_taxonomies(
+    State(state): State<AppState>,
+    ctx: DeliveryCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
+    let mut c = state.db().reader().await?;
+    let all = published_taxonomies(&mut c, &ctx, &q, None).await?;
+    let n = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(skip as usize)
+        .take(limit as usize)
+        .map(|mut s| s["taxonomy"].take())
+        .collect();
+    Ok(listed(
+        "taxonomies",
+        items,
+        q.flag("include_count").then_some(n),
+    ))
+}
+
+async fn fetch_taxonomy(
+    State(state): State<AppState>,
+    ctx: DeliveryCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let mut s = published_taxonomy(&state, &ctx, &q, &uid).await?;
+    Ok(Json(json!({ "taxonomy": s["taxonomy"].take() })))
+}
+
+/// The published terms, parents first, down to `depth` levels when given.
+async fn list_terms(
+    State(state): State<AppState>,
+    ctx: DeliveryCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let (skip, limit, _) = q.page()?;
+    let depth = match q.get("depth") {
+        None | Some("") => 0,
+        Some(_) => q.int("depth", 0, headwater_core::taxonomy::MAX_DEPTH)?,
+    };
+    let mut s = published_taxonomy(&state, &ctx, &q, &uid).await?;
+    let terms: Vec<Value> = match s["terms"].take() {
+        Value::Array(a) => a,
+        _ => Vec::new(),
+    };
+    let matching: Vec<Value> = terms
+        .into_iter()
+        .filter(|t| depth == 0 || t["depth"].as_i64().is_some_and(|d| d <= depth))
+        .collect();
+    let n = matching.len() as i64;
+    let items = matching
+        .into_iter()
+        .skip(skip as usize)
+        .take(limit as usize)
+        .collect();
+    Ok(listed("terms", items, q.flag("include_count").then_some(n)))
+}
+
+async fn fetch_term(
+    State(state): State<AppState>,
+    ctx: DeliveryCtx,
+    Path((uid, term)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let mut s = published_taxonomy(&state, &ctx, &q, &uid).await?;
+    let found = match s["terms"].take() {
+        Value::Array(a) => a.into_iter().find(|t| t["uid"] == term.as_str()),
+        _ => None,
+    };
+    let t = found.ok_or_else(|| ApiError::not_found("term"))?;
+    Ok(Json(json!({ "term": t })))
+}
+
+/// `GET /v3/taxonomies/entries?query={"taxonomies.<uid>": …}`: the published entries of every
+/// content type that match, newest first (or by `asc`/`desc`), each with its
+/// `_content_type_uid`.
+async fn taxonomy_entries(
+    State(state): State<AppState>,
+    ctx: DeliveryCtx,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Entries, Op::Read))?;
+    let mut p = ListParams::from_query(&q)?;
+    let mut c = state.db().reader().await?;
+    crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
+    let locale = locale_of(&mut c, &ctx, &q).await?;
+    let (skip, limit) = (p.skip, p.limit);
+    // Each content type's first skip + limit matches, merged and cut to the page.
+    let per_type = ListParams {
+        filter: p.filter.take(),
+        sort: p.sort,
+        skip: 0,
+        limit: skip + limit,
+    };
+    let (types, _) = schemas::list(&mut c, &ctx.space, Kind::ContentType, 0, i64::MAX).await?;
+    let mut found: Vec<Entry> = Vec::new();
+    let mut total = 0;
+    for t in &types {
+        let (items, n) = published(&mut c, &ctx, &t.uid, &locale, &per_type).await?;
+        total += n;
+        found.extend(items);
+    }
+    if q.flag("count") {
+        return Ok(Json(json!({ "entries": total })));
+    }
+    match per_type.sort {
+        Some((field, asc)) => found.sort_by(|a, b| {
+            let key = |e: &Entry| {
+                entry_json(e, None)
+                    .get(field)
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            let o = compare_values(&key(a), &key(b));
+            if asc {
+                o
+            } else {
+                o.reverse()
+            }
+        }),
+        None => found.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.uid.cmp(&b.uid))),
+    }
+    let (only, except) = (q.all("only[BASE][]"), q.all("except[BASE][]"));
+    let out = found
+        .iter()
+        .skip(skip as usize)
+        .take(limit as usize)
+        .map(|e| {
+            let mut v = delivered(&ctx, e);
+            v["_content_type_uid"] = json!(e.content_type_uid);
+            project(&mut v, &only, &except);
+            v
+        })
+        .collect();
+    Ok(listed(
+        "entries",
+        out,
+        q.flag("include_count").then_some(total),
+    ))
+}
+
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::String(x), Value::String(y)) => x.cmp(y),
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Less,
+        (_, Value::Null) => Ordering::Greater,
+        _ => a.to_string().cmp(&b.to_string()),
+    }
 }

@@ -15,8 +15,8 @@ use axum::Json;
 use headwater_core::content::is_schema_uid;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::taxonomy::{Tree, MAX_DEPTH};
-use headwater_store::repo::taxonomies::{self as repo, Taxonomy, Term};
-use headwater_store::repo::{audit, schemas, Actor, Conn};
+use headwater_store::repo::taxonomies::{self as repo, Localization, Taxonomy, Term};
+use headwater_store::repo::{audit, locales, schemas, Actor, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -66,6 +66,11 @@ type Names = HashMap<String, (String, Option<String>)>;
 /// What the `include_*` parameters add to each term: `children_count`,
 /// `referenced_entries_count`, `ancestors` (the taxonomy, then the terms above, root first).
 struct Extras {
+    /// The locale each term is rendered in: the asked locale where it is localized there, the
+    /// master locale elsewhere (its names already applied by [`Loc::terms`]).
+    locale: String,
+    master_locale: String,
+    localized: std::collections::HashSet<String>,
     children: Option<HashMap<String, i64>>,
     entries: Option<HashMap<String, i64>>,
     ancestors: Option<(Taxonomy, Names)>,
@@ -78,6 +83,7 @@ impl Extras {
         tax: &Taxonomy,
         all: &[Term],
         q: &Query,
+        loc: &Loc,
     ) -> ApiResult<Extras> {
         let children = q.flag("include_children_count").then(|| {
             let mut m: HashMap<String, i64> = HashMap::new();
@@ -107,6 +113,9 @@ impl Extras {
             )
         });
         Ok(Extras {
+            locale: loc.locale.clone(),
+            master_locale: loc.master_locale.clone(),
+            localized: loc.names.keys().cloned().collect(),
             children,
             entries,
             ancestors,
@@ -115,6 +124,11 @@ impl Extras {
 
     fn render(&self, t: &Term) -> Value {
         let mut v = term_json(t);
+        v["locale"] = if self.locale == self.master_locale || self.localized.contains(&t.uid) {
+            json!(self.locale)
+        } else {
+            json!(self.master_locale)
+        };
         if let Some(m) = &self.children {
             v["children_count"] = json!(m.get(&t.uid).copied().unwrap_or(0));
         }
@@ -137,6 +151,83 @@ impl Extras {
             v["ancestors"] = Value::Array(chain);
         }
         v
+    }
+}
+
+/// The locale a read or write names (`?locale=`, the master locale without it), checked
+/// against the branch's locales.
+async fn locale_param(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
+    match q.get("locale").filter(|l| !l.is_empty()) {
+        None => Ok(ctx.stack.master_locale.clone()),
+        Some(code) => {
+            let code = code.to_lowercase();
+            if locales::by_code(c, &ctx.space, &code).await?.is_none() {
+                return Err(ApiError::invalid(
+                    "locale",
+                    format!("'{code}' is not a locale of this stack."),
+                ));
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// A taxonomy's localized names in one locale: an item without a localization there keeps
+/// its master-locale values (the fallback).
+struct Loc {
+    locale: String,
+    master_locale: String,
+    /// By term uid; `""` is the taxonomy itself.
+    names: HashMap<String, Localization>,
+}
+
+impl Loc {
+    async fn load(c: &mut Conn, ctx: &StackCtx, tax: &str, locale: &str) -> ApiResult<Loc> {
+        let names = if locale == ctx.stack.master_locale {
+            HashMap::new()
+        } else {
+            repo::localizations(c, &ctx.space, tax, Some(locale), None)
+                .await?
+                .into_iter()
+                .map(|l| (l.term_uid.clone(), l))
+                .collect()
+        };
+        Ok(Loc {
+            locale: locale.to_string(),
+            master_locale: ctx.stack.master_locale.clone(),
+            names,
+        })
+    }
+
+    async fn from_query(c: &mut Conn, ctx: &StackCtx, tax: &str, q: &Query) -> ApiResult<Loc> {
+        let locale = locale_param(c, ctx, q).await?;
+        Loc::load(c, ctx, tax, &locale).await
+    }
+
+    /// The taxonomy in this locale, with the locale its values come from.
+    fn taxonomy(&self, t: &Taxonomy) -> Value {
+        let mut t = t.clone();
+        let locale = match self.names.get("") {
+            Some(l) => {
+                t.name = l.name.clone();
+                t.description = l.description.clone();
+                &self.locale
+            }
+            None if self.locale == self.master_locale => &self.locale,
+            None => &self.master_locale,
+        };
+        let mut v = taxonomy_json(&t);
+        v["locale"] = json!(locale);
+        v
+    }
+
+    /// Applies the localized names to the terms.
+    fn terms(&self, all: &mut [Term]) {
+        for t in all {
+            if let Some(l) = self.names.get(&t.uid) {
+                t.name = l.name.clone();
+            }
+        }
     }
 }
 
@@ -197,7 +288,12 @@ pub async fn list(
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
     let (skip, limit, _) = q.page()?;
     let mut c = state.db().reader().await?;
-    let all = repo::list(&mut c, &ctx.space).await?;
+    let locale = locale_param(&mut c, &ctx, &q).await?;
+    let mut all = Vec::new();
+    for t in repo::list(&mut c, &ctx.space).await? {
+        let v = Loc::load(&mut c, &ctx, &t.uid, &locale).await?.taxonomy(&t);
+        all.push((t, v));
+    }
     let counts: HashMap<String, i64> = if q.flag("include_terms_count") {
         repo::term_counts(&mut c, &ctx.space)
             .await?
@@ -210,12 +306,13 @@ pub async fn list(
         .get("typeahead")
         .or(q.get("search"))
         .map(str::to_lowercase);
-    let matching: Vec<&Taxonomy> = all
+    let matching: Vec<&(Taxonomy, Value)> = all
         .iter()
-        .filter(|t| {
-            typeahead.as_ref().is_none_or(|s| {
-                t.name.to_lowercase().contains(s) || t.uid.to_lowercase().contains(s)
-            })
+        .filter(|(t, v)| {
+            let name = v["name"].as_str().unwrap_or(&t.name).to_lowercase();
+            typeahead
+                .as_ref()
+                .is_none_or(|s| name.contains(s) || t.uid.to_lowercase().contains(s))
         })
         .collect();
     let n = matching.len() as i64;
@@ -225,7 +322,7 @@ pub async fn list(
         .skip(skip as usize)
         .take(limit as usize)
     {
-        let mut v = taxonomy_json(t);
+        let (t, mut v) = (&t.0, t.1.clone());
         if q.flag("include_terms_count") {
             v["terms_count"] = json!(counts.get(&t.uid).copied().unwrap_or(0));
         }
@@ -251,7 +348,10 @@ pub async fn fetch(
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
     let mut c = state.db().reader().await?;
     let t = taxonomy_of(&mut c, &ctx, &uid).await?;
-    let mut v = taxonomy_json(&t);
+    let mut v = Loc::from_query(&mut c, &ctx, &uid, &q).await?.taxonomy(&t);
+    if q.flag("include_publish_details") {
+        v["publish_details"] = publish_details(&mut c, &ctx, &uid).await?;
+    }
     if q.flag("include_terms_count") {
         v["terms_count"] = json!(repo::terms(&mut c, &ctx.space, &uid).await?.len());
     }
@@ -312,9 +412,15 @@ pub async fn update(
     State(state): State<AppState>,
     ctx: StackCtx,
     Path(uid): Path<String>,
+    q: Query,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
+    if q.get("locale")
+        .is_some_and(|l| !l.is_empty() && !l.eq_ignore_ascii_case(&ctx.stack.master_locale))
+    {
+        return localize_taxonomy(&state, &ctx, &uid, &q, &body, false).await;
+    }
     let map = body.wrapped("taxonomy")?;
     let f = Fields::new(map, "taxonomy");
     let actor = ctx.actor();
@@ -400,44 +506,125 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `{"taxonomy": {uid, name, description}, "terms": [{uid, name, parent_uid, order}]}`, terms
-/// parents first, siblings in order.
+/// `{"taxonomy": {uid, name, description, locale}, "terms": [{uid, name, parent_uid, order,
+/// locale}]}`, terms parents first, siblings in order, in `locale` (the master locale's values
+/// where not localized). `format=csv` answers the same as the CSV file Contentstack's tools
+/// read: a header, the taxonomy's row, then one row per term with its name, uid and locale in
+/// the columns of its level.
 pub async fn export(
     State(state): State<AppState>,
     ctx: StackCtx,
     Path(uid): Path<String>,
     q: Query,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
-    if let Some(f) = q.get("format").filter(|f| *f != "json") {
-        return Err(ApiError::invalid(
-            "format",
-            format!("'{f}' is not built: taxonomies export as json."),
-        ));
-    }
+    let csv = match q.get("format") {
+        None | Some("") | Some("json") => false,
+        Some("csv") => true,
+        Some(f) => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("'{f}' is not a taxonomy export format: json or csv."),
+            ))
+        }
+    };
     let mut c = state.db().reader().await?;
     let t = taxonomy_of(&mut c, &ctx, &uid).await?;
-    let terms = repo::terms(&mut c, &ctx.space, &uid).await?;
+    let loc = Loc::from_query(&mut c, &ctx, &uid, &q).await?;
+    let mut terms = repo::terms(&mut c, &ctx.space, &uid).await?;
+    loc.terms(&mut terms);
     let tree_pairs = pairs(&terms);
     let tree = Tree::new(&tree_pairs);
     let by_uid: HashMap<&str, &Term> = terms.iter().map(|t| (t.uid.as_str(), t)).collect();
-    let mut ordered: Vec<Value> = Vec::new();
+    let mut ordered: Vec<&Term> = Vec::new();
     for root in terms.iter().filter(|t| t.parent_uid.is_none()) {
         for uid in std::iter::once(root.uid.as_str()).chain(
             tree.descendants(&root.uid, None)
                 .into_iter()
                 .map(|(u, _)| u),
         ) {
-            let t = by_uid[uid];
-            ordered.push(
-                json!({"uid": t.uid, "name": t.name, "parent_uid": t.parent_uid, "order": t.order}),
-            );
+            ordered.push(by_uid[uid]);
         }
     }
+    let term_locale = |uid: &str| -> String {
+        if loc.names.contains_key(uid) {
+            loc.locale.clone()
+        } else {
+            loc.master_locale.clone()
+        }
+    };
+    let tax = loc.taxonomy(&t);
+    if csv {
+        let mut header = vec![
+            "Taxonomy Name".to_string(),
+            "Taxonomy Uid".into(),
+            "Taxonomy Description".into(),
+            "Taxonomy Locale".into(),
+        ];
+        for level in 1..=MAX_DEPTH {
+            for what in ["Name", "Uid", "Locale"] {
+                header.push(format!("Level {level} Term {what}"));
+            }
+        }
+        let width = header.len();
+        let mut rows = vec![header];
+        let mut first = vec![String::new(); width];
+        for (i, key) in ["name", "uid", "description", "locale"].iter().enumerate() {
+            first[i] = tax[*key].as_str().unwrap_or_default().to_string();
+        }
+        rows.push(first);
+        for term in &ordered {
+            let mut row = vec![String::new(); width];
+            let at = 4 + 3 * (term.depth.clamp(1, MAX_DEPTH) as usize - 1);
+            row[at] = term.name.clone();
+            row[at + 1] = term.uid.clone();
+            row[at + 2] = term_locale(&term.uid);
+            rows.push(row);
+        }
+        let mut text = String::new();
+        for row in rows {
+            let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
+            text.push_str(&cells.join(","));
+            text.push_str("\r\n");
+        }
+        return Ok((
+            [
+                (
+                    axum::http::header::CONTENT_TYPE,
+                    "text/csv; charset=utf-8".to_string(),
+                ),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{uid}.csv\""),
+                ),
+            ],
+            text,
+        )
+            .into_response());
+    }
+    let ordered: Vec<Value> = ordered
+        .iter()
+        .map(|t| {
+            json!({"uid": t.uid, "name": t.name, "parent_uid": t.parent_uid, "order": t.order,
+                   "locale": term_locale(&t.uid)})
+        })
+        .collect();
     Ok(Json(json!({
-        "taxonomy": {"uid": t.uid, "name": t.name, "description": t.description},
+        "taxonomy": {"uid": t.uid, "name": tax["name"], "description": tax["description"],
+                     "locale": tax["locale"]},
         "terms": ordered,
-    })))
+    }))
+    .into_response())
+}
+
+/// One CSV cell: quoted when it holds a comma, a quote or a line break (quotes doubled).
+fn csv_cell(c: &str) -> String {
+    if c.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", c.replace('"', "\"\""))
+    } else {
+        c.to_string()
+    }
 }
 
 /// Creates a taxonomy with its terms from an exported file (multipart field `taxonomy`).
@@ -604,7 +791,9 @@ pub async fn list_terms(
         return Ok(listed("terms", items, q.flag("include_count").then_some(n)));
     }
     let t = taxonomy_of(&mut c, &ctx, &tax).await?;
-    let all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    let loc = Loc::from_query(&mut c, &ctx, &tax, &q).await?;
+    let mut all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    loc.terms(&mut all);
     let depth = match q.get("depth") {
         None | Some("") => None,
         Some(_) => Some(q.int("depth", 0, MAX_DEPTH)?),
@@ -628,7 +817,7 @@ pub async fn list_terms(
             })
         })
         .collect();
-    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q).await?;
+    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q, &loc).await?;
     let n = matching.len() as i64;
     let items = matching
         .into_iter()
@@ -648,9 +837,12 @@ pub async fn fetch_term(
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
     let mut c = state.db().reader().await?;
     let t = taxonomy_of(&mut c, &ctx, &tax).await?;
-    let term = term_of(&mut c, &ctx, &tax, &uid).await?;
-    let all = repo::terms(&mut c, &ctx.space, &tax).await?;
-    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q).await?;
+    let loc = Loc::from_query(&mut c, &ctx, &tax, &q).await?;
+    let mut term = term_of(&mut c, &ctx, &tax, &uid).await?;
+    loc.terms(std::slice::from_mut(&mut term));
+    let mut all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    loc.terms(&mut all);
+    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q, &loc).await?;
     Ok(Json(json!({ "term": extras.render(&term) })))
 }
 
@@ -728,9 +920,15 @@ pub async fn update_term(
     State(state): State<AppState>,
     ctx: StackCtx,
     Path((tax, uid)): Path<(String, String)>,
+    q: Query,
     body: JsonBody,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
+    if q.get("locale")
+        .is_some_and(|l| !l.is_empty() && !l.eq_ignore_ascii_case(&ctx.stack.master_locale))
+    {
+        return localize_term_in(&state, &ctx, &tax, &uid, &q, &body, false).await;
+    }
     let map = body.wrapped("term")?;
     let f = Fields::new(map, "term");
     let actor = ctx.actor();
@@ -913,11 +1111,13 @@ pub async fn ancestors(
     let mut c = state.db().reader().await?;
     let t = taxonomy_of(&mut c, &ctx, &tax).await?;
     term_of(&mut c, &ctx, &tax, &uid).await?;
-    let all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    let loc = Loc::from_query(&mut c, &ctx, &tax, &q).await?;
+    let mut all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    loc.terms(&mut all);
     let tree_pairs = pairs(&all);
     let tree = Tree::new(&tree_pairs);
     let by_uid: HashMap<&str, &Term> = all.iter().map(|t| (t.uid.as_str(), t)).collect();
-    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q).await?;
+    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q, &loc).await?;
     let items: Vec<Value> = tree
         .ancestors(&uid)
         .into_iter()
@@ -944,11 +1144,13 @@ pub async fn descendants(
     let mut c = state.db().reader().await?;
     let t = taxonomy_of(&mut c, &ctx, &tax).await?;
     term_of(&mut c, &ctx, &tax, &uid).await?;
-    let all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    let loc = Loc::from_query(&mut c, &ctx, &tax, &q).await?;
+    let mut all = repo::terms(&mut c, &ctx.space, &tax).await?;
+    loc.terms(&mut all);
     let tree_pairs = pairs(&all);
     let tree = Tree::new(&tree_pairs);
     let by_uid: HashMap<&str, &Term> = all.iter().map(|t| (t.uid.as_str(), t)).collect();
-    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q).await?;
+    let extras = Extras::load(&mut c, &ctx.space, &t, &all, &q, &loc).await?;
     let found = tree.descendants(&uid, depth);
     let n = found.len() as i64;
     let items: Vec<Value> = found
@@ -958,4 +1160,461 @@ pub async fn descendants(
         .map(|(u, _)| extras.render(by_uid[u]))
         .collect();
     Ok(listed("terms", items, q.flag("include_count").then_some(n)))
+}
+
+// ---- localization ----
+
+fn locale_required(q: &Query, what: &str) -> ApiResult<()> {
+    if q.get("locale").is_none_or(str::is_empty) {
+        return Err(ApiError::invalid(
+            "locale",
+            format!("is required: the locale to localize the {what} in."),
+        ));
+    }
+    Ok(())
+}
+
+/// `POST /v3/taxonomies/{uid}?locale=`: the taxonomy's name and description in a locale
+/// (`{"taxonomy": {"name", "description"}}`). In the master locale it is an update.
+pub async fn localize(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
+    locale_required(&q, "taxonomy")?;
+    localize_taxonomy(&state, &ctx, &uid, &q, &body, true).await
+}
+
+async fn localize_taxonomy(
+    state: &AppState,
+    ctx: &StackCtx,
+    uid: &str,
+    q: &Query,
+    body: &JsonBody,
+    create: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let map = body.wrapped("taxonomy")?;
+    let f = Fields::new(map, "taxonomy");
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let locale = locale_param(&mut tx, ctx, q).await?;
+    let cur = taxonomy_of(&mut tx, ctx, uid).await?;
+    if f.opt_str("uid")?.is_some_and(|u| u != cur.uid) {
+        return Err(ApiError::invalid("taxonomy.uid", "cannot be changed."));
+    }
+    if locale == ctx.stack.master_locale {
+        let name = name_field(&f, "taxonomy", Some(&cur.name))?;
+        let description = f
+            .opt_str("description")?
+            .unwrap_or(&cur.description)
+            .to_string();
+        let t = repo::update(&mut tx, &ctx.space, uid, &name, &description, &actor)
+            .await?
+            .ok_or_else(|| ApiError::not_found("taxonomy"))?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("update", "taxonomy", &t.uid, &t.name),
+        )
+        .await?;
+    } else {
+        let prev = repo::localizations(&mut tx, &ctx.space, uid, Some(&locale), Some(""))
+            .await?
+            .pop();
+        let fallback = match &prev {
+            Some(l) => Some(l.name.as_str()),
+            None if create => None,
+            None => Some(cur.name.as_str()),
+        };
+        let name = name_field(&f, "taxonomy", fallback)?;
+        let description = match f.opt_str("description")? {
+            Some(d) => d.to_string(),
+            None => prev
+                .as_ref()
+                .map(|l| l.description.clone())
+                .unwrap_or_else(|| cur.description.clone()),
+        };
+        repo::localize(
+            &mut tx,
+            &ctx.space,
+            uid,
+            "",
+            &locale,
+            &name,
+            &description,
+            &actor,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("localize", "taxonomy", uid, &format!("{name} ({locale})")),
+        )
+        .await?;
+    }
+    let t = taxonomy_of(&mut tx, ctx, uid).await?;
+    let v = Loc::load(&mut tx, ctx, uid, &locale).await?.taxonomy(&t);
+    tx.commit().await?;
+    Ok(if create {
+        created("Taxonomy localized successfully.", "taxonomy", v)
+    } else {
+        updated("Taxonomy updated successfully.", "taxonomy", v)
+    })
+}
+
+/// `POST /v3/taxonomies/{tax}/terms/{uid}?locale=`: the term's name in a locale
+/// (`{"term": {"name"}}`). In the master locale it is a rename.
+pub async fn localize_term(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path((tax, uid)): Path<(String, String)>,
+    q: Query,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Update))?;
+    locale_required(&q, "term")?;
+    localize_term_in(&state, &ctx, &tax, &uid, &q, &body, true).await
+}
+
+async fn localize_term_in(
+    state: &AppState,
+    ctx: &StackCtx,
+    tax: &str,
+    uid: &str,
+    q: &Query,
+    body: &JsonBody,
+    create: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let map = body.wrapped("term")?;
+    let f = Fields::new(map, "term");
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let locale = locale_param(&mut tx, ctx, q).await?;
+    taxonomy_of(&mut tx, ctx, tax).await?;
+    let cur = term_of(&mut tx, ctx, tax, uid).await?;
+    if f.opt_str("uid")?.is_some_and(|u| u != cur.uid) {
+        return Err(ApiError::invalid("term.uid", "cannot be changed."));
+    }
+    if map.contains_key("parent_uid")
+        && f.opt_str("parent_uid")?.filter(|p| !p.is_empty()) != cur.parent_uid.as_deref()
+    {
+        return Err(ApiError::invalid(
+            "term.parent_uid",
+            "changes through PUT /v3/taxonomies/{uid}/terms/{term}/move.",
+        ));
+    }
+    if locale == ctx.stack.master_locale {
+        let name = name_field(&f, "term", Some(&cur.name))?;
+        let term = repo::rename_term(&mut tx, &ctx.space, tax, uid, &name, &actor)
+            .await?
+            .ok_or_else(|| ApiError::not_found("term"))?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("update", "term", &term.uid, &term.name),
+        )
+        .await?;
+    } else {
+        let prev = repo::localizations(&mut tx, &ctx.space, tax, Some(&locale), Some(uid))
+            .await?
+            .pop();
+        let fallback = match &prev {
+            Some(l) => Some(l.name.as_str()),
+            None if create => None,
+            None => Some(cur.name.as_str()),
+        };
+        let name = name_field(&f, "term", fallback)?;
+        repo::localize(&mut tx, &ctx.space, tax, uid, &locale, &name, "", &actor).await?;
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit("localize", "term", uid, &format!("{name} ({locale})")),
+        )
+        .await?;
+    }
+    let loc = Loc::load(&mut tx, ctx, tax, &locale).await?;
+    let mut term = term_of(&mut tx, ctx, tax, uid).await?;
+    loc.terms(std::slice::from_mut(&mut term));
+    let mut v = term_json(&term);
+    v["locale"] = json!(
+        if loc.locale == loc.master_locale || loc.names.contains_key(uid) {
+            &loc.locale
+        } else {
+            &loc.master_locale
+        }
+    );
+    tx.commit().await?;
+    Ok(if create {
+        created("Term localized successfully.", "term", v)
+    } else {
+        updated("Term updated successfully.", "term", v)
+    })
+}
+
+/// `GET /v3/taxonomies/{uid}/locales`: the taxonomy in the master locale and in every locale
+/// it is localized in.
+pub async fn locales(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path(uid): Path<String>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    let t = taxonomy_of(&mut c, &ctx, &uid).await?;
+    let mut items = vec![Loc::load(&mut c, &ctx, &uid, &ctx.stack.master_locale)
+        .await?
+        .taxonomy(&t)];
+    for l in repo::localizations(&mut c, &ctx.space, &uid, None, Some("")).await? {
+        let loc = Loc {
+            locale: l.locale.clone(),
+            master_locale: ctx.stack.master_locale.clone(),
+            names: HashMap::from([(String::new(), l)]),
+        };
+        items.push(loc.taxonomy(&t));
+    }
+    let n = items.len() as i64;
+    Ok(listed(
+        "taxonomies",
+        items,
+        q.flag("include_count").then_some(n),
+    ))
+}
+
+/// `GET /v3/taxonomies/{tax}/terms/{uid}/locales`: the term in the master locale and in every
+/// locale it is localized in.
+pub async fn term_locales(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    Path((tax, uid)): Path<(String, String)>,
+    q: Query,
+) -> ApiResult<Json<Value>> {
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Read))?;
+    let mut c = state.db().reader().await?;
+    taxonomy_of(&mut c, &ctx, &tax).await?;
+    let term = term_of(&mut c, &ctx, &tax, &uid).await?;
+    let mut v = term_json(&term);
+    v["locale"] = json!(ctx.stack.master_locale);
+    let mut items = vec![v];
+    for l in repo::localizations(&mut c, &ctx.space, &tax, None, Some(&uid)).await? {
+        let mut t = term.clone();
+        t.name = l.name.clone();
+        let mut v = term_json(&t);
+        v["locale"] = json!(l.locale);
+        items.push(v);
+    }
+    let n = items.len() as i64;
+    Ok(listed("terms", items, q.flag("include_count").then_some(n)))
+}
+
+// ---- publishing ----
+
+/// A taxonomy as published in one locale: the taxonomy and all its terms (parents first,
+/// siblings in order) with their names in that locale, or the master locale's where they are
+/// not localized.
+async fn snapshot(c: &mut Conn, ctx: &StackCtx, t: &Taxonomy, locale: &str) -> ApiResult<Value> {
+    let loc = Loc::load(c, ctx, &t.uid, locale).await?;
+    let mut all = repo::terms(c, &ctx.space, &t.uid).await?;
+    loc.terms(&mut all);
+    let tree_pairs = pairs(&all);
+    let tree = Tree::new(&tree_pairs);
+    let by_uid: HashMap<&str, &Term> = all.iter().map(|t| (t.uid.as_str(), t)).collect();
+    let mut terms = Vec::new();
+    for root in all.iter().filter(|t| t.parent_uid.is_none()) {
+        for u in std::iter::once(root.uid.as_str()).chain(
+            tree.descendants(&root.uid, None)
+                .into_iter()
+                .map(|(u, _)| u),
+        ) {
+            let term = by_uid[u];
+            let mut v = term_json(term);
+            v["locale"] = json!(if loc.names.contains_key(u) {
+                locale
+            } else {
+                ctx.stack.master_locale.as_str()
+            });
+            terms.push(v);
+        }
+    }
+    Ok(json!({"taxonomy": loc.taxonomy(t), "terms": terms}))
+}
+
+fn string_list(body: &JsonBody, key: &str) -> ApiResult<Vec<String>> {
+    match body.0.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .ok_or_else(|| ApiError::invalid(&format!("{key}[{i}]"), "must be a string."))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::invalid(key, "must be an array of strings.")),
+    }
+}
+
+/// `POST /v3/taxonomies/publish` `{"locales", "environments", "items": [{"uid", "term_uid"}]}`:
+/// each named taxonomy goes live with all its terms in every locale on every environment (an
+/// item's `term_uid` must name one of its terms; the whole taxonomy is published).
+pub async fn publish(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_or_unpublish(&state, &ctx, &body, true).await
+}
+
+/// `POST /v3/taxonomies/unpublish`, the same body: the taxonomies come down from those
+/// locales and environments.
+pub async fn unpublish(
+    State(state): State<AppState>,
+    ctx: StackCtx,
+    body: JsonBody,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    publish_or_unpublish(&state, &ctx, &body, false).await
+}
+
+async fn publish_or_unpublish(
+    state: &AppState,
+    ctx: &StackCtx,
+    body: &JsonBody,
+    publish: bool,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    // Refused before the body is read when the scope cannot publish taxonomies anywhere;
+    // decided again with the environments (MT-18).
+    ctx.authorize_publish_somewhere(Action::new(Module::Taxonomies, Op::Publish))?;
+    let env_names = string_list(body, "environments")?;
+    if env_names.is_empty() {
+        return Err(ApiError::invalid(
+            "environments",
+            "is required: a non-empty array of environment names.",
+        ));
+    }
+    ctx.authorize(&Action::new(Module::Taxonomies, Op::Publish).to_environments(&env_names))?;
+    let mut codes: Vec<String> = string_list(body, "locales")?
+        .into_iter()
+        .map(|c| c.to_lowercase())
+        .collect();
+    if codes.is_empty() {
+        codes.push(ctx.stack.master_locale.clone());
+    }
+    codes.dedup();
+    let items = match body.0.get("items") {
+        Some(Value::Array(a)) if !a.is_empty() => a,
+        _ => {
+            return Err(ApiError::invalid(
+                "items",
+                "is required: a non-empty array of {\"uid\", \"term_uid\"}.",
+            ))
+        }
+    };
+    let actor = ctx.actor();
+    let mut tx = state.db().begin().await?;
+    let mut plan = crate::publish::Plan::new(&mut tx, ctx, crate::publish::Gate::Approved).await?;
+    plan.locales(&mut tx, ctx, &codes, |i| format!("locales[{i}]"))
+        .await?;
+    let envs = plan
+        .environments(&mut tx, ctx, &env_names, |i| format!("environments[{i}]"))
+        .await?;
+    let mut taxonomies: Vec<Taxonomy> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let Some(map) = item.as_object() else {
+            plan.add(&format!("items[{i}]"), "must be an object.");
+            continue;
+        };
+        let Some(uid) = map.get("uid").and_then(Value::as_str) else {
+            plan.add(&format!("items[{i}].uid"), "is required.");
+            continue;
+        };
+        let Some(t) = repo::get(&mut tx, &ctx.space, uid).await? else {
+            plan.add(
+                &format!("items[{i}].uid"),
+                format!("'{uid}' is not a taxonomy of this branch."),
+            );
+            continue;
+        };
+        match map.get("term_uid") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(term)) => {
+                if repo::term(&mut tx, &ctx.space, uid, term).await?.is_none() {
+                    plan.add(
+                        &format!("items[{i}].term_uid"),
+                        format!("'{term}' is not a term of the taxonomy '{uid}'."),
+                    );
+                }
+            }
+            Some(_) => plan.add(&format!("items[{i}].term_uid"), "must be a string."),
+        }
+        if !taxonomies.iter().any(|x| x.uid == t.uid) {
+            taxonomies.push(t);
+        }
+    }
+    if let Some(e) = plan.refusal() {
+        return Err(e);
+    }
+    for t in &taxonomies {
+        for code in &codes {
+            let snap = if publish {
+                Some(snapshot(&mut tx, ctx, t, code).await?.to_string())
+            } else {
+                None
+            };
+            for env in &envs {
+                match &snap {
+                    Some(text) => {
+                        repo::publish(&mut tx, &ctx.space, &t.uid, code, &env.uid, text, &actor)
+                            .await?
+                    }
+                    None => {
+                        repo::unpublish(&mut tx, &ctx.space, &t.uid, code, &env.uid).await?;
+                    }
+                }
+            }
+        }
+        audit::record(
+            &mut tx,
+            &actor,
+            ctx.audit(
+                if publish { "publish" } else { "unpublish" },
+                "taxonomy",
+                &t.uid,
+                &t.name,
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "notice": if publish {
+                "The taxonomies have been published."
+            } else {
+                "The taxonomies have been unpublished."
+            },
+            "job_id": headwater_core::ids::new_uid(),
+        })),
+    ))
+}
+
+/// Where a taxonomy is published (a fetch's `include_publish_details=true`).
+async fn publish_details(c: &mut Conn, ctx: &StackCtx, uid: &str) -> ApiResult<Value> {
+    let mut out = Vec::new();
+    for p in repo::publications_of(c, &ctx.space, uid).await? {
+        let name = crate::publish::env_name(c, ctx, &p.environment_uid).await?;
+        out.push(json!({
+            "environment": p.environment_uid,
+            "environment_name": name,
+            "locale": p.locale,
+            "user": p.published_by,
+            "time": p.published_at,
+        }));
+    }
+    Ok(Value::Array(out))
 }

@@ -32,6 +32,7 @@ mod security_content;
 mod security_login;
 mod sso;
 mod taxonomies;
+mod taxonomy_publish;
 mod tls;
 mod web_app;
 mod webhooks;

@@ -210,7 +210,10 @@ fn meaningful(module: Module, op: Op) -> bool {
         Op::Share | Op::Unshare => matches!(module, Module::StackUsers | Module::Organization),
         Op::Transfer => matches!(module, Module::Stack | Module::Organization),
         Op::Decide => module == Module::PublishRequests,
-        Op::Publish => matches!(module, Module::Entries | Module::Assets | Module::Releases),
+        Op::Publish => matches!(
+            module,
+            Module::Entries | Module::Assets | Module::Releases | Module::Taxonomies
+        ),
         _ => {
             !matches!(module, Module::PublishRequests | Module::StackUsers)
                 || (module == Module::StackUsers && op == Op::Read)

@@ -161,6 +161,11 @@ const COPIES: &[(&str, &str)] = &[
          created_at, updated_at",
     ),
     (
+        "taxonomy_localizations",
+        "taxonomy_uid, term_uid, locale, name, description, created_by, updated_by, created_at, \
+         updated_at",
+    ),
+    (
         "extensions",
         "uid, title, type, body, version, created_by, updated_by, created_at, updated_at",
     ),

@@ -137,8 +137,10 @@ pub async fn list(c: &mut Conn, space: &str) -> Result<Vec<Taxonomy>> {
     rows.iter().map(tax_from_row).collect()
 }
 
-/// Deletes a taxonomy with all its terms.
+/// Deletes a taxonomy with all its terms, their localizations and its publications.
 pub async fn delete(c: &mut Conn, space: &str, uid: &str) -> Result<bool> {
+    delete_localizations(c, space, uid, None).await?;
+    delete_publications(c, space, uid).await?;
     sqlx::query("DELETE FROM taxonomy_terms WHERE stack_uid = $1 AND taxonomy_uid = $2")
         .bind(space)
         .bind(uid)
@@ -417,6 +419,9 @@ pub async fn delete_terms(
     below: &[String],
 ) -> Result<()> {
     let tax = current.taxonomy_uid.as_str();
+    let mut gone = below.to_vec();
+    gone.push(current.uid.clone());
+    delete_localizations(c, space, tax, Some(&gone)).await?;
     for uid in below.iter().chain(std::iter::once(&current.uid)) {
         sqlx::query(
             "DELETE FROM taxonomy_terms WHERE stack_uid = $1 AND taxonomy_uid = $2 AND uid = $3",
@@ -473,4 +478,249 @@ pub async fn entries_per_term(
     rows.iter()
         .map(|r| Ok((s(r, "term_uid")?, i(r, "n")?)))
         .collect()
+}
+
+/// A taxonomy's (`term_uid` empty) or a term's name in a locale other than the master locale.
+#[derive(Clone, Debug)]
+pub struct Localization {
+    pub taxonomy_uid: String,
+    pub term_uid: String,
+    pub locale: String,
+    pub name: String,
+    pub description: String,
+    pub created_by: String,
+    pub updated_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const LOC_COLS: &str = "taxonomy_uid, term_uid, locale, name, description, created_by, \
+                        updated_by, created_at, updated_at";
+
+fn loc_from_row(r: &AnyRow) -> Result<Localization> {
+    Ok(Localization {
+        taxonomy_uid: s(r, "taxonomy_uid")?,
+        term_uid: s(r, "term_uid")?,
+        locale: s(r, "locale")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        created_by: s(r, "created_by")?,
+        updated_by: s(r, "updated_by")?,
+        created_at: s(r, "created_at")?,
+        updated_at: s(r, "updated_at")?,
+    })
+}
+
+/// The localizations of a taxonomy and its terms: all of them, or only those in `locale`, or
+/// only those of one item (`term_uid` `""` for the taxonomy itself); by item, then locale.
+pub async fn localizations(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    locale: Option<&str>,
+    term_uid: Option<&str>,
+) -> Result<Vec<Localization>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {LOC_COLS} FROM taxonomy_localizations WHERE stack_uid = $1 AND taxonomy_uid = $2 \
+         AND ($3 = '' OR locale = $3) AND ($4 = '*' OR term_uid = $4) ORDER BY term_uid, locale"
+    ))
+    .bind(space)
+    .bind(taxonomy_uid)
+    .bind(locale.unwrap_or(""))
+    .bind(term_uid.unwrap_or("*"))
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(loc_from_row).collect()
+}
+
+/// Creates or replaces the localization of a taxonomy (`term_uid` `""`) or a term.
+#[allow(clippy::too_many_arguments)]
+pub async fn localize(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    term_uid: &str,
+    locale: &str,
+    name: &str,
+    description: &str,
+    actor: &Actor,
+) -> Result<Localization> {
+    let now = clock::now();
+    sqlx::query(
+        "INSERT INTO taxonomy_localizations (stack_uid, taxonomy_uid, term_uid, locale, name, \
+         description, created_by, updated_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $8) \
+         ON CONFLICT (stack_uid, taxonomy_uid, term_uid, locale) DO UPDATE SET \
+         name = $5, description = $6, updated_by = $7, updated_at = $8",
+    )
+    .bind(space)
+    .bind(taxonomy_uid)
+    .bind(term_uid)
+    .bind(locale)
+    .bind(name)
+    .bind(description)
+    .bind(actor.uid())
+    .bind(&now)
+    .execute(&mut *c)
+    .await?;
+    let mut found = localizations(c, space, taxonomy_uid, Some(locale), Some(term_uid)).await?;
+    Ok(found.pop().expect("just written"))
+}
+
+/// Removes the localizations of the named terms (all of the taxonomy's, itself included, when
+/// `terms` is `None`).
+pub async fn delete_localizations(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    terms: Option<&[String]>,
+) -> Result<()> {
+    match terms {
+        None => {
+            sqlx::query(
+                "DELETE FROM taxonomy_localizations WHERE stack_uid = $1 AND taxonomy_uid = $2",
+            )
+            .bind(space)
+            .bind(taxonomy_uid)
+            .execute(&mut *c)
+            .await?;
+        }
+        Some(list) => {
+            for t in list {
+                sqlx::query(
+                    "DELETE FROM taxonomy_localizations WHERE stack_uid = $1 AND taxonomy_uid = $2 \
+                     AND term_uid = $3",
+                )
+                .bind(space)
+                .bind(taxonomy_uid)
+                .bind(t)
+                .execute(&mut *c)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A published taxonomy: what the delivery API serves for it in one locale and environment.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub taxonomy_uid: String,
+    pub locale: String,
+    pub environment_uid: String,
+    /// JSON text: `{"taxonomy": {…}, "terms": […]}` as rendered when published.
+    pub snapshot: String,
+    pub published_by: String,
+    pub published_at: String,
+}
+
+/// Publishes (or publishes again, replacing) a taxonomy's snapshot in a locale and environment.
+pub async fn publish(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    locale: &str,
+    environment_uid: &str,
+    snapshot: &str,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO taxonomy_publications (stack_uid, taxonomy_uid, locale, environment_uid, \
+         snapshot, published_by, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (stack_uid, taxonomy_uid, locale, environment_uid) DO UPDATE SET \
+         snapshot = $5, published_by = $6, published_at = $7",
+    )
+    .bind(space)
+    .bind(taxonomy_uid)
+    .bind(locale)
+    .bind(environment_uid)
+    .bind(snapshot)
+    .bind(actor.uid())
+    .bind(clock::now())
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+/// Takes a taxonomy down from a locale and environment; `false` when it was not published there.
+pub async fn unpublish(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+    locale: &str,
+    environment_uid: &str,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "DELETE FROM taxonomy_publications WHERE stack_uid = $1 AND taxonomy_uid = $2 \
+         AND locale = $3 AND environment_uid = $4",
+    )
+    .bind(space)
+    .bind(taxonomy_uid)
+    .bind(locale)
+    .bind(environment_uid)
+    .execute(&mut *c)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Every publication of a taxonomy, by locale and environment (for the management API).
+pub async fn publications_of(
+    c: &mut Conn,
+    space: &str,
+    taxonomy_uid: &str,
+) -> Result<Vec<Published>> {
+    let rows = sqlx::query(
+        "SELECT taxonomy_uid, locale, environment_uid, snapshot, published_by, published_at \
+         FROM taxonomy_publications WHERE stack_uid = $1 AND taxonomy_uid = $2 \
+         ORDER BY locale, environment_uid",
+    )
+    .bind(space)
+    .bind(taxonomy_uid)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(published_from_row).collect()
+}
+
+fn published_from_row(r: &AnyRow) -> Result<Published> {
+    Ok(Published {
+        taxonomy_uid: s(r, "taxonomy_uid")?,
+        locale: s(r, "locale")?,
+        environment_uid: s(r, "environment_uid")?,
+        snapshot: s(r, "snapshot")?,
+        published_by: s(r, "published_by")?,
+        published_at: s(r, "published_at")?,
+    })
+}
+
+/// The taxonomies published in an environment and locale (one of them when `taxonomy_uid` is
+/// given), by uid.
+pub async fn published(
+    c: &mut Conn,
+    space: &str,
+    environment_uid: &str,
+    locale: &str,
+    taxonomy_uid: Option<&str>,
+) -> Result<Vec<Published>> {
+    let rows = sqlx::query(
+        "SELECT taxonomy_uid, locale, environment_uid, snapshot, published_by, published_at \
+         FROM taxonomy_publications WHERE stack_uid = $1 AND environment_uid = $2 AND locale = $3 \
+         AND ($4 = '' OR taxonomy_uid = $4) ORDER BY taxonomy_uid",
+    )
+    .bind(space)
+    .bind(environment_uid)
+    .bind(locale)
+    .bind(taxonomy_uid.unwrap_or(""))
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(published_from_row).collect()
+}
+
+/// Removes every publication of a taxonomy (it is being deleted).
+pub async fn delete_publications(c: &mut Conn, space: &str, taxonomy_uid: &str) -> Result<()> {
+    sqlx::query("DELETE FROM taxonomy_publications WHERE stack_uid = $1 AND taxonomy_uid = $2")
+        .bind(space)
+        .bind(taxonomy_uid)
+        .execute(&mut *c)
+        .await?;
+    Ok(())
 }
