@@ -371,6 +371,18 @@ fn header_parameter(name: &str) -> Value {
             false,
             "The API version the client asks for (the JavaScript client sends `3.2`); accepted, not required.",
         ),
+        "bulk_version" => (
+            false,
+            "The bulk API version the client asks for (the JavaScript client sends `2.0` with release items); accepted, not required.",
+        ),
+        "skip_workflow_stage_check" => (
+            false,
+            "`true`: items whose workflow stage a publish rule would hold are left out; the rest are published.",
+        ),
+        "approvals" => (
+            false,
+            "`true`: items a publish rule would hold for approval are left out; the rest are published.",
+        ),
         _ => (false, ""),
     };
     json!({"name": name, "in": "header", "required": required, "description": description,

@@ -16,6 +16,7 @@ use headwater_core::content::is_schema_uid;
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::taxonomy::{Tree, MAX_DEPTH};
 use headwater_store::repo::taxonomies::{self as repo, Localization, Taxonomy, Term};
+use headwater_store::repo::publish_jobs::{self, NewItem, NewJob};
 use headwater_store::repo::{audit, locales, schemas, Actor, Conn};
 use headwater_store::StoreError;
 use serde_json::{json, Map, Value};
@@ -1589,6 +1590,42 @@ async fn publish_or_unpublish(
         )
         .await?;
     }
+    // The work is done before the answer; the job record says so (`GET /v3/bulk/jobs/{job_id}`
+    // and the publish queue show it completed, one item a taxonomy).
+    let settings = json!({"environments": env_names, "locales": codes});
+    let job_items: Vec<NewItem> = taxonomies
+        .iter()
+        .map(|t| NewItem {
+            item_type: "taxonomy",
+            action: None,
+            item_uid: &t.uid,
+            content_type_uid: None,
+            locale: None,
+            version: None,
+        })
+        .collect();
+    let now = headwater_core::clock::now();
+    let job_id = publish_jobs::insert(
+        &mut tx,
+        &NewJob {
+            stack_uid: &ctx.stack.uid,
+            space_uid: &ctx.space,
+            branch: &ctx.branch,
+            action: if publish { "publish" } else { "unpublish" },
+            source: "taxonomy",
+            scheduled: false,
+            actor_kind: actor.kind(),
+            actor_uid: actor.uid(),
+            settings: &settings,
+            run_at: &now,
+        },
+        &job_items,
+    )
+    .await?;
+    for it in publish_jobs::items(&mut tx, &job_id).await? {
+        publish_jobs::set_item(&mut tx, &it.uid, "success", None).await?;
+    }
+    publish_jobs::finish(&mut tx, &job_id, "completed", None).await?;
     tx.commit().await?;
     Ok((
         StatusCode::OK,
@@ -1598,7 +1635,7 @@ async fn publish_or_unpublish(
             } else {
                 "The taxonomies have been unpublished."
             },
-            "job_id": headwater_core::ids::new_uid(),
+            "job_id": job_id,
         })),
     ))
 }

@@ -126,7 +126,7 @@ async fn world(app: &TestApp, name: &str) -> World {
     let (s, b) = send(w.req(app, Method::POST, "/v3/assets").multipart(form)).await;
     assert_eq!(s, 201, "{b}");
     w.asset = b["asset"]["uid"].as_str().unwrap().to_string();
-    let mut person = |title: &str, mentor: Option<&str>| {
+    let person = |title: &str, mentor: Option<&str>| {
         let mut e = json!({"title": title});
         if let Some(m) = mentor {
             e["mentor"] = json!([{"uid": m, "_content_type_uid": "person"}]);

@@ -405,7 +405,24 @@ async fn published_taxonomies_are_served_by_the_delivery_api(app: TestApp) {
     .await;
     assert_eq!(s, 200, "{b}");
     assert!(b["notice"].is_string());
-    assert!(b["job_id"].as_str().is_some_and(|j| !j.is_empty()), "{b}");
+    let job_id = b["job_id"].as_str().unwrap().to_string();
+    // The job id names a record: completed, one item for the taxonomy.
+    let (s, b) = send(
+        w.u(&app, Method::GET, &format!("/v3/bulk/jobs/{job_id}"))
+            .header("api_version", "3.2"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["status"], "completed", "{b}");
+    let (s, b) = send(
+        w.u(&app, Method::GET, &format!("/v3/bulk/jobs/{job_id}/items"))
+            .header("api_version", "3.2"),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["items"][0]["uid"], "colors", "{b}");
+    assert_eq!(b["items"][0]["type"], "taxonomy", "{b}");
+    assert_eq!(b["items"][0]["status"], "success", "{b}");
 
     let (s, b) = send(cda(
         "/v3/taxonomies?environment=production&include_count=true",
