@@ -22,7 +22,7 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::ratelimit::RequestClass;
 use headwater_core::scope::{FieldErrors, TokenScope};
 use headwater_core::secret::{self, SecretKind};
-use headwater_store::repo::audit;
+use headwater_store::repo::{audit, stacks};
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFields};
 use headwater_store::StoreError;
@@ -250,15 +250,17 @@ pub async fn create(
     let org = org_of(&state, &ctx).await?;
     let (read_cap, write_cap) = caps(&state, &org);
     let fields = validate(&body, None, &org, read_cap, write_cap)?;
-    let max = ctx
-        .stack
-        .max_management_tokens
-        .or(org.max_management_tokens)
-        .unwrap_or(state.config().max_management_tokens);
-
     let new_secret = secret::generate(SecretKind::ManagementToken);
     let actor = ctx.actor();
     let mut tx = state.db().begin().await?;
+    // The stack's own maximum is read in the write transaction, not from the request's (possibly
+    // cached) stack: an operator's change applies to the very next create.
+    let stack_max = stacks::by_uid(&mut tx, &ctx.stack.uid)
+        .await?
+        .map_or(ctx.stack.max_management_tokens, |s| s.max_management_tokens);
+    let max = stack_max
+        .or(org.max_management_tokens)
+        .unwrap_or(state.config().max_management_tokens);
     let outcome = tokens::create_capped(
         &mut tx,
         &ctx.stack.uid,
