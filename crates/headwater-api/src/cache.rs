@@ -116,13 +116,16 @@ impl Generation {
     }
 }
 
+/// A cached value with when it was read and the change generation it was read in.
+type Stamped<T> = (Instant, u64, T);
+
 /// What an authtoken stands for, cached for at most [`TTL`] and only while the
 /// [`Generation`] it was read under is current: the session (user and authtoken times) by the
 /// authtoken's hash, and the user's standing in a stack by (hash, `api_key`).
 #[derive(Default)]
 pub struct StandingCache {
-    sessions: Mutex<HashMap<String, (Instant, u64, Arc<headwater_store::repo::users::Session>)>>,
-    standings: Mutex<HashMap<(String, String), (Instant, u64, CachedStanding)>>,
+    sessions: Mutex<HashMap<String, Stamped<Arc<headwater_store::repo::users::Session>>>>,
+    standings: Mutex<HashMap<(String, String), Stamped<CachedStanding>>>,
     touched: Mutex<HashMap<String, Instant>>,
 }
 

@@ -22,9 +22,9 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::ratelimit::RequestClass;
 use headwater_core::scope::{FieldErrors, TokenScope};
 use headwater_core::secret::{self, SecretKind};
-use headwater_store::repo::{audit, stacks};
 use headwater_store::repo::orgs::{self, Org};
 use headwater_store::repo::tokens::{self, Cap, Created, ManagementToken, TokenFields};
+use headwater_store::repo::{audit, stacks};
 use headwater_store::StoreError;
 use serde_json::{json, Value};
 
