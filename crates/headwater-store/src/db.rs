@@ -73,6 +73,8 @@ pub struct Db {
     /// PostgreSQL only: what `LISTEN` connections are opened with (never logged).
     listen_url: Option<ListenUrl>,
     waits: std::sync::Arc<AcquireWaits>,
+    /// Posting lists of filtered listings, kept in memory (SQLite; see `postings`).
+    postings: std::sync::Arc<crate::postings::Postings>,
 }
 
 /// The PostgreSQL URL a notification listener connects with; its `Debug` shows no password.
@@ -145,6 +147,7 @@ impl Db {
                     write: pool,
                     listen_url: Some(ListenUrl(url.to_string())),
                     waits: Default::default(),
+                    postings: Default::default(),
                 })
             }
             Backend::Sqlite => {
@@ -177,6 +180,7 @@ impl Db {
                     write,
                     listen_url: None,
                     waits: Default::default(),
+                    postings: Default::default(),
                 })
             }
         }
@@ -184,6 +188,11 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The in-memory posting lists filtered listings are answered from (see `postings`).
+    pub fn postings(&self) -> &crate::postings::Postings {
+        &self.postings
     }
 
     /// Applies pending migrations.

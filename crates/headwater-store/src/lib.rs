@@ -9,6 +9,7 @@ pub mod db;
 pub mod dialect;
 pub mod error;
 mod migrate;
+pub mod postings;
 pub mod repo;
 mod row;
 

@@ -58,6 +58,7 @@ const SOURCES: &[Source] = &[
         "0018_metadata_publications.sql"
     ),
     source!(19, "single sign-on", "0019_sso.sql"),
+    source!(20, "entry change log", "0020_entry_changes.sql"),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

@@ -67,6 +67,7 @@ fn delivered(ctx: &DeliveryCtx, e: &Entry) -> Value {
 
 async fn published(
     c: &mut Conn,
+    postings: &headwater_store::postings::Postings,
     ctx: &DeliveryCtx,
     ct: &str,
     locale: &str,
@@ -84,6 +85,7 @@ async fn published(
             skip: p.skip,
             limit: p.limit,
             published_in: Some(&ctx.environment_uid),
+            postings: Some(postings),
         },
     )
     .await?)
@@ -130,7 +132,7 @@ async fn list_entries(
     check_type(&mut c, &ctx, &ct).await?;
     crate::lookup::taxonomies::resolve_hierarchy(&mut c, &ctx.space, p.filter.as_mut()).await?;
     let locale = locale_of(&mut c, &ctx, &q).await?;
-    let (items, total) = published(&mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, total) = published(&mut c, state.db().postings(), &ctx, &ct, &locale, &p).await?;
     if q.flag("count") {
         return Ok(Json(json!({ "entries": total })));
     }
@@ -169,7 +171,7 @@ async fn fetch_entry(
         skip: 0,
         limit: 1,
     };
-    let (items, _) = published(&mut c, &ctx, &ct, &locale, &p).await?;
+    let (items, _) = published(&mut c, state.db().postings(), &ctx, &ct, &locale, &p).await?;
     let e = items.first().ok_or_else(|| ApiError::not_found("entry"))?;
     Ok(Json(json!({ "entry": delivered(&ctx, e) })))
 }
@@ -369,7 +371,15 @@ async fn taxonomy_entries(
     let mut found: Vec<Entry> = Vec::new();
     let mut total = 0;
     for t in &types {
-        let (items, n) = published(&mut c, &ctx, &t.uid, &locale, &per_type).await?;
+        let (items, n) = published(
+            &mut c,
+            state.db().postings(),
+            &ctx,
+            &t.uid,
+            &locale,
+            &per_type,
+        )
+        .await?;
         total += n;
         found.extend(items);
     }

@@ -125,6 +125,7 @@ pub async fn list(
             skip: p.skip,
             limit: p.limit,
             published_in: None,
+            postings: Some(state.db().postings()),
         },
     )
     .await?;

@@ -117,7 +117,9 @@ pub async fn unindexed_paths(
 /// SELECT of `seq` (the same SQL text, and parameters, as in [`SeqSet::sql`]).
 #[derive(Clone, Debug)]
 pub enum Plan {
-    Leaf(String),
+    /// An index read, and (for a field comparison) what it tests, so that the in-memory
+    /// posting lists (`crate::postings`) can answer it instead.
+    Leaf(String, Option<Probe>),
     And(Vec<Plan>),
     Or(Vec<Plan>),
 }
@@ -125,7 +127,7 @@ pub enum Plan {
 impl Plan {
     fn leaves<'a>(&'a self, out: &mut Vec<&'a str>) {
         match self {
-            Plan::Leaf(sql) => out.push(sql),
+            Plan::Leaf(sql, _) => out.push(sql),
             Plan::And(ps) | Plan::Or(ps) => ps.iter().for_each(|p| p.leaves(out)),
         }
     }
@@ -134,7 +136,7 @@ impl Plan {
     /// without repeats.
     fn combine(&self, leaves: &mut std::vec::IntoIter<Vec<i64>>) -> Vec<i64> {
         match self {
-            Plan::Leaf(_) => leaves.next().unwrap_or_default(),
+            Plan::Leaf(..) => leaves.next().unwrap_or_default(),
             Plan::Or(ps) => {
                 let mut all: Vec<i64> = ps.iter().flat_map(|p| p.combine(leaves)).collect();
                 all.sort_unstable();
@@ -153,6 +155,24 @@ impl Plan {
             }
         }
     }
+}
+
+/// What one index read of a field comparison tests: the field's dotted path and the values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub path: String,
+    pub test: Test,
+}
+
+/// The values an index read selects at a path.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Test {
+    /// Strings equal to one of these (already cut to the indexed prefix).
+    Text(Vec<String>),
+    /// Numbers equal to one of these.
+    Number(Vec<f64>),
+    /// Numbers compared with `<`, `<=`, `>` or `>=` to this bound.
+    Range(&'static str, f64),
 }
 
 /// A pre-filter's SQL: a SELECT of one column, `seq`.
@@ -388,7 +408,7 @@ impl Compiler {
             scope.locales.join(", ")
         );
         Some(SeqSet {
-            plan: Plan::Leaf(sql.clone()),
+            plan: Plan::Leaf(sql.clone(), None),
             sql,
             compound: false,
             equality: true,
@@ -592,7 +612,7 @@ impl Compiler {
             .filter(|m| m.is_empty() || joined == **m || joined.starts_with(&format!("{m}.")))
             .map(|m| format!("{}{m}", field_index::MARKER))
             .collect();
-        let p = self.push(Param::Text(joined));
+        let p = self.push(Param::Text(joined.clone()));
         let field = format!(
             "v.field_id IN (SELECT f.id FROM entry_fields f WHERE f.stack_uid = {} AND \
              f.content_type_uid = {} AND f.locale IN ({}) AND f.path = {p})",
@@ -611,9 +631,20 @@ impl Compiler {
                 .iter()
                 .map(|t| self.push(Param::Text(field_index::text_prefix(t).to_string())))
                 .collect();
-            sets.push(format!(
-                "SELECT v.seq FROM entry_values v WHERE {field} AND v.t IN ({})",
-                list.join(", ")
+            sets.push((
+                format!(
+                    "SELECT v.seq FROM entry_values v WHERE {field} AND v.t IN ({})",
+                    list.join(", ")
+                ),
+                Some(Probe {
+                    path: joined.clone(),
+                    test: Test::Text(
+                        texts
+                            .iter()
+                            .map(|t| field_index::text_prefix(t).to_string())
+                            .collect(),
+                    ),
+                }),
             ));
         }
         if !numbers.is_empty() {
@@ -621,15 +652,25 @@ impl Compiler {
                 .iter()
                 .map(|n| self.push(Param::Float(*n)))
                 .collect();
-            sets.push(format!(
-                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n IN ({})",
-                list.join(", ")
+            sets.push((
+                format!(
+                    "SELECT v.seq FROM entry_values v WHERE {field} AND v.n IN ({})",
+                    list.join(", ")
+                ),
+                Some(Probe {
+                    path: joined.clone(),
+                    test: Test::Number(numbers.clone()),
+                }),
             ));
         }
         if let Some((cmp, n)) = range {
             let x = self.push(Param::Float(n));
-            sets.push(format!(
-                "SELECT v.seq FROM entry_values v WHERE {field} AND v.n {cmp} {x}"
+            sets.push((
+                format!("SELECT v.seq FROM entry_values v WHERE {field} AND v.n {cmp} {x}"),
+                Some(Probe {
+                    path: joined.clone(),
+                    test: Test::Range(cmp, n),
+                }),
             ));
         }
         if sets.is_empty() {
@@ -642,20 +683,23 @@ impl Compiler {
                 .map(|m| self.push(Param::Text(m)))
                 .collect();
             // Markers have an empty `t`, so `entry_values_text` finds them.
-            sets.push(format!(
-                "SELECT v.seq FROM entry_values v WHERE v.field_id IN (SELECT f.id FROM \
-                 entry_fields f WHERE f.stack_uid = {} AND f.content_type_uid = {} AND \
-                 f.locale IN ({}) AND f.path IN ({})) AND v.t = ''",
-                scope.stack,
-                scope.content_type,
-                scope.locales.join(", "),
-                list.join(", ")
+            sets.push((
+                format!(
+                    "SELECT v.seq FROM entry_values v WHERE v.field_id IN (SELECT f.id FROM \
+                     entry_fields f WHERE f.stack_uid = {} AND f.content_type_uid = {} AND \
+                     f.locale IN ({}) AND f.path IN ({})) AND v.t = ''",
+                    scope.stack,
+                    scope.content_type,
+                    scope.locales.join(", "),
+                    list.join(", ")
+                ),
+                None,
             ));
         }
         let sets = sets
             .into_iter()
-            .map(|sql| SeqSet {
-                plan: Plan::Leaf(sql.clone()),
+            .map(|(sql, probe)| SeqSet {
+                plan: Plan::Leaf(sql.clone(), probe),
                 sql,
                 compound: false,
                 equality,
@@ -696,6 +740,8 @@ pub struct ListQuery<'a> {
     /// `Some(environment uid)`: list what is published there (the Content Delivery API)
     /// instead of the current versions.
     pub published_in: Option<&'a str>,
+    /// Posting lists in memory that may answer an exactly indexed condition (`Db::postings`).
+    pub postings: Option<&'a crate::postings::Postings>,
 }
 
 /// A page of entries in a locale (falling back to the master locale for entries not
@@ -734,6 +780,23 @@ pub async fn list(c: &mut Conn, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> 
         )
     };
     let one_locale = locales.len() == 1;
+    if let (Some(_), Some(f), Some(_)) = (q.published_in, q.filter, q.postings) {
+        // Published listings: the in-memory posting lists of the published documents may
+        // answer an exactly indexable condition (the field index itself describes current
+        // versions only, so it is never read for them).
+        let mut pc = Compiler::new(backend, 0);
+        let scope = FieldScope {
+            stack: pc.push(Param::Text(q.stack_uid.to_string())),
+            content_type: pc.push(Param::Text(q.content_type_uid.to_string())),
+            locales: vec![pc.push(Param::Text(q.locale.to_string()))],
+            unindexed: Vec::new(),
+        };
+        if let Some((_, true, plan)) = pc.prefilter_plan(f, &scope) {
+            if let Some(found) = answer_from_postings(c, &plan, q).await? {
+                return Ok(found);
+            }
+        }
+    }
     // The field index describes current versions only, so published listings do not use it.
     let prefilter = match (q.filter, q.published_in) {
         (Some(f), None) => {
@@ -840,6 +903,9 @@ async fn list_exact(
     q: &ListQuery<'_>,
 ) -> Result<(Vec<Entry>, i64)> {
     let backend = crate::Backend::of(c);
+    if let Some(found) = answer_from_postings(c, plan, q).await? {
+        return Ok(found);
+    }
     let mut leaves = Vec::new();
     plan.leaves(&mut leaves);
     let agg = |sql: &str, i: usize| match backend {
@@ -902,6 +968,99 @@ async fn list_exact(
         .fetch_all(&mut *c)
         .await?;
     Ok((rows.iter().map(from_row).collect::<Result<_>>()?, total))
+}
+
+/// [`list_exact`] from the in-memory posting lists, when they hold what it needs and the
+/// order is by `updated_at`: the total is counted there and only the page's candidates (the
+/// first `skip + limit` by `updated_at`, and ties) are read and ranked here.
+async fn answer_from_postings(
+    c: &mut Conn,
+    plan: &Plan,
+    q: &ListQuery<'_>,
+) -> Result<Option<(Vec<Entry>, i64)>> {
+    let Some(postings) = q.postings else {
+        return Ok(None);
+    };
+    let ascending = match q.sort {
+        None => false,
+        Some(("updated_at", asc)) => asc,
+        Some(_) => return Ok(None),
+    };
+    let ask = crate::postings::Ask {
+        stack_uid: q.stack_uid,
+        content_type_uid: q.content_type_uid,
+        locale: q.locale,
+        published_in: q.published_in,
+        plan,
+        ascending,
+        skip: q.skip,
+        limit: q.limit,
+    };
+    let Some(answer) = postings.answer(c, &ask).await? else {
+        return Ok(None);
+    };
+    if answer.candidates.is_empty() || q.skip >= answer.total {
+        return Ok(Some((Vec::new(), answer.total)));
+    }
+    let backend = crate::Backend::of(c);
+    let dir = if ascending { "ASC" } else { "DESC" };
+    let order = format!("e.updated_at {dir}, e.uid {dir}");
+    let list = serde_json::to_string(&answer.candidates)
+        .map_err(|e| crate::error::StoreError::Decode(e.to_string()))?;
+    let rows = match q.published_in {
+        None => {
+            // Ranked by the `(seq, updated_at, uid)` index alone (candidates tied on
+            // `updated_at` are many when entries were loaded in bulk); only the page's rows
+            // are read whole.
+            let sql = format!(
+                "SELECT {} FROM (SELECT e.seq FROM {} WHERE e.seq IN ({}) ORDER BY {order} \
+                 LIMIT $2 OFFSET $3) p JOIN entries e ON e.seq = p.seq ORDER BY {order}",
+                cols(backend),
+                dialect::entries_by_seq(backend),
+                dialect::int_list(backend, "$1"),
+            );
+            sqlx::query(&sql)
+                .bind(list)
+                .bind(q.limit)
+                .bind(q.skip)
+                .fetch_all(&mut *c)
+                .await?
+        }
+        Some(env) => {
+            // The published rows of the candidates' entry rows, as the published listing's
+            // source reads them.
+            let sql = format!(
+                "SELECT {} FROM (SELECT p.stack_uid, v.content_type_uid, p.item_uid AS uid, \
+                 p.locale, v.title, v.version, {} AS doc, v.tags, v.created_by, \
+                 v.created_by AS updated_by, v.created_at, p.published_at AS updated_at \
+                 FROM entries s JOIN publications p ON p.stack_uid = s.stack_uid \
+                 AND p.item_type = 'entry' AND p.item_uid = s.uid \
+                 AND COALESCE(p.source_locale, p.locale) = s.locale \
+                 JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
+                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
+                 WHERE s.seq IN ({}) AND p.stack_uid = $4 AND p.environment_uid = $5 \
+                 AND p.locale = $6 AND v.content_type_uid = $7) e \
+                 ORDER BY {order} LIMIT $2 OFFSET $3",
+                cols(backend),
+                dialect::as_json(backend, "v.doc"),
+                dialect::int_list(backend, "$1"),
+            );
+            sqlx::query(&sql)
+                .bind(list)
+                .bind(q.limit)
+                .bind(q.skip)
+                .bind(q.stack_uid)
+                .bind(env)
+                .bind(q.locale)
+                .bind(q.content_type_uid)
+                .fetch_all(&mut *c)
+                .await?
+        }
+    };
+    Ok(Some((
+        rows.iter().map(from_row).collect::<Result<_>>()?,
+        answer.total,
+    )))
 }
 
 pub async fn get(

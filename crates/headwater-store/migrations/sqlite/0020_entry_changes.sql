@@ -1,0 +1,69 @@
+-- A log of changed entry rows: every insert, update or delete of an `entries` row (its `seq`),
+-- of an `entry_values` row and of an entry's `publications` row (the `seq` of the entry row
+-- whose version it publishes) appends that `seq`, in the writing transaction, whatever wrote
+-- it. The in-memory posting lists (postings.rs) read it to stay exact: SQLite
+-- has one writer at a time, so ids follow commit order. Only the newest 262,144 changes are
+-- kept (a reader further behind reloads what it holds).
+CREATE TABLE entry_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER NOT NULL
+);
+
+CREATE TRIGGER entry_changes_value_insert AFTER INSERT ON entry_values
+BEGIN
+    INSERT INTO entry_changes (seq) VALUES (NEW.seq);
+END;
+
+CREATE TRIGGER entry_changes_value_delete AFTER DELETE ON entry_values
+BEGIN
+    INSERT INTO entry_changes (seq) VALUES (OLD.seq);
+END;
+
+CREATE TRIGGER entry_changes_entry_insert AFTER INSERT ON entries WHEN NEW.seq IS NOT NULL
+BEGIN
+    INSERT INTO entry_changes (seq) VALUES (NEW.seq);
+END;
+
+CREATE TRIGGER entry_changes_entry_update
+AFTER UPDATE OF seq, updated_at, stack_uid, content_type_uid, locale ON entries
+BEGIN
+    INSERT INTO entry_changes (seq) SELECT NEW.seq WHERE NEW.seq IS NOT NULL;
+    INSERT INTO entry_changes (seq) SELECT OLD.seq WHERE OLD.seq IS NOT NULL AND OLD.seq IS NOT NEW.seq;
+END;
+
+CREATE TRIGGER entry_changes_entry_delete AFTER DELETE ON entries WHEN OLD.seq IS NOT NULL
+BEGIN
+    INSERT INTO entry_changes (seq) VALUES (OLD.seq);
+END;
+
+CREATE TRIGGER entry_changes_publication_insert AFTER INSERT ON publications
+WHEN NEW.item_type = 'entry'
+BEGIN
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = NEW.stack_uid
+        AND uid = NEW.item_uid AND locale = COALESCE(NEW.source_locale, NEW.locale)
+        AND seq IS NOT NULL;
+END;
+
+CREATE TRIGGER entry_changes_publication_update AFTER UPDATE ON publications
+WHEN NEW.item_type = 'entry' OR OLD.item_type = 'entry'
+BEGIN
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = NEW.stack_uid
+        AND uid = NEW.item_uid AND locale = COALESCE(NEW.source_locale, NEW.locale)
+        AND seq IS NOT NULL;
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = OLD.stack_uid
+        AND uid = OLD.item_uid AND locale = COALESCE(OLD.source_locale, OLD.locale)
+        AND seq IS NOT NULL;
+END;
+
+CREATE TRIGGER entry_changes_publication_delete AFTER DELETE ON publications
+WHEN OLD.item_type = 'entry'
+BEGIN
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = OLD.stack_uid
+        AND uid = OLD.item_uid AND locale = COALESCE(OLD.source_locale, OLD.locale)
+        AND seq IS NOT NULL;
+END;
+
+CREATE TRIGGER entry_changes_prune AFTER INSERT ON entry_changes WHEN NEW.id % 4096 = 0
+BEGIN
+    DELETE FROM entry_changes WHERE id <= NEW.id - 262144;
+END;
