@@ -260,6 +260,24 @@ impl Field {
         list.dedup();
     }
 
+    /// Holds many (`seq`, value) pairs at once (none held yet): grouped per value, sorted.
+    fn bulk(&mut self, pairs: Vec<(u32, Val)>) {
+        let mut by_id: Vec<Vec<u32>> = Vec::new();
+        for (seq, v) in pairs {
+            let id = self.intern(v) as usize;
+            if by_id.len() <= id {
+                by_id.resize(id + 1, Vec::new());
+            }
+            by_id[id].push(seq);
+        }
+        for (id, mut seqs) in by_id.into_iter().enumerate() {
+            seqs.sort_unstable();
+            seqs.dedup();
+            let v = self.vals[id].clone();
+            self.load(v, seqs);
+        }
+    }
+
     fn distinct(&self) -> usize {
         self.vals.len()
     }
@@ -1012,16 +1030,43 @@ impl Engine {
             keys.iter().map(|k| (k.clone(), Field::default())).collect();
         let mut rows_seen = 0i64;
         {
-            let sql = format!(
-                "{PUBLISHED} AND p.stack_uid = $1 AND p.environment_uid = $2 AND p.locale = $3 \
-                 AND v.content_type_uid = $4"
+            // The values at each path are taken out by the database (`json_extract` walks
+            // objects only, as `value_at` does): the documents themselves are not read here.
+            let mut sql = String::from("SELECT e.seq, p.published_at");
+            let mut paths = Vec::new();
+            for (k, (key, _)) in fields.iter().enumerate() {
+                let FieldKey::Published(_, _, path) = key else {
+                    continue;
+                };
+                let at = 5 + k;
+                sql.push_str(&format!(
+                    ", json_type(v.doc, ${at}) AS ty{k}, \
+                     CASE WHEN json_type(v.doc, ${at}) = 'text' THEN json_extract(v.doc, ${at}) END AS t{k}, \
+                     CASE WHEN json_type(v.doc, ${at}) IN ('integer', 'real') \
+                     THEN CAST(json_extract(v.doc, ${at}) AS REAL) END AS n{k}, \
+                     (json_type(v.doc, ${at}) = 'integer' \
+                     AND abs(json_extract(v.doc, ${at})) > 9007199254740992) AS big{k}"
+                ));
+                paths.push(format!("$.{path}"));
+            }
+            sql.push_str(
+                " FROM publications p JOIN entries e ON e.stack_uid = p.stack_uid \
+                 AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale) \
+                 JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
+                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
+                 WHERE p.item_type = 'entry' AND p.stack_uid = $1 AND p.environment_uid = $2 \
+                 AND p.locale = $3 AND v.content_type_uid = $4",
             );
-            let mut rows = sqlx::query(&sql)
+            let mut q = sqlx::query(&sql)
                 .bind(&scope.0)
                 .bind(env)
                 .bind(&scope.2)
-                .bind(&scope.1)
-                .fetch(&mut *c);
+                .bind(&scope.1);
+            for p in &paths {
+                q = q.bind(p);
+            }
+            let mut pairs: Vec<Vec<(u32, Val)>> = vec![Vec::new(); fields.len()];
+            let mut rows = q.fetch(&mut *c);
             while let Some(r) = rows.try_next().await? {
                 rows_seen += 1;
                 let (Some(seq), Some(k)) =
@@ -1034,23 +1079,27 @@ impl Engine {
                     self.not_scopes.insert(source.clone());
                     return Ok(false);
                 }
-                let doc = json(&r, "doc")?;
-                for (key, f) in fields.iter_mut() {
-                    let FieldKey::Published(_, _, path) = key else {
-                        continue;
-                    };
-                    match value_at(&doc, path) {
-                        Ok(Some(v)) => f.insert(seq, v),
-                        Ok(None) => {}
-                        Err(()) => {
-                            self.not_fields.insert(key.clone());
+                for (k, out) in pairs.iter_mut().enumerate() {
+                    if let Some(t) = os(&r, &format!("t{k}"))? {
+                        out.push((
+                            seq,
+                            Val::Text(crate::repo::field_index::text_prefix(&t).to_string()),
+                        ));
+                    } else if let Some(n) = get::<Option<f64>>(&r, &format!("n{k}"))? {
+                        if oi(&r, &format!("big{k}"))?.unwrap_or(0) != 0 {
+                            self.not_fields.insert(fields[k].0.clone());
                             return Ok(false);
                         }
+                        out.push((seq, Val::Number(num(n))));
                     }
-                    if f.distinct() > MAX_DISTINCT {
-                        self.not_fields.insert(key.clone());
-                        return Ok(false);
-                    }
+                }
+            }
+            drop(rows);
+            for ((key, f), out) in fields.iter_mut().zip(pairs) {
+                f.bulk(out);
+                if f.distinct() > MAX_DISTINCT {
+                    self.not_fields.insert(key.clone());
+                    return Ok(false);
                 }
             }
         }
