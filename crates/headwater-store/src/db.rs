@@ -172,15 +172,24 @@ impl Db {
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(10))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
-                    .connect_with(opts)
+                    .connect_with(opts.clone())
                     .await?;
+                // The posting lists' own reader (their work is serialized anyway), so that a
+                // load runs to its end on its own task whatever the request that asked does.
+                let postings_reader = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(60))
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
+                    .connect_lazy_with(opts);
                 Ok(Db {
                     backend,
                     read,
                     write,
                     listen_url: None,
                     waits: Default::default(),
-                    postings: Default::default(),
+                    postings: std::sync::Arc::new(crate::postings::Postings::new(Some(
+                        postings_reader,
+                    ))),
                 })
             }
         }
@@ -191,7 +200,7 @@ impl Db {
     }
 
     /// The in-memory posting lists filtered listings are answered from (see `postings`).
-    pub fn postings(&self) -> &crate::postings::Postings {
+    pub fn postings(&self) -> &std::sync::Arc<crate::postings::Postings> {
         &self.postings
     }
 

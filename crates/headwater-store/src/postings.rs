@@ -64,6 +64,8 @@ enum FieldKey {
 pub struct Postings {
     inner: Mutex<Engine>,
     answered: std::sync::atomic::AtomicU64,
+    /// Its own reader (SQLite); `None` on PostgreSQL, where it answers nothing.
+    reader: Option<sqlx::AnyPool>,
 }
 
 impl std::fmt::Debug for Postings {
@@ -479,10 +481,70 @@ const PUBLISHED: &str =
      AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
      WHERE p.item_type = 'entry'";
 
+/// An [`Ask`] that owns its parts (it crosses into the engine's own task).
+struct Owned {
+    stack_uid: String,
+    content_type_uid: String,
+    locale: String,
+    published_in: Option<String>,
+    plan: Plan,
+    ascending: bool,
+    skip: i64,
+    limit: i64,
+}
+
 impl Postings {
+    pub(crate) fn new(reader: Option<sqlx::AnyPool>) -> Postings {
+        Postings {
+            reader,
+            ..Postings::default()
+        }
+    }
+
     /// Answers a listing from posting lists, or `None` when something it needs is not held
     /// (or cannot be, or the backend is PostgreSQL): the caller then reads the database.
-    pub async fn answer(&self, c: &mut Conn, ask: &Ask<'_>) -> Result<Option<Answer>> {
+    ///
+    /// The work runs on its own task with the engine's own connection: a load (a first
+    /// listing of a large scope can take seconds) is finished and kept even when the request
+    /// that started it is dropped, and it never waits for a connection of the shared pool.
+    pub async fn answer(self: &std::sync::Arc<Self>, ask: &Ask<'_>) -> Result<Option<Answer>> {
+        let Some(pool) = self.reader.clone() else {
+            return Ok(None);
+        };
+        let mut paths = Vec::new();
+        if !probe_paths(ask.plan, &mut paths) {
+            return Ok(None);
+        }
+        let owned = Owned {
+            stack_uid: ask.stack_uid.to_string(),
+            content_type_uid: ask.content_type_uid.to_string(),
+            locale: ask.locale.to_string(),
+            published_in: ask.published_in.map(str::to_string),
+            plan: ask.plan.clone(),
+            ascending: ask.ascending,
+            skip: ask.skip,
+            limit: ask.limit,
+        };
+        let this = std::sync::Arc::clone(self);
+        tokio::spawn(async move {
+            let mut c = pool.acquire().await?;
+            let ask = Ask {
+                stack_uid: &owned.stack_uid,
+                content_type_uid: &owned.content_type_uid,
+                locale: &owned.locale,
+                published_in: owned.published_in.as_deref(),
+                plan: &owned.plan,
+                ascending: owned.ascending,
+                skip: owned.skip,
+                limit: owned.limit,
+            };
+            this.answer_on(&mut c, &ask).await
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("posting lists: {e}")))?
+    }
+
+    async fn answer_on(&self, c: &mut Conn, ask: &Ask<'_>) -> Result<Option<Answer>> {
         if Backend::of(c) != Backend::Sqlite {
             return Ok(None);
         }

@@ -67,7 +67,7 @@ fn delivered(ctx: &DeliveryCtx, e: &Entry) -> Value {
 
 async fn published(
     c: &mut Conn,
-    postings: &headwater_store::postings::Postings,
+    postings: &std::sync::Arc<headwater_store::postings::Postings>,
     ctx: &DeliveryCtx,
     ct: &str,
     locale: &str,

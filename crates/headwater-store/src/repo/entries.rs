@@ -741,7 +741,7 @@ pub struct ListQuery<'a> {
     /// instead of the current versions.
     pub published_in: Option<&'a str>,
     /// Posting lists in memory that may answer an exactly indexed condition (`Db::postings`).
-    pub postings: Option<&'a crate::postings::Postings>,
+    pub postings: Option<&'a std::sync::Arc<crate::postings::Postings>>,
 }
 
 /// A page of entries in a locale (falling back to the master locale for entries not
@@ -996,7 +996,7 @@ async fn answer_from_postings(
         skip: q.skip,
         limit: q.limit,
     };
-    let Some(answer) = postings.answer(c, &ask).await? else {
+    let Some(answer) = postings.answer(&ask).await? else {
         return Ok(None);
     };
     if answer.candidates.is_empty() || q.skip >= answer.total {
