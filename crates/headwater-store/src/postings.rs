@@ -35,7 +35,7 @@ use tokio::sync::Mutex;
 pub const MAX_DISTINCT: usize = 65_536;
 
 /// The most per-entry slots (one per entry of a held field or scope) held in all.
-pub const MAX_SLOTS: usize = 4_000_000;
+pub const MAX_SLOTS: usize = 12_000_000;
 
 /// The most changed rows re-read at once; further behind, everything is dropped and reloaded.
 const MAX_CATCH_UP: i64 = 50_000;
@@ -449,6 +449,11 @@ fn value_at(doc: &serde_json::Value, path: &str) -> std::result::Result<Option<V
             _ => return Ok(None),
         }
     }
+    val_of(v)
+}
+
+/// A JSON value as the field index would hold it (see [`value_at`]).
+fn val_of(v: &serde_json::Value) -> std::result::Result<Option<Val>, ()> {
     Ok(match v {
         serde_json::Value::String(t) => Some(Val::Text(
             crate::repo::field_index::text_prefix(t).to_string(),
@@ -1090,34 +1095,40 @@ impl Engine {
         let mut o = Order::default();
         let mut fields: Vec<(FieldKey, Field)> =
             keys.iter().map(|k| (k.clone(), Field::default())).collect();
-        let mut rows_seen = 0i64;
         {
-            // The values at each path are taken out by the database (`json_extract` walks
-            // objects only, as `value_at` does): the documents themselves are not read here.
-            let mut sql = String::from("SELECT e.seq, p.published_at");
-            let mut paths = Vec::new();
-            for (k, (key, _)) in fields.iter().enumerate() {
-                let FieldKey::Published(_, _, path) = key else {
-                    continue;
-                };
-                let at = 5 + k;
-                sql.push_str(&format!(
-                    ", json_type(v.doc, ${at}) AS ty{k}, \
-                     CASE WHEN json_type(v.doc, ${at}) = 'text' THEN json_extract(v.doc, ${at}) END AS t{k}, \
-                     CASE WHEN json_type(v.doc, ${at}) IN ('integer', 'real') \
-                     THEN CAST(json_extract(v.doc, ${at}) AS REAL) END AS n{k}, \
-                     (json_type(v.doc, ${at}) = 'integer' \
-                     AND abs(json_extract(v.doc, ${at})) > 9007199254740992) AS big{k}"
-                ));
-                paths.push(format!("$.{path}"));
+            // The values at the paths are taken out by the database in one `json_extract`
+            // (one parse per document; with two or more paths it answers a JSON array, so the
+            // first path is repeated when it is the only one): the documents are not read
+            // here. Every published row of the scope must join its entry row (the posting
+            // lists are keyed by that row's `seq`): a row without one refuses the scope.
+            let mut paths: Vec<String> = fields
+                .iter()
+                .filter_map(|(k, _)| match k {
+                    FieldKey::Published(_, _, path) => Some(format!("$.{path}")),
+                    FieldKey::Id(_) => None,
+                })
+                .collect();
+            if paths.len() != fields.len() {
+                return Ok(false);
             }
-            sql.push_str(
-                " FROM publications p JOIN entries e ON e.stack_uid = p.stack_uid \
-                 AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale) \
+            let wanted = paths.len();
+            if wanted == 1 {
+                paths.push(paths[0].clone());
+            }
+            let args: Vec<String> = (0..paths.len()).map(|k| format!("${}", 5 + k)).collect();
+            let extract = if wanted == 0 {
+                "NULL".to_string()
+            } else {
+                format!("json_extract(v.doc, {})", args.join(", "))
+            };
+            let sql = format!(
+                "SELECT e.seq, p.published_at, {extract} AS vals FROM publications p \
                  JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
                  AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
+                 LEFT JOIN entries e ON e.stack_uid = p.stack_uid AND e.uid = p.item_uid \
+                 AND e.locale = COALESCE(p.source_locale, p.locale) \
                  WHERE p.item_type = 'entry' AND p.stack_uid = $1 AND p.environment_uid = $2 \
-                 AND p.locale = $3 AND v.content_type_uid = $4",
+                 AND p.locale = $3 AND v.content_type_uid = $4"
             );
             let mut q = sqlx::query(&sql)
                 .bind(&scope.0)
@@ -1130,10 +1141,10 @@ impl Engine {
             let mut pairs: Vec<Vec<(u32, Val)>> = vec![Vec::new(); fields.len()];
             let mut rows = q.fetch(&mut *c);
             while let Some(r) = rows.try_next().await? {
-                rows_seen += 1;
-                let (Some(seq), Some(k)) =
-                    (seq32(i(&r, "seq")?), time_key(&s(&r, "published_at")?))
-                else {
+                let (Some(seq), Some(k)) = (
+                    oi(&r, "seq")?.and_then(seq32),
+                    time_key(&s(&r, "published_at")?),
+                ) else {
                     self.not_scopes.insert(source.clone());
                     return Ok(false);
                 };
@@ -1141,18 +1152,19 @@ impl Engine {
                     self.not_scopes.insert(source.clone());
                     return Ok(false);
                 }
+                if wanted == 0 {
+                    continue;
+                }
+                let vals: Vec<serde_json::Value> = serde_json::from_str(&s(&r, "vals")?)
+                    .map_err(|e| decode(&format!("extracted values: {e}")))?;
                 for (k, out) in pairs.iter_mut().enumerate() {
-                    if let Some(t) = os(&r, &format!("t{k}"))? {
-                        out.push((
-                            seq,
-                            Val::Text(crate::repo::field_index::text_prefix(&t).to_string()),
-                        ));
-                    } else if let Some(n) = get::<Option<f64>>(&r, &format!("n{k}"))? {
-                        if oi(&r, &format!("big{k}"))?.unwrap_or(0) != 0 {
+                    match vals.get(k).map(val_of) {
+                        Some(Ok(Some(v))) => out.push((seq, v)),
+                        Some(Ok(None)) | None => {}
+                        Some(Err(())) => {
                             self.not_fields.insert(fields[k].0.clone());
                             return Ok(false);
                         }
-                        out.push((seq, Val::Number(num(n))));
                     }
                 }
             }
@@ -1164,25 +1176,6 @@ impl Engine {
                     return Ok(false);
                 }
             }
-        }
-        // Every published row of the scope must have come through the join with its entry
-        // row (the posting lists are keyed by that row's `seq`).
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM publications p JOIN entry_versions v \
-             ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
-             AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
-             WHERE p.item_type = 'entry' AND p.stack_uid = $1 AND p.environment_uid = $2 \
-             AND p.locale = $3 AND v.content_type_uid = $4",
-        )
-        .bind(&scope.0)
-        .bind(env)
-        .bind(&scope.2)
-        .bind(&scope.1)
-        .fetch_one(&mut *c)
-        .await?;
-        if i(&row, "n")? != rows_seen {
-            self.not_scopes.insert(source.clone());
-            return Ok(false);
         }
         if !self.hold_order(source.clone(), o) {
             return Ok(false);
