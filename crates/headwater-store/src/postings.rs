@@ -262,17 +262,18 @@ impl Field {
         list.dedup();
     }
 
-    /// Holds many (`seq`, value) pairs at once (none held yet): grouped per value, sorted.
-    fn bulk(&mut self, pairs: Vec<(u32, Val)>) {
-        let mut by_id: Vec<Vec<u32>> = Vec::new();
-        for (seq, v) in pairs {
-            let id = self.intern(v) as usize;
-            if by_id.len() <= id {
-                by_id.resize(id + 1, Vec::new());
-            }
-            by_id[id].push(seq);
+    /// Collects one (`seq`, value) of a load into `pending` (per value id).
+    fn gather(&mut self, pending: &mut Vec<Vec<u32>>, seq: u32, v: Val) {
+        let id = self.intern(v) as usize;
+        if pending.len() <= id {
+            pending.resize(id + 1, Vec::new());
         }
-        for (id, mut seqs) in by_id.into_iter().enumerate() {
+        pending[id].push(seq);
+    }
+
+    /// Holds what [`Field::gather`] collected (none held before): sorted per value.
+    fn finish(&mut self, pending: Vec<Vec<u32>>) {
+        for (id, mut seqs) in pending.into_iter().enumerate() {
             seqs.sort_unstable();
             seqs.dedup();
             let v = self.vals[id].clone();
@@ -1138,7 +1139,7 @@ impl Engine {
             for p in &paths {
                 q = q.bind(p);
             }
-            let mut pairs: Vec<Vec<(u32, Val)>> = vec![Vec::new(); fields.len()];
+            let mut pending: Vec<Vec<Vec<u32>>> = vec![Vec::new(); fields.len()];
             let mut rows = q.fetch(&mut *c);
             while let Some(r) = rows.try_next().await? {
                 let (Some(seq), Some(k)) = (
@@ -1157,9 +1158,9 @@ impl Engine {
                 }
                 let vals: Vec<serde_json::Value> = serde_json::from_str(&s(&r, "vals")?)
                     .map_err(|e| decode(&format!("extracted values: {e}")))?;
-                for (k, out) in pairs.iter_mut().enumerate() {
+                for (k, ((_, f), out)) in fields.iter_mut().zip(pending.iter_mut()).enumerate() {
                     match vals.get(k).map(val_of) {
-                        Some(Ok(Some(v))) => out.push((seq, v)),
+                        Some(Ok(Some(v))) => f.gather(out, seq, v),
                         Some(Ok(None)) | None => {}
                         Some(Err(())) => {
                             self.not_fields.insert(fields[k].0.clone());
@@ -1169,8 +1170,8 @@ impl Engine {
                 }
             }
             drop(rows);
-            for ((key, f), out) in fields.iter_mut().zip(pairs) {
-                f.bulk(out);
+            for ((key, f), out) in fields.iter_mut().zip(pending) {
+                f.finish(out);
                 if f.distinct() > MAX_DISTINCT {
                     self.not_fields.insert(key.clone());
                     return Ok(false);
