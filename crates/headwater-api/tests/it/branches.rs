@@ -426,14 +426,7 @@ async fn tokens_reach_only_the_branches_and_aliases_their_scope_names(app: TestA
             None => rb,
         }
     };
-    let titles = |b: &Value| -> Vec<String> {
-        b["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["title"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let titles = crate::common::titles;
 
     // A token whose scope names no branch works on main only.
     let (plain, _) = app.rw_token(&w.owner, &w.api_key, "plain").await;

@@ -24,6 +24,16 @@ pub async fn world(app: &TestApp) -> World {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters, for query values.
+/// The `title` of each entry of a listing's answer, in order.
+pub fn titles(b: &serde_json::Value) -> Vec<String> {
+    b["entries"]
+        .as_array()
+        .expect("a listing")
+        .iter()
+        .map(|e| e["title"].as_str().expect("a title").to_string())
+        .collect()
+}
+
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

@@ -318,14 +318,7 @@ async fn filtered_published_lists_follow_publishing(app: TestApp) {
     };
     let q = json!({"cat": "a", "rank": {"$gte": 3}});
     let full = json!({"$or": [q.clone(), {"never_set": {"$exists": true}}]});
-    let titles = |b: &Value| -> Vec<String> {
-        b["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["title"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let titles = crate::common::titles;
     let check = |want: Vec<&'static str>| {
         let (q, full) = (q.clone(), full.clone());
         let (list, titles) = (&list, &titles);

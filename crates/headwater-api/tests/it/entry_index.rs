@@ -63,19 +63,7 @@ async fn run(app: &TestApp, w: &World, query: &Value, extra: &str) -> (Vec<Strin
     } else {
         "&asc=title"
     };
-    let url = format!(
-        "/v3/content_types/doc/entries?include_count=true{order}&limit=100{extra}&query={}",
-        urlencode(&query.to_string())
-    );
-    let (s, b) = send(app.as_user(Method::GET, &url, &w.owner, &w.api_key)).await;
-    assert_eq!(s, 200, "{query}: {b}");
-    let titles = b["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap().to_string())
-        .collect();
-    (titles, b["count"].as_u64().unwrap())
+    newest_first(app, w, query, &format!("{order}&limit=100{extra}")).await
 }
 
 /// The same query in a form the index cannot narrow (an `$or` with a branch on a field no
@@ -387,7 +375,8 @@ async fn deleting_a_stack_removes_its_field_index(app: TestApp) {
     assert_eq!(index_rows(&app).await, (0, 0));
 }
 
-/// Titles (in the default order, `updated_at` newest first) and count of a filtered listing.
+/// Titles and count of a filtered listing: in the default order (`updated_at` newest first)
+/// unless `extra` names another.
 async fn newest_first(app: &TestApp, w: &World, query: &Value, extra: &str) -> (Vec<String>, u64) {
     let url = format!(
         "/v3/content_types/doc/entries?include_count=true{extra}&query={}",
@@ -395,13 +384,7 @@ async fn newest_first(app: &TestApp, w: &World, query: &Value, extra: &str) -> (
     );
     let (s, b) = send(app.as_user(Method::GET, &url, &w.owner, &w.api_key)).await;
     assert_eq!(s, 200, "{query}: {b}");
-    let titles = b["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap().to_string())
-        .collect();
-    (titles, b["count"].as_u64().unwrap())
+    (crate::common::titles(&b), b["count"].as_u64().unwrap())
 }
 
 /// The default order's answers come from the posting lists held in memory on SQLite; after
@@ -458,35 +441,27 @@ async fn posting_lists_in_memory_follow_every_write(app: TestApp) {
     .await;
     check(8).await;
     let url = |uid: &str| format!("/v3/content_types/doc/entries/{uid}");
-    let (s, b) = send(
-        app.as_user(Method::PUT, &url(&uids[1]), &w.owner, &w.api_key)
-            .json(&json!({"entry": {"title": "e01", "rating": 5, "body": "tech"}})),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    check(9).await;
-    let (s, b) = send(
-        app.as_user(Method::PUT, &url(&uids[3]), &w.owner, &w.api_key)
-            .json(&json!({"entry": {"title": "e03", "rating": 1, "body": "tech"}})),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    check(8).await;
-    let (s, b) = send(
-        app.as_user(Method::PUT, &url(&uids[6]), &w.owner, &w.api_key)
-            .json(&json!({"entry": {"title": "e06", "rating": 6}})),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    check(7).await;
-    // Touching an entry outside the condition moves nothing but is re-read.
-    let (s, b) = send(
-        app.as_user(Method::PUT, &url(&uids[9]), &w.owner, &w.api_key)
-            .json(&json!({"entry": {"title": "e09 again", "rating": 9, "body": "tech"}})),
-    )
-    .await;
-    assert_eq!(s, 200, "{b}");
-    check(7).await;
+    // Into the condition, out of it, a removed field, and a touch outside it that moves
+    // nothing but is re-read: (entry, new document, matches after).
+    let updates = [
+        (1, json!({"title": "e01", "rating": 5, "body": "tech"}), 9),
+        (3, json!({"title": "e03", "rating": 1, "body": "tech"}), 8),
+        (6, json!({"title": "e06", "rating": 6}), 7),
+        (
+            9,
+            json!({"title": "e09 again", "rating": 9, "body": "tech"}),
+            7,
+        ),
+    ];
+    for (k, doc, want) in updates {
+        let (s, b) = send(
+            app.as_user(Method::PUT, &url(&uids[k]), &w.owner, &w.api_key)
+                .json(&json!({ "entry": doc })),
+        )
+        .await;
+        assert_eq!(s, 200, "{b}");
+        check(want).await;
+    }
     assert_eq!(
         newest_first(&app, &w, &q, "&limit=1").await.0,
         ["e09 again"]

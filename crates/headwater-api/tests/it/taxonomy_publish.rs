@@ -600,12 +600,7 @@ async fn the_delivery_api_finds_entries_of_every_content_type_by_taxonomy(app: T
             .header("access_token", &token)
     };
     let titles = |b: &Value| -> Vec<String> {
-        let mut t: Vec<String> = b["entries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["title"].as_str().unwrap().to_string())
-            .collect();
+        let mut t = crate::common::titles(b);
         t.sort();
         t
     };
