@@ -1,7 +1,7 @@
 -- A log of changed entry rows: every insert, update or delete of an `entries` row (its `seq`),
 -- of an `entry_values` row and of an entry's `publications` row (the `seq` of the entry row
--- whose version it publishes) appends that `seq`, in the writing transaction, whatever wrote
--- it. The in-memory posting lists (postings.rs) read it to stay exact: SQLite
+-- whose version it publishes), and any rewrite of an `entry_versions` row, appends that
+-- `seq`, in the writing transaction, whatever wrote it. The in-memory posting lists (postings.rs) read it to stay exact: SQLite
 -- has one writer at a time, so ids follow commit order. Only the newest 262,144 changes are
 -- kept (a reader further behind reloads what it holds).
 CREATE TABLE entry_changes (
@@ -17,6 +17,12 @@ END;
 CREATE TRIGGER entry_changes_value_delete AFTER DELETE ON entry_values
 BEGIN
     INSERT INTO entry_changes (seq) VALUES (OLD.seq);
+END;
+
+CREATE TRIGGER entry_changes_value_update AFTER UPDATE ON entry_values
+BEGIN
+    INSERT INTO entry_changes (seq) VALUES (NEW.seq);
+    INSERT INTO entry_changes (seq) SELECT OLD.seq WHERE OLD.seq IS NOT NEW.seq;
 END;
 
 CREATE TRIGGER entry_changes_entry_insert AFTER INSERT ON entries WHEN NEW.seq IS NOT NULL
@@ -61,6 +67,16 @@ BEGIN
     INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = OLD.stack_uid
         AND uid = OLD.item_uid AND locale = COALESCE(OLD.source_locale, OLD.locale)
         AND seq IS NOT NULL;
+END;
+
+-- Versions are never rewritten by the server; one rewritten another way changes what is
+-- published of its entry row all the same.
+CREATE TRIGGER entry_changes_version_update AFTER UPDATE ON entry_versions
+BEGIN
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = OLD.stack_uid
+        AND uid = OLD.uid AND locale = OLD.locale AND seq IS NOT NULL;
+    INSERT INTO entry_changes (seq) SELECT seq FROM entries WHERE stack_uid = NEW.stack_uid
+        AND uid = NEW.uid AND locale = NEW.locale AND seq IS NOT NULL;
 END;
 
 CREATE TRIGGER entry_changes_prune AFTER INSERT ON entry_changes WHEN NEW.id % 4096 = 0
