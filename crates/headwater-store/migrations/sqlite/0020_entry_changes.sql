@@ -37,9 +37,21 @@ BEGIN
     INSERT INTO entry_changes (seq) SELECT OLD.seq WHERE OLD.seq IS NOT NULL AND OLD.seq IS NOT NEW.seq;
 END;
 
+-- A `seq` that an entry row gives up (deleted, or renumbered) leaves no index rows behind: on
+-- SQLite the next insert may be handed the same `seq` (`MAX(seq) + 1`), and an insert writes
+-- its index rows without clearing first (`field_index::Rows::New`).
+CREATE TRIGGER entry_changes_entry_renumber AFTER UPDATE OF seq ON entries
+WHEN OLD.seq IS NOT NULL AND OLD.seq IS NOT NEW.seq
+BEGIN
+    DELETE FROM entry_values WHERE seq = OLD.seq;
+    DELETE FROM entry_terms WHERE seq = OLD.seq;
+END;
+
 CREATE TRIGGER entry_changes_entry_delete AFTER DELETE ON entries WHEN OLD.seq IS NOT NULL
 BEGIN
     INSERT INTO entry_changes (seq) VALUES (OLD.seq);
+    DELETE FROM entry_values WHERE seq = OLD.seq;
+    DELETE FROM entry_terms WHERE seq = OLD.seq;
 END;
 
 CREATE TRIGGER entry_changes_publication_insert AFTER INSERT ON publications

@@ -27,10 +27,15 @@ pub struct Entry {
 }
 
 fn cols(backend: Backend) -> String {
+    cols_of(backend, "e.")
+}
+
+/// The columns [`from_row`] reads, each prefixed (`e.`, or nothing in a `RETURNING`).
+fn cols_of(backend: Backend, p: &str) -> String {
     format!(
-        "e.uid, e.content_type_uid, e.locale, e.title, e.version, {} AS doc, e.tags, \
-         e.created_by, e.updated_by, e.created_at, e.updated_at",
-        dialect::json_text(backend, "e.doc")
+        "{p}uid, {p}content_type_uid, {p}locale, {p}title, {p}version, {} AS doc, {p}tags, \
+         {p}created_by, {p}updated_by, {p}created_at, {p}updated_at",
+        dialect::json_text(backend, &format!("{p}doc"))
     )
 }
 
@@ -1161,14 +1166,19 @@ pub struct EntryWrite<'a> {
 }
 
 /// Keeps the field index in step with an entry row's document (same transaction).
-async fn index_doc(c: &mut Conn, w: &EntryWrite<'_>, seq: i64) -> Result<()> {
+async fn index_doc(
+    c: &mut Conn,
+    w: &EntryWrite<'_>,
+    seq: i64,
+    rows: field_index::Rows,
+) -> Result<()> {
     let owner = field_index::Owner {
         stack_uid: w.stack_uid,
         content_type_uid: w.content_type_uid,
         locale: w.locale,
         seq,
     };
-    field_index::write(c, &owner, w.doc, w.unindexed).await
+    field_index::write(c, &owner, w.doc, w.unindexed, rows).await
 }
 
 async fn record_version(
@@ -1211,8 +1221,9 @@ pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<E
     let row = sqlx::query(&format!(
         "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
          created_by, updated_by, created_at, updated_at{seq_col}) \
-         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9{seq_val}) RETURNING seq",
-        dialect::json_param(backend, 6)
+         VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9{seq_val}) RETURNING seq, {}",
+        dialect::json_param(backend, 6),
+        cols_of(backend, "")
     ))
     .bind(w.stack_uid)
     .bind(w.content_type_uid)
@@ -1225,11 +1236,11 @@ pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<E
     .bind(&now)
     .fetch_one(&mut *c)
     .await?;
-    index_doc(c, w, i(&row, "seq")?).await?;
+    // The row as stored comes back with the insert (no read-back).
+    let entry = from_row(&row)?;
+    index_doc(c, w, i(&row, "seq")?, field_index::Rows::New).await?;
     record_version(c, w, 1, actor, &now).await?;
-    Ok(get(c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
-        .await?
-        .expect("just inserted"))
+    Ok(entry)
 }
 
 /// Inserts version 1 of many entries of one content type in one locale with a few statements
@@ -1331,7 +1342,7 @@ pub async fn insert_many(
         }
         q.execute(&mut *c).await?;
     }
-    field_index::write_many(c, place, &indexed, &[]).await
+    field_index::write_many(c, place, &indexed, &[], field_index::Rows::New).await
 }
 
 /// Writes a new version if the stored one is `expected` (or any, when `None`). Returns `None`
@@ -1370,7 +1381,7 @@ pub async fn update(
     let Some(row) = q.fetch_optional(&mut *c).await? else {
         return Ok(None);
     };
-    index_doc(c, w, i(&row, "seq")?).await?;
+    index_doc(c, w, i(&row, "seq")?, field_index::Rows::Existing).await?;
     let entry = get(c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
         .await?
         .expect("just updated");

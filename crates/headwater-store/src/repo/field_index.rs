@@ -138,6 +138,17 @@ pub struct Owner<'a> {
     pub seq: i64,
 }
 
+/// What the index may already hold for the rows being written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Rows just inserted: their `seq`s carry no index rows (PostgreSQL never hands a `seq`
+    /// out twice; on SQLite, where a freed `seq` can come back, migration 0020's triggers
+    /// delete a row's index rows whenever the row is deleted or its `seq` changes).
+    New,
+    /// Rows whose index rows, if any, are replaced.
+    Existing,
+}
+
 /// Replaces the indexed values of one entry row with those of `doc`, leaving out the inside
 /// of the `unindexed` paths (see [`leaves`]).
 pub async fn write(
@@ -145,13 +156,14 @@ pub async fn write(
     owner: &Owner<'_>,
     doc: &Value,
     unindexed: &[String],
+    rows: Rows,
 ) -> Result<()> {
     let place = Place {
         stack_uid: owner.stack_uid,
         content_type_uid: owner.content_type_uid,
         locale: owner.locale,
     };
-    write_many(c, &place, &[(owner.seq, doc)], unindexed).await
+    write_many(c, &place, &[(owner.seq, doc)], unindexed, rows).await
 }
 
 /// The content space, content type and locale of entry rows.
@@ -168,9 +180,11 @@ pub async fn write_many(
     place: &Place<'_>,
     rows: &[(i64, &Value)],
     unindexed: &[String],
+    kind: Rows,
 ) -> Result<()> {
-    // Always clear first: on SQLite a `seq` freed by a deletion can be handed out again.
-    for chunk in rows.chunks(CHUNK) {
+    // Existing rows are cleared first (new ones have nothing to clear, see `Rows::New`).
+    let existing = if kind == Rows::Existing { rows } else { &[] };
+    for chunk in existing.chunks(CHUNK) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "DELETE FROM entry_values WHERE seq IN ({})",
@@ -362,7 +376,14 @@ pub async fn reindex(c: &mut Conn, stack_uid: &str) -> Result<u64> {
             .get(&content_type_uid)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        write(c, &owner, &crate::row::json(r, "doc")?, unindexed).await?;
+        write(
+            c,
+            &owner,
+            &crate::row::json(r, "doc")?,
+            unindexed,
+            Rows::Existing,
+        )
+        .await?;
         n += 1;
     }
     Ok(n)
