@@ -23,10 +23,9 @@
 //! format is not held. Every "not held" answers `None`, and the caller reads the database.
 
 use crate::error::{Result, StoreError};
-use crate::repo::entries::{Plan, Test};
+use crate::repo::entries::{Plan, Test, PUBLISHED_ENTRY_ROW, PUBLISHED_VERSION};
 use crate::repo::Conn;
 use crate::row::*;
-use crate::Backend;
 use futures::TryStreamExt;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tokio::sync::Mutex;
@@ -479,16 +478,18 @@ fn val_of(v: &serde_json::Value) -> std::result::Result<Option<Val>, ()> {
 
 /// The published rows of entries (one per environment and locale an entry row is published
 /// to), keyed by the entry row's `seq`, with the published version's document.
-const PUBLISHED: &str =
-    "SELECT e.seq, p.stack_uid, p.environment_uid, p.locale, v.content_type_uid, \
-     p.published_at, v.doc FROM publications p JOIN entries e ON e.stack_uid = p.stack_uid \
-     AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale) \
-     JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
-     AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
-     WHERE p.item_type = 'entry'";
+fn published_rows() -> String {
+    format!(
+        "SELECT e.seq, p.stack_uid, p.environment_uid, p.locale, v.content_type_uid, \
+         p.published_at, v.doc FROM publications p JOIN {PUBLISHED_ENTRY_ROW} \
+         {PUBLISHED_VERSION} WHERE p.item_type = 'entry'"
+    )
+}
 
 /// An [`Ask`] that owns its parts (it crosses into the engine's own task).
 struct Owned {
+    /// The plan's paths, sorted, without repeats.
+    paths: Vec<String>,
     stack_uid: String,
     content_type_uid: String,
     locale: String,
@@ -521,7 +522,10 @@ impl Postings {
         if !probe_paths(ask.plan, &mut paths) {
             return Ok(None);
         }
+        paths.sort_unstable();
+        paths.dedup();
         let owned = Owned {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
             stack_uid: ask.stack_uid.to_string(),
             content_type_uid: ask.content_type_uid.to_string(),
             locale: ask.locale.to_string(),
@@ -544,22 +548,20 @@ impl Postings {
                 skip: owned.skip,
                 limit: owned.limit,
             };
-            this.answer_on(&mut c, &ask).await
+            let paths: Vec<&str> = owned.paths.iter().map(String::as_str).collect();
+            this.answer_on(&mut c, &ask, &paths).await
         })
         .await
         .map_err(|e| StoreError::Other(format!("posting lists: {e}")))?
     }
 
-    async fn answer_on(&self, c: &mut Conn, ask: &Ask<'_>) -> Result<Option<Answer>> {
-        if Backend::of(c) != Backend::Sqlite {
-            return Ok(None);
-        }
-        let mut paths: Vec<&str> = Vec::new();
-        if !probe_paths(ask.plan, &mut paths) {
-            return Ok(None);
-        }
-        paths.sort_unstable();
-        paths.dedup();
+    /// [`Postings::answer`] on the engine's connection; `paths` are the plan's.
+    async fn answer_on(
+        &self,
+        c: &mut Conn,
+        ask: &Ask<'_>,
+        paths: &[&str],
+    ) -> Result<Option<Answer>> {
         let scope: Scope = (
             ask.stack_uid.to_string(),
             ask.content_type_uid.to_string(),
@@ -586,7 +588,7 @@ impl Postings {
                 .bind(ask.stack_uid)
                 .bind(ask.content_type_uid)
                 .bind(ask.locale);
-            for p in &paths {
+            for p in paths {
                 q = q.bind(*p);
             }
         }
@@ -935,7 +937,10 @@ impl Engine {
         if published {
             let mut got = Vec::new();
             {
-                let sql = format!("{PUBLISHED} AND e.seq IN (SELECT value FROM json_each($1))");
+                let sql = format!(
+                    "{} AND e.seq IN (SELECT value FROM json_each($1))",
+                    published_rows()
+                );
                 let mut rows = sqlx::query(&sql).bind(&list).fetch(&mut *c);
                 while let Some(r) = rows.try_next().await? {
                     let source = Source::Published(
@@ -1124,11 +1129,7 @@ impl Engine {
             };
             let sql = format!(
                 "SELECT e.seq, p.published_at, {extract} AS vals FROM publications p \
-                 JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
-                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
-                 LEFT JOIN entries e ON e.stack_uid = p.stack_uid AND e.uid = p.item_uid \
-                 AND e.locale = COALESCE(p.source_locale, p.locale) \
-                 WHERE p.item_type = 'entry' AND p.stack_uid = $1 AND p.environment_uid = $2 \
+                 {PUBLISHED_VERSION} LEFT JOIN {PUBLISHED_ENTRY_ROW} WHERE p.item_type = 'entry' AND p.stack_uid = $1 AND p.environment_uid = $2 \
                  AND p.locale = $3 AND v.content_type_uid = $4"
             );
             let mut q = sqlx::query(&sql)

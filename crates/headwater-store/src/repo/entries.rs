@@ -731,6 +731,16 @@ impl Compiler {
     }
 }
 
+/// Joins a `publications p` row to the version it publishes (`entry_versions v`).
+pub(crate) const PUBLISHED_VERSION: &str = "JOIN entry_versions v ON v.stack_uid = p.stack_uid \
+     AND v.uid = p.item_uid AND v.locale = COALESCE(p.source_locale, p.locale) \
+     AND v.version = p.version";
+
+/// The entry row (`entries e`) whose version a `publications p` row publishes, after `JOIN`
+/// or `LEFT JOIN`: its `seq` keys the published posting lists (`crate::postings`).
+pub(crate) const PUBLISHED_ENTRY_ROW: &str = "entries e ON e.stack_uid = p.stack_uid \
+     AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale)";
+
 /// What to list.
 pub struct ListQuery<'a> {
     pub stack_uid: &'a str,
@@ -763,9 +773,7 @@ pub async fn list(c: &mut Conn, q: &ListQuery<'_>) -> Result<(Vec<Entry>, i64)> 
             format!(
                 "(SELECT p.stack_uid, v.content_type_uid, p.item_uid AS uid, p.locale, v.title, v.version, \
                  {doc} AS doc, v.tags, v.created_by, v.created_by AS updated_by, v.created_at, \
-                 p.published_at AS updated_at FROM publications p JOIN entry_versions v \
-                 ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
-                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
+                 p.published_at AS updated_at FROM publications p {PUBLISHED_VERSION} \
                  WHERE p.item_type = 'entry' AND p.environment_uid = {env}) e"
             )
         }
@@ -1038,12 +1046,8 @@ async fn answer_from_postings(
                 "SELECT {} FROM (SELECT p.stack_uid, v.content_type_uid, p.item_uid AS uid, \
                  p.locale, v.title, v.version, {} AS doc, v.tags, v.created_by, \
                  v.created_by AS updated_by, v.created_at, p.published_at AS updated_at \
-                 FROM entries s JOIN publications p ON p.stack_uid = s.stack_uid \
-                 AND p.item_type = 'entry' AND p.item_uid = s.uid \
-                 AND COALESCE(p.source_locale, p.locale) = s.locale \
-                 JOIN entry_versions v ON v.stack_uid = p.stack_uid AND v.uid = p.item_uid \
-                 AND v.locale = COALESCE(p.source_locale, p.locale) AND v.version = p.version \
-                 WHERE s.seq IN ({}) AND p.stack_uid = $4 AND p.environment_uid = $5 \
+                 FROM publications p JOIN {PUBLISHED_ENTRY_ROW} {PUBLISHED_VERSION} \
+                 WHERE p.item_type = 'entry' AND e.seq IN ({}) AND p.stack_uid = $4 AND p.environment_uid = $5 \
                  AND p.locale = $6 AND v.content_type_uid = $7) e \
                  ORDER BY {order} LIMIT $2 OFFSET $3",
                 cols(backend),
