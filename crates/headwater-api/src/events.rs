@@ -175,6 +175,19 @@ pub async fn emit(c: &mut Conn, ctx: &StackCtx, event: Event) -> ApiResult<()> {
     Ok(())
 }
 
+/// [`emit`] with the stack's enabled webhooks already read (`webhooks::stage_lookup`, in the
+/// same transaction): nothing is written when none is subscribed.
+pub async fn emit_to(
+    c: &mut Conn,
+    ctx: &StackCtx,
+    hooks: &[webhooks::Webhook],
+    event: Event,
+) -> ApiResult<()> {
+    let out = event.into_out(&ctx.stack.uid, &ctx.stack.api_key, &ctx.branch);
+    webhooks::enqueue_to(c, hooks, &out).await?;
+    Ok(())
+}
+
 /// [`emit`] for work that has no request (the expiry-notice scan).
 pub async fn emit_for_stack(
     c: &mut Conn,

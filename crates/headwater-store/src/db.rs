@@ -161,8 +161,12 @@ impl Db {
                 let opts = AnyConnectOptions::from_str(&full)
                     .map_err(|e| StoreError::Other(e.to_string()))?
                     .disable_statement_logging();
+                // No ping before each acquire (sqlx's default): a SQLite connection is a file
+                // handle that cannot go away under us, and the ping is one more round trip to
+                // the connection's worker thread on every request.
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
                     .after_release(|c, _| Box::pin(async move { Ok(outside_transaction(c)) }))
@@ -170,6 +174,7 @@ impl Db {
                     .await?;
                 let read = AnyPoolOptions::new()
                     .max_connections(8)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
                     .connect_with(opts.clone())
@@ -178,6 +183,7 @@ impl Db {
                 // load runs to its end on its own task whatever the request that asked does.
                 let postings_reader = AnyPoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(60))
                     .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
                     .connect_lazy_with(opts);

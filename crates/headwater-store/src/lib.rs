@@ -5,6 +5,7 @@
 //! one transaction from [`Db::begin`], which on SQLite goes through a single writer
 //! connection (`BEGIN IMMEDIATE`), so writers queue in process instead of starving.
 
+pub mod batch;
 pub mod db;
 pub mod dialect;
 pub mod error;

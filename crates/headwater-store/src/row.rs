@@ -63,7 +63,7 @@ fn parse<T: DeserializeOwned>(text: &str, col: &str) -> Result<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! A wrong column name, a wrong type, or a NULL where none is allowed must be an error on
     //! both backends: before strict decoding they read as `""`, `0` or `null`.
     use super::*;
@@ -71,7 +71,7 @@ mod tests {
 
     /// The databases to check: a SQLite file always, PostgreSQL when
     /// `HEADWATER_TEST_POSTGRES_URL` names a server (as for the HTTP tests).
-    async fn databases(tag: &str) -> Vec<(Db, Option<std::path::PathBuf>)> {
+    pub(crate) async fn databases(tag: &str) -> Vec<(Db, Option<std::path::PathBuf>)> {
         let path = std::env::temp_dir().join(format!(
             "headwater-row-{tag}-{}-{:?}.db",
             std::process::id(),

@@ -50,7 +50,7 @@ pub(crate) async fn global_schemas(
     c: &mut Conn,
     stack_uid: &str,
 ) -> ApiResult<HashMap<String, Value>> {
-    let (all, _) = schemas::list(c, stack_uid, Kind::GlobalField, 0, i64::MAX).await?;
+    let all = schemas::all(c, stack_uid, Kind::GlobalField).await?;
     Ok(all.into_iter().map(|g| (g.uid, g.schema)).collect())
 }
 

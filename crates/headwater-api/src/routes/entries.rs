@@ -21,10 +21,12 @@ use axum::Json;
 use headwater_core::content::{self, Field};
 use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
+use headwater_store::batch::Batch;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
 use headwater_store::repo::publications;
 use headwater_store::repo::publish_jobs::NewItem;
+use headwater_store::repo::webhooks;
 use headwater_store::repo::{locales, Conn};
 use serde_json::{json, Map, Value};
 
@@ -228,11 +230,20 @@ pub async fn create(
         tags: &tags,
         unindexed: &unindexed,
     };
-    let entry = entries::insert(&mut tx, &w, &actor).await?;
-    audit::record(&mut tx, &actor, event(&ctx, "create", &entry)).await?;
-    events::emit(
+    // The entry, its audit record and the stack's webhooks in one call to the database.
+    let mut tail = Batch::new();
+    audit::stage(
+        &mut tail,
+        &actor,
+        ctx.audit("create", "entry", &uid, &title),
+    );
+    webhooks::stage_lookup(&mut tail, &ctx.stack.uid);
+    let (entry, rows) = entries::insert_with(&mut tx, &w, &actor, tail).await?;
+    let hooks = webhooks::hooks_of(&rows[1])?;
+    events::emit_to(
         &mut tx,
         &ctx,
+        &hooks,
         WebhookEvent::entry("create", &ct, entry_json(&entry, None)),
     )
     .await?;

@@ -1,6 +1,7 @@
 //! The audit log: one row per change, written in the same transaction as the change.
 
 use super::{Actor, Conn};
+use crate::batch::Batch;
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
@@ -30,23 +31,28 @@ pub struct Event<'a> {
 }
 
 pub async fn record(c: &mut Conn, actor: &Actor, e: Event<'_>) -> Result<()> {
-    sqlx::query(
+    let mut b = Batch::new();
+    stage(&mut b, actor, e);
+    b.run(c).await?;
+    Ok(())
+}
+
+/// [`record`] as a statement of a batch (run with the change's other statements).
+pub fn stage(b: &mut Batch, actor: &Actor, e: Event<'_>) {
+    b.add(
         "INSERT INTO audit_log (uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, \
          target_uid, target_title, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(headwater_core::ids::new_uid())
-    .bind(e.org_uid.map(str::to_string))
-    .bind(e.stack_uid.map(str::to_string))
+    .bind(e.org_uid)
+    .bind(e.stack_uid)
     .bind(actor.kind())
     .bind(actor.uid())
     .bind(e.action)
     .bind(e.module)
-    .bind(e.target_uid.map(str::to_string))
-    .bind(e.target_title.map(str::to_string))
-    .bind(clock::now())
-    .execute(c)
-    .await?;
-    Ok(())
+    .bind(e.target_uid)
+    .bind(e.target_title)
+    .bind(clock::now());
 }
 
 const COLS: &str = "uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, target_uid, \

@@ -2,6 +2,7 @@
 //! version, and the query compiler that turns a parsed `query` into parameterized SQL.
 
 use super::{field_index, Actor, Conn};
+use crate::batch::Batch;
 use crate::dialect;
 use crate::error::Result;
 use crate::row::*;
@@ -1192,8 +1193,22 @@ async fn record_version(
     actor: &Actor,
     now: &str,
 ) -> Result<()> {
-    let backend = crate::Backend::of(c);
-    sqlx::query(&format!(
+    let mut b = Batch::new();
+    stage_version(&mut b, Backend::of(c), w, version, actor, now);
+    b.run(c).await?;
+    Ok(())
+}
+
+/// The history row of an entry version, as a statement of a batch.
+fn stage_version(
+    b: &mut Batch,
+    backend: Backend,
+    w: &EntryWrite<'_>,
+    version: i64,
+    actor: &Actor,
+    now: &str,
+) {
+    b.add(format!(
         "INSERT INTO entry_versions (stack_uid, uid, locale, version, content_type_uid, title, doc, tags, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, {}, $8, $9, $10)",
         dialect::json_param(backend, 7)
@@ -1207,14 +1222,23 @@ async fn record_version(
     .bind(w.doc.to_string())
     .bind(w.tags.to_string())
     .bind(actor.uid())
-    .bind(now)
-    .execute(c)
-    .await?;
-    Ok(())
+    .bind(now);
 }
 
 /// Inserts version 1 of an entry in a locale.
 pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<Entry> {
+    Ok(insert_with(c, w, actor, Batch::new()).await?.0)
+}
+
+/// [`insert`], with the caller's `tail` statements (its audit record, a lookup) run after the
+/// entry's own in the same call: the row, its field index and its history row, then `tail`,
+/// whose rows come back by statement. On SQLite that is one round trip to the writer.
+pub async fn insert_with(
+    c: &mut Conn,
+    w: &EntryWrite<'_>,
+    actor: &Actor,
+    tail: Batch,
+) -> Result<(Entry, Vec<Vec<AnyRow>>)> {
     let backend = crate::Backend::of(c);
     let now = clock::now();
     let (seq_col, seq_val) = match backend {
@@ -1222,7 +1246,8 @@ pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<E
         Backend::Postgres => ("", ""),
         Backend::Sqlite => (", seq", ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)"),
     };
-    let row = sqlx::query(&format!(
+    let mut b = Batch::new();
+    b.add(format!(
         "INSERT INTO entries (stack_uid, content_type_uid, uid, locale, title, version, doc, tags, \
          created_by, updated_by, created_at, updated_at{seq_col}) \
          VALUES ($1, $2, $3, $4, $5, 1, {}, $7, $8, $8, $9, $9{seq_val}) RETURNING seq, {}",
@@ -1237,14 +1262,32 @@ pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<E
     .bind(w.doc.to_string())
     .bind(w.tags.to_string())
     .bind(actor.uid())
-    .bind(&now)
-    .fetch_one(&mut *c)
-    .await?;
+    .bind(now.as_str());
+    // The new row's `seq` is not known yet: the index statements look it up by uid. A new
+    // row's seq carries no index rows (`field_index::Rows::New`), so nothing is cleared.
+    let place = field_index::Place {
+        stack_uid: w.stack_uid,
+        content_type_uid: w.content_type_uid,
+        locale: w.locale,
+    };
+    field_index::stage(
+        &mut b,
+        backend,
+        &place,
+        &[(field_index::Seq::OfEntry(w.uid), w.doc)],
+        w.unindexed,
+    );
+    stage_version(&mut b, backend, w, 1, actor, &now);
+    let own = b.len();
+    b.append(tail);
+    let mut rows = b.run(c).await?;
+    let tail_rows = rows.split_off(own);
     // The row as stored comes back with the insert (no read-back).
-    let entry = from_row(&row)?;
-    index_doc(c, w, i(&row, "seq")?, field_index::Rows::New).await?;
-    record_version(c, w, 1, actor, &now).await?;
-    Ok(entry)
+    let row = rows
+        .first()
+        .and_then(|r| r.first())
+        .ok_or_else(|| crate::StoreError::Other("the entry insert returned no row".into()))?;
+    Ok((from_row(row)?, tail_rows))
 }
 
 /// Inserts version 1 of many entries of one content type in one locale with a few statements

@@ -26,6 +26,7 @@
 //! condition on those entries: answers are the same as a full scan's.
 
 use super::Conn;
+use crate::batch::{Batch, Statement};
 use crate::error::Result;
 use crate::Backend;
 use serde_json::Value;
@@ -173,6 +174,16 @@ pub struct Place<'a> {
     pub locale: &'a str,
 }
 
+/// Which entry row index rows belong to.
+#[derive(Clone, Copy, Debug)]
+pub enum Seq<'a> {
+    /// Its `seq`.
+    Known(i64),
+    /// The row of this entry uid in the place's locale, looked up by the statement itself (for
+    /// a row inserted earlier in the same batch, whose `seq` is not known yet).
+    OfEntry(&'a str),
+}
+
 /// Replaces the indexed values of many entry rows of one place, in a few statements, leaving
 /// out the inside of the `unindexed` paths (see [`leaves`]).
 pub async fn write_many(
@@ -182,49 +193,78 @@ pub async fn write_many(
     unindexed: &[String],
     kind: Rows,
 ) -> Result<()> {
+    let mut batch = Batch::new();
     // Existing rows are cleared first (new ones have nothing to clear, see `Rows::New`).
     let existing = if kind == Rows::Existing { rows } else { &[] };
     for chunk in existing.chunks(CHUNK) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "DELETE FROM entry_values WHERE seq IN ({})",
-            list.join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (seq, _) in chunk {
-            q = q.bind(*seq);
+        for table in ["entry_values", "entry_terms"] {
+            let st = batch.add(format!(
+                "DELETE FROM {table} WHERE seq IN ({})",
+                list.join(", ")
+            ));
+            for (seq, _) in chunk {
+                st.bind(*seq);
+            }
         }
-        q.execute(&mut *c).await?;
-        let sql = format!("DELETE FROM entry_terms WHERE seq IN ({})", list.join(", "));
-        let mut q = sqlx::query(&sql);
-        for (seq, _) in chunk {
-            q = q.bind(*seq);
-        }
-        q.execute(&mut *c).await?;
     }
-    write_terms(c, place, rows).await?;
-    let all: Vec<(i64, Leaf)> = rows
+    let rows: Vec<(Seq, &Value)> = rows.iter().map(|(s, d)| (Seq::Known(*s), *d)).collect();
+    stage(&mut batch, crate::Backend::of(c), place, &rows, unindexed);
+    batch.run(c).await?;
+    Ok(())
+}
+
+/// Adds to `batch` the statements that index new entry rows of one place: their taxonomy
+/// terms, the field paths not registered yet, and their values.
+pub fn stage(
+    batch: &mut Batch,
+    backend: Backend,
+    place: &Place<'_>,
+    rows: &[(Seq<'_>, &Value)],
+    unindexed: &[String],
+) {
+    stage_terms(batch, place, rows);
+    let all: Vec<(Seq, Leaf)> = rows
         .iter()
         .flat_map(|(seq, doc)| leaves(doc, unindexed).into_iter().map(move |l| (*seq, l)))
         .collect();
     for chunk in all.chunks(CHUNK) {
-        // Values whose path is known are inserted at once; only when some path is new are
-        // the paths registered and the chunk inserted again (already inserted rows are kept).
-        if insert_values(c, place, chunk).await? < chunk.len() as u64 {
-            let mut paths: Vec<String> = chunk.iter().map(|(_, l)| l.field_path()).collect();
-            paths.sort_unstable();
-            paths.dedup();
-            ensure_fields(c, place, &paths).await?;
-            insert_values(c, place, chunk).await?;
+        let mut paths: Vec<String> = chunk.iter().map(|(_, l)| l.field_path()).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        stage_fields(batch, place, &paths);
+        stage_values(batch, backend, place, chunk);
+    }
+}
+
+/// Binds `place` as `$1`, `$2`, `$3` of a statement.
+fn bind_place(st: &mut Statement, place: &Place<'_>) {
+    st.bind(place.stack_uid)
+        .bind(place.content_type_uid)
+        .bind(place.locale);
+}
+
+/// The SQL of a row's `seq` at placeholder `$at` (a statement that binds its place first),
+/// and binds what it needs.
+fn seq_sql(st: &mut Statement, seq: Seq<'_>, at: usize) -> String {
+    match seq {
+        Seq::Known(n) => {
+            st.bind(n);
+            format!("CAST(${at} AS BIGINT)")
+        }
+        Seq::OfEntry(uid) => {
+            st.bind(uid);
+            format!(
+                "(SELECT seq FROM entries WHERE stack_uid = $1 AND uid = ${at} AND locale = $3)"
+            )
         }
     }
-    Ok(())
 }
 
 /// The entry term index: one `entry_terms` row per (taxonomy, term) of an entry row's
 /// `taxonomies` value (validated by `content::validate_entry`, so at most a few dozen).
-async fn write_terms(c: &mut Conn, place: &Place<'_>, rows: &[(i64, &Value)]) -> Result<()> {
-    let all: Vec<(i64, String, String)> = rows
+fn stage_terms(batch: &mut Batch, place: &Place<'_>, rows: &[(Seq<'_>, &Value)]) {
+    let all: Vec<(Seq, String, String)> = rows
         .iter()
         .flat_map(|(seq, doc)| {
             let pairs = doc
@@ -235,98 +275,92 @@ async fn write_terms(c: &mut Conn, place: &Place<'_>, rows: &[(i64, &Value)]) ->
         })
         .collect();
     for chunk in all.chunks(CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|k| {
-                let at = 4 + 3 * k;
-                format!("(${}, $1, $2, $3, ${}, ${})", at, at + 1, at + 2)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO entry_terms (seq, stack_uid, content_type_uid, locale, taxonomy_uid, \
-             term_uid) VALUES {} ON CONFLICT (seq, taxonomy_uid, term_uid) DO NOTHING",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(&sql)
-            .bind(place.stack_uid)
-            .bind(place.content_type_uid)
-            .bind(place.locale);
-        for (seq, t, u) in chunk {
-            q = q.bind(*seq).bind(t.as_str()).bind(u.as_str());
+        let st = batch.add(String::new());
+        bind_place(st, place);
+        let mut selects = Vec::with_capacity(chunk.len());
+        for (k, (seq, t, u)) in chunk.iter().enumerate() {
+            let at = 4 + 3 * k;
+            let seq = seq_sql(st, *seq, at);
+            st.bind(t.as_str()).bind(u.as_str());
+            selects.push(format!(
+                "SELECT {seq} AS seq, CAST(${} AS TEXT) AS taxonomy_uid, CAST(${} AS TEXT) AS term_uid",
+                at + 1,
+                at + 2
+            ));
         }
-        q.execute(&mut *c).await?;
+        st.set_sql(format!(
+            "INSERT INTO entry_terms (seq, stack_uid, content_type_uid, locale, taxonomy_uid, \
+             term_uid) SELECT v.seq, $1, $2, $3, v.taxonomy_uid, v.term_uid FROM ({}) v \
+             WHERE TRUE ON CONFLICT (seq, taxonomy_uid, term_uid) DO NOTHING",
+            selects.join(" UNION ALL ")
+        ));
     }
-    Ok(())
 }
 
-/// Removes the entry term index rows of the entry rows a `WHERE` clause over `entries`
-/// selects (see [`delete_sql`]).
-pub(crate) fn delete_terms_sql(filter: &str) -> String {
-    format!("DELETE FROM entry_terms WHERE seq IN (SELECT seq FROM entries WHERE {filter})")
-}
-
-async fn ensure_fields(c: &mut Conn, place: &Place<'_>, paths: &[String]) -> Result<()> {
+/// Registers the field paths of a place that are not registered yet.
+fn stage_fields(batch: &mut Batch, place: &Place<'_>, paths: &[String]) {
     let selects: Vec<String> = (0..paths.len())
         .map(|i| format!("SELECT CAST(${} AS TEXT) AS path", i + 4))
         .collect();
-    let sql = format!(
+    let st = batch.add(format!(
         "INSERT INTO entry_fields (stack_uid, content_type_uid, locale, path) \
          SELECT $1, $2, $3, p.path FROM ({}) p WHERE NOT EXISTS (SELECT 1 FROM entry_fields f \
          WHERE f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 AND f.path = p.path) \
          ON CONFLICT (stack_uid, content_type_uid, locale, path) DO NOTHING",
         selects.join(" UNION ALL ")
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(place.stack_uid)
-        .bind(place.content_type_uid)
-        .bind(place.locale);
+    ));
+    bind_place(st, place);
     for path in paths {
-        q = q.bind(path.as_str());
+        st.bind(path.as_str());
     }
-    q.execute(c).await?;
-    Ok(())
 }
 
-async fn insert_values(c: &mut Conn, place: &Place<'_>, chunk: &[(i64, Leaf)]) -> Result<u64> {
-    let backend = crate::Backend::of(c);
+/// Inserts values whose field paths are registered (see [`stage_fields`]).
+fn stage_values(batch: &mut Batch, backend: Backend, place: &Place<'_>, chunk: &[(Seq<'_>, Leaf)]) {
     // As the query's comparisons see numbers: a double on PostgreSQL; on SQLite an integer
     // when the text is one (REAL would round integers beyond 2^53), else a real.
     let number = match backend {
         Backend::Postgres => "DOUBLE PRECISION",
         Backend::Sqlite => "NUMERIC",
     };
-    let rows: Vec<String> = (0..chunk.len())
-        .map(|i| {
-            let at = 4 + 4 * i;
-            format!(
-                "SELECT CAST(${} AS BIGINT) AS seq, CAST(${} AS TEXT) AS path, \
-                 CAST(${} AS TEXT) AS t, CAST(${} AS {number}) AS n",
-                at,
-                at + 1,
-                at + 2,
-                at + 3
-            )
-        })
-        .collect();
-    let sql = format!(
+    let st = batch.add(String::new());
+    bind_place(st, place);
+    let mut selects = Vec::with_capacity(chunk.len());
+    for (k, (seq, leaf)) in chunk.iter().enumerate() {
+        let at = 4 + 4 * k;
+        let seq = seq_sql(st, *seq, at);
+        match leaf {
+            Leaf::Text(p, t) => st
+                .bind(p.as_str())
+                .bind(Some(t.as_str()))
+                .bind(None::<&str>),
+            Leaf::Number(p, n) => st
+                .bind(p.as_str())
+                .bind(None::<&str>)
+                .bind(Some(n.as_str())),
+            // A marker's `t` is empty, so its rows are found through `entry_values_text`.
+            Leaf::Unindexed(_) => st.bind(leaf.field_path()).bind(Some("")).bind(None::<&str>),
+        };
+        selects.push(format!(
+            "SELECT {seq} AS seq, CAST(${} AS TEXT) AS path, CAST(${} AS TEXT) AS t, \
+             CAST(${} AS {number}) AS n",
+            at + 1,
+            at + 2,
+            at + 3
+        ));
+    }
+    st.set_sql(format!(
         "INSERT INTO entry_values (seq, field_id, t, n) SELECT v.seq, f.id, v.t, v.n FROM ({}) v \
          JOIN entry_fields f ON f.stack_uid = $1 AND f.content_type_uid = $2 AND f.locale = $3 \
          AND f.path = v.path WHERE TRUE ON CONFLICT (seq, field_id) DO NOTHING",
-        rows.join(" UNION ALL ")
-    );
-    let mut q = sqlx::query(&sql)
-        .bind(place.stack_uid)
-        .bind(place.content_type_uid)
-        .bind(place.locale);
-    for (seq, leaf) in chunk {
-        q = q.bind(*seq);
-        q = match leaf {
-            Leaf::Text(p, t) => q.bind(p.as_str()).bind(Some(t.as_str())).bind(None::<&str>),
-            Leaf::Number(p, n) => q.bind(p.as_str()).bind(None::<&str>).bind(Some(n.as_str())),
-            // A marker's `t` is empty, so its rows are found through `entry_values_text`.
-            Leaf::Unindexed(_) => q.bind(leaf.field_path()).bind(Some("")).bind(None::<&str>),
-        };
-    }
-    Ok(q.execute(c).await?.rows_affected())
+        selects.join(" UNION ALL ")
+    ));
+}
+
+/// Removes the entry term index rows of the entry rows a `WHERE` clause over `entries`
+/// selects (see [`delete_sql`]).
+pub(crate) fn delete_terms_sql(filter: &str) -> String {
+    format!("DELETE FROM entry_terms WHERE seq IN (SELECT seq FROM entries WHERE {filter})")
 }
 
 /// Removes the indexed values of the entry rows a `WHERE` clause over `entries` selects

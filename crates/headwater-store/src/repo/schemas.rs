@@ -109,6 +109,48 @@ pub async fn get(
     row.as_ref().map(from_row).transpose()
 }
 
+/// Every schema of a kind in a content space, unpaged and uncounted.
+pub async fn all(c: &mut Conn, stack_uid: &str, kind: Kind) -> Result<Vec<SchemaDoc>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM schemas WHERE stack_uid = $1 AND kind = $2 ORDER BY created_at, uid"
+    ))
+    .bind(stack_uid)
+    .bind(kind.key())
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// A content type together with every global field of its content space, in one statement
+/// (what writing an entry needs to resolve the content type's fields). `None` when the
+/// content type does not exist.
+pub async fn content_type_with_globals(
+    c: &mut Conn,
+    stack_uid: &str,
+    uid: &str,
+) -> Result<Option<(SchemaDoc, Vec<SchemaDoc>)>> {
+    let rows = sqlx::query(&format!(
+        "SELECT kind, {COLS} FROM schemas WHERE stack_uid = $1 \
+         AND ((kind = $2 AND uid = $3) OR kind = $4) ORDER BY created_at, uid"
+    ))
+    .bind(stack_uid)
+    .bind(Kind::ContentType.key())
+    .bind(uid)
+    .bind(Kind::GlobalField.key())
+    .fetch_all(c)
+    .await?;
+    let mut content_type = None;
+    let mut globals = Vec::new();
+    for r in &rows {
+        if s(r, "kind")? == Kind::ContentType.key() {
+            content_type = Some(from_row(r)?);
+        } else {
+            globals.push(from_row(r)?);
+        }
+    }
+    Ok(content_type.map(|ct| (ct, globals)))
+}
+
 pub async fn list(
     c: &mut Conn,
     stack_uid: &str,

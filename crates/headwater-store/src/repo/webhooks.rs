@@ -7,6 +7,7 @@
 //! the same delivery at once, and logs every attempt in `webhook_attempts`.
 
 use super::{Actor, Conn};
+use crate::batch::Batch;
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
@@ -221,15 +222,33 @@ pub struct OutEvent {
 /// branch), per destination. Returns how many deliveries were enqueued. Call it with the open
 /// transaction of the change that caused the event.
 pub async fn enqueue(c: &mut Conn, ev: &OutEvent) -> Result<usize> {
-    let rows = sqlx::query(&format!(
+    let mut b = Batch::new();
+    stage_lookup(&mut b, &ev.stack_uid);
+    let rows = b.run(c).await?;
+    let hooks = hooks_of(&rows[0])?;
+    enqueue_to(c, &hooks, ev).await
+}
+
+/// The enabled webhooks of a stack, as a statement of a batch (read them with [`hooks_of`]
+/// and enqueue with [`enqueue_to`]).
+pub fn stage_lookup(b: &mut Batch, stack_uid: &str) {
+    b.add(format!(
         "SELECT {COLS} FROM webhooks WHERE stack_uid = $1 AND disabled = 0"
     ))
-    .bind(&ev.stack_uid)
-    .fetch_all(&mut *c)
-    .await?;
+    .bind(stack_uid);
+}
+
+/// The webhooks of [`stage_lookup`]'s rows.
+pub fn hooks_of(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Webhook>> {
+    rows.iter().map(from_row).collect()
+}
+
+/// [`enqueue`] with the stack's enabled webhooks already read (nothing is written when none
+/// is subscribed).
+pub async fn enqueue_to(c: &mut Conn, hooks: &[Webhook], ev: &OutEvent) -> Result<usize> {
     let now = clock::now();
     let mut n = 0;
-    for hook in rows.iter().map(from_row).collect::<Result<Vec<_>>>()? {
+    for hook in hooks {
         let subscribed = hook.channels.iter().any(|ch| ev.matches.contains(ch));
         let on_branch = hook.branches.is_empty() || hook.branches.contains(&ev.branch);
         if !subscribed || !on_branch {
