@@ -4,7 +4,7 @@ use crate::dialect;
 use crate::error::{Result, StoreError};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -26,26 +26,126 @@ impl Backend {
     }
 }
 
+/// A pooled read connection from [`Db::reader`] (it derefs to the connection).
+pub type Reader = PoolConnection<Any>;
+
 /// A write transaction from [`Db::begin`]. It derefs to the connection, so repository
 /// functions take `&mut tx`; [`Tx::commit`] and [`Tx::rollback`] answer in [`StoreError`].
 /// Dropped without a commit, it rolls back.
 #[derive(Debug)]
-pub struct Tx(sqlx::Transaction<'static, Any>);
+pub struct Tx(Option<TxInner>);
+
+#[derive(Debug)]
+enum TxInner {
+    /// PostgreSQL: a transaction on a pooled connection.
+    Pooled(sqlx::Transaction<'static, Any>),
+    /// SQLite: the single writer connection, held for the transaction's length.
+    Single(WriterGuard),
+}
+
+type WriterGuard = tokio::sync::OwnedMutexGuard<WriterState>;
+
+/// SQLite's writer connection, kept out of any pool: sqlx tests a pooled connection coming
+/// back with a round trip to its worker thread, and opens a transaction with two more (the
+/// `BEGIN` is acknowledged, then checked). Here `BEGIN IMMEDIATE`, `COMMIT` and `ROLLBACK` are
+/// plain statements, one round trip each, and the mutex queues writers fairly in arrival
+/// order.
+#[derive(Debug)]
+struct WriterState {
+    /// `None` after the connection was given up (a `ROLLBACK` that failed); the next writer
+    /// opens a new one.
+    conn: Option<AnyConnection>,
+    /// A transaction was left open (dropped uncommitted, or its `COMMIT` failed): the next
+    /// writer rolls it back first.
+    pending_rollback: bool,
+}
+
+#[derive(Debug)]
+struct Writer {
+    state: std::sync::Arc<tokio::sync::Mutex<WriterState>>,
+    opts: AnyConnectOptions,
+}
+
+impl Writer {
+    async fn connect(opts: &AnyConnectOptions) -> Result<AnyConnection> {
+        let mut c = opts.connect().await?;
+        sqlite_pragmas(&mut c).await?;
+        Ok(c)
+    }
+
+    /// The connection, outside any transaction (one left open is rolled back, and a
+    /// connection that cannot roll back is replaced).
+    async fn lock(&self) -> Result<WriterGuard> {
+        let mut g = self.state.clone().lock_owned().await;
+        if g.pending_rollback {
+            if let Some(c) = g.conn.as_mut() {
+                if let Err(e) = c.execute("ROLLBACK").await {
+                    if !e.to_string().contains("no transaction is active") {
+                        tracing::warn!(error = %e, "the writer connection could not roll back; replacing it");
+                        g.conn = None;
+                    }
+                }
+            }
+            g.pending_rollback = false;
+        }
+        if g.conn.is_none() {
+            g.conn = Some(Writer::connect(&self.opts).await?);
+        }
+        Ok(g)
+    }
+}
 
 impl Tx {
     /// Makes the transaction's changes permanent.
     pub async fn commit(self) -> Result<()> {
-        Ok(self.0.commit().await?)
+        match self.into_inner() {
+            TxInner::Pooled(t) => Ok(t.commit().await?),
+            TxInner::Single(mut g) => {
+                // Until the `COMMIT` is through, a failure leaves the transaction to roll back.
+                g.pending_rollback = true;
+                let c = g.conn.as_mut().expect("a writer guard holds a connection");
+                c.execute("COMMIT").await?;
+                g.pending_rollback = false;
+                Ok(())
+            }
+        }
     }
 
     /// Discards the transaction's changes.
     pub async fn rollback(self) -> Result<()> {
-        Ok(self.0.rollback().await?)
+        match self.into_inner() {
+            TxInner::Pooled(t) => Ok(t.rollback().await?),
+            TxInner::Single(mut g) => {
+                g.pending_rollback = true;
+                let c = g.conn.as_mut().expect("a writer guard holds a connection");
+                c.execute("ROLLBACK").await?;
+                g.pending_rollback = false;
+                Ok(())
+            }
+        }
     }
 
     /// The backend the transaction runs on.
     pub fn backend(&self) -> Backend {
-        Backend::of(&self.0)
+        Backend::of(self)
+    }
+
+    fn into_inner(mut self) -> TxInner {
+        self.0.take().expect("a transaction is ended once")
+    }
+
+    fn inner(&self) -> &TxInner {
+        self.0.as_ref().expect("a transaction is ended once")
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        // Dropped uncommitted: the next writer rolls the transaction back before its own
+        // (the pooled kind rolls back by itself).
+        if let Some(TxInner::Single(g)) = &mut self.0 {
+            g.pending_rollback = true;
+        }
     }
 }
 
@@ -53,13 +153,19 @@ impl std::ops::Deref for Tx {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        &self.0
+        match self.inner() {
+            TxInner::Pooled(t) => t,
+            TxInner::Single(g) => g.conn.as_ref().expect("a writer guard holds a connection"),
+        }
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.0
+        match self.0.as_mut().expect("a transaction is ended once") {
+            TxInner::Pooled(t) => t,
+            TxInner::Single(g) => g.conn.as_mut().expect("a writer guard holds a connection"),
+        }
     }
 }
 
@@ -69,12 +175,22 @@ impl std::ops::DerefMut for Tx {
 pub struct Db {
     backend: Backend,
     read: AnyPool,
-    write: AnyPool,
+    write: Write,
     /// PostgreSQL only: what `LISTEN` connections are opened with (never logged).
     listen_url: Option<ListenUrl>,
     waits: std::sync::Arc<AcquireWaits>,
     /// Posting lists of filtered listings, kept in memory (SQLite; see `postings`).
     postings: std::sync::Arc<crate::postings::Postings>,
+    /// Point reads on the calling thread (SQLite files; see `direct`).
+    direct: Option<std::sync::Arc<crate::direct::Direct>>,
+}
+
+/// Where write transactions run: PostgreSQL's pool (shared with reads), or SQLite's single
+/// writer connection.
+#[derive(Clone, Debug)]
+enum Write {
+    Pool(AnyPool),
+    Single(std::sync::Arc<Writer>),
 }
 
 /// The PostgreSQL URL a notification listener connects with; its `Debug` shows no password.
@@ -113,7 +229,7 @@ pub struct PoolStats {
 pub const REVOCATION_CHANNEL: &str = "headwater_revocations";
 
 /// How long a SQLite writer waits for the file lock before the request is answered 503.
-const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+pub(crate) const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
 
 impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file and its folder
@@ -144,10 +260,11 @@ impl Db {
                 Ok(Db {
                     backend,
                     read: pool.clone(),
-                    write: pool,
+                    write: Write::Pool(pool),
                     listen_url: Some(ListenUrl(url.to_string())),
                     waits: Default::default(),
                     postings: Default::default(),
+                    direct: None,
                 })
             }
             Backend::Sqlite => {
@@ -164,14 +281,18 @@ impl Db {
                 // No ping before each acquire (sqlx's default): a SQLite connection is a file
                 // handle that cannot go away under us, and the ping is one more round trip to
                 // the connection's worker thread on every request.
-                let write = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c)))
-                    .after_release(|c, _| Box::pin(async move { Ok(outside_transaction(c)) }))
-                    .connect_with(opts.clone())
-                    .await?;
+                // The single writer, out of any pool (see `Writer`); opened now so that a
+                // database that cannot be opened fails the start.
+                let writer = Writer {
+                    state: std::sync::Arc::new(tokio::sync::Mutex::new(WriterState {
+                        conn: Some(Writer::connect(&opts).await?),
+                        pending_rollback: false,
+                    })),
+                    opts: opts.clone(),
+                };
+                // No ping before each acquire (sqlx's default): a SQLite connection is a file
+                // handle that cannot go away under us, and the ping is one more round trip to
+                // the connection's worker thread on every request.
                 let read = AnyPoolOptions::new()
                     .max_connections(8)
                     .test_before_acquire(false)
@@ -190,12 +311,17 @@ impl Db {
                 Ok(Db {
                     backend,
                     read,
-                    write,
+                    write: Write::Single(std::sync::Arc::new(writer)),
                     listen_url: None,
                     waits: Default::default(),
                     postings: std::sync::Arc::new(crate::postings::Postings::new(Some(
                         postings_reader,
                     ))),
+                    // A file only: an in-memory database is private to its connection.
+                    direct: (!path.is_empty()
+                        && path != ":memory:"
+                        && !full.contains("mode=memory"))
+                    .then(|| std::sync::Arc::new(crate::direct::Direct::new(path.clone()))),
                 })
             }
         }
@@ -210,12 +336,27 @@ impl Db {
         &self.postings
     }
 
+    /// Point reads on the calling thread, when the database offers them (a SQLite file).
+    pub fn direct(&self) -> Option<&crate::direct::Direct> {
+        self.direct.as_deref()
+    }
+
     /// Applies pending migrations.
     pub async fn migrate(&self) -> Result<()> {
-        crate::migrate::migrator(self.backend)
-            .run(&self.write)
+        self.run_migrator(crate::migrate::migrator(self.backend))
             .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+    }
+
+    async fn run_migrator(&self, m: sqlx::migrate::Migrator) -> Result<()> {
+        let done = match &self.write {
+            Write::Pool(p) => m.run(p).await,
+            Write::Single(w) => {
+                let mut g = w.lock().await?;
+                let c = g.conn.as_mut().expect("a writer guard holds a connection");
+                m.run(c).await
+            }
+        };
+        done.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
     }
 
     /// Applies the migrations up to `last` only (tests of later migrations over older data).
@@ -229,24 +370,36 @@ impl Db {
                 .cloned()
                 .collect(),
         );
-        m.run(&self.write)
-            .await
-            .map_err(|e| StoreError::Other(format!("migration failed: {e}")))
+        self.run_migrator(m).await
     }
 
     /// Opens a write transaction.
     pub async fn begin(&self) -> Result<Tx> {
         let started = std::time::Instant::now();
-        let tx = self
-            .write
-            .begin_with(dialect::begin_write(self.backend))
-            .await;
+        let tx = match &self.write {
+            Write::Pool(p) => p
+                .begin_with(dialect::begin_write(self.backend))
+                .await
+                .map(|t| Tx(Some(TxInner::Pooled(t))))
+                .map_err(StoreError::from),
+            Write::Single(w) => match w.lock().await {
+                Ok(mut g) => {
+                    let c = g.conn.as_mut().expect("a writer guard holds a connection");
+                    // Refused (busy), nothing is open and the guard is let go.
+                    match c.execute(dialect::begin_write(self.backend)).await {
+                        Ok(_) => Ok(Tx(Some(TxInner::Single(g)))),
+                        Err(e) => Err(e.into()),
+                    }
+                }
+                Err(e) => Err(e),
+            },
+        };
         self.waited(started);
-        Ok(Tx(tx?))
+        tx
     }
 
     /// A connection for reads outside a transaction.
-    pub async fn reader(&self) -> Result<PoolConnection<Any>> {
+    pub async fn reader(&self) -> Result<Reader> {
         let started = std::time::Instant::now();
         let c = self.read.acquire().await;
         self.waited(started);
@@ -268,11 +421,10 @@ impl Db {
             read_size: self.read.size(),
             read_idle: u32::try_from(self.read.num_idle()).unwrap_or(u32::MAX),
             read_max: self.read.options().get_max_connections(),
-            write_size: if shared { 0 } else { self.write.size() },
-            write_idle: if shared {
-                0
-            } else {
-                u32::try_from(self.write.num_idle()).unwrap_or(u32::MAX)
+            write_size: if shared { 0 } else { 1 },
+            write_idle: match &self.write {
+                Write::Single(w) => u32::from(w.state.try_lock().is_ok()),
+                Write::Pool(_) => 0,
             },
             acquires: self.waits.count.load(Relaxed),
             acquire_wait: Duration::from_nanos(self.waits.nanos.load(Relaxed)),
@@ -325,14 +477,29 @@ impl Db {
     /// Runs one statement outside any transaction (operator and test set-up, e.g.
     /// `CREATE DATABASE`). Never called with user input.
     pub async fn execute_admin(&self, sql: &str) -> Result<()> {
-        let mut c = self.write.acquire().await?;
-        c.execute(sql).await?;
+        match &self.write {
+            Write::Pool(p) => {
+                p.acquire().await?.execute(sql).await?;
+            }
+            Write::Single(w) => {
+                let mut g = w.lock().await?;
+                let c = g.conn.as_mut().expect("a writer guard holds a connection");
+                c.execute(sql).await?;
+            }
+        }
         Ok(())
     }
 
     pub async fn close(&self) {
         self.read.close().await;
-        self.write.close().await;
+        match &self.write {
+            Write::Pool(p) => p.close().await,
+            Write::Single(w) => {
+                if let Some(c) = w.state.lock().await.conn.take() {
+                    let _ = c.close().await;
+                }
+            }
+        }
     }
 }
 
@@ -438,6 +605,55 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A transaction dropped without a commit leaves nothing behind and the next one starts
+    /// cleanly; one that fails mid-way (here: a statement SQLite refuses) does not block later
+    /// writers. On both backends.
+    #[tokio::test]
+    async fn dropped_transactions_roll_back_and_writers_go_on() {
+        for (db, file) in crate::row::tests::databases("writer").await {
+            let backend = db.backend();
+            let t = format!("writer_t_{}", std::process::id());
+            db.execute_admin(&format!("CREATE TABLE {t} (k BIGINT PRIMARY KEY)"))
+                .await
+                .unwrap();
+            let count = |db: Db, t: String| async move {
+                let mut c = db.reader().await.unwrap();
+                sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {t}"))
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap()
+            };
+            {
+                let mut tx = db.begin().await.unwrap();
+                sqlx::query(&format!("INSERT INTO {t} (k) VALUES (1)"))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                // Dropped here, uncommitted.
+            }
+            let mut tx = db.begin().await.unwrap();
+            assert!(sqlx::query(&format!("INSERT INTO {t} (k) VALUES ('x', 2)"))
+                .execute(&mut *tx)
+                .await
+                .is_err());
+            drop(tx);
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query(&format!("INSERT INTO {t} (k) VALUES (2)"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let tx = db.begin().await.unwrap();
+            tx.rollback().await.unwrap();
+            assert_eq!(count(db.clone(), t.clone()).await, 1, "{backend:?}");
+            db.execute_admin(&format!("DROP TABLE {t}")).await.unwrap();
+            db.close().await;
+            if let Some(f) = file {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+    }
 
     #[test]
     fn redacts_passwords() {

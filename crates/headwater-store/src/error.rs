@@ -53,6 +53,24 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    StoreError::Busy
+                }
+                rusqlite::ErrorCode::CannotOpen => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::Other(format!("{}: {e}", f.extended_code)),
+            },
+            rusqlite::Error::InvalidColumnName(_)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..) => StoreError::Decode(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
+        }
+    }
+}
+
 /// PostgreSQL SQLSTATEs that say the server cannot serve now but may soon: connection
 /// exceptions (class 08), shutting down or starting up (57P01-57P03), the database not
 /// accepting connections (55000, e.g. `ALLOW_CONNECTIONS false`), and exhausted resources

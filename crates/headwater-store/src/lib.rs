@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod db;
 pub mod dialect;
+pub mod direct;
 pub mod error;
 mod migrate;
 pub mod postings;

@@ -17,40 +17,79 @@ where
         .map_err(|e| StoreError::Decode(format!("column `{col}`: {e}")))
 }
 
-pub(crate) fn s(row: &AnyRow, col: &str) -> Result<String> {
-    get(row, col)
+/// A row the helpers below read: sqlx's `AnyRow`, or a row read on the calling thread
+/// (`direct`, SQLite). Both answer strictly: an unknown column or a value of another type is
+/// an error.
+pub(crate) trait ReadRow {
+    /// A text column; `None` for NULL.
+    fn text(&self, col: &str) -> Result<Option<String>>;
+    /// An integer column; `None` for NULL.
+    fn int(&self, col: &str) -> Result<Option<i64>>;
 }
 
-pub(crate) fn os(row: &AnyRow, col: &str) -> Result<Option<String>> {
-    get(row, col)
+impl ReadRow for AnyRow {
+    fn text(&self, col: &str) -> Result<Option<String>> {
+        get(self, col)
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>> {
+        get(self, col)
+    }
 }
 
-pub(crate) fn i(row: &AnyRow, col: &str) -> Result<i64> {
-    get(row, col)
+impl ReadRow for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> Result<Option<String>> {
+        self.get(col)
+            .map_err(|e| StoreError::Decode(format!("column `{col}`: {e}")))
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>> {
+        self.get(col)
+            .map_err(|e| StoreError::Decode(format!("column `{col}`: {e}")))
+    }
 }
 
-pub(crate) fn oi(row: &AnyRow, col: &str) -> Result<Option<i64>> {
-    get(row, col)
+fn not_null<T>(v: Option<T>, col: &str) -> Result<T> {
+    v.ok_or_else(|| StoreError::Decode(format!("column `{col}`: unexpected NULL")))
+}
+
+pub(crate) fn s<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<String> {
+    not_null(row.text(col)?, col)
+}
+
+pub(crate) fn os<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<Option<String>> {
+    row.text(col)
+}
+
+pub(crate) fn i<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<i64> {
+    not_null(row.int(col)?, col)
+}
+
+pub(crate) fn oi<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<Option<i64>> {
+    row.int(col)
 }
 
 /// A flag stored as an integer (0 or 1) on both backends.
-pub(crate) fn b(row: &AnyRow, col: &str) -> Result<bool> {
+pub(crate) fn b<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<bool> {
     Ok(i(row, col)? != 0)
 }
 
 /// A JSON document stored as text (SQLite) or read back as text (PostgreSQL's `::text`).
 /// Text that is not JSON is an error, not `null`.
-pub(crate) fn json(row: &AnyRow, col: &str) -> Result<serde_json::Value> {
+pub(crate) fn json<R: ReadRow + ?Sized>(row: &R, col: &str) -> Result<serde_json::Value> {
     json_as(row, col)
 }
 
 /// A JSON text column read into `T`; text that is not JSON of that shape is an error.
-pub(crate) fn json_as<T: DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T> {
+pub(crate) fn json_as<T: DeserializeOwned>(row: &(impl ReadRow + ?Sized), col: &str) -> Result<T> {
     parse(&s(row, col)?, col)
 }
 
 /// A NULL-able JSON text column read into `T`: `None` for NULL.
-pub(crate) fn ojson_as<T: DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Option<T>> {
+pub(crate) fn ojson_as<T: DeserializeOwned>(
+    row: &(impl ReadRow + ?Sized),
+    col: &str,
+) -> Result<Option<T>> {
     os(row, col)?.map(|text| parse(&text, col)).transpose()
 }
 
@@ -141,6 +180,31 @@ pub(crate) mod tests {
                 let _ = std::fs::remove_file(f);
             }
         }
+    }
+
+    /// Rows read on the calling thread (`direct`, rusqlite) are read as strictly.
+    #[test]
+    fn a_direct_row_is_read_as_strictly() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let mut st = c
+            .prepare(
+                "SELECT 'ada' AS name, 7 AS n, 'not json' AS doc, CAST(NULL AS TEXT) AS missing",
+            )
+            .unwrap();
+        let mut rows = st.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        assert_eq!(s(row, "name").unwrap(), "ada");
+        assert_eq!(i(row, "n").unwrap(), 7);
+        assert!(b(row, "n").unwrap());
+        assert_eq!(os(row, "missing").unwrap(), None);
+        assert_eq!(oi(row, "n").unwrap(), Some(7));
+        is_decode_error(s(row, "nmae"), "nmae");
+        is_decode_error(i(row, "count"), "count");
+        is_decode_error(i(row, "name"), "name");
+        is_decode_error(s(row, "n"), "n");
+        is_decode_error(s(row, "missing"), "missing");
+        is_decode_error(json(row, "doc"), "doc");
+        assert_eq!(ojson_as::<Vec<String>>(row, "missing").unwrap(), None);
     }
 
     /// A repository read of a stored row whose JSON text is damaged answers an error instead

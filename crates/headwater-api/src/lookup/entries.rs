@@ -13,6 +13,7 @@ use headwater_store::repo::entries::{self, Entry};
 use headwater_store::repo::publications::Publication;
 use headwater_store::repo::schemas::{self, Kind};
 use headwater_store::repo::{locales, Conn};
+use headwater_store::Db;
 use serde_json::{json, Map, Value};
 
 pub(crate) fn entry_not_found() -> ApiError {
@@ -86,11 +87,7 @@ pub(crate) async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) 
 
 /// The `locale` parameter (default: the master locale), which must be a locale of the stack.
 pub(crate) async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
-    let code = q
-        .get("locale")
-        .filter(|l| !l.is_empty())
-        .unwrap_or(&ctx.stack.master_locale)
-        .to_lowercase();
+    let code = requested_locale(ctx, q);
     if code != ctx.stack.master_locale && locales::by_code(c, &ctx.space, &code).await?.is_none() {
         return Err(ApiError::invalid(
             "locale",
@@ -98,6 +95,49 @@ pub(crate) async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiRes
         ));
     }
     Ok(code)
+}
+
+/// The locale a request names (lowercased), or the master locale when it names none.
+fn requested_locale(ctx: &StackCtx, q: &Query) -> String {
+    q.get("locale")
+        .filter(|l| !l.is_empty())
+        .unwrap_or(&ctx.stack.master_locale)
+        .to_lowercase()
+}
+
+/// [`locale_of`] for a read whose connection is taken only when a statement needs it: the
+/// master locale needs none.
+pub(crate) async fn locale_of_lazy(
+    r: &mut LazyReader<'_>,
+    ctx: &StackCtx,
+    q: &Query,
+) -> ApiResult<String> {
+    let code = requested_locale(ctx, q);
+    if code == ctx.stack.master_locale {
+        return Ok(code);
+    }
+    locale_of(r.get().await?, ctx, q).await
+}
+
+/// A read connection taken from the pool on first use. Reads answered on the calling thread
+/// (`Db::direct`) then never take one: handing a pooled connection out and back costs a round
+/// trip to the driver's worker thread (sqlx tests every connection coming back).
+pub(crate) struct LazyReader<'a> {
+    db: &'a Db,
+    conn: Option<headwater_store::db::Reader>,
+}
+
+impl<'a> LazyReader<'a> {
+    pub fn new(db: &'a Db) -> LazyReader<'a> {
+        LazyReader { db, conn: None }
+    }
+
+    pub async fn get(&mut self) -> ApiResult<&mut Conn> {
+        if self.conn.is_none() {
+            self.conn = Some(self.db.reader().await?);
+        }
+        Ok(self.conn.as_deref_mut().expect("just taken"))
+    }
 }
 
 /// Applies `only[BASE][]` / `except[BASE][]` to an entry object.
@@ -162,20 +202,33 @@ fn is_sort_field(s: &str) -> bool {
             .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
 }
 
-/// [`load`] with the entry's publications, in one statement per locale tried.
+/// [`load`] with the entry's publications, in one statement per locale tried: on the calling
+/// thread when the database offers it (`Db::direct`, SQLite), else on `c`.
 pub(crate) async fn load_with_publications(
-    c: &mut Conn,
+    r: &mut LazyReader<'_>,
     ctx: &StackCtx,
     ct: &str,
     uid: &str,
     locale: &str,
 ) -> ApiResult<(Entry, Vec<Publication>)> {
-    if let Some(found) = entries::get_with_publications(c, &ctx.space, ct, uid, locale).await? {
-        return Ok(found);
+    let master = ctx.stack.master_locale.as_str();
+    let tried: &[&str] = if locale == master {
+        &[master]
+    } else {
+        &[locale, master]
+    };
+    for &locale in tried {
+        let found = match r.db.direct() {
+            Some(d) => entries::get_with_publications_direct(d, &ctx.space, ct, uid, locale)?,
+            None => {
+                entries::get_with_publications(r.get().await?, &ctx.space, ct, uid, locale).await?
+            }
+        };
+        if let Some(found) = found {
+            return Ok(found);
+        }
     }
-    entries::get_with_publications(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
-        .await?
-        .ok_or_else(entry_not_found)
+    Err(entry_not_found())
 }
 
 /// The entry in `locale`, or its master-locale version when it is not localized.

@@ -8,7 +8,7 @@ use crate::events::{self, Event as WebhookEvent};
 use crate::import_file::ImportFile;
 use crate::lookup::entries::{
     content_type, content_type_exists, entry_json, entry_not_found, load, load_with_publications,
-    locale_of, project, ListParams,
+    locale_of, locale_of_lazy, project, LazyReader, ListParams,
 };
 use crate::publish::jobs::{self, Queued};
 use crate::publish::{self, EntryItem, Gate, Plan};
@@ -163,14 +163,14 @@ pub async fn fetch(
     q: Query,
 ) -> ApiResult<Json<Value>> {
     ctx.authorize(&Action::new(Module::Entries, Op::Read).on_content_type(&ct))?;
-    let mut c = state.db().reader().await?;
-    let locale = locale_of(&mut c, &ctx, &q).await?;
+    let mut r = LazyReader::new(state.db());
+    let locale = locale_of_lazy(&mut r, &ctx, &q).await?;
     // An entry found is of an existing content type (deleting a type deletes its entries), so
     // the type is looked up only to tell "no such type" (118) from "no such entry" (141).
-    let (mut entry, pubs) = match load_with_publications(&mut c, &ctx, &ct, &uid, &locale).await {
+    let (mut entry, pubs) = match load_with_publications(&mut r, &ctx, &ct, &uid, &locale).await {
         Ok(found) => found,
         Err(e) => {
-            content_type_exists(&mut c, &ctx, &ct).await?;
+            content_type_exists(r.get().await?, &ctx, &ct).await?;
             return Err(e);
         }
     };
@@ -178,7 +178,7 @@ pub async fn fetch(
         let n: i64 = v
             .parse()
             .map_err(|_| ApiError::invalid("version", "must be a whole number."))?;
-        let (doc, by, at) = entries::version(&mut c, &ctx.space, &uid, &entry.locale, n)
+        let (doc, by, at) = entries::version(r.get().await?, &ctx.space, &uid, &entry.locale, n)
             .await?
             .ok_or_else(|| ApiError::not_found("entry version"))?;
         entry.title = doc

@@ -40,7 +40,7 @@ fn cols_of(backend: Backend, p: &str) -> String {
     )
 }
 
-fn from_row(r: &AnyRow) -> Result<Entry> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Entry> {
     Ok(Entry {
         uid: s(r, "uid")?,
         content_type_uid: s(r, "content_type_uid")?,
@@ -1122,6 +1122,44 @@ pub async fn get_with_publications(
     locale: &str,
 ) -> Result<Option<(Entry, Vec<super::publications::Publication>)>> {
     let backend = crate::Backend::of(c);
+    // By the primary key alone, as `get`.
+    let row = sqlx::query(&with_publications_sql(backend))
+        .bind(stack_uid)
+        .bind(uid)
+        .bind(locale)
+        .fetch_optional(c)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    with_publications_of(&row, content_type_uid)
+}
+
+/// [`get_with_publications`] on the calling thread (`direct`, SQLite): the same statement and
+/// the same answer, without the round trip to the driver's worker thread.
+pub fn get_with_publications_direct(
+    d: &crate::direct::Direct,
+    stack_uid: &str,
+    content_type_uid: &str,
+    uid: &str,
+    locale: &str,
+) -> Result<Option<(Entry, Vec<super::publications::Publication>)>> {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| with_publications_sql(Backend::Sqlite));
+    d.read(|c| {
+        let mut st = c.prepare_cached(sql)?;
+        let mut rows = st.query(rusqlite::named_params! {
+            "$1": stack_uid,
+            "$2": uid,
+            "$3": locale,
+        })?;
+        match rows.next()? {
+            Some(row) => with_publications_of(row, content_type_uid),
+            None => Ok(None),
+        }
+    })
+}
+
+/// An entry row with its publications (`pubs`, a JSON array), by stack, uid and locale.
+fn with_publications_sql(backend: Backend) -> String {
     let pubs = match backend {
         Backend::Sqlite => {
             "(SELECT json_group_array(json_object('item_uid', p.item_uid, 'locale', p.locale, \
@@ -1138,23 +1176,23 @@ pub async fn get_with_publications(
              WHERE p.stack_uid = e.stack_uid AND p.item_type = 'entry' AND p.item_uid = e.uid)"
         }
     };
-    // By the primary key alone, as `get`.
-    let row = sqlx::query(&format!(
+    format!(
         "SELECT {}, {pubs} AS pubs FROM entries e WHERE e.stack_uid = $1 AND e.uid = $2 \
          AND e.locale = $3",
         cols(backend)
-    ))
-    .bind(stack_uid)
-    .bind(uid)
-    .bind(locale)
-    .fetch_optional(c)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let entry = from_row(&row)?;
+    )
+}
+
+/// The entry of a [`with_publications_sql`] row, when it is of `content_type_uid`.
+fn with_publications_of(
+    row: &(impl ReadRow + ?Sized),
+    content_type_uid: &str,
+) -> Result<Option<(Entry, Vec<super::publications::Publication>)>> {
+    let entry = from_row(row)?;
     if entry.content_type_uid != content_type_uid {
         return Ok(None);
     }
-    Ok(Some((entry, json_as(&row, "pubs")?)))
+    Ok(Some((entry, json_as(row, "pubs")?)))
 }
 
 /// The fields of a write.
