@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 /// mimalloc serves the server's many small, short-lived allocations (request and response
 /// headers, JSON values) with less time in the allocator than the system's malloc; see
-/// BENCHMARKS.md, "Allocator".
+/// BENCHMARKS.md, "Round trips and the allocator".
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
