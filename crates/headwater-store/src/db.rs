@@ -98,27 +98,25 @@ impl Writer {
 impl Tx {
     /// Makes the transaction's changes permanent.
     pub async fn commit(self) -> Result<()> {
-        match self.into_inner() {
-            TxInner::Pooled(t) => Ok(t.commit().await?),
-            TxInner::Single(mut g) => {
-                // Until the `COMMIT` is through, a failure leaves the transaction to roll back.
-                g.pending_rollback = true;
-                let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                c.execute("COMMIT").await?;
-                g.pending_rollback = false;
-                Ok(())
-            }
-        }
+        self.end(true).await
     }
 
     /// Discards the transaction's changes.
     pub async fn rollback(self) -> Result<()> {
+        self.end(false).await
+    }
+
+    async fn end(self, commit: bool) -> Result<()> {
         match self.into_inner() {
+            TxInner::Pooled(t) if commit => Ok(t.commit().await?),
             TxInner::Pooled(t) => Ok(t.rollback().await?),
             TxInner::Single(mut g) => {
+                // Until the statement is through, a failure leaves the transaction for the
+                // next writer to roll back.
                 g.pending_rollback = true;
                 let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                c.execute("ROLLBACK").await?;
+                c.execute(if commit { "COMMIT" } else { "ROLLBACK" })
+                    .await?;
                 g.pending_rollback = false;
                 Ok(())
             }
