@@ -76,7 +76,12 @@ impl Writer {
     /// The connection, outside any transaction (one left open is rolled back, and a
     /// connection that cannot roll back is replaced).
     async fn lock(&self) -> Result<WriterGuard> {
-        let mut g = self.state.clone().lock_owned().await;
+        // As long as a pooled writer was waited for before: then the request answers 503.
+        let mut g = tokio::time::timeout(WRITER_WAIT, self.state.clone().lock_owned())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable("timed out waiting for the database writer".into())
+            })?;
         if g.pending_rollback {
             if let Some(c) = g.conn.as_mut() {
                 if let Err(e) = c.execute("ROLLBACK").await {
@@ -228,6 +233,9 @@ pub const REVOCATION_CHANNEL: &str = "headwater_revocations";
 
 /// How long a SQLite writer waits for the file lock before the request is answered 503.
 pub(crate) const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// How long a write waits its turn for SQLite's single writer before it is answered 503.
+const WRITER_WAIT: Duration = Duration::from_secs(30);
 
 impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://…`). A SQLite file and its folder
