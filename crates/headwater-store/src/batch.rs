@@ -37,12 +37,6 @@ impl From<String> for Arg {
     }
 }
 
-impl From<&String> for Arg {
-    fn from(v: &String) -> Arg {
-        Arg::Text(Some(v.clone()))
-    }
-}
-
 impl From<Option<&str>> for Arg {
     fn from(v: Option<&str>) -> Arg {
         Arg::Text(v.map(str::to_string))

@@ -60,6 +60,15 @@ struct WriterState {
     pending_rollback: bool,
 }
 
+impl WriterState {
+    /// The connection of a locked writer ([`Writer::lock`] always leaves one).
+    fn conn(&mut self) -> &mut AnyConnection {
+        self.conn
+            .as_mut()
+            .expect("a locked writer holds a connection")
+    }
+}
+
 #[derive(Debug)]
 struct Writer {
     state: std::sync::Arc<tokio::sync::Mutex<WriterState>>,
@@ -119,8 +128,8 @@ impl Tx {
                 // Until the statement is through, a failure leaves the transaction for the
                 // next writer to roll back.
                 g.pending_rollback = true;
-                let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                c.execute(if commit { "COMMIT" } else { "ROLLBACK" })
+                g.conn()
+                    .execute(if commit { "COMMIT" } else { "ROLLBACK" })
                     .await?;
                 g.pending_rollback = false;
                 Ok(())
@@ -158,7 +167,7 @@ impl std::ops::Deref for Tx {
     fn deref(&self) -> &AnyConnection {
         match self.inner() {
             TxInner::Pooled(t) => t,
-            TxInner::Single(g) => g.conn.as_ref().expect("a writer guard holds a connection"),
+            TxInner::Single(g) => g.conn.as_ref().expect("a locked writer holds a connection"),
         }
     }
 }
@@ -167,7 +176,7 @@ impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
         match self.0.as_mut().expect("a transaction is ended once") {
             TxInner::Pooled(t) => t,
-            TxInner::Single(g) => g.conn.as_mut().expect("a writer guard holds a connection"),
+            TxInner::Single(g) => g.conn(),
         }
     }
 }
@@ -284,9 +293,6 @@ impl Db {
                 let opts = AnyConnectOptions::from_str(&full)
                     .map_err(|e| StoreError::Other(e.to_string()))?
                     .disable_statement_logging();
-                // No ping before each acquire (sqlx's default): a SQLite connection is a file
-                // handle that cannot go away under us, and the ping is one more round trip to
-                // the connection's worker thread on every request.
                 // The single writer, out of any pool (see `Writer`); opened now so that a
                 // database that cannot be opened fails the start.
                 let writer = Writer {
@@ -356,11 +362,7 @@ impl Db {
     async fn run_migrator(&self, m: sqlx::migrate::Migrator) -> Result<()> {
         let done = match &self.write {
             Write::Pool(p) => m.run(p).await,
-            Write::Single(w) => {
-                let mut g = w.lock().await?;
-                let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                m.run(c).await
-            }
+            Write::Single(w) => m.run(w.lock().await?.conn()).await,
         };
         done.map_err(|e| StoreError::Other(format!("migration failed: {e}")))
     }
@@ -388,17 +390,15 @@ impl Db {
                 .await
                 .map(|t| Tx(Some(TxInner::Pooled(t))))
                 .map_err(StoreError::from),
-            Write::Single(w) => match w.lock().await {
-                Ok(mut g) => {
-                    let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                    // Refused (busy), nothing is open and the guard is let go.
-                    match c.execute(dialect::begin_write(self.backend)).await {
-                        Ok(_) => Ok(Tx(Some(TxInner::Single(g)))),
-                        Err(e) => Err(e.into()),
-                    }
+            Write::Single(w) => {
+                async {
+                    let mut g = w.lock().await?;
+                    // Refused (busy): nothing is open, and the writer is let go with the guard.
+                    g.conn().execute(dialect::begin_write(self.backend)).await?;
+                    Ok(Tx(Some(TxInner::Single(g))))
                 }
-                Err(e) => Err(e),
-            },
+                .await
+            }
         };
         self.waited(started);
         tx
@@ -488,9 +488,7 @@ impl Db {
                 p.acquire().await?.execute(sql).await?;
             }
             Write::Single(w) => {
-                let mut g = w.lock().await?;
-                let c = g.conn.as_mut().expect("a writer guard holds a connection");
-                c.execute(sql).await?;
+                w.lock().await?.conn().execute(sql).await?;
             }
         }
         Ok(())

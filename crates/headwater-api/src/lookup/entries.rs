@@ -5,7 +5,7 @@
 use crate::auth::StackCtx;
 use crate::body::Query;
 use crate::error::{code, ApiError, ApiResult};
-use crate::lookup::schemas::{fields_of, not_found as ct_not_found};
+use crate::lookup::schemas::{fields_of, not_found as ct_not_found, schema_map};
 use axum::http::StatusCode;
 use headwater_core::content::Field;
 use headwater_core::query;
@@ -59,9 +59,7 @@ pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiR
     let (doc, globals) = schemas::content_type_with_globals(c, &ctx.space, ct)
         .await?
         .ok_or_else(|| ct_not_found("Content Type", ct))?;
-    let globals: std::collections::HashMap<String, Value> =
-        globals.into_iter().map(|g| (g.uid, g.schema)).collect();
-    fields_of(&doc.schema, false, &globals).map_err(|e| {
+    fields_of(&doc.schema, false, &schema_map(globals)).map_err(|e| {
         // Stored before a rule that now refuses it (global fields that include each other,
         // SEC-10): say what is wrong and where, rather than failing every entry request.
         tracing::warn!(content_type = ct, errors = ?e, "stored schema no longer resolves");

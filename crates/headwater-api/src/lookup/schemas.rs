@@ -50,8 +50,14 @@ pub(crate) async fn global_schemas(
     c: &mut Conn,
     stack_uid: &str,
 ) -> ApiResult<HashMap<String, Value>> {
-    let all = schemas::all(c, stack_uid, Kind::GlobalField).await?;
-    Ok(all.into_iter().map(|g| (g.uid, g.schema)).collect())
+    Ok(schema_map(
+        schemas::all(c, stack_uid, Kind::GlobalField).await?,
+    ))
+}
+
+/// Global fields by uid, as [`fields_of`] resolves them.
+pub(crate) fn schema_map(globals: Vec<SchemaDoc>) -> HashMap<String, Value> {
+    globals.into_iter().map(|g| (g.uid, g.schema)).collect()
 }
 
 /// Parses a stored or submitted schema into fields.

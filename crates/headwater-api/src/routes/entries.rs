@@ -237,9 +237,9 @@ pub async fn create(
         &actor,
         ctx.audit("create", "entry", &uid, &title),
     );
-    webhooks::stage_lookup(&mut tail, &ctx.stack.uid);
+    let hooks_at = webhooks::stage_lookup(&mut tail, &ctx.stack.uid);
     let (entry, rows) = entries::insert_with(&mut tx, &w, &actor, tail).await?;
-    let hooks = webhooks::hooks_of(&rows[1])?;
+    let hooks = webhooks::hooks_of(&rows[hooks_at])?;
     events::emit_to(
         &mut tx,
         &ctx,

@@ -223,19 +223,20 @@ pub struct OutEvent {
 /// transaction of the change that caused the event.
 pub async fn enqueue(c: &mut Conn, ev: &OutEvent) -> Result<usize> {
     let mut b = Batch::new();
-    stage_lookup(&mut b, &ev.stack_uid);
-    let rows = b.run(c).await?;
-    let hooks = hooks_of(&rows[0])?;
+    let at = stage_lookup(&mut b, &ev.stack_uid);
+    let hooks = hooks_of(&b.run(c).await?[at])?;
     enqueue_to(c, &hooks, ev).await
 }
 
-/// The enabled webhooks of a stack, as a statement of a batch (read them with [`hooks_of`]
-/// and enqueue with [`enqueue_to`]).
-pub fn stage_lookup(b: &mut Batch, stack_uid: &str) {
+/// The enabled webhooks of a stack, as a statement of a batch; returns the index of its rows
+/// (read them with [`hooks_of`] and enqueue with [`enqueue_to`]).
+pub fn stage_lookup(b: &mut Batch, stack_uid: &str) -> usize {
+    let at = b.len();
     b.add(format!(
         "SELECT {COLS} FROM webhooks WHERE stack_uid = $1 AND disabled = 0"
     ))
     .bind(stack_uid);
+    at
 }
 
 /// The webhooks of [`stage_lookup`]'s rows.
