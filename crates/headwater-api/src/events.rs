@@ -177,8 +177,8 @@ pub async fn emit(c: &mut Conn, ctx: &StackCtx, event: Event) -> ApiResult<()> {
 
 /// [`emit`] with the stack's enabled webhooks already read (`webhooks::stage_lookup`, in the
 /// same transaction): nothing is written when none is subscribed.
-pub async fn emit_to(
-    c: &mut Conn,
+pub async fn emit_to<'e>(
+    c: impl Into<headwater_store::Exec<'e>>,
     ctx: &StackCtx,
     hooks: &[webhooks::Webhook],
     event: Event,

@@ -14,8 +14,9 @@
 //! rolls back as usual, so a batch is all-or-nothing inside it.
 
 use crate::error::Result;
+use crate::exec::Exec;
+use crate::row::{RawRow, Row};
 use crate::Backend;
-use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 
 /// One bound value.
@@ -23,6 +24,7 @@ use sqlx::AnyConnection;
 pub enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
+    Float(Option<f64>),
 }
 
 impl From<&str> for Arg {
@@ -55,14 +57,34 @@ impl From<i64> for Arg {
     }
 }
 
+impl From<f64> for Arg {
+    fn from(v: f64) -> Arg {
+        Arg::Float(Some(v))
+    }
+}
+
 /// A statement of a batch: its SQL (placeholders numbered from `$1`) and its values.
 #[derive(Debug)]
 pub struct Statement {
-    sql: String,
-    args: Vec<Arg>,
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Arg>,
 }
 
 impl Statement {
+    /// A statement on its own (run with [`crate::exec::Exec::fetch_all`]).
+    pub fn new(sql: impl Into<String>) -> Statement {
+        Statement {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// [`Statement::bind`] by value, for building a statement in one expression.
+    pub fn arg(mut self, v: impl Into<Arg>) -> Statement {
+        self.args.push(v.into());
+        self
+    }
+
     /// Replaces the statement's SQL (for SQL written after its values were bound).
     pub fn set_sql(&mut self, sql: String) -> &mut Statement {
         self.sql = sql;
@@ -112,27 +134,35 @@ impl Batch {
     }
 
     /// Runs the statements in order; the rows of each, by statement.
-    pub async fn run(self, c: &mut AnyConnection) -> Result<Vec<Vec<AnyRow>>> {
+    pub async fn run<'e>(self, c: impl Into<Exec<'e>>) -> Result<Vec<Vec<Row>>> {
+        c.into().run(self).await
+    }
+
+    /// Through sqlx: on SQLite as one multi-statement call, on PostgreSQL one statement after
+    /// the other.
+    pub(crate) async fn run_sqlx(self, c: &mut AnyConnection) -> Result<Vec<Vec<Row>>> {
         match Backend::of(c) {
             Backend::Sqlite if self.statements.len() > 1 => self.run_as_one(c).await,
             _ => {
                 let mut out = Vec::with_capacity(self.statements.len());
                 for st in self.statements {
-                    let q = st
-                        .args
-                        .into_iter()
-                        .fold(sqlx::query(&st.sql), |q, a| bind(q, a));
-                    out.push(q.fetch_all(&mut *c).await?);
+                    out.push(st.fetch_sqlx(c).await?);
                 }
                 Ok(out)
             }
         }
     }
 
+    /// Through rusqlite (SQLite's own writer connection): statement after statement, each a
+    /// call into SQLite on this thread.
+    pub(crate) fn run_raw(self, c: &rusqlite::Connection) -> Result<Vec<Vec<Row>>> {
+        self.statements.iter().map(|st| st.fetch_raw(c)).collect()
+    }
+
     /// SQLite: the statements joined into one, its placeholders renumbered, in one call. The
     /// driver yields each statement's rows and then its result, which marks where the next
     /// statement's rows begin.
-    async fn run_as_one(self, c: &mut AnyConnection) -> Result<Vec<Vec<AnyRow>>> {
+    async fn run_as_one(self, c: &mut AnyConnection) -> Result<Vec<Vec<Row>>> {
         use futures::TryStreamExt;
         let n = self.statements.len();
         let mut sql = String::new();
@@ -143,7 +173,7 @@ impl Batch {
             args.extend(st.args);
         }
         let q = args.into_iter().fold(sqlx::query(&sql), bind);
-        let mut out: Vec<Vec<AnyRow>> = vec![Vec::new()];
+        let mut out: Vec<Vec<Row>> = vec![Vec::new()];
         // The driver's multi-statement call; sqlx marks it deprecated because only SQLite
         // offers it, which is the only backend it is used on here (the version is pinned).
         #[allow(deprecated)]
@@ -151,7 +181,7 @@ impl Batch {
         while let Some(item) = stream.try_next().await? {
             match item {
                 sqlx::Either::Left(_) => out.push(Vec::new()),
-                sqlx::Either::Right(row) => out.last_mut().expect("never empty").push(row),
+                sqlx::Either::Right(row) => out.last_mut().expect("never empty").push(Row::Any(row)),
             }
         }
         out.truncate(n);
@@ -165,12 +195,64 @@ impl Batch {
     }
 }
 
+impl Statement {
+    pub(crate) async fn fetch_sqlx(self, c: &mut AnyConnection) -> Result<Vec<Row>> {
+        let q = self.args.into_iter().fold(sqlx::query(&self.sql), bind);
+        Ok(q.fetch_all(&mut *c).await?.into_iter().map(Row::Any).collect())
+    }
+
+    /// Runs on a rusqlite connection. SQLite reads `$3` as a parameter named "$3" and numbers
+    /// parameters by first appearance, so each is bound by the number in its name.
+    pub(crate) fn fetch_raw(&self, c: &rusqlite::Connection) -> Result<Vec<Row>> {
+        use rusqlite::types::{Null, Value};
+        let mut st = c.prepare_cached(&self.sql)?;
+        for k in 1..=st.parameter_count() {
+            let name = st.parameter_name(k).unwrap_or_default();
+            let arg = name
+                .strip_prefix('$')
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| n.checked_sub(1))
+                .and_then(|n| self.args.get(n))
+                .ok_or_else(|| {
+                    crate::StoreError::Other(format!(
+                        "statement parameter {k} ('{name}') has no value: {}",
+                        self.sql
+                    ))
+                })?;
+            match arg {
+                Arg::Text(Some(v)) => st.raw_bind_parameter(k, v.as_str())?,
+                Arg::Int(Some(v)) => st.raw_bind_parameter(k, v)?,
+                Arg::Float(Some(v)) => st.raw_bind_parameter(k, v)?,
+                Arg::Text(None) | Arg::Int(None) | Arg::Float(None) => {
+                    st.raw_bind_parameter(k, Null)?
+                }
+            }
+        }
+        let names: std::sync::Arc<[String]> =
+            st.column_names().into_iter().map(str::to_string).collect();
+        let width = names.len();
+        let mut rows = st.raw_query();
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let values = (0..width)
+                .map(|k| r.get::<_, Value>(k))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            out.push(Row::Raw(RawRow {
+                names: names.clone(),
+                values,
+            }));
+        }
+        Ok(out)
+    }
+}
+
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 fn bind(q: AnyQuery<'_>, a: Arg) -> AnyQuery<'_> {
     match a {
         Arg::Text(v) => q.bind(v),
         Arg::Int(v) => q.bind(v),
+        Arg::Float(v) => q.bind(v),
     }
 }
 

@@ -58,6 +58,57 @@ struct WriterState {
     /// A transaction was left open (dropped uncommitted, or its `COMMIT` failed): the next
     /// writer rolls it back first.
     pending_rollback: bool,
+    /// The same file opened through rusqlite, for [`WriteTx`] (opened on first use; `None`
+    /// again after a failed `ROLLBACK`). Only one of the two connections is in a transaction
+    /// at a time: both are used only while the mutex is held, and a [`WriteTx`] ends its
+    /// transaction before it lets go.
+    raw: Option<rusqlite::Connection>,
+    /// The group transaction open on `raw` (see [`WriteTx`]), if any.
+    group: Option<Group>,
+}
+
+/// Write transactions committed together: one SQLite transaction on the rusqlite connection,
+/// each member inside a savepoint of its own.
+#[derive(Debug)]
+struct Group {
+    id: u64,
+    members: usize,
+    /// Set once, when the group's `COMMIT` has ended (the error's text when it failed).
+    done: tokio::sync::watch::Sender<Option<std::result::Result<(), String>>>,
+}
+
+/// At most this many writes share one `COMMIT`.
+const GROUP_MAX: usize = 64;
+
+/// How long a member whose group is still open waits before it commits the group itself (the
+/// writer it left the group to went away without taking the lock, e.g. its client hung up).
+const GROUP_LINGER: Duration = Duration::from_millis(5);
+
+impl WriterState {
+    /// Ends the open group, if any: `COMMIT` (or, when that fails, `ROLLBACK`), and tells its
+    /// members how it went.
+    fn finish_group(&mut self) -> std::result::Result<(), String> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
+        };
+        let out = match &self.raw {
+            Some(c) => c.execute_batch("COMMIT").map_err(|e| e.to_string()),
+            None => Err("the writer connection was closed".to_string()),
+        };
+        if out.is_err() {
+            raw_rollback(self);
+        }
+        group.done.send_replace(Some(out.clone()));
+        out
+    }
+
+    /// Gives up the open group: its transaction is rolled back and its members told so.
+    fn abandon_group(&mut self, why: &str) {
+        raw_rollback(self);
+        if let Some(group) = self.group.take() {
+            group.done.send_replace(Some(Err(why.to_string())));
+        }
+    }
 }
 
 impl WriterState {
@@ -72,7 +123,15 @@ impl WriterState {
 #[derive(Debug)]
 struct Writer {
     state: std::sync::Arc<tokio::sync::Mutex<WriterState>>,
+    /// Writers waiting for the mutex now: a [`WriteTx`] that commits while one waits leaves
+    /// its group open for it.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// Numbers groups.
+    groups: std::sync::atomic::AtomicU64,
     opts: AnyConnectOptions,
+    /// The database file, for the rusqlite connection (`None` in memory: a second connection
+    /// would see another database).
+    path: Option<String>,
 }
 
 impl Writer {
@@ -82,15 +141,35 @@ impl Writer {
         Ok(c)
     }
 
-    /// The connection, outside any transaction (one left open is rolled back, and a
-    /// connection that cannot roll back is replaced).
+    /// The sqlx connection, outside any transaction (one left open is rolled back, and a
+    /// connection that cannot roll back is replaced); an open group is committed first.
     async fn lock(&self) -> Result<WriterGuard> {
+        let mut g = self.acquire().await?;
+        // The group's members hear how it went; this writer goes on either way.
+        let _ = g.finish_group();
+        Ok(g)
+    }
+
+    /// The writer, as [`Writer::lock`] but leaving an open group open (for [`WriteTx`] to
+    /// join).
+    async fn acquire(&self) -> Result<WriterGuard> {
+        use std::sync::atomic::Ordering::SeqCst;
+        /// Counts this writer as waiting until it has the lock or gives up (a cancelled
+        /// request included).
+        struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, SeqCst);
+            }
+        }
+        self.waiting.fetch_add(1, SeqCst);
+        let counted = Waiting(&self.waiting);
         // As long as a pooled writer was waited for before: then the request answers 503.
-        let mut g = tokio::time::timeout(WRITER_WAIT, self.state.clone().lock_owned())
-            .await
-            .map_err(|_| {
-                StoreError::Unavailable("timed out waiting for the database writer".into())
-            })?;
+        let got = tokio::time::timeout(WRITER_WAIT, self.state.clone().lock_owned()).await;
+        drop(counted);
+        let mut g = got.map_err(|_| {
+            StoreError::Unavailable("timed out waiting for the database writer".into())
+        })?;
         if g.pending_rollback {
             if let Some(c) = g.conn.as_mut() {
                 if let Err(e) = c.execute("ROLLBACK").await {
@@ -106,6 +185,210 @@ impl Writer {
             g.conn = Some(Writer::connect(&self.opts).await?);
         }
         Ok(g)
+    }
+}
+
+/// The WAL size (pages) at which a committing writer checkpoints by itself: only when the
+/// background checkpointer ([`checkpoint_in_background`]) falls behind.
+const WRITER_AUTOCHECKPOINT: u32 = 10_000;
+
+/// How often the background checkpointer copies the WAL back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// Copies committed pages from the WAL into the database file on a thread of its own, so
+/// that a commit does not (SQLite's default has the commit that crosses 1,000 pages do it,
+/// `fsync` included, while it holds the writer). Passive: it never waits for readers or the
+/// writer. It stops when `alive` is gone (the database handle dropped).
+fn checkpoint_in_background(path: String, alive: std::sync::Weak<Writer>) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let mut conn = None;
+            while alive.upgrade().is_some() {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if conn.is_none() {
+                    conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )
+                    .ok();
+                }
+                if let Some(c) = &conn {
+                    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::debug!(error = %e, "background checkpoint failed; retrying");
+                        conn = None;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no background checkpointer; commits checkpoint themselves");
+    }
+}
+
+fn open_raw(path: &str) -> Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))?;
+    // As `sqlite_pragmas` (the journal mode is the file's, set by the first connection);
+    // savepoints journal the pages they change in memory rather than in a temporary file.
+    c.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT};"
+    ))?;
+    c.set_prepared_statement_cache_capacity(64);
+    Ok(c)
+}
+
+/// A write transaction whose statements go through [`Exec`](crate::exec::Exec). On a SQLite
+/// file it runs on SQLite's writer connection used on the calling thread (no round trip to a
+/// worker thread, so the writer is held for SQLite's own work only), and concurrent ones are
+/// committed in groups: each runs inside a savepoint of one open transaction, and the
+/// transaction commits when no other writer is waiting (or [`GROUP_MAX`] have joined), so one
+/// `COMMIT` (its WAL frames, its checkpoint share) serves many writes. A member's
+/// [`WriteTx::commit`] returns once the group's `COMMIT` has ended, with its outcome: nothing
+/// is acknowledged before it is durable as configured. Elsewhere it is a [`Tx`]. Dropped
+/// without a commit, its own changes are rolled back (the group's others stay).
+#[derive(Debug)]
+pub struct WriteTx(Option<WriteInner>);
+
+#[derive(Debug)]
+enum WriteInner {
+    Sqlx(Tx),
+    Raw(RawTx),
+}
+
+#[derive(Debug)]
+struct RawTx {
+    /// The locked writer, inside this member's savepoint; `None` once ended.
+    guard: Option<WriterGuard>,
+    writer: std::sync::Arc<Writer>,
+}
+
+impl WriteTx {
+    /// Where the transaction's statements run.
+    pub fn exec(&mut self) -> crate::exec::Exec<'_> {
+        match self.0.as_mut().expect("a transaction is ended once") {
+            WriteInner::Sqlx(tx) => crate::exec::Exec::Sqlx(tx),
+            WriteInner::Raw(r) => crate::exec::Exec::Raw(
+                r.guard
+                    .as_mut()
+                    .and_then(|g| g.raw.as_mut())
+                    .expect("an open transaction holds its connection"),
+            ),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.0.as_ref().expect("a transaction is ended once") {
+            WriteInner::Sqlx(tx) => tx.backend(),
+            WriteInner::Raw(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Makes the transaction's changes permanent (on SQLite, with its group's `COMMIT`).
+    pub async fn commit(mut self) -> Result<()> {
+        match self.0.take().expect("a transaction is ended once") {
+            WriteInner::Sqlx(tx) => tx.commit().await,
+            WriteInner::Raw(mut r) => {
+                let mut g = r.guard.take().expect("a transaction is ended once");
+                let released = g
+                    .raw
+                    .as_ref()
+                    .expect("an open transaction holds its connection")
+                    .execute_batch("RELEASE w");
+                if let Err(e) = released {
+                    g.abandon_group(&e.to_string());
+                    return Err(e.into());
+                }
+                let (id, members) = match &g.group {
+                    Some(group) => (group.id, group.members),
+                    None => return Err(StoreError::Other("the write group was closed".into())),
+                };
+                let waiting = r.writer.waiting.load(std::sync::atomic::Ordering::SeqCst);
+                if waiting == 0 || members >= GROUP_MAX {
+                    return g.finish_group().map_err(StoreError::Other);
+                }
+                // Another writer is waiting: it joins the group or commits it.
+                let mut done = g
+                    .group
+                    .as_ref()
+                    .expect("checked above")
+                    .done
+                    .subscribe();
+                drop(g);
+                loop {
+                    match tokio::time::timeout(GROUP_LINGER, done.wait_for(Option::is_some)).await
+                    {
+                        Ok(Ok(out)) => {
+                            return out.clone().unwrap_or(Ok(())).map_err(StoreError::Other)
+                        }
+                        Ok(Err(_)) => {
+                            return Err(StoreError::Other("the write group was lost".into()))
+                        }
+                        Err(_) => {
+                            // Nobody took the group on: commit it from here.
+                            if let Ok(mut g) = r.writer.state.clone().try_lock_owned() {
+                                if g.group.as_ref().is_some_and(|x| x.id == id) {
+                                    return g.finish_group().map_err(StoreError::Other);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Discards the transaction's changes.
+    pub async fn rollback(self) -> Result<()> {
+        // Dropping rolls back.
+        drop(self);
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let Some(WriteInner::Raw(r)) = &mut self.0 else {
+            return;
+        };
+        let Some(mut g) = r.guard.take() else { return };
+        // This member's changes only; the group's others stay.
+        let undone = g
+            .raw
+            .as_ref()
+            .map(|c| c.execute_batch("ROLLBACK TO w; RELEASE w"));
+        match undone {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                g.abandon_group(&e.to_string());
+                return;
+            }
+            None => return,
+        }
+        if let Some(group) = g.group.as_mut() {
+            group.members -= 1;
+        }
+        if r.writer.waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            let _ = g.finish_group();
+        }
+    }
+}
+
+/// Rolls the rusqlite connection's transaction back; a connection that cannot is closed
+/// (which discards the transaction) and the next [`WriteTx`] opens another.
+fn raw_rollback(g: &mut WriterState) {
+    if let Some(c) = &g.raw {
+        if let Err(e) = c.execute_batch("ROLLBACK") {
+            if !e.to_string().contains("no transaction is active") {
+                tracing::warn!(error = %e, "the writer connection could not roll back; replacing it");
+                g.raw = None;
+            }
+        }
     }
 }
 
@@ -295,13 +578,23 @@ impl Db {
                     .disable_statement_logging();
                 // The single writer, out of any pool (see `Writer`); opened now so that a
                 // database that cannot be opened fails the start.
+                let file = !path.is_empty() && path != ":memory:" && !full.contains("mode=memory");
                 let writer = Writer {
                     state: std::sync::Arc::new(tokio::sync::Mutex::new(WriterState {
                         conn: Some(Writer::connect(&opts).await?),
                         pending_rollback: false,
+                        raw: None,
+                        group: None,
                     })),
+                    waiting: Default::default(),
+                    groups: Default::default(),
                     opts: opts.clone(),
+                    path: file.then(|| path.clone()),
                 };
+                let writer = std::sync::Arc::new(writer);
+                if file {
+                    checkpoint_in_background(path.clone(), std::sync::Arc::downgrade(&writer));
+                }
                 // No ping before each acquire (sqlx's default): a SQLite connection is a file
                 // handle that cannot go away under us, and the ping is one more round trip to
                 // the connection's worker thread on every request.
@@ -323,17 +616,15 @@ impl Db {
                 Ok(Db {
                     backend,
                     read,
-                    write: Write::Single(std::sync::Arc::new(writer)),
+                    write: Write::Single(writer),
                     listen_url: None,
                     waits: Default::default(),
                     postings: std::sync::Arc::new(crate::postings::Postings::new(Some(
                         postings_reader,
                     ))),
                     // A file only: an in-memory database is private to its connection.
-                    direct: (!path.is_empty()
-                        && path != ":memory:"
-                        && !full.contains("mode=memory"))
-                    .then(|| std::sync::Arc::new(crate::direct::Direct::new(path.clone()))),
+                    direct: file
+                        .then(|| std::sync::Arc::new(crate::direct::Direct::new(path.clone()))),
                 })
             }
         }
@@ -402,6 +693,53 @@ impl Db {
         };
         self.waited(started);
         tx
+    }
+
+    /// Opens a write transaction whose statements go through [`Exec`](crate::exec::Exec)
+    /// (see [`WriteTx`]).
+    pub async fn write(&self) -> Result<WriteTx> {
+        let w = match &self.write {
+            Write::Single(w) if w.path.is_some() => w,
+            _ => return Ok(WriteTx(Some(WriteInner::Sqlx(self.begin().await?)))),
+        };
+        let started = std::time::Instant::now();
+        let opened = async {
+            let mut g = w.acquire().await?;
+            if g.raw.is_none() {
+                g.raw = Some(open_raw(w.path.as_deref().unwrap_or_default())?);
+            }
+            if g.group.is_none() {
+                // Refused (busy): nothing is open, and the writer is let go with the guard.
+                g.raw
+                    .as_ref()
+                    .expect("just opened")
+                    .execute_batch("BEGIN IMMEDIATE")?;
+                g.group = Some(Group {
+                    id: w.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    members: 0,
+                    done: tokio::sync::watch::channel(None).0,
+                });
+            }
+            let saved = g
+                .raw
+                .as_ref()
+                .expect("just opened")
+                .execute_batch("SAVEPOINT w");
+            if let Err(e) = saved {
+                g.abandon_group(&e.to_string());
+                return Err(e.into());
+            }
+            if let Some(group) = g.group.as_mut() {
+                group.members += 1;
+            }
+            Ok(WriteTx(Some(WriteInner::Raw(RawTx {
+                guard: Some(g),
+                writer: w.clone(),
+            }))))
+        }
+        .await;
+        self.waited(started);
+        opened
     }
 
     /// A connection for reads outside a transaction.
@@ -499,7 +837,10 @@ impl Db {
         match &self.write {
             Write::Pool(p) => p.close().await,
             Write::Single(w) => {
-                if let Some(c) = w.state.lock().await.conn.take() {
+                let mut g = w.state.lock().await;
+                let _ = g.finish_group();
+                g.raw = None;
+                if let Some(c) = g.conn.take() {
                     let _ = c.close().await;
                 }
             }
@@ -577,7 +918,8 @@ async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> std::result::Result<(
     conn.execute(
         format!(
             "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+             PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+             PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT};"
         )
         .as_str(),
     )
@@ -652,6 +994,117 @@ mod tests {
             tx.rollback().await.unwrap();
             assert_eq!(count(db.clone(), t.clone()).await, 1, "{backend:?}");
             db.execute_admin(&format!("DROP TABLE {t}")).await.unwrap();
+            db.close().await;
+            if let Some(f) = file {
+                let _ = std::fs::remove_file(f);
+            }
+        }
+    }
+
+    /// Concurrent [`WriteTx`]s: every committed one is kept and every dropped one leaves
+    /// nothing, whether or not they shared a `COMMIT`, with a pooled-style [`Tx`] writing in
+    /// between. On SQLite a group whose `COMMIT` fails fails every member (none was
+    /// acknowledged); on PostgreSQL each transaction stands alone.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn grouped_writes_keep_what_committed_and_fail_together() {
+        use crate::batch::Statement;
+        for (db, file) in crate::row::tests::databases("group").await {
+            let backend = db.backend();
+            let t = format!("group_t_{}", std::process::id());
+            let parent = format!("group_p_{}", std::process::id());
+            db.execute_admin(&format!("CREATE TABLE {parent} (k BIGINT PRIMARY KEY)"))
+                .await
+                .unwrap();
+            db.execute_admin(&format!(
+                "CREATE TABLE {t} (k BIGINT PRIMARY KEY, p BIGINT REFERENCES {parent}(k) \
+                 DEFERRABLE INITIALLY DEFERRED)"
+            ))
+            .await
+            .unwrap();
+            let insert = |k: i64, p: Option<i64>| {
+                Statement::new(format!("INSERT INTO {t} (k, p) VALUES ($1, $2)"))
+                    .arg(k)
+                    .arg(crate::batch::Arg::Int(p))
+            };
+            let keys = |db: Db| {
+                let t = t.clone();
+                async move {
+                    let mut c = db.reader().await.unwrap();
+                    sqlx::query_scalar::<_, i64>(&format!("SELECT k FROM {t} ORDER BY k"))
+                        .fetch_all(&mut *c)
+                        .await
+                        .unwrap()
+                }
+            };
+
+            let mut tasks = Vec::new();
+            for k in 0..40i64 {
+                let d = db.clone();
+                let st = insert(k, None);
+                tasks.push(tokio::spawn(async move {
+                    let mut tx = d.write().await.unwrap();
+                    tx.exec().fetch_all(st).await.unwrap();
+                    // Let others queue up behind this one.
+                    tokio::task::yield_now().await;
+                    if k % 5 == 0 {
+                        drop(tx);
+                        Ok(())
+                    } else {
+                        tx.commit().await
+                    }
+                }));
+                if k == 20 {
+                    let mut tx = db.begin().await.unwrap();
+                    sqlx::query(&format!("INSERT INTO {t} (k) VALUES (1000)"))
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }
+            for task in tasks {
+                task.await.unwrap().unwrap();
+            }
+            let mut want: Vec<i64> = (0..40).filter(|k| k % 5 != 0).collect();
+            want.push(1000);
+            assert_eq!(keys(db.clone()).await, want, "{backend:?}");
+
+            // A holds the writer while B queues; A's commit leaves the group to B (SQLite),
+            // whose `COMMIT` then fails on A's dangling reference.
+            let mut a = db.write().await.unwrap();
+            a.exec().fetch_all(insert(2000, Some(99))).await.unwrap();
+            let b = {
+                let db = db.clone();
+                let st = insert(2001, None);
+                tokio::spawn(async move {
+                    let mut tx = db.write().await?;
+                    tx.exec().fetch_all(st).await?;
+                    tx.commit().await
+                })
+            };
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let a_out = a.commit().await;
+            let b_out = b.await.unwrap();
+            assert!(a_out.is_err(), "{backend:?}");
+            let got = keys(db.clone()).await;
+            match backend {
+                Backend::Sqlite => {
+                    assert!(b_out.is_err(), "B shared A's failed COMMIT");
+                    assert_eq!(got, want, "nothing of the failed group stays");
+                }
+                Backend::Postgres => {
+                    b_out.unwrap();
+                    assert!(got.contains(&2001) && !got.contains(&2000));
+                }
+            }
+            // The writer goes on.
+            let mut tx = db.write().await.unwrap();
+            tx.exec().fetch_all(insert(3000, None)).await.unwrap();
+            tx.commit().await.unwrap();
+            assert!(keys(db.clone()).await.contains(&3000), "{backend:?}");
+
+            db.execute_admin(&format!("DROP TABLE {t}")).await.unwrap();
+            db.execute_admin(&format!("DROP TABLE {parent}")).await.unwrap();
             db.close().await;
             if let Some(f) = file {
                 let _ = std::fs::remove_file(f);

@@ -10,12 +10,15 @@ pub mod db;
 pub mod dialect;
 pub mod direct;
 pub mod error;
+pub mod exec;
 mod migrate;
 pub mod postings;
 pub mod repo;
 mod row;
 
-pub use db::{Backend, Db, Tx};
+pub use db::{Backend, Db, Tx, WriteTx};
+pub use exec::Exec;
+pub use row::Row;
 pub use error::StoreError;
 
 /// A readable name for common locale codes; other codes are their own name.

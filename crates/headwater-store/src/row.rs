@@ -6,7 +6,7 @@
 use crate::error::{Result, StoreError};
 use serde::de::DeserializeOwned;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Decode, Row, Type};
+use sqlx::{Any, Decode, Row as _, Type};
 
 /// One column of `row`, decoded as `T`; any failure names the column.
 pub(crate) fn get<'r, T>(row: &'r AnyRow, col: &str) -> Result<T>
@@ -46,6 +46,82 @@ impl ReadRow for rusqlite::Row<'_> {
     fn int(&self, col: &str) -> Result<Option<i64>> {
         self.get(col)
             .map_err(|e| StoreError::Decode(format!("column `{col}`: {e}")))
+    }
+}
+
+/// A row as statements return it through [`crate::exec::Exec`]: sqlx's, or one read from
+/// SQLite's own writer connection (values copied out, column names shared by the rows of one
+/// statement).
+pub enum Row {
+    Any(AnyRow),
+    Raw(RawRow),
+}
+
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Row::Any(_) => f.write_str("Row::Any"),
+            Row::Raw(r) => r.fmt(f),
+        }
+    }
+}
+
+/// A row read through rusqlite, owned.
+#[derive(Debug)]
+pub struct RawRow {
+    pub(crate) names: std::sync::Arc<[String]>,
+    pub(crate) values: Vec<rusqlite::types::Value>,
+}
+
+impl RawRow {
+    fn value(&self, col: &str) -> Result<&rusqlite::types::Value> {
+        self.names
+            .iter()
+            .position(|n| n == col)
+            .map(|k| &self.values[k])
+            .ok_or_else(|| StoreError::Decode(format!("column `{col}`: no such column")))
+    }
+}
+
+impl ReadRow for RawRow {
+    fn text(&self, col: &str) -> Result<Option<String>> {
+        use rusqlite::types::Value as V;
+        match self.value(col)? {
+            V::Null => Ok(None),
+            V::Text(t) => Ok(Some(t.clone())),
+            other => Err(StoreError::Decode(format!(
+                "column `{col}`: {:?} where text was expected",
+                other.data_type()
+            ))),
+        }
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>> {
+        use rusqlite::types::Value as V;
+        match self.value(col)? {
+            V::Null => Ok(None),
+            V::Integer(n) => Ok(Some(*n)),
+            other => Err(StoreError::Decode(format!(
+                "column `{col}`: {:?} where an integer was expected",
+                other.data_type()
+            ))),
+        }
+    }
+}
+
+impl ReadRow for Row {
+    fn text(&self, col: &str) -> Result<Option<String>> {
+        match self {
+            Row::Any(r) => r.text(col),
+            Row::Raw(r) => r.text(col),
+        }
+    }
+
+    fn int(&self, col: &str) -> Result<Option<i64>> {
+        match self {
+            Row::Any(r) => r.int(col),
+            Row::Raw(r) => r.int(col),
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use headwater_store::repo::entries::{self, Entry};
 use headwater_store::repo::publications::Publication;
 use headwater_store::repo::schemas::{self, Kind};
 use headwater_store::repo::{locales, Conn};
-use headwater_store::Db;
+use headwater_store::{Db, Exec};
 use serde_json::{json, Map, Value};
 
 pub(crate) fn entry_not_found() -> ApiError {
@@ -54,7 +54,11 @@ pub(crate) fn entry_json(e: &Entry, pubs: Option<&[Publication]>) -> Value {
 const SCHEMA_UNUSABLE: i64 = 115;
 
 /// The content type and its parsed fields.
-pub(crate) async fn content_type(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<Vec<Field>> {
+pub(crate) async fn content_type<'e>(
+    c: impl Into<Exec<'e>>,
+    ctx: &StackCtx,
+    ct: &str,
+) -> ApiResult<Vec<Field>> {
     // The content type and the global fields it may use, in one statement.
     let (doc, globals) = schemas::content_type_with_globals(c, &ctx.space, ct)
         .await?
@@ -84,7 +88,11 @@ pub(crate) async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) 
 }
 
 /// The `locale` parameter (default: the master locale), which must be a locale of the stack.
-pub(crate) async fn locale_of(c: &mut Conn, ctx: &StackCtx, q: &Query) -> ApiResult<String> {
+pub(crate) async fn locale_of<'e>(
+    c: impl Into<Exec<'e>>,
+    ctx: &StackCtx,
+    q: &Query,
+) -> ApiResult<String> {
     let code = requested_locale(ctx, q);
     if code != ctx.stack.master_locale && locales::by_code(c, &ctx.space, &code).await?.is_none() {
         return Err(ApiError::invalid(

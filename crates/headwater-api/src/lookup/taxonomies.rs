@@ -6,18 +6,20 @@ use headwater_core::query::Cond;
 use headwater_core::scope::FieldErrors;
 use headwater_core::{content, taxonomy};
 use headwater_store::repo::{taxonomies, Conn};
+use headwater_store::Exec;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// The terms an entry document names that its taxonomy does not have, by field path.
-pub(crate) async fn missing_entry_terms(
-    c: &mut Conn,
+pub(crate) async fn missing_entry_terms<'e>(
+    c: impl Into<Exec<'e>>,
     space: &str,
     doc: &Map<String, Value>,
 ) -> ApiResult<FieldErrors> {
+    let mut c = c.into();
     let mut errors = FieldErrors::new();
     for (i, (tax, term)) in content::entry_terms(doc).into_iter().enumerate() {
-        if taxonomies::term(c, space, &tax, &term).await?.is_none() {
+        if taxonomies::term(&mut c, space, &tax, &term).await?.is_none() {
             errors
                 .entry(format!("taxonomies[{i}]"))
                 .or_default()

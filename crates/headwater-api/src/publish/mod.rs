@@ -217,7 +217,7 @@ impl Plan {
         key: impl Fn(usize) -> String,
     ) -> ApiResult<()> {
         for (i, code) in codes.iter().enumerate() {
-            if locales::by_code(c, &ctx.space, code).await?.is_none() {
+            if locales::by_code(&mut *c, &ctx.space, code).await?.is_none() {
                 self.add(&key(i), format!("'{code}' is not a locale of this stack."));
             }
         }
@@ -412,7 +412,7 @@ impl Plan {
                     }
                 }
                 if !schemas.contains_key(&ct) {
-                    let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
+                    let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct).await.ok();
                     schemas.insert(ct.clone(), fields);
                 }
                 let Some(Some(fields)) = schemas.get(&ct) else {
@@ -707,7 +707,7 @@ pub(crate) async fn reference_closure(
             }
             let Some(entry) = found else { continue };
             if !schemas.contains_key(&ct) {
-                let fields = crate::lookup::entries::content_type(c, ctx, &ct).await.ok();
+                let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct).await.ok();
                 schemas.insert(ct.clone(), fields);
             }
             let Some(Some(fields)) = schemas.get(&ct) else {

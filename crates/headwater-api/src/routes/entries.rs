@@ -27,7 +27,8 @@ use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueP
 use headwater_store::repo::publications;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::webhooks;
-use headwater_store::repo::{locales, Conn};
+use headwater_store::repo::locales;
+use headwater_store::Exec;
 use serde_json::{json, Map, Value};
 
 /// Contentstack's code for a failed entry create or update.
@@ -68,19 +69,20 @@ fn check_limits(map: &Map<String, Value>, verb: &str) -> ApiResult<()> {
 }
 
 /// Validates and checks uniqueness; returns (title, cleaned document).
-async fn validate(
-    c: &mut Conn,
+async fn validate<'e>(
+    c: impl Into<Exec<'e>>,
     fields: &[Field],
     map: &Map<String, Value>,
     probe: &UniqueProbe<'_>,
     space: &str,
     verb: &str,
 ) -> ApiResult<(String, Value)> {
+    let mut c = c.into();
     let doc = content::validate_entry(fields, map).map_err(|e| write_failed(verb, e))?;
-    let mut errors = crate::lookup::taxonomies::missing_entry_terms(c, space, &doc).await?;
+    let mut errors = crate::lookup::taxonomies::missing_entry_terms(&mut c, space, &doc).await?;
     for f in content::unique_fields(fields) {
         if let Some(v) = doc.get(&f.uid) {
-            if entries::value_taken(c, probe, &f.uid, v).await? {
+            if entries::value_taken(&mut c, probe, &f.uid, v).await? {
                 errors
                     .entry(f.uid.clone())
                     .or_default()
@@ -207,9 +209,9 @@ pub async fn create(
     let map = body.wrapped("entry")?;
     check_limits(map, "creation")?;
     let actor = ctx.actor();
-    let mut tx = state.db().begin().await?;
-    let fields = content_type(&mut tx, &ctx, &ct).await?;
-    let locale = locale_of(&mut tx, &ctx, &q).await?;
+    let mut tx = state.db().write().await?;
+    let fields = content_type(tx.exec(), &ctx, &ct).await?;
+    let locale = locale_of(tx.exec(), &ctx, &q).await?;
     let uid = headwater_core::ids::new_uid();
     let probe = UniqueProbe {
         stack_uid: &ctx.space,
@@ -217,7 +219,7 @@ pub async fn create(
         locale: &locale,
         except_uid: &uid,
     };
-    let (title, doc) = validate(&mut tx, &fields, map, &probe, &ctx.space, "creation").await?;
+    let (title, doc) = validate(tx.exec(), &fields, map, &probe, &ctx.space, "creation").await?;
     let tags = tags_of(map, None)?;
     let unindexed = content::json_paths(&fields);
     let w = EntryWrite {
@@ -238,10 +240,10 @@ pub async fn create(
         ctx.audit("create", "entry", &uid, &title),
     );
     let hooks_at = webhooks::stage_lookup(&mut tail, &ctx.stack.uid);
-    let (entry, rows) = entries::insert_with(&mut tx, &w, &actor, tail).await?;
+    let (entry, rows) = entries::insert_with(tx.exec(), &w, &actor, tail).await?;
     let hooks = webhooks::hooks_of(&rows[hooks_at])?;
     events::emit_to(
-        &mut tx,
+        tx.exec(),
         &ctx,
         &hooks,
         WebhookEvent::entry("create", &ct, entry_json(&entry, None)),

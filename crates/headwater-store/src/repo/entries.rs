@@ -2,7 +2,9 @@
 //! version, and the query compiler that turns a parsed `query` into parameterized SQL.
 
 use super::{field_index, Actor, Conn};
-use crate::batch::Batch;
+use crate::batch::{Arg, Batch, Statement};
+use crate::exec::Exec;
+use crate::row::Row;
 use crate::dialect;
 use crate::error::Result;
 use crate::row::*;
@@ -10,7 +12,6 @@ use crate::Backend;
 use headwater_core::clock;
 use headwater_core::query::{Cond, Op, Scalar};
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -62,6 +63,16 @@ pub enum Param {
     Text(String),
     Float(f64),
     Int(i64),
+}
+
+impl From<Param> for Arg {
+    fn from(p: Param) -> Arg {
+        match p {
+            Param::Text(v) => Arg::Text(Some(v)),
+            Param::Float(v) => Arg::Float(Some(v)),
+            Param::Int(v) => Arg::Int(Some(v)),
+        }
+    }
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -1271,13 +1282,14 @@ pub async fn insert(c: &mut Conn, w: &EntryWrite<'_>, actor: &Actor) -> Result<E
 /// [`insert`], with the caller's `tail` statements (its audit record, a lookup) run after the
 /// entry's own in the same call: the row, its field index and its history row, then `tail`,
 /// whose rows come back by statement. On SQLite that is one round trip to the writer.
-pub async fn insert_with(
-    c: &mut Conn,
+pub async fn insert_with<'e>(
+    c: impl Into<Exec<'e>>,
     w: &EntryWrite<'_>,
     actor: &Actor,
     tail: Batch,
-) -> Result<(Entry, Vec<Vec<AnyRow>>)> {
-    let backend = crate::Backend::of(c);
+) -> Result<(Entry, Vec<Vec<Row>>)> {
+    let mut c = c.into();
+    let backend = c.backend();
     let now = clock::now();
     let (seq_col, seq_val) = match backend {
         // A serial column on PostgreSQL; SQLite's single writer makes max + 1 safe.
@@ -1318,7 +1330,7 @@ pub async fn insert_with(
     stage_version(&mut b, backend, w, 1, actor, &now);
     let own = b.len();
     b.append(tail);
-    let mut rows = b.run(c).await?;
+    let mut rows = c.run(b).await?;
     let tail_rows = rows.split_off(own);
     // The row as stored comes back with the insert (no read-back).
     let row = rows
@@ -1609,13 +1621,14 @@ pub struct UniqueProbe<'a> {
 }
 
 /// True when another entry of the content type in the locale has this value in a top-level field.
-pub async fn value_taken(
-    c: &mut Conn,
+pub async fn value_taken<'e>(
+    c: impl Into<Exec<'e>>,
     probe: &UniqueProbe<'_>,
     field: &str,
     value: &Value,
 ) -> Result<bool> {
-    let backend = crate::Backend::of(c);
+    let mut c = c.into();
+    let backend = c.backend();
     let UniqueProbe {
         stack_uid,
         content_type_uid,
@@ -1640,8 +1653,12 @@ pub async fn value_taken(
         "SELECT COUNT(*) AS n FROM entries e WHERE e.stack_uid = {stack} AND e.content_type_uid = {ct} \
          AND e.locale = {loc} AND e.uid <> {except} AND {cond}"
     );
-    let row = bind_all(sqlx::query(&sql), &comp.params)
-        .fetch_one(c)
-        .await?;
+    let st = comp
+        .params
+        .iter()
+        .fold(Statement::new(sql), |st, p| st.arg(p.clone()));
+    let row = c.fetch_optional(st).await?.ok_or_else(|| {
+        crate::StoreError::Other("a count returned no row".into())
+    })?;
     Ok(i(&row, "n")? > 0)
 }

@@ -1,10 +1,11 @@
 //! The languages of a stack. The master locale is created with the stack and cannot be removed.
 
+use crate::batch::Statement;
+use crate::exec::Exec;
 use super::{Actor, Conn};
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Locale {
@@ -22,7 +23,7 @@ pub struct Locale {
 const COLS: &str =
     "uid, code, name, fallback_locale, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Result<Locale> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Locale> {
     Ok(Locale {
         uid: s(r, "uid")?,
         code: s(r, "code")?,
@@ -71,14 +72,21 @@ pub async fn list(c: &mut Conn, stack_uid: &str) -> Result<Vec<Locale>> {
     rows.iter().map(from_row).collect()
 }
 
-pub async fn by_code(c: &mut Conn, stack_uid: &str, code: &str) -> Result<Option<Locale>> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLS} FROM locales WHERE stack_uid = $1 AND code = $2"
-    ))
-    .bind(stack_uid)
-    .bind(code)
-    .fetch_optional(c)
-    .await?;
+pub async fn by_code<'e>(
+    c: impl Into<Exec<'e>>,
+    stack_uid: &str,
+    code: &str,
+) -> Result<Option<Locale>> {
+    let row = c
+        .into()
+        .fetch_optional(
+            Statement::new(format!(
+                "SELECT {COLS} FROM locales WHERE stack_uid = $1 AND code = $2"
+            ))
+            .arg(stack_uid)
+            .arg(code),
+        )
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 

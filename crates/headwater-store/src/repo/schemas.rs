@@ -1,12 +1,13 @@
 //! Content types and global fields: both are a titled schema with a uid, stored in one table
 //! and told apart by [`Kind`].
 
+use crate::batch::Statement;
+use crate::exec::Exec;
 use super::{Actor, Conn};
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -40,7 +41,7 @@ pub struct SchemaDoc {
 const COLS: &str =
     "uid, title, description, schema, options, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Result<SchemaDoc> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<SchemaDoc> {
     Ok(SchemaDoc {
         uid: s(r, "uid")?,
         title: s(r, "title")?,
@@ -124,21 +125,24 @@ pub async fn all(c: &mut Conn, stack_uid: &str, kind: Kind) -> Result<Vec<Schema
 /// A content type together with every global field of its content space, in one statement
 /// (what writing an entry needs to resolve the content type's fields). `None` when the
 /// content type does not exist.
-pub async fn content_type_with_globals(
-    c: &mut Conn,
+pub async fn content_type_with_globals<'e>(
+    c: impl Into<Exec<'e>>,
     stack_uid: &str,
     uid: &str,
 ) -> Result<Option<(SchemaDoc, Vec<SchemaDoc>)>> {
-    let rows = sqlx::query(&format!(
-        "SELECT kind, {COLS} FROM schemas WHERE stack_uid = $1 \
-         AND ((kind = $2 AND uid = $3) OR kind = $4) ORDER BY created_at, uid"
-    ))
-    .bind(stack_uid)
-    .bind(Kind::ContentType.key())
-    .bind(uid)
-    .bind(Kind::GlobalField.key())
-    .fetch_all(c)
-    .await?;
+    let rows = c
+        .into()
+        .fetch_all(
+            Statement::new(format!(
+                "SELECT kind, {COLS} FROM schemas WHERE stack_uid = $1 \
+                 AND ((kind = $2 AND uid = $3) OR kind = $4) ORDER BY created_at, uid"
+            ))
+            .arg(stack_uid)
+            .arg(Kind::ContentType.key())
+            .arg(uid)
+            .arg(Kind::GlobalField.key()),
+        )
+        .await?;
     let mut content_type = None;
     let mut globals = Vec::new();
     for r in &rows {

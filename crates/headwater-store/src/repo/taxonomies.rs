@@ -1,6 +1,8 @@
 //! Taxonomies and their terms, per content space, and what the entry term index
 //! (`entry_terms`, maintained by `field_index`) says about their use.
 
+use crate::batch::Statement;
+use crate::exec::Exec;
 use super::{Actor, Conn};
 use crate::error::{Result, StoreError};
 use crate::row::*;
@@ -49,7 +51,7 @@ fn tax_from_row(r: &AnyRow) -> Result<Taxonomy> {
     })
 }
 
-fn term_from_row(r: &AnyRow) -> Result<Term> {
+fn term_from_row(r: &(impl ReadRow + ?Sized)) -> Result<Term> {
     Ok(Term {
         taxonomy_uid: s(r, "taxonomy_uid")?,
         uid: s(r, "uid")?,
@@ -181,20 +183,23 @@ pub async fn term_counts(c: &mut Conn, space: &str) -> Result<Vec<(String, i64)>
         .collect()
 }
 
-pub async fn term(
-    c: &mut Conn,
+pub async fn term<'e>(
+    c: impl Into<Exec<'e>>,
     space: &str,
     taxonomy_uid: &str,
     uid: &str,
 ) -> Result<Option<Term>> {
-    let row = sqlx::query(&format!(
-        "SELECT {TERM_COLS} FROM taxonomy_terms WHERE stack_uid = $1 AND taxonomy_uid = $2 AND uid = $3"
-    ))
-    .bind(space)
-    .bind(taxonomy_uid)
-    .bind(uid)
-    .fetch_optional(c)
-    .await?;
+    let row = c
+        .into()
+        .fetch_optional(
+            Statement::new(format!(
+                "SELECT {TERM_COLS} FROM taxonomy_terms WHERE stack_uid = $1 AND taxonomy_uid = $2 AND uid = $3"
+            ))
+            .arg(space)
+            .arg(taxonomy_uid)
+            .arg(uid),
+        )
+        .await?;
     row.as_ref().map(term_from_row).transpose()
 }
 
@@ -294,7 +299,7 @@ pub async fn insert_term(
     order: Option<i64>,
     actor: &Actor,
 ) -> Result<Term> {
-    if term(c, space, taxonomy_uid, uid).await?.is_some() {
+    if term(&mut *c, space, taxonomy_uid, uid).await?.is_some() {
         return Err(StoreError::Conflict(format!("term {uid}")));
     }
     let at = make_room(c, space, taxonomy_uid, parent, order).await?;

@@ -7,7 +7,8 @@
 //! the same delivery at once, and logs every attempt in `webhook_attempts`.
 
 use super::{Actor, Conn};
-use crate::batch::Batch;
+use crate::batch::{Batch, Statement};
+use crate::exec::Exec;
 use crate::error::Result;
 use crate::row::*;
 use headwater_core::clock;
@@ -60,7 +61,7 @@ fn strings(v: Value) -> Vec<String> {
     }
 }
 
-fn from_row(r: &AnyRow) -> Result<Webhook> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Webhook> {
     Ok(Webhook {
         uid: s(r, "uid")?,
         stack_uid: s(r, "stack_uid")?,
@@ -221,10 +222,11 @@ pub struct OutEvent {
 /// Enqueues one delivery per enabled webhook of the stack subscribed to the event (and to its
 /// branch), per destination. Returns how many deliveries were enqueued. Call it with the open
 /// transaction of the change that caused the event.
-pub async fn enqueue(c: &mut Conn, ev: &OutEvent) -> Result<usize> {
+pub async fn enqueue<'e>(c: impl Into<Exec<'e>>, ev: &OutEvent) -> Result<usize> {
+    let mut c = c.into();
     let mut b = Batch::new();
     let at = stage_lookup(&mut b, &ev.stack_uid);
-    let hooks = hooks_of(&b.run(c).await?[at])?;
+    let hooks = hooks_of(&b.run(&mut c).await?[at])?;
     enqueue_to(c, &hooks, ev).await
 }
 
@@ -240,13 +242,18 @@ pub fn stage_lookup(b: &mut Batch, stack_uid: &str) -> usize {
 }
 
 /// The webhooks of [`stage_lookup`]'s rows.
-pub fn hooks_of(rows: &[sqlx::any::AnyRow]) -> Result<Vec<Webhook>> {
+pub fn hooks_of(rows: &[Row]) -> Result<Vec<Webhook>> {
     rows.iter().map(from_row).collect()
 }
 
 /// [`enqueue`] with the stack's enabled webhooks already read (nothing is written when none
 /// is subscribed).
-pub async fn enqueue_to(c: &mut Conn, hooks: &[Webhook], ev: &OutEvent) -> Result<usize> {
+pub async fn enqueue_to<'e>(
+    c: impl Into<Exec<'e>>,
+    hooks: &[Webhook],
+    ev: &OutEvent,
+) -> Result<usize> {
+    let mut c = c.into();
     let now = clock::now();
     let mut n = 0;
     for hook in hooks {
@@ -262,20 +269,21 @@ pub async fn enqueue_to(c: &mut Conn, hooks: &[Webhook], ev: &OutEvent) -> Resul
         };
         let count = hook.destinations.as_array().map_or(0, Vec::len);
         for dest in 0..count {
-            sqlx::query(
-                "INSERT INTO webhook_deliveries (uid, webhook_uid, stack_uid, destination, \
-                 channel, branch, payload, status, attempts, next_attempt_at, created_at, \
-                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
+            c.fetch_all(
+                Statement::new(
+                    "INSERT INTO webhook_deliveries (uid, webhook_uid, stack_uid, destination, \
+                     channel, branch, payload, status, attempts, next_attempt_at, created_at, \
+                     updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
+                )
+                .arg(headwater_core::ids::new_uid())
+                .arg(hook.uid.as_str())
+                .arg(ev.stack_uid.as_str())
+                .arg(dest as i64)
+                .arg(ev.channel.as_str())
+                .arg(ev.branch.as_str())
+                .arg(payload.to_string())
+                .arg(now.as_str()),
             )
-            .bind(headwater_core::ids::new_uid())
-            .bind(&hook.uid)
-            .bind(&ev.stack_uid)
-            .bind(dest as i64)
-            .bind(&ev.channel)
-            .bind(&ev.branch)
-            .bind(payload.to_string())
-            .bind(&now)
-            .execute(&mut *c)
             .await?;
             n += 1;
         }
