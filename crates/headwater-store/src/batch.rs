@@ -181,7 +181,9 @@ impl Batch {
         while let Some(item) = stream.try_next().await? {
             match item {
                 sqlx::Either::Left(_) => out.push(Vec::new()),
-                sqlx::Either::Right(row) => out.last_mut().expect("never empty").push(Row::Any(row)),
+                sqlx::Either::Right(row) => {
+                    out.last_mut().expect("never empty").push(Row::Any(row))
+                }
             }
         }
         out.truncate(n);
@@ -198,7 +200,11 @@ impl Batch {
 impl Statement {
     pub(crate) async fn fetch_sqlx(self, c: &mut AnyConnection) -> Result<Vec<Row>> {
         let q = self.args.into_iter().fold(sqlx::query(&self.sql), bind);
-        Ok(q.fetch_all(&mut *c).await?.into_iter().map(Row::Any).collect())
+        Ok(q.fetch_all(&mut *c)
+            .await?
+            .into_iter()
+            .map(Row::Any)
+            .collect())
     }
 
     /// Runs on a rusqlite connection. SQLite reads `$3` as a parameter named "$3" and numbers

@@ -73,8 +73,8 @@ struct WriterState {
 struct Group {
     id: u64,
     members: usize,
-    /// Set once, when the group's `COMMIT` has ended (the error's text when it failed).
-    done: tokio::sync::watch::Sender<Option<std::result::Result<(), String>>>,
+    /// Set once, when the group's `COMMIT` has ended.
+    done: tokio::sync::watch::Sender<Option<Result<()>>>,
 }
 
 /// At most this many writes share one `COMMIT`.
@@ -87,13 +87,15 @@ const GROUP_LINGER: Duration = Duration::from_millis(5);
 impl WriterState {
     /// Ends the open group, if any: `COMMIT` (or, when that fails, `ROLLBACK`), and tells its
     /// members how it went.
-    fn finish_group(&mut self) -> std::result::Result<(), String> {
+    fn finish_group(&mut self) -> Result<()> {
         let Some(group) = self.group.take() else {
             return Ok(());
         };
         let out = match &self.raw {
-            Some(c) => c.execute_batch("COMMIT").map_err(|e| e.to_string()),
-            None => Err("the writer connection was closed".to_string()),
+            Some(c) => c.execute_batch("COMMIT").map_err(StoreError::from),
+            None => Err(StoreError::Unavailable(
+                "the writer connection was closed".into(),
+            )),
         };
         if out.is_err() {
             raw_rollback(self);
@@ -103,10 +105,10 @@ impl WriterState {
     }
 
     /// Gives up the open group: its transaction is rolled back and its members told so.
-    fn abandon_group(&mut self, why: &str) {
+    fn abandon_group(&mut self, why: &StoreError) {
         raw_rollback(self);
         if let Some(group) = self.group.take() {
-            group.done.send_replace(Some(Err(why.to_string())));
+            group.done.send_replace(Some(Err(why.clone())));
         }
     }
 }
@@ -301,8 +303,9 @@ impl WriteTx {
                     .expect("an open transaction holds its connection")
                     .execute_batch("RELEASE w");
                 if let Err(e) = released {
-                    g.abandon_group(&e.to_string());
-                    return Err(e.into());
+                    let e = StoreError::from(e);
+                    g.abandon_group(&e);
+                    return Err(e);
                 }
                 let (id, members) = match &g.group {
                     Some(group) => (group.id, group.members),
@@ -310,22 +313,14 @@ impl WriteTx {
                 };
                 let waiting = r.writer.waiting.load(std::sync::atomic::Ordering::SeqCst);
                 if waiting == 0 || members >= GROUP_MAX {
-                    return g.finish_group().map_err(StoreError::Other);
+                    return g.finish_group();
                 }
                 // Another writer is waiting: it joins the group or commits it.
-                let mut done = g
-                    .group
-                    .as_ref()
-                    .expect("checked above")
-                    .done
-                    .subscribe();
+                let mut done = g.group.as_ref().expect("checked above").done.subscribe();
                 drop(g);
                 loop {
-                    match tokio::time::timeout(GROUP_LINGER, done.wait_for(Option::is_some)).await
-                    {
-                        Ok(Ok(out)) => {
-                            return out.clone().unwrap_or(Ok(())).map_err(StoreError::Other)
-                        }
+                    match tokio::time::timeout(GROUP_LINGER, done.wait_for(Option::is_some)).await {
+                        Ok(Ok(out)) => return out.clone().unwrap_or(Ok(())),
                         Ok(Err(_)) => {
                             return Err(StoreError::Other("the write group was lost".into()))
                         }
@@ -333,7 +328,7 @@ impl WriteTx {
                             // Nobody took the group on: commit it from here.
                             if let Ok(mut g) = r.writer.state.clone().try_lock_owned() {
                                 if g.group.as_ref().is_some_and(|x| x.id == id) {
-                                    return g.finish_group().map_err(StoreError::Other);
+                                    return g.finish_group();
                                 }
                             }
                         }
@@ -365,7 +360,7 @@ impl Drop for WriteTx {
         match undone {
             Some(Ok(())) => {}
             Some(Err(e)) => {
-                g.abandon_group(&e.to_string());
+                g.abandon_group(&e.into());
                 return;
             }
             None => return,
@@ -726,8 +721,9 @@ impl Db {
                 .expect("just opened")
                 .execute_batch("SAVEPOINT w");
             if let Err(e) = saved {
-                g.abandon_group(&e.to_string());
-                return Err(e.into());
+                let e = StoreError::from(e);
+                g.abandon_group(&e);
+                return Err(e);
             }
             if let Some(group) = g.group.as_mut() {
                 group.members += 1;
@@ -828,6 +824,27 @@ impl Db {
             Write::Single(w) => {
                 w.lock().await?.conn().execute(sql).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Sets a `PRAGMA` on every connection that writes (set-up by operators and tests, such
+    /// as `max_page_count`, which SQLite keeps per connection): on SQLite both the sqlx writer
+    /// and the one [`WriteTx`] uses. Never called with user input.
+    pub async fn writer_pragma(&self, pragma: &str) -> Result<()> {
+        let Write::Single(w) = &self.write else {
+            return self.execute_admin(pragma).await;
+        };
+        let mut g = w.lock().await?;
+        g.conn().execute(pragma).await?;
+        if let Some(path) = &w.path {
+            if g.raw.is_none() {
+                g.raw = Some(open_raw(path)?);
+            }
+            let raw = g.raw.as_ref().expect("just opened");
+            let mut st = raw.prepare(pragma)?;
+            let mut rows = st.raw_query();
+            while rows.next()?.is_some() {}
         }
         Ok(())
     }
@@ -1104,7 +1121,9 @@ mod tests {
             assert!(keys(db.clone()).await.contains(&3000), "{backend:?}");
 
             db.execute_admin(&format!("DROP TABLE {t}")).await.unwrap();
-            db.execute_admin(&format!("DROP TABLE {parent}")).await.unwrap();
+            db.execute_admin(&format!("DROP TABLE {parent}"))
+                .await
+                .unwrap();
             db.close().await;
             if let Some(f) = file {
                 let _ = std::fs::remove_file(f);

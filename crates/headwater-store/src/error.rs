@@ -1,7 +1,7 @@
 //! Storage errors, classified so the HTTP layer can answer precisely: a busy SQLite file or an
 //! unreachable PostgreSQL is 503 (retry later), a uniqueness clash is the client's 422.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// SQLite's writer lock could not be had within the busy timeout.
     #[error("the database is busy")]
@@ -61,6 +61,13 @@ impl From<rusqlite::Error> for StoreError {
                     StoreError::Busy
                 }
                 rusqlite::ErrorCode::CannotOpen => StoreError::Unavailable(e.to_string()),
+                // As sqlx's errors above: SQLITE_FULL and SQLITE_IOERR_WRITE; a unique or
+                // primary key violation.
+                rusqlite::ErrorCode::DiskFull => StoreError::Full,
+                _ if f.extended_code == 778 => StoreError::Full,
+                _ if f.extended_code == 2067 || f.extended_code == 1555 => {
+                    StoreError::Conflict(e.to_string())
+                }
                 _ => StoreError::Other(format!("{}: {e}", f.extended_code)),
             },
             rusqlite::Error::InvalidColumnName(_)

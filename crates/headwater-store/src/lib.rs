@@ -2,8 +2,10 @@
 //!
 //! SQL is written once with `$n` placeholders (both backends accept them) and run through
 //! sqlx's `Any` driver; the few real differences live in [`dialect`]. Every write runs in
-//! one transaction from [`Db::begin`], which on SQLite goes through a single writer
-//! connection (`BEGIN IMMEDIATE`), so writers queue in process instead of starving.
+//! one transaction from [`Db::begin`] or [`Db::write`], which on SQLite go through a single
+//! writer (`BEGIN IMMEDIATE`), so writers queue in process instead of starving; a
+//! [`WriteTx`] runs its statements through [`Exec`] on the writer's own rusqlite connection
+//! and is committed together with the writes that queued behind it.
 
 pub mod batch;
 pub mod db;
@@ -17,9 +19,9 @@ pub mod repo;
 mod row;
 
 pub use db::{Backend, Db, Tx, WriteTx};
+pub use error::StoreError;
 pub use exec::Exec;
 pub use row::Row;
-pub use error::StoreError;
 
 /// A readable name for common locale codes; other codes are their own name.
 pub fn locale_name(code: &str) -> String {

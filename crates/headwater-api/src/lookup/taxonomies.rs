@@ -19,7 +19,10 @@ pub(crate) async fn missing_entry_terms<'e>(
     let mut c = c.into();
     let mut errors = FieldErrors::new();
     for (i, (tax, term)) in content::entry_terms(doc).into_iter().enumerate() {
-        if taxonomies::term(&mut c, space, &tax, &term).await?.is_none() {
+        if taxonomies::term(&mut c, space, &tax, &term)
+            .await?
+            .is_none()
+        {
             errors
                 .entry(format!("taxonomies[{i}]"))
                 .or_default()

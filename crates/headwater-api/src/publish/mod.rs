@@ -412,7 +412,9 @@ impl Plan {
                     }
                 }
                 if !schemas.contains_key(&ct) {
-                    let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct).await.ok();
+                    let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct)
+                        .await
+                        .ok();
                     schemas.insert(ct.clone(), fields);
                 }
                 let Some(Some(fields)) = schemas.get(&ct) else {
@@ -707,7 +709,9 @@ pub(crate) async fn reference_closure(
             }
             let Some(entry) = found else { continue };
             if !schemas.contains_key(&ct) {
-                let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct).await.ok();
+                let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct)
+                    .await
+                    .ok();
                 schemas.insert(ct.clone(), fields);
             }
             let Some(Some(fields)) = schemas.get(&ct) else {

@@ -24,10 +24,10 @@ use headwater_core::scope::FieldErrors;
 use headwater_store::batch::Batch;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
+use headwater_store::repo::locales;
 use headwater_store::repo::publications;
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::webhooks;
-use headwater_store::repo::locales;
 use headwater_store::Exec;
 use serde_json::{json, Map, Value};
 

@@ -252,7 +252,10 @@ async fn checked_item(
         .locale
         .clone()
         .unwrap_or_else(|| ctx.stack.master_locale.clone());
-    if locales::by_code(&mut *c, &ctx.space, &locale).await?.is_none() {
+    if locales::by_code(&mut *c, &ctx.space, &locale)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::invalid(
             &field("locale"),
             format!("'{locale}' is not a locale of this stack."),

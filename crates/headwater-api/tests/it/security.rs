@@ -94,9 +94,9 @@ async fn sec_07_writes_recover_after_the_database_fails_under_them(app: TestApp)
     let mut stored = 0;
     match app.backend {
         Backend::Sqlite => {
-            // The server's writer pool holds one connection: `execute_admin` runs on it.
+            // On every connection the server writes through.
             app.db
-                .execute_admin("PRAGMA max_page_count = 1")
+                .writer_pragma("PRAGMA max_page_count = 1")
                 .await
                 .expect("limit pages");
             let mut refusals = 0;
@@ -114,7 +114,7 @@ async fn sec_07_writes_recover_after_the_database_fails_under_them(app: TestApp)
             }
             assert_eq!(refusals, 1, "the database never filled up");
             app.db
-                .execute_admin("PRAGMA max_page_count = 1073741823")
+                .writer_pragma("PRAGMA max_page_count = 1073741823")
                 .await
                 .expect("lift the page limit");
         }

@@ -3,10 +3,10 @@
 
 use super::{field_index, Actor, Conn};
 use crate::batch::{Arg, Batch, Statement};
-use crate::exec::Exec;
-use crate::row::Row;
 use crate::dialect;
 use crate::error::Result;
+use crate::exec::Exec;
+use crate::row::Row;
 use crate::row::*;
 use crate::Backend;
 use headwater_core::clock;
@@ -1657,8 +1657,9 @@ pub async fn value_taken<'e>(
         .params
         .iter()
         .fold(Statement::new(sql), |st, p| st.arg(p.clone()));
-    let row = c.fetch_optional(st).await?.ok_or_else(|| {
-        crate::StoreError::Other("a count returned no row".into())
-    })?;
+    let row = c
+        .fetch_optional(st)
+        .await?
+        .ok_or_else(|| crate::StoreError::Other("a count returned no row".into()))?;
     Ok(i(&row, "n")? > 0)
 }

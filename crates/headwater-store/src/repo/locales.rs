@@ -1,9 +1,9 @@
 //! The languages of a stack. The master locale is created with the stack and cannot be removed.
 
-use crate::batch::Statement;
-use crate::exec::Exec;
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 

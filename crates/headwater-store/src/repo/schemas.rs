@@ -1,10 +1,10 @@
 //! Content types and global fields: both are a titled schema with a uid, stored in one table
 //! and told apart by [`Kind`].
 
-use crate::batch::Statement;
-use crate::exec::Exec;
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! Taxonomies and their terms, per content space, and what the entry term index
 //! (`entry_terms`, maintained by `field_index`) says about their use.
 
-use crate::batch::Statement;
-use crate::exec::Exec;
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::{Result, StoreError};
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use sqlx::any::AnyRow;

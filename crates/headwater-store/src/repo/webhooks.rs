@@ -8,8 +8,8 @@
 
 use super::{Actor, Conn};
 use crate::batch::{Batch, Statement};
-use crate::exec::Exec;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use serde_json::Value;
