@@ -16,6 +16,7 @@ use crate::error::ApiResult;
 use headwater_core::clock;
 use headwater_store::repo::webhooks::{self, OutEvent};
 use headwater_store::repo::Conn;
+use headwater_store::Exec;
 use serde_json::{json, Map, Value};
 
 /// Something that happened, before it is bound to a stack and branch.
@@ -169,9 +170,10 @@ fn concise(data: &Value) -> Value {
 
 /// Enqueues `event` for the webhooks of the request's stack, on the request's branch, in the
 /// caller's open write transaction. Nothing is sent if the transaction rolls back.
-pub async fn emit(c: &mut Conn, ctx: &StackCtx, event: Event) -> ApiResult<()> {
+pub async fn emit<'e>(c: impl Into<Exec<'e>>, ctx: &StackCtx, event: Event) -> ApiResult<()> {
+    let mut c = c.into();
     let out = event.into_out(&ctx.stack.uid, &ctx.stack.api_key, &ctx.branch);
-    webhooks::enqueue(c, &out).await?;
+    webhooks::enqueue(&mut c, &out).await?;
     Ok(())
 }
 

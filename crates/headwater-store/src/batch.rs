@@ -51,6 +51,30 @@ impl From<Option<String>> for Arg {
     }
 }
 
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(Some(v.clone()))
+    }
+}
+
+impl From<Option<&String>> for Arg {
+    fn from(v: Option<&String>) -> Arg {
+        Arg::Text(v.cloned())
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Arg {
+        Arg::Int(v)
+    }
+}
+
+impl From<i32> for Arg {
+    fn from(v: i32) -> Arg {
+        Arg::Int(Some(v.into()))
+    }
+}
+
 impl From<i64> for Arg {
     fn from(v: i64) -> Arg {
         Arg::Int(Some(v))
@@ -197,7 +221,55 @@ impl Batch {
     }
 }
 
+/// What a statement run for its effect reports.
+#[derive(Clone, Copy, Debug)]
+pub struct Done {
+    rows_affected: u64,
+}
+
+impl Done {
+    pub fn rows_affected(&self) -> u64 {
+        self.rows_affected
+    }
+}
+
+/// Running a statement where it is given ([`Exec`] or anything that converts to one), with
+/// the names sqlx's queries use.
 impl Statement {
+    pub async fn fetch_all<'e>(self, c: impl Into<Exec<'e>>) -> Result<Vec<Row>> {
+        c.into().fetch_all(self).await
+    }
+
+    pub async fn fetch_optional<'e>(self, c: impl Into<Exec<'e>>) -> Result<Option<Row>> {
+        c.into().fetch_optional(self).await
+    }
+
+    /// The first row; an error when there is none.
+    pub async fn fetch_one<'e>(self, c: impl Into<Exec<'e>>) -> Result<Row> {
+        c.into().fetch_optional(self).await?.ok_or_else(|| {
+            crate::StoreError::Other("a statement expected to return a row returned none".into())
+        })
+    }
+
+    /// Runs the statement for its effect.
+    pub async fn execute<'e>(self, c: impl Into<Exec<'e>>) -> Result<Done> {
+        let rows_affected = c.into().execute(self).await?;
+        Ok(Done { rows_affected })
+    }
+
+    pub(crate) async fn execute_sqlx(self, c: &mut AnyConnection) -> Result<u64> {
+        let q = self.args.into_iter().fold(sqlx::query(&self.sql), bind);
+        Ok(q.execute(&mut *c).await?.rows_affected())
+    }
+
+    /// [`Statement::fetch_raw`] for an `INSERT`, `UPDATE` or `DELETE` run for its effect:
+    /// the rows it changed (SQLite's count for the last such statement, triggers not
+    /// included, as sqlx reports it).
+    pub(crate) fn execute_raw(&self, c: &rusqlite::Connection) -> Result<u64> {
+        self.fetch_raw(c)?;
+        Ok(c.changes())
+    }
+
     pub(crate) async fn fetch_sqlx(self, c: &mut AnyConnection) -> Result<Vec<Row>> {
         let q = self.args.into_iter().fold(sqlx::query(&self.sql), bind);
         Ok(q.fetch_all(&mut *c)

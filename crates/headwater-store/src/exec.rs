@@ -36,6 +36,14 @@ impl Exec<'_> {
         }
     }
 
+    /// Runs the statement for its effect; the rows it changed.
+    pub async fn execute(&mut self, st: Statement) -> Result<u64> {
+        match self {
+            Exec::Sqlx(c) => st.execute_sqlx(c).await,
+            Exec::Raw(c) => st.execute_raw(c),
+        }
+    }
+
     /// The statement's first row, if it returns any.
     pub async fn fetch_optional(&mut self, st: Statement) -> Result<Option<Row>> {
         Ok(self.fetch_all(st).await?.into_iter().next())

@@ -79,8 +79,13 @@ pub(crate) async fn content_type<'e>(
 }
 
 /// Checks the content type exists (reads need no schema).
-pub(crate) async fn content_type_exists(c: &mut Conn, ctx: &StackCtx, ct: &str) -> ApiResult<()> {
-    if schemas::exists(c, &ctx.space, Kind::ContentType, ct).await? {
+pub(crate) async fn content_type_exists<'e>(
+    c: impl Into<Exec<'e>>,
+    ctx: &StackCtx,
+    ct: &str,
+) -> ApiResult<()> {
+    let mut c = c.into();
+    if schemas::exists(&mut c, &ctx.space, Kind::ContentType, ct).await? {
         Ok(())
     } else {
         Err(ct_not_found("Content Type", ct))
@@ -238,17 +243,18 @@ pub(crate) async fn load_with_publications(
 }
 
 /// The entry in `locale`, or its master-locale version when it is not localized.
-pub(crate) async fn load(
-    c: &mut Conn,
+pub(crate) async fn load<'e>(
+    c: impl Into<Exec<'e>>,
     ctx: &StackCtx,
     ct: &str,
     uid: &str,
     locale: &str,
 ) -> ApiResult<Entry> {
-    if let Some(e) = entries::get(c, &ctx.space, ct, uid, locale).await? {
+    let mut c = c.into();
+    if let Some(e) = entries::get(&mut c, &ctx.space, ct, uid, locale).await? {
         return Ok(e);
     }
-    entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
+    entries::get(&mut c, &ctx.space, ct, uid, &ctx.stack.master_locale)
         .await?
         .ok_or_else(entry_not_found)
 }

@@ -24,6 +24,7 @@ use headwater_core::policy::{Action, Module, Op};
 use headwater_core::scope::FieldErrors;
 use headwater_store::repo::publish_jobs::{self, Job, JobItem, NewItem, NewJob};
 use headwater_store::repo::{audit, releases, Conn};
+use headwater_store::Exec;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -81,7 +82,12 @@ pub(crate) struct Queued<'a> {
 }
 
 /// Queues a job in the caller's write transaction, with its audit row; returns its uid.
-pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiResult<String> {
+pub(crate) async fn queue<'e>(
+    c: impl Into<Exec<'e>>,
+    ctx: &StackCtx,
+    q: Queued<'_>,
+) -> ApiResult<String> {
+    let mut c = c.into();
     let actor = ctx.actor();
     // A single publish asks for approval where a rule demands it; a bulk job refuses by item.
     let gate = if q.skip_held {
@@ -105,7 +111,7 @@ pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiRes
     let now = clock::now();
     let action = if q.publish { "publish" } else { "unpublish" };
     let uid = publish_jobs::insert(
-        c,
+        &mut c,
         &NewJob {
             stack_uid: &ctx.stack.uid,
             space_uid: &ctx.space,
@@ -127,7 +133,7 @@ pub(crate) async fn queue(c: &mut Conn, ctx: &StackCtx, q: Queued<'_>) -> ApiRes
         "queue"
     };
     audit::record(
-        c,
+        &mut c,
         &actor,
         ctx.audit(
             &format!("{what}_{action}"),
@@ -343,9 +349,9 @@ async fn release(
     items: &[JobItem],
 ) -> ApiResult<&'static str> {
     let env_names = strings(&job.settings, "environments");
-    let mut plan = Plan::new(c, ctx, Gate::Refuse).await?;
+    let mut plan = Plan::new(&mut *c, ctx, Gate::Refuse).await?;
     let envs = plan
-        .environments(c, ctx, &env_names, |_| "release.environments".into())
+        .environments(&mut *c, ctx, &env_names, |_| "release.environments".into())
         .await?;
     let pending: Vec<&JobItem> = items.iter().filter(|i| i.status == "pending").collect();
     for (i, it) in pending.iter().enumerate() {
@@ -369,12 +375,13 @@ async fn release(
                     fallback: None,
                     version: it.version,
                 };
-                plan.entry(c, ctx, &entry, codes, &envs, publish).await?;
+                plan.entry(&mut *c, ctx, &entry, codes, &envs, publish)
+                    .await?;
             }
             None => {
                 plan.asset(
                     state,
-                    c,
+                    &mut *c,
                     ctx,
                     &at,
                     &it.item_uid,
@@ -401,7 +408,7 @@ async fn release(
         .await?;
         return Ok("failed");
     }
-    plan.apply(c, ctx).await?;
+    plan.apply(&mut *c, ctx).await?;
     for it in &pending {
         publish_jobs::set_item(c, &it.uid, "success", None).await?;
     }
@@ -420,7 +427,7 @@ async fn release(
         }));
         releases::record_deployment(c, &ctx.space, &r.uid, &Value::Array(deployments)).await?;
         audit::record(
-            c,
+            &mut *c,
             &ctx.actor(),
             ctx.audit("deploy", "release", &r.uid, &r.name),
         )
@@ -475,11 +482,11 @@ async fn item(
         errors.insert("uid".into(), vec![e.message]);
         return Ok(Err(errors));
     }
-    let mut plan = Plan::new(c, ctx, gate).await?;
+    let mut plan = Plan::new(&mut *c, ctx, gate).await?;
     let envs = plan
-        .environments(c, ctx, &env_names, |i| format!("environments[{i}]"))
+        .environments(&mut *c, ctx, &env_names, |i| format!("environments[{i}]"))
         .await?;
-    plan.locales(c, ctx, &codes, |i| format!("locales[{i}]"))
+    plan.locales(&mut *c, ctx, &codes, |i| format!("locales[{i}]"))
         .await?;
     if plan.errors.is_empty() {
         match (it.item_type.as_str(), it.content_type_uid.as_deref()) {
@@ -491,12 +498,13 @@ async fn item(
                     fallback: it.locale.as_deref(),
                     version: it.version,
                 };
-                plan.entry(c, ctx, &entry, &codes, &envs, publish).await?;
+                plan.entry(&mut *c, ctx, &entry, &codes, &envs, publish)
+                    .await?;
             }
             _ => {
                 plan.asset(
                     state,
-                    c,
+                    &mut *c,
                     ctx,
                     "",
                     &it.item_uid,
@@ -510,7 +518,7 @@ async fn item(
         }
     }
     if plan.errors.is_empty() && job.settings.get("nested") == Some(&Value::Bool(true)) {
-        plan.references(state, c, ctx, &codes, &envs, publish)
+        plan.references(state, &mut *c, ctx, &codes, &envs, publish)
             .await?;
     }
     if !plan.errors.is_empty() {

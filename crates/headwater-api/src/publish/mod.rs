@@ -30,6 +30,7 @@ use headwater_store::repo::publications::{self, Target};
 use headwater_store::repo::schemas::{self, Kind};
 use headwater_store::repo::workflows::PublishRequest;
 use headwater_store::repo::{assets, audit, entries, locales, Conn};
+use headwater_store::Exec;
 use rules::PublishRules;
 use serde_json::{json, Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -167,10 +168,17 @@ pub(crate) struct Outcome {
 }
 
 impl Plan {
-    pub(crate) async fn new(c: &mut Conn, ctx: &StackCtx, gate: Gate) -> ApiResult<Plan> {
+    pub(crate) async fn new<'e>(
+        c: impl Into<Exec<'e>>,
+        ctx: &StackCtx,
+        gate: Gate,
+    ) -> ApiResult<Plan> {
+        let mut c = c.into();
         let rules = match gate {
             Gate::Approved => None,
-            Gate::Request | Gate::Refuse | Gate::Skip => Some(PublishRules::load(c, ctx).await?),
+            Gate::Request | Gate::Refuse | Gate::Skip => {
+                Some(PublishRules::load(&mut c, ctx).await?)
+            }
         };
         Ok(Plan {
             gate,
@@ -188,16 +196,17 @@ impl Plan {
     }
 
     /// The environments (of the stack, by name or uid); an unknown one is an error at `key(i)`.
-    pub(crate) async fn environments(
+    pub(crate) async fn environments<'e>(
         &mut self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         names: &[String],
         key: impl Fn(usize) -> String,
     ) -> ApiResult<Vec<Environment>> {
+        let mut c = c.into();
         let mut out = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            match environments::by_name(c, &ctx.stack.uid, name).await? {
+            match environments::by_name(&mut c, &ctx.stack.uid, name).await? {
                 Some(env) => out.push(env),
                 None => self.add(
                     &key(i),
@@ -209,15 +218,16 @@ impl Plan {
     }
 
     /// Checks the locales (of the branch); an unknown one is an error at `key(i)`.
-    pub(crate) async fn locales(
+    pub(crate) async fn locales<'e>(
         &mut self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         codes: &[String],
         key: impl Fn(usize) -> String,
     ) -> ApiResult<()> {
+        let mut c = c.into();
         for (i, code) in codes.iter().enumerate() {
-            if locales::by_code(&mut *c, &ctx.space, code).await?.is_none() {
+            if locales::by_code(&mut c, &ctx.space, code).await?.is_none() {
                 self.add(&key(i), format!("'{code}' is not a locale of this stack."));
             }
         }
@@ -226,17 +236,18 @@ impl Plan {
 
     /// Plans an entry in every locale of `codes` on every environment of `envs`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn entry(
+    pub(crate) async fn entry<'e>(
         &mut self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         item: &EntryItem<'_>,
         codes: &[String],
         envs: &[Environment],
         publish: bool,
     ) -> ApiResult<()> {
+        let mut c = c.into();
         let (space, ct, uid) = (&ctx.space, item.content_type, item.uid);
-        if !schemas::exists(c, space, Kind::ContentType, ct).await? {
+        if !schemas::exists(&mut c, space, Kind::ContentType, ct).await? {
             self.add(
                 &path(item.at, "content_type"),
                 format!("content type '{ct}' doesn't exist."),
@@ -247,10 +258,10 @@ impl Plan {
         let mut steps = Vec::new();
         let mut last = None;
         for code in codes {
-            let mut found = entries::get(c, space, ct, uid, code).await?;
+            let mut found = entries::get(&mut c, space, ct, uid, code).await?;
             for fallback in [item.fallback, Some(master)].into_iter().flatten() {
                 if found.is_none() {
-                    found = entries::get(c, space, ct, uid, fallback).await?;
+                    found = entries::get(&mut c, space, ct, uid, fallback).await?;
                 }
             }
             let Some(entry) = found else {
@@ -262,7 +273,7 @@ impl Plan {
             };
             let v = item.version.unwrap_or(entry.version);
             if publish
-                && entries::version(c, space, uid, &entry.locale, v)
+                && entries::version(&mut c, space, uid, &entry.locale, v)
                     .await?
                     .is_none()
             {
@@ -319,10 +330,10 @@ impl Plan {
 
     /// Plans an asset in every locale of `codes` on every environment of `envs`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn asset(
+    pub(crate) async fn asset<'e>(
         &mut self,
         state: &AppState,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         at: &str,
         uid: &str,
@@ -331,7 +342,11 @@ impl Plan {
         envs: &[Environment],
         publish: bool,
     ) -> ApiResult<()> {
-        let Some(a) = assets::get(c, &ctx.space, uid).await?.filter(|a| !a.is_dir) else {
+        let mut c = c.into();
+        let Some(a) = assets::get(&mut c, &ctx.space, uid)
+            .await?
+            .filter(|a| !a.is_dir)
+        else {
             self.add(&path(at, "uid"), format!("asset '{uid}' doesn't exist."));
             return Ok(());
         };
@@ -377,15 +392,16 @@ impl Plan {
     /// as its own publish would be; a refusal is an error of the item that led to it
     /// (`entries[0].references.<uid>`).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn references(
+    pub(crate) async fn references<'e>(
         &mut self,
         state: &AppState,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         codes: &[String],
         envs: &[Environment],
         publish: bool,
     ) -> ApiResult<()> {
+        let mut c = c.into();
         let env_names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
         let mut seen: HashSet<(&'static str, String)> = self
             .items
@@ -412,7 +428,7 @@ impl Plan {
                     }
                 }
                 if !schemas.contains_key(&ct) {
-                    let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct)
+                    let fields = crate::lookup::entries::content_type(&mut c, ctx, &ct)
                         .await
                         .ok();
                     schemas.insert(ct.clone(), fields);
@@ -424,7 +440,7 @@ impl Plan {
                 let mut refs = Vec::new();
                 for (locale, version) in &sources {
                     if let Some((doc, _, _)) =
-                        entries::version(c, &ctx.space, &uid, locale, *version).await?
+                        entries::version(&mut c, &ctx.space, &uid, locale, *version).await?
                     {
                         for r in
                             content::references_in(&fields, doc.as_object().unwrap_or(&Map::new()))
@@ -449,16 +465,16 @@ impl Plan {
                         Referenced::Entry { uid, content_type } => {
                             let ct = match content_type {
                                 Some(ct) => Some(ct),
-                                None => entries::content_type_of(c, &ctx.space, &uid).await?,
+                                None => entries::content_type_of(&mut c, &ctx.space, &uid).await?,
                             };
                             let Some(ct) = ct else { continue };
                             let Some(current) =
-                                self.current_entry(c, ctx, &ct, &uid, codes).await?
+                                self.current_entry(&mut c, ctx, &ct, &uid, codes).await?
                             else {
                                 continue;
                             };
                             if self
-                                .settled(c, ctx, "entry", &uid, &current, codes, envs, publish)
+                                .settled(&mut c, ctx, "entry", &uid, &current, codes, envs, publish)
                                 .await?
                             {
                                 continue;
@@ -483,13 +499,13 @@ impl Plan {
                                 fallback: None,
                                 version: None,
                             };
-                            self.entry(c, ctx, &item, codes, envs, publish).await?;
+                            self.entry(&mut c, ctx, &item, codes, envs, publish).await?;
                             if self.items.len() > before {
                                 next.push(before);
                             }
                         }
                         Referenced::Asset { uid } => {
-                            let Some(a) = assets::get(c, &ctx.space, &uid)
+                            let Some(a) = assets::get(&mut c, &ctx.space, &uid)
                                 .await?
                                 .filter(|a| !a.is_dir)
                             else {
@@ -497,7 +513,7 @@ impl Plan {
                             };
                             let current = vec![a.version; codes.len()];
                             if self
-                                .settled(c, ctx, "asset", &uid, &current, codes, envs, publish)
+                                .settled(&mut c, ctx, "asset", &uid, &current, codes, envs, publish)
                                 .await?
                             {
                                 continue;
@@ -511,8 +527,10 @@ impl Plan {
                                 );
                                 continue;
                             }
-                            self.asset(state, c, ctx, &ref_at, &uid, None, codes, envs, publish)
-                                .await?;
+                            self.asset(
+                                state, &mut c, ctx, &ref_at, &uid, None, codes, envs, publish,
+                            )
+                            .await?;
                         }
                     }
                 }
@@ -527,20 +545,21 @@ impl Plan {
 
     /// The latest version of an entry in each locale of `codes` (the master locale's where it
     /// is not localized); `None` when the entry does not exist.
-    async fn current_entry(
+    async fn current_entry<'e>(
         &self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         ct: &str,
         uid: &str,
         codes: &[String],
     ) -> ApiResult<Option<Vec<i64>>> {
+        let mut c = c.into();
         let master = ctx.stack.master_locale.as_str();
         let mut out = Vec::new();
         for code in codes {
-            let mut found = entries::get(c, &ctx.space, ct, uid, code).await?;
+            let mut found = entries::get(&mut c, &ctx.space, ct, uid, code).await?;
             if found.is_none() {
-                found = entries::get(c, &ctx.space, ct, uid, master).await?;
+                found = entries::get(&mut c, &ctx.space, ct, uid, master).await?;
             }
             match found {
                 Some(e) => out.push(e.version),
@@ -553,9 +572,9 @@ impl Plan {
     /// Whether nothing is left to do for a reference: for a publish, live at `versions` (one
     /// per locale of `codes`) on every environment; for an unpublish, live on none of them.
     #[allow(clippy::too_many_arguments)]
-    async fn settled(
+    async fn settled<'e>(
         &self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         item_type: &str,
         uid: &str,
@@ -564,7 +583,9 @@ impl Plan {
         envs: &[Environment],
         publish: bool,
     ) -> ApiResult<bool> {
-        let pubs = publications::of_items(c, &ctx.space, item_type, &[uid.to_string()]).await?;
+        let mut c = c.into();
+        let pubs =
+            publications::of_items(&mut c, &ctx.space, item_type, &[uid.to_string()]).await?;
         let live = |code: &str, env: &str| {
             pubs.iter()
                 .find(|p| p.locale == code && p.environment_uid == env)
@@ -599,7 +620,12 @@ impl Plan {
 
     /// Writes the plan in the caller's transaction: publications (or, under [`Gate::Request`],
     /// the publish requests a rule demands), one audit row and one webhook event per item.
-    pub(crate) async fn apply(self, c: &mut Conn, ctx: &StackCtx) -> ApiResult<Outcome> {
+    pub(crate) async fn apply<'e>(
+        self,
+        c: impl Into<Exec<'e>>,
+        ctx: &StackCtx,
+    ) -> ApiResult<Outcome> {
+        let mut c = c.into();
         debug_assert!(self.errors.is_empty(), "a plan with errors is not applied");
         let actor = ctx.actor();
         let mut out = Outcome {
@@ -615,7 +641,7 @@ impl Plan {
                 {
                     let held = rules
                         .gate(
-                            c,
+                            &mut c,
                             ctx,
                             ct,
                             &item.uid,
@@ -629,7 +655,7 @@ impl Plan {
                         let request = request_json(&req, &s.env.name);
                         let data = item.event.data.get("entry").cloned().unwrap_or_default();
                         events::emit(
-                            c,
+                            &mut c,
                             ctx,
                             Event::entry("publish_request", ct, data)
                                 .with("publish_request", request.clone()),
@@ -649,9 +675,9 @@ impl Plan {
                     source_locale: s.source_locale.as_deref(),
                 };
                 if item.publish {
-                    publications::publish(c, &target, s.version, &actor).await?;
+                    publications::publish(&mut c, &target, s.version, &actor).await?;
                 } else {
-                    publications::unpublish(c, &target).await?;
+                    publications::unpublish(&mut c, &target).await?;
                 }
                 out.performed += 1;
                 if !envs.contains(&s.env.name) {
@@ -662,13 +688,13 @@ impl Plan {
                 }
             }
             audit::record(
-                c,
+                &mut c,
                 &actor,
                 ctx.audit(action(item.publish), item.item_type, &item.uid, &item.title),
             )
             .await?;
             if !envs.is_empty() {
-                events::emit(c, ctx, item.event.on_environments(&envs, &codes)).await?;
+                events::emit(&mut c, ctx, item.event.on_environments(&envs, &codes)).await?;
             }
         }
         Ok(out)
@@ -688,13 +714,14 @@ fn action(publish: bool) -> &'static str {
 /// levels: `(Some(content type), uid)` for an entry, `(None, uid)` for an asset. Only items
 /// that exist are listed, each once, the entry itself never. For adding to a release with
 /// references, where no environment says what is already live.
-pub(crate) async fn reference_closure(
-    c: &mut Conn,
+pub(crate) async fn reference_closure<'e>(
+    c: impl Into<Exec<'e>>,
     ctx: &StackCtx,
     ct: &str,
     uid: &str,
     locale: &str,
 ) -> ApiResult<Vec<(Option<String>, String)>> {
+    let mut c = c.into();
     let master = ctx.stack.master_locale.clone();
     let mut out: Vec<(Option<String>, String)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::from([uid.to_string()]);
@@ -703,13 +730,13 @@ pub(crate) async fn reference_closure(
     for _depth in 0..NESTED_DEPTH {
         let mut next = Vec::new();
         for (ct, uid) in frontier {
-            let mut found = entries::get(c, &ctx.space, &ct, &uid, locale).await?;
+            let mut found = entries::get(&mut c, &ctx.space, &ct, &uid, locale).await?;
             if found.is_none() {
-                found = entries::get(c, &ctx.space, &ct, &uid, &master).await?;
+                found = entries::get(&mut c, &ctx.space, &ct, &uid, &master).await?;
             }
             let Some(entry) = found else { continue };
             if !schemas.contains_key(&ct) {
-                let fields = crate::lookup::entries::content_type(&mut *c, ctx, &ct)
+                let fields = crate::lookup::entries::content_type(&mut c, ctx, &ct)
                     .await
                     .ok();
                 schemas.insert(ct.clone(), fields);
@@ -727,10 +754,10 @@ pub(crate) async fn reference_closure(
                         }
                         let ct = match content_type {
                             Some(ct) => Some(ct),
-                            None => entries::content_type_of(c, &ctx.space, &uid).await?,
+                            None => entries::content_type_of(&mut c, &ctx.space, &uid).await?,
                         };
                         let Some(ct) = ct else { continue };
-                        if entries::content_type_of(c, &ctx.space, &uid)
+                        if entries::content_type_of(&mut c, &ctx.space, &uid)
                             .await?
                             .as_deref()
                             != Some(ct.as_str())
@@ -744,7 +771,7 @@ pub(crate) async fn reference_closure(
                         if !seen.insert(uid.clone()) {
                             continue;
                         }
-                        if assets::get(c, &ctx.space, &uid)
+                        if assets::get(&mut c, &ctx.space, &uid)
                             .await?
                             .is_some_and(|a| !a.is_dir)
                         {
@@ -765,11 +792,14 @@ pub(crate) async fn reference_closure(
 /// Carries out an accepted publish request: the plan and apply of a publish, with the approval
 /// given.
 pub(crate) async fn carry_out(c: &mut Conn, ctx: &StackCtx, r: &PublishRequest) -> ApiResult<()> {
-    let mut plan = Plan::new(c, ctx, Gate::Approved).await?;
+    let mut plan = Plan::new(&mut *c, ctx, Gate::Approved).await?;
     let envs = plan
-        .environments(c, ctx, std::slice::from_ref(&r.environment_uid), |_| {
-            "environment".into()
-        })
+        .environments(
+            &mut *c,
+            ctx,
+            std::slice::from_ref(&r.environment_uid),
+            |_| "environment".into(),
+        )
         .await?;
     if plan.errors.is_empty() {
         let item = EntryItem {
@@ -780,7 +810,7 @@ pub(crate) async fn carry_out(c: &mut Conn, ctx: &StackCtx, r: &PublishRequest) 
             version: Some(r.version),
         };
         let codes = std::slice::from_ref(&r.locale);
-        plan.entry(c, ctx, &item, codes, &envs, r.action == "publish")
+        plan.entry(&mut *c, ctx, &item, codes, &envs, r.action == "publish")
             .await?;
     }
     if let Some(e) = plan.refusal() {

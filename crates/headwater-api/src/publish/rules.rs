@@ -8,14 +8,19 @@ use crate::error::{ApiError, ApiResult};
 use headwater_core::policy::{self, Named, Person};
 use headwater_store::repo::workflows::{self, NewRequest, PublishRequest, Rule, Workflow};
 use headwater_store::repo::{branches, schemas, stacks, Conn};
+use headwater_store::Exec;
 use serde_json::{json, Map, Value};
 
 /// The user behind the request, with their role uids in the stack (None for a token).
-pub(crate) async fn person(c: &mut Conn, ctx: &StackCtx) -> ApiResult<Option<Person>> {
+pub(crate) async fn person<'e>(
+    c: impl Into<Exec<'e>>,
+    ctx: &StackCtx,
+) -> ApiResult<Option<Person>> {
+    let mut c = c.into();
     let Principal::User { user, .. } = &ctx.principal else {
         return Ok(None);
     };
-    let role_uids = stacks::membership(c, &ctx.stack.uid, &user.uid)
+    let role_uids = stacks::membership(&mut c, &ctx.stack.uid, &user.uid)
         .await?
         .map(|m| vec![m.role_uid])
         .unwrap_or_default();
@@ -62,7 +67,7 @@ pub(crate) async fn check_content_types(
     field: &str,
 ) -> ApiResult<()> {
     for ct in strings(list).iter().filter(|ct| *ct != "$all") {
-        if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+        if !schemas::exists(&mut *c, &ctx.space, schemas::Kind::ContentType, ct).await? {
             return Err(ApiError::invalid(
                 &format!("{field}.content_types"),
                 format!("'{ct}' is not a content type of this stack."),
@@ -113,13 +118,17 @@ pub(crate) struct PublishRules {
 }
 
 impl PublishRules {
-    pub(crate) async fn load(c: &mut Conn, ctx: &StackCtx) -> ApiResult<PublishRules> {
-        let rules = workflows::rules(c, &ctx.stack.uid).await?;
+    pub(crate) async fn load<'e>(
+        c: impl Into<Exec<'e>>,
+        ctx: &StackCtx,
+    ) -> ApiResult<PublishRules> {
+        let mut c = c.into();
+        let rules = workflows::rules(&mut c, &ctx.stack.uid).await?;
         // Who the caller is matters only when some rule may apply.
         let person = if rules.is_empty() {
             None
         } else {
-            person(c, ctx).await?
+            person(&mut c, ctx).await?
         };
         Ok(PublishRules { rules, person })
     }
@@ -169,9 +178,9 @@ impl PublishRules {
     /// or the publish request sent instead. A rule that requires a stage refuses an entry
     /// outside it, whoever asks.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn gate(
+    pub(crate) async fn gate<'e>(
         &self,
-        c: &mut Conn,
+        c: impl Into<Exec<'e>>,
         ctx: &StackCtx,
         ct: &str,
         entry_uid: &str,
@@ -180,11 +189,12 @@ impl PublishRules {
         env_uid: &str,
         publish: bool,
     ) -> ApiResult<Option<(PublishRequest, Rule)>> {
+        let mut c = c.into();
         let action = if publish { "publish" } else { "unpublish" };
         let Some(rule) = self.rule_for(ctx, ct, locale, env_uid, action) else {
             return Ok(None);
         };
-        require_stage(c, ctx, rule, entry_uid, locale).await?;
+        require_stage(&mut c, ctx, rule, entry_uid, locale).await?;
         if self.blocking(ctx, ct, locale, env_uid, publish).is_none() {
             return Ok(None);
         }
@@ -209,22 +219,23 @@ impl PublishRules {
 }
 
 /// Refuses a request while the entry is not in the stage the rule requires.
-pub(crate) async fn require_stage(
-    c: &mut Conn,
+pub(crate) async fn require_stage<'e>(
+    c: impl Into<Exec<'e>>,
     ctx: &StackCtx,
     rule: &Rule,
     entry_uid: &str,
     locale: &str,
 ) -> ApiResult<()> {
+    let mut c = c.into();
     let Some(stage) = &rule.workflow_stage else {
         return Ok(());
     };
-    let current = workflows::entry_stage(c, &ctx.space, entry_uid, locale).await?;
+    let current = workflows::entry_stage(&mut c, &ctx.space, entry_uid, locale).await?;
     if current.as_ref().map(|s| &s.stage_uid) == Some(stage) {
         return Ok(());
     }
     let name = match &rule.workflow_uid {
-        Some(wf) => workflows::workflow(c, &ctx.stack.uid, wf)
+        Some(wf) => workflows::workflow(&mut c, &ctx.stack.uid, wf)
             .await?
             .and_then(|w| stage_of(&w, stage).map(|s| stage_name(s).to_string()))
             .unwrap_or_else(|| stage.clone()),
@@ -305,7 +316,7 @@ pub(crate) async fn set_stage(
     use headwater_store::repo::audit;
     use headwater_store::repo::workflows::StageChange;
     let actor = ctx.actor();
-    let entry = load(c, ctx, ct, uid, locale).await?;
+    let entry = load(&mut *c, ctx, ct, uid, locale).await?;
     let wf = workflow_for(c, ctx, ct).await?.ok_or_else(|| {
         ApiError::invalid(
             "workflow.workflow_stage",
@@ -325,7 +336,7 @@ pub(crate) async fn set_stage(
         )
     })?;
     // The current stage names the stages that may follow it.
-    if let Some(cur) = workflows::entry_stage(c, &ctx.space, uid, locale).await? {
+    if let Some(cur) = workflows::entry_stage(&mut *c, &ctx.space, uid, locale).await? {
         if cur.workflow_uid == wf.uid && cur.stage_uid != input.uid {
             if let Some(cur_stage) = stage_of(&wf, &cur.stage_uid) {
                 let next = cur_stage
@@ -345,7 +356,7 @@ pub(crate) async fn set_stage(
             }
         }
     }
-    let me = person(c, ctx).await?;
+    let me = person(&mut *c, ctx).await?;
     policy::decide_transition(
         &ctx.subject,
         me.as_ref(),
@@ -369,7 +380,7 @@ pub(crate) async fn set_stage(
     )
     .await?;
     audit::record(
-        c,
+        &mut *c,
         &actor,
         ctx.audit("workflow_stage", "entry", uid, &entry.title),
     )

@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 async fn token_json(c: &mut Conn, t: &DeliveryToken, secret: Option<&str>) -> ApiResult<Value> {
     let mut environments = Vec::new();
     for uid in &t.environments {
-        if let Some(e) = environments::by_name(c, &t.stack_uid, uid).await? {
+        if let Some(e) = environments::by_name(&mut *c, &t.stack_uid, uid).await? {
             environments.push(DeliveryScopeEnvironment {
                 uid: e.uid,
                 name: e.name,
@@ -110,7 +110,7 @@ async fn validate(
     }
     let mut envs: Vec<Environment> = Vec::new();
     for n in &names {
-        let e = environments::by_name(c, stack_uid, n)
+        let e = environments::by_name(&mut *c, stack_uid, n)
             .await?
             .ok_or_else(|| {
                 ApiError::invalid(

@@ -459,18 +459,18 @@ async fn publish_or_unpublish(
     let mut locale_codes = names("locales")?;
     let version =
         publish::version(body.0.get("version")).map_err(|m| ApiError::invalid("version", m))?;
-    let mut tx = state.db().begin().await?;
-    content_type_exists(&mut tx, ctx, ct).await?;
+    let mut tx = state.db().write().await?;
+    content_type_exists(tx.exec(), ctx, ct).await?;
     if locale_codes.is_empty() {
-        locale_codes.push(locale_of(&mut tx, ctx, q).await?);
+        locale_codes.push(locale_of(tx.exec(), ctx, q).await?);
     }
     // An entry missing in every locale is "not found" (141), not an invalid setting.
-    load(&mut tx, ctx, ct, uid, &ctx.stack.master_locale).await?;
-    let mut plan = Plan::new(&mut tx, ctx, Gate::Request).await?;
+    load(tx.exec(), ctx, ct, uid, &ctx.stack.master_locale).await?;
+    let mut plan = Plan::new(tx.exec(), ctx, Gate::Request).await?;
     let envs = plan
-        .environments(&mut tx, ctx, &env_names, |_| "entry.environments".into())
+        .environments(tx.exec(), ctx, &env_names, |_| "entry.environments".into())
         .await?;
-    plan.locales(&mut tx, ctx, &locale_codes, |_| "entry.locales".into())
+    plan.locales(tx.exec(), ctx, &locale_codes, |_| "entry.locales".into())
         .await?;
     if plan.errors.is_empty() {
         let item = EntryItem {
@@ -480,10 +480,10 @@ async fn publish_or_unpublish(
             fallback: None,
             version,
         };
-        plan.entry(&mut tx, ctx, &item, &locale_codes, &envs, publish)
+        plan.entry(tx.exec(), ctx, &item, &locale_codes, &envs, publish)
             .await?;
         if nested && plan.errors.is_empty() {
-            plan.references(state, &mut tx, ctx, &locale_codes, &envs, publish)
+            plan.references(state, tx.exec(), ctx, &locale_codes, &envs, publish)
                 .await?;
         }
     }
@@ -501,7 +501,7 @@ async fn publish_or_unpublish(
             version,
         };
         let job_id = jobs::queue(
-            &mut tx,
+            tx.exec(),
             ctx,
             Queued {
                 publish,
@@ -525,7 +525,7 @@ async fn publish_or_unpublish(
             })),
         ));
     }
-    let done = plan.apply(&mut tx, ctx).await?;
+    let done = plan.apply(tx.exec(), ctx).await?;
     tx.commit().await?;
     if done.requests.is_empty() {
         return Ok(notice("The requested action has been performed."));

@@ -44,10 +44,12 @@ pub(crate) async fn check_entry_lock(
     entry_uid: &str,
     locale: &str,
 ) -> ApiResult<()> {
-    let Some(current) = workflows::entry_stage(c, &ctx.space, entry_uid, locale).await? else {
+    let Some(current) = workflows::entry_stage(&mut *c, &ctx.space, entry_uid, locale).await?
+    else {
         return Ok(());
     };
-    let Some(wf) = workflows::workflow(c, &ctx.stack.uid, &current.workflow_uid).await? else {
+    let Some(wf) = workflows::workflow(&mut *c, &ctx.stack.uid, &current.workflow_uid).await?
+    else {
         return Ok(());
     };
     if !wf.enabled {

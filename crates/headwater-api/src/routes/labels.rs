@@ -61,7 +61,7 @@ async fn label_fields(
     }
     let cts = list(sent.content_types, current.map(|l| &l.content_types));
     for ct in &cts {
-        if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+        if !schemas::exists(&mut *c, &ctx.space, schemas::Kind::ContentType, ct).await? {
             return Err(ApiError::invalid(
                 "label.content_types",
                 format!("'{ct}' is not a content type of this stack."),

@@ -63,7 +63,7 @@ async fn rule_from_body(
         .environment
         .or_else(|| current.map(|r| r.environment_uid.clone()))
         .ok_or_else(|| ApiError::invalid("publishing_rule.environment", "is required."))?;
-    let env = environments::by_name(c, &ctx.stack.uid, &env_name)
+    let env = environments::by_name(&mut *c, &ctx.stack.uid, &env_name)
         .await?
         .ok_or_else(|| {
             ApiError::invalid(

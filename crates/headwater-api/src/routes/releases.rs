@@ -281,13 +281,13 @@ async fn checked_item(
     ctx.authorize(&read)?;
     let title = match ct {
         Some(ct) => {
-            if !schemas::exists(c, &ctx.space, schemas::Kind::ContentType, ct).await? {
+            if !schemas::exists(&mut *c, &ctx.space, schemas::Kind::ContentType, ct).await? {
                 return Err(ApiError::invalid(
                     &field("content_type_uid"),
                     format!("'{ct}' is not a content type of this stack."),
                 ));
             }
-            let e = match entries::get(c, &ctx.space, ct, uid, &locale).await? {
+            let e = match entries::get(&mut *c, &ctx.space, ct, uid, &locale).await? {
                 Some(e) => Some(e),
                 None => entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale).await?,
             }
@@ -702,7 +702,7 @@ async fn latest_version(c: &mut Conn, ctx: &StackCtx, item: &Value) -> ApiResult
         .and_then(Value::as_str)
         .unwrap_or(&ctx.stack.master_locale);
     Ok(match item.get("content_type_uid").and_then(Value::as_str) {
-        Some(ct) => match entries::get(c, &ctx.space, ct, uid, locale).await? {
+        Some(ct) => match entries::get(&mut *c, &ctx.space, ct, uid, locale).await? {
             Some(e) => Some(e.version),
             None => entries::get(c, &ctx.space, ct, uid, &ctx.stack.master_locale)
                 .await?

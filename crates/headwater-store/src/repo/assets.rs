@@ -1,11 +1,12 @@
 //! Assets (files with metadata and versions) and asset folders.
 
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Asset {
@@ -29,7 +30,7 @@ const COLS: &str =
     "uid, is_dir, parent_uid, title, description, filename, content_type, file_size, \
                     tags, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Result<Asset> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Asset> {
     Ok(Asset {
         uid: s(r, "uid")?,
         is_dir: b(r, "is_dir")?,
@@ -125,13 +126,14 @@ async fn add_version(
     Ok(())
 }
 
-pub async fn get(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Asset>> {
-    let row = sqlx::query(&format!(
+pub async fn get<'e>(c: impl Into<Exec<'e>>, stack_uid: &str, uid: &str) -> Result<Option<Asset>> {
+    let mut c = c.into();
+    let row = Statement::new(format!(
         "SELECT {COLS} FROM assets WHERE stack_uid = $1 AND uid = $2"
     ))
-    .bind(stack_uid)
-    .bind(uid)
-    .fetch_optional(c)
+    .arg(stack_uid)
+    .arg(uid)
+    .fetch_optional(&mut c)
     .await?;
     row.as_ref().map(from_row).transpose()
 }
@@ -186,7 +188,7 @@ pub async fn update(
     actor: &Actor,
 ) -> Result<Option<Asset>> {
     let now = clock::now();
-    let Some(current) = get(c, stack_uid, uid).await? else {
+    let Some(current) = get(&mut *c, stack_uid, uid).await? else {
         return Ok(None);
     };
     let version = if file.is_some() {

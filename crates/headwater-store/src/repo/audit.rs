@@ -3,6 +3,7 @@
 use super::{Actor, Conn};
 use crate::batch::Batch;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 
@@ -30,7 +31,7 @@ pub struct Event<'a> {
     pub target_title: Option<&'a str>,
 }
 
-pub async fn record(c: &mut Conn, actor: &Actor, e: Event<'_>) -> Result<()> {
+pub async fn record<'e>(c: impl Into<Exec<'e>>, actor: &Actor, e: Event<'_>) -> Result<()> {
     let mut b = Batch::new();
     stage(&mut b, actor, e);
     b.run(c).await?;
@@ -58,7 +59,7 @@ pub fn stage(b: &mut Batch, actor: &Actor, e: Event<'_>) {
 const COLS: &str = "uid, org_uid, stack_uid, actor_kind, actor_uid, action, module, target_uid, \
                     target_title, created_at";
 
-fn from_row(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<AuditEntry> {
     Ok(AuditEntry {
         uid: s(r, "uid")?,
         org_uid: os(r, "org_uid")?,

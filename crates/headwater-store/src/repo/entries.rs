@@ -1084,25 +1084,26 @@ async fn answer_from_postings(
     )))
 }
 
-pub async fn get(
-    c: &mut Conn,
+pub async fn get<'e>(
+    c: impl Into<Exec<'e>>,
     stack_uid: &str,
     content_type_uid: &str,
     uid: &str,
     locale: &str,
 ) -> Result<Option<Entry>> {
-    let backend = crate::Backend::of(c);
+    let mut c = c.into();
+    let backend = c.backend();
     // Looked up by the primary key alone (the content type is checked below): with the
     // content type in the WHERE clause PostgreSQL's generic plan picks a listing index and
     // scans every entry of the type.
-    let row = sqlx::query(&format!(
+    let row = Statement::new(format!(
         "SELECT {} FROM entries e WHERE e.stack_uid = $1 AND e.uid = $2 AND e.locale = $3",
         cols(backend)
     ))
-    .bind(stack_uid)
-    .bind(uid)
-    .bind(locale)
-    .fetch_optional(c)
+    .arg(stack_uid)
+    .arg(uid)
+    .arg(locale)
+    .fetch_optional(&mut c)
     .await?;
     Ok(row
         .as_ref()
@@ -1112,13 +1113,18 @@ pub async fn get(
 }
 
 /// The content type of the entry `uid` (in any locale), when it exists.
-pub async fn content_type_of(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<String>> {
-    let row = sqlx::query(
+pub async fn content_type_of<'e>(
+    c: impl Into<Exec<'e>>,
+    stack_uid: &str,
+    uid: &str,
+) -> Result<Option<String>> {
+    let mut c = c.into();
+    let row = Statement::new(
         "SELECT content_type_uid FROM entries WHERE stack_uid = $1 AND uid = $2 LIMIT 1",
     )
-    .bind(stack_uid)
-    .bind(uid)
-    .fetch_optional(c)
+    .arg(stack_uid)
+    .arg(uid)
+    .fetch_optional(&mut c)
     .await?;
     row.map(|r| s(&r, "content_type_uid")).transpose()
 }
@@ -1479,7 +1485,7 @@ pub async fn update(
         return Ok(None);
     };
     index_doc(c, w, i(&row, "seq")?, field_index::Rows::Existing).await?;
-    let entry = get(c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
+    let entry = get(&mut *c, w.stack_uid, w.content_type_uid, w.uid, w.locale)
         .await?
         .expect("just updated");
     record_version(c, w, entry.version, actor, &now).await?;
@@ -1568,24 +1574,25 @@ pub async fn count_of_type(c: &mut Conn, stack_uid: &str, content_type_uid: &str
 }
 
 /// A stored version of an entry.
-pub async fn version(
-    c: &mut Conn,
+pub async fn version<'e>(
+    c: impl Into<Exec<'e>>,
     stack_uid: &str,
     uid: &str,
     locale: &str,
     version: i64,
 ) -> Result<Option<(Value, String, String)>> {
-    let backend = crate::Backend::of(c);
-    let row = sqlx::query(&format!(
+    let mut c = c.into();
+    let backend = c.backend();
+    let row = Statement::new(format!(
         "SELECT {} AS doc, created_by, created_at FROM entry_versions \
          WHERE stack_uid = $1 AND uid = $2 AND locale = $3 AND version = $4",
         dialect::json_text(backend, "doc")
     ))
-    .bind(stack_uid)
-    .bind(uid)
-    .bind(locale)
-    .bind(version)
-    .fetch_optional(c)
+    .arg(stack_uid)
+    .arg(uid)
+    .arg(locale)
+    .arg(version)
+    .fetch_optional(&mut c)
     .await?;
     row.map(|r| Ok((json(&r, "doc")?, s(&r, "created_by")?, s(&r, "created_at")?)))
         .transpose()

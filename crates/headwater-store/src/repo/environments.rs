@@ -1,10 +1,11 @@
 //! Publishing environments, addressed by name on the wire.
 
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Environment {
@@ -22,7 +23,7 @@ pub struct Environment {
 const COLS: &str =
     "uid, stack_uid, name, urls, version, created_by, updated_by, created_at, updated_at";
 
-fn from_row(r: &AnyRow) -> Result<Environment> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Environment> {
     Ok(Environment {
         uid: s(r, "uid")?,
         stack_uid: s(r, "stack_uid")?,
@@ -88,12 +89,16 @@ pub async fn list(
     ))
 }
 
-pub async fn by_name(c: &mut Conn, stack_uid: &str, name: &str) -> Result<Option<Environment>> {
-    let row = sqlx::query(&format!(
+pub async fn by_name<'e>(
+    c: impl Into<Exec<'e>>,
+    stack_uid: &str,
+    name: &str,
+) -> Result<Option<Environment>> {
+    let row = Statement::new(format!(
         "SELECT {COLS} FROM environments WHERE stack_uid = $1 AND (name = $2 OR uid = $2)"
     ))
-    .bind(stack_uid)
-    .bind(name)
+    .arg(stack_uid)
+    .arg(name)
     .fetch_optional(c)
     .await?;
     row.as_ref().map(from_row).transpose()

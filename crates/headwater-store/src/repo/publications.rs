@@ -1,7 +1,9 @@
 //! What is published where: one row per (item, locale, environment) naming the live version.
 
-use super::{Actor, Conn};
+use super::Actor;
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 
@@ -30,10 +32,15 @@ pub struct Target<'a> {
 }
 
 /// The item as published (or re-published) at `version`.
-pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) -> Result<()> {
+pub async fn publish<'e>(
+    c: impl Into<Exec<'e>>,
+    t: &Target<'_>,
+    version: i64,
+    actor: &Actor,
+) -> Result<()> {
     // One statement, so concurrent publishes of the same item cannot collide on the key
     // (`ON CONFLICT … DO UPDATE` has the same syntax on SQLite and PostgreSQL).
-    sqlx::query(
+    Statement::new(
         "INSERT INTO publications (stack_uid, item_type, item_uid, locale, environment_uid, \
          content_type_uid, version, published_by, published_at, source_locale) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -42,40 +49,40 @@ pub async fn publish(c: &mut Conn, t: &Target<'_>, version: i64, actor: &Actor) 
          published_by = excluded.published_by, published_at = excluded.published_at, \
          source_locale = excluded.source_locale",
     )
-    .bind(t.stack_uid)
-    .bind(t.item_type)
-    .bind(t.item_uid)
-    .bind(t.locale)
-    .bind(t.environment_uid)
-    .bind(t.content_type_uid.map(str::to_string))
-    .bind(version)
-    .bind(actor.uid())
-    .bind(clock::now())
-    .bind(t.source_locale.map(str::to_string))
+    .arg(t.stack_uid)
+    .arg(t.item_type)
+    .arg(t.item_uid)
+    .arg(t.locale)
+    .arg(t.environment_uid)
+    .arg(t.content_type_uid.map(str::to_string))
+    .arg(version)
+    .arg(actor.uid())
+    .arg(clock::now())
+    .arg(t.source_locale.map(str::to_string))
     .execute(c)
     .await?;
     Ok(())
 }
 
 /// Takes the item off the environment in the locale; false when it was not published there.
-pub async fn unpublish(c: &mut Conn, t: &Target<'_>) -> Result<bool> {
-    let r = sqlx::query(
+pub async fn unpublish<'e>(c: impl Into<Exec<'e>>, t: &Target<'_>) -> Result<bool> {
+    let r = Statement::new(
         "DELETE FROM publications WHERE stack_uid = $1 AND item_type = $2 AND item_uid = $3 \
          AND locale = $4 AND environment_uid = $5",
     )
-    .bind(t.stack_uid)
-    .bind(t.item_type)
-    .bind(t.item_uid)
-    .bind(t.locale)
-    .bind(t.environment_uid)
+    .arg(t.stack_uid)
+    .arg(t.item_type)
+    .arg(t.item_uid)
+    .arg(t.locale)
+    .arg(t.environment_uid)
     .execute(c)
     .await?;
     Ok(r.rows_affected() > 0)
 }
 
 /// Publications of the given items.
-pub async fn of_items(
-    c: &mut Conn,
+pub async fn of_items<'e>(
+    c: impl Into<Exec<'e>>,
     stack_uid: &str,
     item_type: &str,
     uids: &[String],
@@ -89,9 +96,9 @@ pub async fn of_items(
          WHERE stack_uid = $1 AND item_type = $2 AND item_uid IN ({}) ORDER BY published_at",
         placeholders.join(", ")
     );
-    let mut q = sqlx::query(&sql).bind(stack_uid).bind(item_type);
+    let mut q = Statement::new(&sql).arg(stack_uid).arg(item_type);
     for u in uids {
-        q = q.bind(u.as_str());
+        q = q.arg(u.as_str());
     }
     let rows = q.fetch_all(c).await?;
     rows.iter()

@@ -4,12 +4,13 @@
 //! [`finish`], so it runs once however many instances look for due jobs.
 
 use super::Conn;
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use crate::Backend;
 use headwater_core::{clock, ids};
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -59,7 +60,7 @@ const ICOLS: &str = "i.uid AS item_uid_key, i.job_uid, i.position, i.item_type, 
                      i.content_type_uid, i.locale, i.version, i.status AS item_status, i.errors, \
                      i.updated_at";
 
-fn job_from_row(r: &AnyRow) -> Result<Job> {
+fn job_from_row(r: &(impl ReadRow + ?Sized)) -> Result<Job> {
     Ok(Job {
         uid: s(r, "uid")?,
         stack_uid: s(r, "stack_uid")?,
@@ -79,7 +80,7 @@ fn job_from_row(r: &AnyRow) -> Result<Job> {
     })
 }
 
-fn item_from_row(r: &AnyRow) -> Result<JobItem> {
+fn item_from_row(r: &(impl ReadRow + ?Sized)) -> Result<JobItem> {
     Ok(JobItem {
         uid: s(r, "item_uid_key")?,
         job_uid: s(r, "job_uid")?,
@@ -122,45 +123,50 @@ pub struct NewItem<'a> {
 }
 
 /// Queues a job and its items; returns the job's uid.
-pub async fn insert(c: &mut Conn, job: &NewJob<'_>, items: &[NewItem<'_>]) -> Result<String> {
+pub async fn insert<'e>(
+    c: impl Into<Exec<'e>>,
+    job: &NewJob<'_>,
+    items: &[NewItem<'_>],
+) -> Result<String> {
+    let mut c = c.into();
     let uid = ids::new_uid();
     let now = clock::now();
-    sqlx::query(
+    Statement::new(
         "INSERT INTO publish_jobs (uid, stack_uid, space_uid, branch, action, source, status, \
          scheduled, actor_kind, actor_uid, settings, run_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $9, $10, $11, $12)",
     )
-    .bind(&uid)
-    .bind(job.stack_uid)
-    .bind(job.space_uid)
-    .bind(job.branch)
-    .bind(job.action)
-    .bind(job.source)
-    .bind(job.scheduled as i64)
-    .bind(job.actor_kind)
-    .bind(job.actor_uid)
-    .bind(job.settings.to_string())
-    .bind(job.run_at)
-    .bind(&now)
-    .execute(&mut *c)
+    .arg(&uid)
+    .arg(job.stack_uid)
+    .arg(job.space_uid)
+    .arg(job.branch)
+    .arg(job.action)
+    .arg(job.source)
+    .arg(job.scheduled as i64)
+    .arg(job.actor_kind)
+    .arg(job.actor_uid)
+    .arg(job.settings.to_string())
+    .arg(job.run_at)
+    .arg(&now)
+    .execute(&mut c)
     .await?;
     for (n, it) in items.iter().enumerate() {
-        sqlx::query(
+        Statement::new(
             "INSERT INTO publish_job_items (uid, job_uid, position, item_type, item_uid, \
              content_type_uid, locale, version, status, updated_at, action) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10)",
         )
-        .bind(ids::new_uid())
-        .bind(&uid)
-        .bind(n as i64)
-        .bind(it.item_type)
-        .bind(it.item_uid)
-        .bind(it.content_type_uid)
-        .bind(it.locale)
-        .bind(it.version)
-        .bind(&now)
-        .bind(it.action)
-        .execute(&mut *c)
+        .arg(ids::new_uid())
+        .arg(&uid)
+        .arg(n as i64)
+        .arg(it.item_type)
+        .arg(it.item_uid)
+        .arg(it.content_type_uid)
+        .arg(it.locale)
+        .arg(it.version)
+        .arg(&now)
+        .arg(it.action)
+        .execute(&mut c)
         .await?;
     }
     Ok(uid)

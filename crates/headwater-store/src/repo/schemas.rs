@@ -245,13 +245,19 @@ fn references(v: &Value, uid: &str) -> bool {
     }
 }
 
-pub async fn exists(c: &mut Conn, stack_uid: &str, kind: Kind, uid: &str) -> Result<bool> {
-    let row =
-        sqlx::query("SELECT 1 AS one FROM schemas WHERE stack_uid = $1 AND kind = $2 AND uid = $3")
-            .bind(stack_uid)
-            .bind(kind.key())
-            .bind(uid)
-            .fetch_optional(c)
-            .await?;
+pub async fn exists<'e>(
+    c: impl Into<Exec<'e>>,
+    stack_uid: &str,
+    kind: Kind,
+    uid: &str,
+) -> Result<bool> {
+    let row = Statement::new(
+        "SELECT 1 AS one FROM schemas WHERE stack_uid = $1 AND kind = $2 AND uid = $3",
+    )
+    .arg(stack_uid)
+    .arg(kind.key())
+    .arg(uid)
+    .fetch_optional(c)
+    .await?;
     Ok(row.is_some())
 }

@@ -1,11 +1,12 @@
 //! Stacks, their members and the built-in roles every stack starts with.
 
 use super::{roles, Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use headwater_core::policy::BuiltinRole;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Stack {
@@ -27,7 +28,7 @@ const COLS: &str = "s.uid, s.api_key, s.org_uid, s.owner_uid, s.name, s.descript
                     s.master_locale, s.max_management_tokens, s.created_by, s.updated_by, \
                     s.created_at, s.updated_at";
 
-fn from_row(r: &AnyRow) -> Result<Stack> {
+fn from_row(r: &(impl ReadRow + ?Sized)) -> Result<Stack> {
     Ok(Stack {
         uid: s(r, "uid")?,
         api_key: s(r, "api_key")?,
@@ -201,17 +202,17 @@ pub struct Membership {
     pub rules: serde_json::Value,
 }
 
-pub async fn membership(
-    c: &mut Conn,
+pub async fn membership<'e>(
+    c: impl Into<Exec<'e>>,
     stack_uid: &str,
     user_uid: &str,
 ) -> Result<Option<Membership>> {
-    let row = sqlx::query(
+    let row = Statement::new(
         "SELECT r.uid, r.name, r.builtin, r.rules FROM stack_members m \
          JOIN roles r ON r.uid = m.role_uid WHERE m.stack_uid = $1 AND m.user_uid = $2",
     )
-    .bind(stack_uid)
-    .bind(user_uid)
+    .arg(stack_uid)
+    .arg(user_uid)
     .fetch_optional(c)
     .await?;
     row.map(|r| {

@@ -1,11 +1,12 @@
 //! Workflows, publish rules, entry stages and publish requests.
 
 use super::{Actor, Conn};
+use crate::batch::Statement;
 use crate::error::Result;
+use crate::exec::Exec;
 use crate::row::*;
 use headwater_core::clock;
 use serde_json::Value;
-use sqlx::any::AnyRow;
 
 #[derive(Clone, Debug)]
 pub struct Workflow {
@@ -39,7 +40,7 @@ pub struct WorkflowWrite<'a> {
 const WF_COLS: &str = "uid, stack_uid, name, description, enabled, branches, content_types, \
                        admin_users, stages, created_by, updated_by, created_at, updated_at";
 
-fn workflow_from_row(r: &AnyRow) -> Result<Workflow> {
+fn workflow_from_row(r: &(impl ReadRow + ?Sized)) -> Result<Workflow> {
     Ok(Workflow {
         uid: s(r, "uid")?,
         stack_uid: s(r, "stack_uid")?,
@@ -114,13 +115,18 @@ pub async fn update_workflow(
     workflow(c, stack_uid, uid).await
 }
 
-pub async fn workflow(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Workflow>> {
-    let row = sqlx::query(&format!(
+pub async fn workflow<'e>(
+    c: impl Into<Exec<'e>>,
+    stack_uid: &str,
+    uid: &str,
+) -> Result<Option<Workflow>> {
+    let mut c = c.into();
+    let row = Statement::new(format!(
         "SELECT {WF_COLS} FROM workflows WHERE stack_uid = $1 AND uid = $2"
     ))
-    .bind(stack_uid)
-    .bind(uid)
-    .fetch_optional(c)
+    .arg(stack_uid)
+    .arg(uid)
+    .fetch_optional(&mut c)
     .await?;
     row.as_ref().map(workflow_from_row).transpose()
 }
@@ -183,7 +189,7 @@ const RULE_COLS: &str = "uid, stack_uid, workflow_uid, workflow_stage, actions, 
     content_types, locales, environment_uid, approvers, disable_approver_publishing, created_by, \
     updated_by, created_at, updated_at";
 
-fn rule_from_row(r: &AnyRow) -> Result<Rule> {
+fn rule_from_row(r: &(impl ReadRow + ?Sized)) -> Result<Rule> {
     Ok(Rule {
         uid: s(r, "uid")?,
         stack_uid: s(r, "stack_uid")?,
@@ -277,11 +283,11 @@ pub async fn rule(c: &mut Conn, stack_uid: &str, uid: &str) -> Result<Option<Rul
     row.as_ref().map(rule_from_row).transpose()
 }
 
-pub async fn rules(c: &mut Conn, stack_uid: &str) -> Result<Vec<Rule>> {
-    let rows = sqlx::query(&format!(
+pub async fn rules<'e>(c: impl Into<Exec<'e>>, stack_uid: &str) -> Result<Vec<Rule>> {
+    let rows = Statement::new(format!(
         "SELECT {RULE_COLS} FROM publish_rules WHERE stack_uid = $1 ORDER BY created_at, uid"
     ))
-    .bind(stack_uid)
+    .arg(stack_uid)
     .fetch_all(c)
     .await?;
     rows.iter().map(rule_from_row).collect()
@@ -305,20 +311,21 @@ pub struct EntryStage {
     pub updated_at: String,
 }
 
-pub async fn entry_stage(
-    c: &mut Conn,
+pub async fn entry_stage<'e>(
+    c: impl Into<Exec<'e>>,
     space: &str,
     entry_uid: &str,
     locale: &str,
 ) -> Result<Option<EntryStage>> {
-    let row = sqlx::query(
+    let mut c = c.into();
+    let row = Statement::new(
         "SELECT workflow_uid, stage_uid, updated_by, updated_at FROM entry_stages \
          WHERE stack_uid = $1 AND entry_uid = $2 AND locale = $3",
     )
-    .bind(space)
-    .bind(entry_uid)
-    .bind(locale)
-    .fetch_optional(c)
+    .arg(space)
+    .arg(entry_uid)
+    .arg(locale)
+    .fetch_optional(&mut c)
     .await?;
     row.map(|r| {
         Ok(EntryStage {
@@ -454,7 +461,7 @@ const REQ_COLS: &str = "uid, stack_uid, content_type_uid, entry_uid, locale, ver
     action, environment_uid, status, comment, requested_by, requested_at, decided_by, decided_at, \
     decision_comment";
 
-fn request_from_row(r: &AnyRow) -> Result<PublishRequest> {
+fn request_from_row(r: &(impl ReadRow + ?Sized)) -> Result<PublishRequest> {
     Ok(PublishRequest {
         uid: s(r, "uid")?,
         space: s(r, "stack_uid")?,
@@ -488,62 +495,70 @@ pub struct NewRequest<'a> {
 }
 
 /// Records a pending request, or returns the pending one already asking for the same thing.
-pub async fn request(c: &mut Conn, n: &NewRequest<'_>, actor: &Actor) -> Result<PublishRequest> {
-    if let Some(existing) = pending(c, n.space, n.entry_uid, n.locale, n.rule_uid, n.action).await?
+pub async fn request<'e>(
+    c: impl Into<Exec<'e>>,
+    n: &NewRequest<'_>,
+    actor: &Actor,
+) -> Result<PublishRequest> {
+    let mut c = c.into();
+    if let Some(existing) =
+        pending(&mut c, n.space, n.entry_uid, n.locale, n.rule_uid, n.action).await?
     {
         return Ok(existing);
     }
     let uid = headwater_core::ids::new_uid();
-    sqlx::query(
+    Statement::new(
         "INSERT INTO publish_requests (uid, stack_uid, content_type_uid, entry_uid, locale, version, \
          rule_uid, action, environment_uid, status, comment, requested_by, requested_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12)",
     )
-    .bind(&uid)
-    .bind(n.space)
-    .bind(n.content_type_uid)
-    .bind(n.entry_uid)
-    .bind(n.locale)
-    .bind(n.version)
-    .bind(n.rule_uid)
-    .bind(n.action)
-    .bind(n.environment_uid)
-    .bind(n.comment)
-    .bind(actor.uid())
-    .bind(clock::now())
-    .execute(&mut *c)
+    .arg(&uid)
+    .arg(n.space)
+    .arg(n.content_type_uid)
+    .arg(n.entry_uid)
+    .arg(n.locale)
+    .arg(n.version)
+    .arg(n.rule_uid)
+    .arg(n.action)
+    .arg(n.environment_uid)
+    .arg(n.comment)
+    .arg(actor.uid())
+    .arg(clock::now())
+    .execute(&mut c)
     .await?;
-    Ok(by_uid(c, &uid).await?.expect("just inserted"))
+    Ok(by_uid(&mut c, &uid).await?.expect("just inserted"))
 }
 
-pub async fn by_uid(c: &mut Conn, uid: &str) -> Result<Option<PublishRequest>> {
-    let row = sqlx::query(&format!(
+pub async fn by_uid<'e>(c: impl Into<Exec<'e>>, uid: &str) -> Result<Option<PublishRequest>> {
+    let mut c = c.into();
+    let row = Statement::new(format!(
         "SELECT {REQ_COLS} FROM publish_requests WHERE uid = $1"
     ))
-    .bind(uid)
-    .fetch_optional(c)
+    .arg(uid)
+    .fetch_optional(&mut c)
     .await?;
     row.as_ref().map(request_from_row).transpose()
 }
 
-pub async fn pending(
-    c: &mut Conn,
+pub async fn pending<'e>(
+    c: impl Into<Exec<'e>>,
     space: &str,
     entry_uid: &str,
     locale: &str,
     rule_uid: &str,
     action: &str,
 ) -> Result<Option<PublishRequest>> {
-    let row = sqlx::query(&format!(
+    let mut c = c.into();
+    let row = Statement::new(format!(
         "SELECT {REQ_COLS} FROM publish_requests WHERE stack_uid = $1 AND entry_uid = $2 \
          AND locale = $3 AND rule_uid = $4 AND action = $5 AND status = 'pending'"
     ))
-    .bind(space)
-    .bind(entry_uid)
-    .bind(locale)
-    .bind(rule_uid)
-    .bind(action)
-    .fetch_optional(c)
+    .arg(space)
+    .arg(entry_uid)
+    .arg(locale)
+    .arg(rule_uid)
+    .arg(action)
+    .fetch_optional(&mut c)
     .await?;
     row.as_ref().map(request_from_row).transpose()
 }
