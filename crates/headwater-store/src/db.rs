@@ -104,6 +104,21 @@ impl WriterState {
         out
     }
 
+    /// Runs `sql` on the rusqlite connection, inside the open group; a failure gives the
+    /// group up.
+    fn in_group(&mut self, sql: &str) -> Result<()> {
+        let out = match &self.raw {
+            Some(c) => c.execute_batch(sql).map_err(StoreError::from),
+            None => Err(StoreError::Unavailable(
+                "the writer connection was closed".into(),
+            )),
+        };
+        if let Err(e) = &out {
+            self.abandon_group(e);
+        }
+        out
+    }
+
     /// Gives up the open group: its transaction is rolled back and its members told so.
     fn abandon_group(&mut self, why: &StoreError) {
         raw_rollback(self);
@@ -297,16 +312,7 @@ impl WriteTx {
             WriteInner::Sqlx(tx) => tx.commit().await,
             WriteInner::Raw(mut r) => {
                 let mut g = r.guard.take().expect("a transaction is ended once");
-                let released = g
-                    .raw
-                    .as_ref()
-                    .expect("an open transaction holds its connection")
-                    .execute_batch("RELEASE w");
-                if let Err(e) = released {
-                    let e = StoreError::from(e);
-                    g.abandon_group(&e);
-                    return Err(e);
-                }
+                g.in_group("RELEASE w")?;
                 let (id, members) = match &g.group {
                     Some(group) => (group.id, group.members),
                     None => return Err(StoreError::Other("the write group was closed".into())),
@@ -353,17 +359,8 @@ impl Drop for WriteTx {
         };
         let Some(mut g) = r.guard.take() else { return };
         // This member's changes only; the group's others stay.
-        let undone = g
-            .raw
-            .as_ref()
-            .map(|c| c.execute_batch("ROLLBACK TO w; RELEASE w"));
-        match undone {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                g.abandon_group(&e.into());
-                return;
-            }
-            None => return,
+        if g.in_group("ROLLBACK TO w; RELEASE w").is_err() {
+            return;
         }
         if let Some(group) = g.group.as_mut() {
             group.members -= 1;
@@ -715,16 +712,7 @@ impl Db {
                     done: tokio::sync::watch::channel(None).0,
                 });
             }
-            let saved = g
-                .raw
-                .as_ref()
-                .expect("just opened")
-                .execute_batch("SAVEPOINT w");
-            if let Err(e) = saved {
-                let e = StoreError::from(e);
-                g.abandon_group(&e);
-                return Err(e);
-            }
+            g.in_group("SAVEPOINT w")?;
             if let Some(group) = g.group.as_mut() {
                 group.members += 1;
             }
