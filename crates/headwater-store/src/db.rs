@@ -91,12 +91,7 @@ impl WriterState {
         let Some(group) = self.group.take() else {
             return Ok(());
         };
-        let out = match &self.raw {
-            Some(c) => c.execute_batch("COMMIT").map_err(StoreError::from),
-            None => Err(StoreError::Unavailable(
-                "the writer connection was closed".into(),
-            )),
-        };
+        let out = self.raw_batch("COMMIT");
         if out.is_err() {
             raw_rollback(self);
         }
@@ -107,16 +102,29 @@ impl WriterState {
     /// Runs `sql` on the rusqlite connection, inside the open group; a failure gives the
     /// group up.
     fn in_group(&mut self, sql: &str) -> Result<()> {
-        let out = match &self.raw {
-            Some(c) => c.execute_batch(sql).map_err(StoreError::from),
-            None => Err(StoreError::Unavailable(
-                "the writer connection was closed".into(),
-            )),
-        };
+        let out = self.raw_batch(sql);
         if let Err(e) = &out {
             self.abandon_group(e);
         }
         out
+    }
+
+    /// Runs `sql` on the rusqlite connection.
+    fn raw_batch(&self, sql: &str) -> Result<()> {
+        match &self.raw {
+            Some(c) => Ok(c.execute_batch(sql)?),
+            None => Err(StoreError::Unavailable(
+                "the writer connection was closed".into(),
+            )),
+        }
+    }
+
+    /// The rusqlite connection to `path`, opened on first use.
+    fn raw_conn(&mut self, path: &str) -> Result<&rusqlite::Connection> {
+        if self.raw.is_none() {
+            self.raw = Some(open_raw(path)?);
+        }
+        Ok(self.raw.as_ref().expect("just opened"))
     }
 
     /// Gives up the open group: its transaction is rolled back and its members told so.
@@ -224,12 +232,7 @@ fn checkpoint_in_background(path: String, alive: std::sync::Weak<Writer>) {
             while alive.upgrade().is_some() {
                 std::thread::sleep(CHECKPOINT_EVERY);
                 if conn.is_none() {
-                    conn = rusqlite::Connection::open_with_flags(
-                        &path,
-                        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
-                            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                    )
-                    .ok();
+                    conn = open_rusqlite(&path, false).ok();
                 }
                 if let Some(c) = &conn {
                     if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
@@ -244,12 +247,22 @@ fn checkpoint_in_background(path: String, alive: std::sync::Weak<Writer>) {
     }
 }
 
-fn open_raw(path: &str) -> Result<rusqlite::Connection> {
-    let c = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+/// A rusqlite connection to the SQLite file at `path` (for one thread at a time), waiting for
+/// the file's locks as long as the sqlx connections do.
+pub(crate) fn open_rusqlite(path: &str, read_only: bool) -> Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let mode = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+    };
+    let c = rusqlite::Connection::open_with_flags(path, mode | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     c.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))?;
+    Ok(c)
+}
+
+fn open_raw(path: &str) -> Result<rusqlite::Connection> {
+    let c = open_rusqlite(path, false)?;
     // As `sqlite_pragmas` (the journal mode is the file's, set by the first connection);
     // savepoints journal the pages they change in memory rather than in a temporary file.
     c.execute_batch(&format!(
@@ -296,13 +309,6 @@ impl WriteTx {
                     .and_then(|g| g.raw.as_mut())
                     .expect("an open transaction holds its connection"),
             ),
-        }
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self.0.as_ref().expect("a transaction is ended once") {
-            WriteInner::Sqlx(tx) => tx.backend(),
-            WriteInner::Raw(_) => Backend::Sqlite,
         }
     }
 
@@ -697,15 +703,10 @@ impl Db {
         let started = std::time::Instant::now();
         let opened = async {
             let mut g = w.acquire().await?;
-            if g.raw.is_none() {
-                g.raw = Some(open_raw(w.path.as_deref().unwrap_or_default())?);
-            }
+            g.raw_conn(w.path.as_deref().unwrap_or_default())?;
             if g.group.is_none() {
                 // Refused (busy): nothing is open, and the writer is let go with the guard.
-                g.raw
-                    .as_ref()
-                    .expect("just opened")
-                    .execute_batch("BEGIN IMMEDIATE")?;
+                g.raw_batch("BEGIN IMMEDIATE")?;
                 g.group = Some(Group {
                     id: w.groups.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     members: 0,
@@ -826,11 +827,7 @@ impl Db {
         let mut g = w.lock().await?;
         g.conn().execute(pragma).await?;
         if let Some(path) = &w.path {
-            if g.raw.is_none() {
-                g.raw = Some(open_raw(path)?);
-            }
-            let raw = g.raw.as_ref().expect("just opened");
-            let mut st = raw.prepare(pragma)?;
+            let mut st = g.raw_conn(path)?.prepare(pragma)?;
             let mut rows = st.raw_query();
             while rows.next()?.is_some() {}
         }

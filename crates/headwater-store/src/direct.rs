@@ -12,7 +12,7 @@
 //! that scanned would hold it.
 
 use crate::error::Result;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::sync::Mutex;
 
 /// Connections kept open between reads (more are opened when more threads read at once, and
@@ -50,13 +50,7 @@ impl Direct {
     }
 
     fn open(&self) -> Result<Connection> {
-        let c = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        c.busy_timeout(std::time::Duration::from_millis(
-            crate::db::SQLITE_BUSY_TIMEOUT_MS,
-        ))?;
+        let c = crate::db::open_rusqlite(&self.path, true)?;
         c.set_prepared_statement_cache_capacity(32);
         Ok(c)
     }
