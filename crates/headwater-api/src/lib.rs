@@ -36,7 +36,9 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
 use tower::ServiceBuilder;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
@@ -58,30 +60,49 @@ pub fn app(state: AppState) -> Router {
     ];
     // The web app (`/`, `/app/…`) beside the API: a client of it, with its own page policy.
     let web_app = headwater_app::router(state.config().assets_public_url.clone());
-    routes::router(state.clone())
+    // Layers given with `Router::layer` wrap every route apart, and a route's whole stack of
+    // them is cloned for each request it serves: only what needs the matched route (its
+    // template, for the metrics and for labelling refused credentials) is put there. The rest
+    // wraps the router once.
+    let routed = routes::router(state.clone())
         .merge(web_app)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ))
+        .layer(axum::middleware::from_fn(ops::track));
+    let around = ServiceBuilder::new()
+        .layer(nosniff())
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(SetSensitiveRequestHeadersLayer::from_shared(
+            sensitive.into(),
+        ))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(axum::middleware::from_fn(map_body_limit))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .map_request(|r: Request<tower_http::body::Limited<axum::body::Body>>| {
+            r.map(axum::body::Body::new)
+        })
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        .layer(axum::middleware::from_fn(run_to_completion))
         // Inside `run_to_completion`, so a write finished after its client left still counts.
         .layer(axum::middleware::from_fn_with_state(state, mark_changes))
-        .layer(axum::middleware::from_fn(ops::track))
-        .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetSensitiveRequestHeadersLayer::from_shared(
-                    sensitive.into(),
-                ))
-                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(request_span))
-                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                .layer(axum::middleware::from_fn(map_body_limit))
-                .layer(RequestBodyLimitLayer::new(max_body)),
-        )
-        .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(nosniff())
+        .service(routed);
+    Router::new().fallback_service(around)
+}
+
+/// Request ids without a system call each ([`headwater_core::ids::new_request_id`]).
+#[derive(Clone, Copy)]
+struct NewRequestId;
+
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&headwater_core::ids::new_request_id())
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// `X-Content-Type-Options: nosniff` on every response: a browser takes each body for the
@@ -96,14 +117,18 @@ fn nosniff() -> tower_http::set_header::SetResponseHeaderLayer<HeaderValue> {
 /// The log span of a request: method, path, the query with credentials redacted, and the
 /// request id.
 fn request_span<B>(req: &Request<B>) -> tracing::Span {
-    let id = req
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    let query = redacted_query(req.uri().query().unwrap_or_default());
-    let path = redacted_path(req.uri().path());
-    tracing::info_span!("request", method = %req.method(), path = %path, query = %query, request_id = %id)
+    // The fields are worked out only when the span is recorded (its level enabled).
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %redacted_path(req.uri().path()),
+        query = %redacted_query(req.uri().query().unwrap_or_default()),
+        request_id = %req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+    )
 }
 
 /// Prefixes of Headwater secrets: management, delivery, auth and one-time link tokens.
@@ -151,9 +176,13 @@ pub fn redacted_query(query: &str) -> String {
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let lower = name.to_ascii_lowercase();
-            let secret_name = SECRET_PARAMS
-                .iter()
-                .any(|p| lower == *p || lower.ends_with(&format!("[{p}]")));
+            let secret_name = SECRET_PARAMS.iter().any(|p| {
+                lower == *p
+                    || lower
+                        .strip_suffix(']')
+                        .and_then(|l| l.strip_suffix(p))
+                        .is_some_and(|l| l.ends_with('['))
+            });
             let secret_value = looks_secret(value);
             if (secret_name || secret_value) && !value.is_empty() {
                 format!("{name}=[redacted]")

@@ -58,32 +58,67 @@ pub fn handle() -> &'static PrometheusHandle {
 /// Middleware: counts and times every request by route template, status and credential.
 pub async fn track(req: Request, next: Next) -> Response {
     handle();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().as_str().to_string();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let credential = credential_kind(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let status = resp.status().as_u16().to_string();
-    metrics::histogram!(
-        "headwater_http_request_duration_seconds",
-        "route" => route.clone(),
-        "method" => method.clone()
-    )
-    .record(elapsed);
-    metrics::counter!(
-        "headwater_http_requests_total",
-        "route" => route,
-        "method" => method,
-        "status" => status,
-        "credential" => credential
-    )
-    .increment(1);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (histogram, counter) = series(route, &method, resp.status().as_u16(), credential);
+    histogram.record(elapsed);
+    counter.increment(1);
     resp
+}
+
+/// The labels of one request series: method, status and credential kind.
+type SeriesLabels = (axum::http::Method, u16, &'static str);
+
+/// The request metrics' handles, by route template and then by labels: registering a series
+/// with the recorder builds and hashes its key, which is done once per series, not per
+/// request.
+type SeriesHandles = Vec<(SeriesLabels, metrics::Histogram, metrics::Counter)>;
+
+fn series(
+    route: &str,
+    method: &axum::http::Method,
+    status: u16,
+    credential: &'static str,
+) -> (metrics::Histogram, metrics::Counter) {
+    static SERIES: OnceLock<std::sync::Mutex<std::collections::HashMap<String, SeriesHandles>>> =
+        OnceLock::new();
+    let mut all = SERIES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let known = match all.get_mut(route) {
+        Some(known) => known,
+        None => all.entry(route.to_string()).or_default(),
+    };
+    if let Some((_, h, c)) = known
+        .iter()
+        .find(|((m, s, k), _, _)| m == method && *s == status && *k == credential)
+    {
+        return (h.clone(), c.clone());
+    }
+    let histogram = metrics::histogram!(
+        "headwater_http_request_duration_seconds",
+        "route" => route.to_string(),
+        "method" => method.as_str().to_string()
+    );
+    let counter = metrics::counter!(
+        "headwater_http_requests_total",
+        "route" => route.to_string(),
+        "method" => method.as_str().to_string(),
+        "status" => status.to_string(),
+        "credential" => credential
+    );
+    known.push((
+        (method.clone(), status, credential),
+        histogram.clone(),
+        counter.clone(),
+    ));
+    (histogram, counter)
 }
 
 fn credential_kind(req: &Request) -> &'static str {
