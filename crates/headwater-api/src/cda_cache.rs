@@ -15,6 +15,11 @@
 //! is checked again on every request; a deleted or re-scoped delivery token is a write, which
 //! drops every kept answer.
 //!
+//! A request that carries no management credential is looked up before routing
+//! ([`before_routing`], around the whole application), so a kept answer costs neither route
+//! matching nor credential resolution; one that does carry one is looked up by [`validate`],
+//! after `auth::authenticate` has checked (and perhaps refused) it.
+//!
 //! When a kept answer is older than [`TTL`] but nothing changed, one request reads it again
 //! while the others are still answered from it (for at most another [`TTL`]), so an expiry
 //! does not send every waiting connection to the database at once.
@@ -44,6 +49,9 @@ pub const VARY: &str = "api_key, access_token, environment, branch";
 type Key = [u8; 32];
 
 struct Kept {
+    /// The route template that answered (`/cda/v3/content_types/{ct}/entries/{uid}`), for the
+    /// request metrics of answers given before routing ([`before_routing`]).
+    route: Option<axum::extract::MatchedPath>,
     at: Instant,
     generation: u64,
     etag: HeaderValue,
@@ -97,7 +105,13 @@ impl DeliveryCache {
 
 fn key_of(req: &Request) -> Key {
     let mut h = Sha256::new();
-    h.update(req.uri().path().as_bytes());
+    // The path as the client sent it: a nested router sees it without its prefix, and the
+    // lookup before routing ([`before_routing`]) with it.
+    let path = match req.extensions().get::<axum::extract::OriginalUri>() {
+        Some(original) => original.path(),
+        None => req.uri().path(),
+    };
+    h.update(path.as_bytes());
     h.update(b"?");
     h.update(req.uri().query().unwrap_or_default().as_bytes());
     for name in ["api_key", "access_token", "environment", "branch", "host"] {
@@ -154,25 +168,82 @@ fn answer(kept: &Kept, not_modified: bool) -> Response {
     resp
 }
 
-/// Middleware of the delivery routes: answers from the cache when it can, and gives every
-/// `200` its validators.
+/// Set on a request whose kept answer [`before_routing`] looked for and did not find (or found
+/// expired): [`validate`] does not look again.
+#[derive(Clone, Copy)]
+struct LookedUp;
+
+/// Middleware around the whole application, before routing: a delivery `GET` that carries no
+/// management credential (`authorization`, `authtoken`: those are checked, and refused when
+/// bad, by `auth::authenticate` on every route) is answered from the cache here when it can
+/// be, without routing it or resolving anything. The request metrics count it under the route
+/// that produced the kept answer.
+pub async fn before_routing(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let eligible = req.method() == Method::GET
+        && req.uri().path().starts_with("/cda/")
+        && !req.headers().contains_key(header::AUTHORIZATION)
+        && !req.headers().contains_key("authtoken");
+    if !eligible {
+        return next.run(req).await;
+    }
+    let started = Instant::now();
+    let key = key_of(&req);
+    let generation = state.generation().current();
+    match state.delivered().get(&key, started, generation) {
+        Some(kept) => {
+            metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit")
+                .increment(1);
+            let resp = answer(&kept, matches(&if_none_match(&req), &kept.etag));
+            crate::ops::record(
+                kept.route.as_ref().map(|r| r.as_str()),
+                req.method(),
+                resp.status(),
+                crate::ops::credential_kind(&req),
+                started,
+            );
+            resp
+        }
+        None => {
+            req.extensions_mut().insert(LookedUp);
+            next.run(req).await
+        }
+    }
+}
+
+fn if_none_match(req: &Request) -> Vec<HeaderValue> {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .cloned()
+        .collect()
+}
+
+/// Middleware of the delivery routes: answers from the cache when it can (and
+/// [`before_routing`] has not looked already), and gives every `200` its validators.
 pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::GET {
         return next.run(req).await;
     }
     let key = key_of(&req);
-    let conditional: Vec<HeaderValue> = req
-        .headers()
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .cloned()
-        .collect();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .cloned();
+    let looked_up = req.extensions().get::<LookedUp>().is_some();
+    let conditional = if_none_match(&req);
     // Read before the database is: a change committed meanwhile makes this answer stale.
     let generation = state.generation().current();
     let now = Instant::now();
-    if let Some(kept) = state.delivered().get(&key, now, generation) {
-        metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit").increment(1);
-        return answer(&kept, matches(&conditional, &kept.etag));
+    if !looked_up {
+        if let Some(kept) = state.delivered().get(&key, now, generation) {
+            metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit")
+                .increment(1);
+            return answer(&kept, matches(&conditional, &kept.etag));
+        }
     }
     metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "miss").increment(1);
     let resp = next.run(req).await;
@@ -188,6 +259,7 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
         }
     };
     let kept = Arc::new(Kept {
+        route,
         at: now,
         generation,
         etag: etag_of(&body),

@@ -88,7 +88,14 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(axum::middleware::from_fn(run_to_completion))
         // Inside `run_to_completion`, so a write finished after its client left still counts.
-        .layer(axum::middleware::from_fn_with_state(state, mark_changes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mark_changes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            cda_cache::before_routing,
+        ))
         .service(routed);
     Router::new().fallback_service(around)
 }

@@ -63,12 +63,34 @@ pub async fn track(req: Request, next: Next) -> Response {
     let credential = credential_kind(&req);
     let started = Instant::now();
     let resp = next.run(req).await;
+    record(
+        route.as_ref().map(MatchedPath::as_str),
+        &method,
+        resp.status(),
+        credential,
+        started,
+    );
+    resp
+}
+
+/// Counts and times one request (`route` is its template; `None` when no route matched).
+pub fn record(
+    route: Option<&str>,
+    method: &axum::http::Method,
+    status: StatusCode,
+    credential: &'static str,
+    started: Instant,
+) {
+    handle();
     let elapsed = started.elapsed().as_secs_f64();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let (histogram, counter) = series(route, &method, resp.status().as_u16(), credential);
+    let (histogram, counter) = series(
+        route.unwrap_or("unmatched"),
+        method,
+        status.as_u16(),
+        credential,
+    );
     histogram.record(elapsed);
     counter.increment(1);
-    resp
 }
 
 /// The labels of one request series: method, status and credential kind.
@@ -121,7 +143,8 @@ fn series(
     (histogram, counter)
 }
 
-fn credential_kind(req: &Request) -> &'static str {
+/// The kind of credential a request carries, for the metrics' `credential` label.
+pub fn credential_kind(req: &Request) -> &'static str {
     let h = req.headers();
     if h.contains_key(header::AUTHORIZATION) {
         "management_token"

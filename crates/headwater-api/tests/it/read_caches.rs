@@ -11,6 +11,7 @@ use std::time::Duration;
 
 on_both_backends!(
     delivery_answers_carry_validators_and_revalidate_with_304,
+    kept_answers_skip_routing_only_without_management_credentials,
     a_publish_changes_the_etag_of_the_entry_and_of_lists,
     a_deleted_delivery_token_or_an_unpublish_shows_on_the_next_read,
     standings_follow_role_membership_and_logout_at_once,
@@ -158,6 +159,40 @@ async fn delivery_answers_carry_validators_and_revalidate_with_304(app: TestApp)
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_error(s, &v, 422, 141);
     assert!(etag.is_none());
+}
+
+/// A kept answer is given before routing (no credential resolution, no route lookup) only to
+/// requests that carry no management credential: a bad `authtoken` beside a good delivery
+/// token is still refused, as on every route. Answers given before routing are counted under
+/// the route that produced them.
+async fn kept_answers_skip_routing_only_without_management_credentials(app: TestApp) {
+    let site = site(&app).await;
+    let path = one(&site);
+    let (s, etag, _, _, body) = cda(&app, &site, &path, None).await;
+    assert_eq!(s, 200, "{body}");
+    let etag = etag.unwrap();
+    let (s, _, _, _, _) = cda(&app, &site, &path, Some(&etag)).await;
+    assert_eq!(s, 304);
+    for (name, value) in [
+        ("authtoken", "hwat_not-a-real-one"),
+        ("authorization", "hwmt_not-a-real-one"),
+    ] {
+        let r = app
+            .req(Method::GET, &format!("/cda{path}"))
+            .header("api_key", &site.api_key)
+            .header("access_token", &site.token)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert!(status == 401 || status == 412, "{name}: {status} {v}");
+        assert!(v.get("error_code").is_some(), "{name}: {v}");
+    }
+    let text = headwater_api::ops::handle().render();
+    let want = "headwater_http_requests_total{route=\"/cda/v3/content_types/{ct}/entries/{uid}\",method=\"GET\",status=\"304\",credential=\"delivery_token\"}";
+    assert!(text.contains(want), "/metrics lacks {want}:\n{text}");
 }
 
 async fn a_publish_changes_the_etag_of_the_entry_and_of_lists(app: TestApp) {
