@@ -472,7 +472,7 @@ pub struct Db {
     /// PostgreSQL only: what `LISTEN` connections are opened with (never logged).
     listen_url: Option<ListenUrl>,
     waits: std::sync::Arc<AcquireWaits>,
-    /// Posting lists of filtered listings, kept in memory (SQLite; see `postings`).
+    /// Posting lists of filtered listings, kept in memory (see `postings`).
     postings: std::sync::Arc<crate::postings::Postings>,
     /// Point reads on the calling thread (SQLite files; see `direct`).
     direct: Option<std::sync::Arc<crate::direct::Direct>>,
@@ -556,10 +556,13 @@ impl Db {
                 Ok(Db {
                     backend,
                     read: pool.clone(),
-                    write: Write::Pool(pool),
+                    write: Write::Pool(pool.clone()),
                     listen_url: Some(ListenUrl(url.to_string())),
                     waits: Default::default(),
-                    postings: Default::default(),
+                    postings: std::sync::Arc::new(crate::postings::Postings::new(
+                        Some(pool),
+                        Backend::Postgres,
+                    )),
                     direct: None,
                 })
             }
@@ -617,9 +620,10 @@ impl Db {
                     write: Write::Single(writer),
                     listen_url: None,
                     waits: Default::default(),
-                    postings: std::sync::Arc::new(crate::postings::Postings::new(Some(
-                        postings_reader,
-                    ))),
+                    postings: std::sync::Arc::new(crate::postings::Postings::new(
+                        Some(postings_reader),
+                        Backend::Sqlite,
+                    )),
                     // A file only: an in-memory database is private to its connection.
                     direct: file
                         .then(|| std::sync::Arc::new(crate::direct::Direct::new(path.clone()))),

@@ -59,6 +59,11 @@ const SOURCES: &[Source] = &[
     ),
     source!(19, "single sign-on", "0019_sso.sql"),
     source!(20, "entry change log", "0020_entry_changes.sql"),
+    source!(
+        21,
+        "entry change log by transaction",
+        "0021_entry_changes_by_transaction.sql"
+    ),
 ];
 
 pub(crate) fn migrator(backend: Backend) -> Migrator {

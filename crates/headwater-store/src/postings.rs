@@ -1,7 +1,8 @@
 //! Posting lists in memory: the field index (`entry_values`) of the fields that filtered
 //! listings ask about, held per field as value → sorted entry `seq`s, and each listed scope's
 //! `updated_at` per entry, so that an exactly indexed condition is counted and ranked without
-//! reading index ranges from the database (SQLite only; PostgreSQL reads the index).
+//! reading index ranges from the database (listings of current versions on both backends;
+//! published listings on SQLite).
 //!
 //! Why: reading the two index ranges of a condition such as `category = X and rating ≥ 90`
 //! costs time in proportion to what each side matches (about 3 ms per 10,000 index entries on
@@ -9,13 +10,21 @@
 //! microseconds.
 //!
 //! Staying exact: every change of an `entries` or `entry_values` row appends the row's `seq` to
-//! `entry_changes` (triggers, migration 0020), in the writing transaction, whichever code path
-//! or process wrote it. SQLite has one writer at a time, so the log's ids follow commit order.
-//! Before answering, the engine reads the log's newest id and, if it moved, re-reads the
-//! changed `seq`s' rows for what it holds (or drops everything when it fell behind the log's
-//! pruned tail). A posting list so reflects the database at least as of the log id read at
-//! the start of the request, like a read that started then. Re-reading a row twice is
-//! harmless, so a re-read that sees a newer commit than the log id is simply repeated later.
+//! `entry_changes` (triggers, migrations 0020 and 0021), in the writing transaction, whichever
+//! code path or process wrote it.
+//! - SQLite has one writer at a time, so the log's ids follow commit order. Before answering,
+//!   the engine reads the log's newest id and, if it moved, re-reads the changed `seq`s' rows
+//!   for what it holds (or drops everything when it fell behind the log's pruned tail).
+//! - PostgreSQL commits concurrent writers out of id order, so its log rows carry the writing
+//!   transaction's id. Before answering, the engine reads its snapshot's xmin (the oldest
+//!   transaction still running), then every log row of a transaction from its last position
+//!   on, and takes that xmin as its new position: every older transaction had finished when
+//!   the position was taken, and its rows were read then (or everything is dropped when the
+//!   log was pruned past the position).
+//!
+//! A posting list so reflects the database at least as of the start of the request, like a
+//! read that started then. Re-reading a row twice is harmless, so a re-read that sees a newer
+//! commit than the log read is simply repeated later.
 //!
 //! Bounds: a field with more than [`MAX_DISTINCT`] values is not held (its index ranges are
 //! short anyway), nor is anything once [`MAX_SLOTS`] per-entry slots are in use (older holdings
@@ -63,8 +72,12 @@ enum FieldKey {
 pub struct Postings {
     inner: Mutex<Engine>,
     answered: std::sync::atomic::AtomicU64,
-    /// Its own reader (SQLite); `None` on PostgreSQL, where it answers nothing.
+    /// Its own reader (SQLite), or the shared pool (PostgreSQL); `None` for an in-memory
+    /// database, where it answers nothing.
     reader: Option<sqlx::AnyPool>,
+    /// PostgreSQL: the change log is read by transaction id, and published listings are not
+    /// answered (see the module's documentation).
+    postgres: bool,
 }
 
 impl std::fmt::Debug for Postings {
@@ -501,9 +514,10 @@ struct Owned {
 }
 
 impl Postings {
-    pub(crate) fn new(reader: Option<sqlx::AnyPool>) -> Postings {
+    pub(crate) fn new(reader: Option<sqlx::AnyPool>, backend: crate::Backend) -> Postings {
         Postings {
             reader,
+            postgres: backend == crate::Backend::Postgres,
             ..Postings::default()
         }
     }
@@ -518,6 +532,9 @@ impl Postings {
         let Some(pool) = self.reader.clone() else {
             return Ok(None);
         };
+        if self.postgres && ask.published_in.is_some() {
+            return Ok(None);
+        }
         let mut paths = Vec::new();
         if !probe_paths(ask.plan, &mut paths) {
             return Ok(None);
@@ -568,11 +585,15 @@ impl Postings {
             ask.locale.to_string(),
         );
         // The log's newest and oldest ids (and for current versions the field id of each
-        // path) in one statement.
-        let mut sql = String::from(
+        // path) in one statement. On PostgreSQL the position is the oldest transaction still
+        // running (the snapshot's xmin); the oldest kept is read with the log itself.
+        let mut sql = String::from(if self.postgres {
+            "SELECT CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS text) AS bigint) AS head, \
+             CAST(0 AS bigint) AS tail"
+        } else {
             "SELECT (SELECT MAX(id) FROM entry_changes) AS head, \
-             (SELECT MIN(id) FROM entry_changes) AS tail",
-        );
+             (SELECT MIN(id) FROM entry_changes) AS tail"
+        });
         if ask.published_in.is_none() {
             for (k, _) in paths.iter().enumerate() {
                 sql.push_str(&format!(
@@ -614,7 +635,11 @@ impl Postings {
         };
 
         let mut e = self.inner.lock().await;
-        e.catch_up(c, head, tail).await?;
+        if self.postgres {
+            e.catch_up_by_transaction(c, head).await?;
+        } else {
+            e.catch_up(c, head, tail).await?;
+        }
         if e.not_scopes.contains(&source) {
             return Ok(None);
         }
@@ -632,7 +657,7 @@ impl Postings {
                 let mut all = true;
                 for k in &missing {
                     if let FieldKey::Id(id) = k {
-                        all &= e.load_field(c, *id).await?;
+                        all &= e.load_field(c, *id, self.postgres).await?;
                     }
                 }
                 all && (e.orders.contains_key(&source) || e.load_order(c, &source).await?)
@@ -848,14 +873,72 @@ impl Engine {
         .fetch_one(&mut *c)
         .await?;
         let changed = seq_list(&os(&row, "seqs")?.unwrap_or_default())?;
+        self.reread(c, &changed, crate::Backend::Sqlite).await?;
+        self.applied = Some(head);
+        Ok(())
+    }
+
+    /// [`Engine::catch_up`] on PostgreSQL, where log ids do not follow commit order: `head` is
+    /// the xmin of a snapshot taken before this call. Every row of a transaction from the
+    /// last position on is read again (some were seen already: reading a row twice is
+    /// harmless), and the position becomes `head`. A transaction older than `head` had
+    /// finished when it was taken, so its rows are visible to the read here.
+    async fn catch_up_by_transaction(&mut self, c: &mut Conn, head: i64) -> Result<()> {
+        let Some(applied) = self.applied else {
+            self.applied = Some(head);
+            return Ok(());
+        };
+        if head < applied {
+            self.drop_all();
+            self.applied = Some(head);
+            return Ok(());
+        }
+        if self.fields.is_empty() && self.orders.is_empty() {
+            self.applied = Some(head);
+            return Ok(());
+        }
+        // The pruning floor and the rows in one statement (one snapshot): rows pruned after
+        // it are not missed unseen.
+        let row = sqlx::query(
+            "SELECT (SELECT xid FROM entry_changes_floor) AS floor, \
+             (SELECT string_agg(CAST(seq AS text), ',') FROM (SELECT DISTINCT seq FROM \
+             entry_changes WHERE xid >= $1 LIMIT $2) AS s) AS seqs",
+        )
+        .bind(applied)
+        .bind(MAX_CATCH_UP + 1)
+        .fetch_one(&mut *c)
+        .await?;
+        let floor = oi(&row, "floor")?.unwrap_or(0);
+        let changed = seq_list(&os(&row, "seqs")?.unwrap_or_default())?;
+        if floor > applied || changed.len() as i64 > MAX_CATCH_UP {
+            self.drop_all();
+            self.applied = Some(head);
+            return Ok(());
+        }
+        self.reread(c, &changed, crate::Backend::Postgres).await?;
+        self.applied = Some(head);
+        Ok(())
+    }
+
+    /// Takes in the current rows of the `changed` seqs for everything held.
+    async fn reread(
+        &mut self,
+        c: &mut Conn,
+        changed: &[u32],
+        backend: crate::Backend,
+    ) -> Result<()> {
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let ints = crate::dialect::int_list(backend, "$1");
         let list = serde_json::to_string(&changed).map_err(|e| decode(&e.to_string()))?;
         for f in self.fields.values_mut() {
-            for s in &changed {
+            for s in changed {
                 f.remove(*s);
             }
         }
         for o in self.orders.values_mut() {
-            for s in &changed {
+            for s in changed {
                 o.key.remove(*s);
             }
         }
@@ -869,16 +952,24 @@ impl Engine {
             .collect();
         if !held_ids.is_empty() {
             let held = serde_json::to_string(&held_ids).map_err(|e| decode(&e.to_string()))?;
-            let rows = sqlx::query(
-                "SELECT seq, field_id, t, CAST(n AS REAL) AS n, \
-                 (typeof(n) = 'integer' AND abs(n) > 9007199254740992) AS big \
-                 FROM entry_values WHERE seq IN (SELECT value FROM json_each($1)) \
-                 AND field_id IN (SELECT value FROM json_each($2))",
-            )
-            .bind(&list)
-            .bind(&held)
-            .fetch_all(&mut *c)
-            .await?;
+            // Numbers are doubles on PostgreSQL: none is an integer beyond 2^53.
+            let (n, big) = match backend {
+                crate::Backend::Sqlite => (
+                    "CAST(n AS REAL)",
+                    "(typeof(n) = 'integer' AND abs(n) > 9007199254740992)",
+                ),
+                crate::Backend::Postgres => ("n", "CAST(0 AS bigint)"),
+            };
+            let sql = format!(
+                "SELECT seq, field_id, t, {n} AS n, {big} AS big FROM entry_values \
+                 WHERE seq IN ({ints}) AND field_id IN ({})",
+                crate::dialect::int_list(backend, "$2")
+            );
+            let rows = sqlx::query(&sql)
+                .bind(&list)
+                .bind(&held)
+                .fetch_all(&mut *c)
+                .await?;
             let mut refused = Vec::new();
             for r in &rows {
                 let k = FieldKey::Id(i(r, "field_id")?);
@@ -905,13 +996,11 @@ impl Engine {
         }
         let current = self.orders.keys().any(|s| matches!(s, Source::Current(_)));
         if current {
-            let rows = sqlx::query(
+            let sql = format!(
                 "SELECT seq, stack_uid, content_type_uid, locale, updated_at FROM entries \
-                 WHERE seq IN (SELECT value FROM json_each($1))",
-            )
-            .bind(&list)
-            .fetch_all(&mut *c)
-            .await?;
+                 WHERE seq IN ({ints})"
+            );
+            let rows = sqlx::query(&sql).bind(&list).fetch_all(&mut *c).await?;
             for r in &rows {
                 let source = Source::Current((
                     s(r, "stack_uid")?,
@@ -961,7 +1050,6 @@ impl Engine {
                 self.apply_published(&source, seq, &at, &doc);
             }
         }
-        self.applied = Some(head);
         Ok(())
     }
 
@@ -1011,34 +1099,43 @@ impl Engine {
     }
 
     /// Loads one field's posting lists; `false` when it is not to be held.
-    async fn load_field(&mut self, c: &mut Conn, id: i64) -> Result<bool> {
+    async fn load_field(&mut self, c: &mut Conn, id: i64, postgres: bool) -> Result<bool> {
         let key = FieldKey::Id(id);
         let mut f = Field::default();
         let limit = (MAX_DISTINCT + 1) as i64;
         // One row per distinct value, its entries listed (in index order: cheap to read).
-        let rows = sqlx::query(
-            "SELECT t, group_concat(seq) AS seqs FROM entry_values INDEXED BY entry_values_text \
-             WHERE field_id = $1 AND t IS NOT NULL GROUP BY t LIMIT $2",
-        )
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await?;
+        let (texts_sql, numbers_sql) = if postgres {
+            (
+                "SELECT t, string_agg(CAST(seq AS text), ',') AS seqs FROM entry_values \
+                 WHERE field_id = $1 AND t IS NOT NULL GROUP BY t LIMIT $2",
+                "SELECT n, CAST(0 AS bigint) AS big, string_agg(CAST(seq AS text), ',') AS seqs \
+                 FROM entry_values WHERE field_id = $1 AND n IS NOT NULL GROUP BY n LIMIT $2",
+            )
+        } else {
+            (
+                "SELECT t, group_concat(seq) AS seqs FROM entry_values INDEXED BY entry_values_text \
+                 WHERE field_id = $1 AND t IS NOT NULL GROUP BY t LIMIT $2",
+                "SELECT CAST(n AS REAL) AS n, MAX(typeof(n) = 'integer' AND abs(n) > 9007199254740992) \
+                 AS big, group_concat(seq) AS seqs FROM entry_values INDEXED BY entry_values_number \
+                 WHERE field_id = $1 AND n IS NOT NULL GROUP BY n LIMIT $2",
+            )
+        };
+        let rows = sqlx::query(texts_sql)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
         let texts = rows.len();
         for r in &rows {
             let t = s(r, "t")?;
             f.load(Val::Text(t), seq_list(&s(r, "seqs")?)?);
         }
         drop(rows);
-        let rows = sqlx::query(
-            "SELECT CAST(n AS REAL) AS n, MAX(typeof(n) = 'integer' AND abs(n) > 9007199254740992) \
-             AS big, group_concat(seq) AS seqs FROM entry_values INDEXED BY entry_values_number \
-             WHERE field_id = $1 AND n IS NOT NULL GROUP BY n LIMIT $2",
-        )
-        .bind(id)
-        .bind(limit)
-        .fetch_all(&mut *c)
-        .await?;
+        let rows = sqlx::query(numbers_sql)
+            .bind(id)
+            .bind(limit)
+            .fetch_all(&mut *c)
+            .await?;
         if texts + rows.len() > MAX_DISTINCT {
             self.not_fields.insert(key);
             return Ok(false);
