@@ -20,6 +20,10 @@
 //! matching nor credential resolution; one that does carry one is looked up by [`validate`],
 //! after `auth::authenticate` has checked (and perhaps refused) it.
 //!
+//! Requests for an answer that is being read (under the same change counter) wait for it
+//! instead of reading it too, so an answer slower to read than [`TTL`] under load is read once
+//! per expiry, not once per request.
+//!
 //! When a kept answer is older than [`TTL`] but nothing changed, one request reads it again
 //! while the others are still answered from it (for at most another [`TTL`]), so an expiry
 //! does not send every waiting connection to the database at once.
@@ -69,6 +73,45 @@ pub struct DeliveryCache {
 struct Inner {
     map: HashMap<Key, Arc<Kept>>,
     bytes: usize,
+    /// Answers being read now, by key: the change counter they are read under, and where the
+    /// answer will be announced to the requests waiting for it.
+    reading: HashMap<Key, (u64, Announced)>,
+}
+
+type Announced = tokio::sync::watch::Receiver<Option<Arc<Kept>>>;
+
+/// Whose turn it is to read an answer that is not kept.
+enum Turn<'a> {
+    /// This request reads it, and announces it when done (or, dropped, lets the waiting ones
+    /// read it themselves).
+    Read(Reading<'a>),
+    /// Another request is reading it under the same change counter: wait for its answer.
+    Wait(Announced),
+}
+
+struct Reading<'a> {
+    cache: &'a DeliveryCache,
+    key: Key,
+    announce: tokio::sync::watch::Sender<Option<Arc<Kept>>>,
+}
+
+impl Reading<'_> {
+    fn announce(&self, kept: &Arc<Kept>) {
+        let _ = self.announce.send(Some(Arc::clone(kept)));
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        let mut inner = self.cache.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let ours = inner
+            .reading
+            .get(&self.key)
+            .is_some_and(|(_, rx)| rx.same_channel(&self.announce.subscribe()));
+        if ours {
+            inner.reading.remove(&self.key);
+        }
+    }
 }
 
 impl DeliveryCache {
@@ -88,6 +131,25 @@ impl DeliveryCache {
             return Some(Arc::clone(kept));
         }
         None
+    }
+
+    /// The turn of a request that found no answer kept for `key`: several requests for the
+    /// same answer at once read it once (an answer slower to read than [`TTL`] would
+    /// otherwise be read by every request that arrives meanwhile, each slowing the others).
+    fn turn(&self, key: Key, generation: u64) -> Turn<'_> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((g, rx)) = inner.reading.get(&key) {
+            if *g == generation {
+                return Turn::Wait(rx.clone());
+            }
+        }
+        let (announce, rx) = tokio::sync::watch::channel(None);
+        inner.reading.insert(key, (generation, rx));
+        Turn::Read(Reading {
+            cache: self,
+            key,
+            announce,
+        })
     }
 
     fn put(&self, key: Key, kept: Arc<Kept>) {
@@ -245,6 +307,24 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
             return answer(&kept, matches(&conditional, &kept.etag));
         }
     }
+    let reading = match state.delivered().turn(key, generation) {
+        Turn::Read(reading) => Some(reading),
+        Turn::Wait(mut announced) => {
+            // The reading request's answer, read under the same change counter; when it
+            // gives up (its client left) or answers something else than a 200, read it here.
+            let shared = announced
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|v| v.clone());
+            if let Some(kept) = shared {
+                metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "shared")
+                    .increment(1);
+                return answer(&kept, matches(&conditional, &kept.etag));
+            }
+            None
+        }
+    };
     metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "miss").increment(1);
     let resp = next.run(req).await;
     if resp.status() != StatusCode::OK {
@@ -270,5 +350,61 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
     if kept.body.len() <= MAX_ONE {
         state.delivered().put(key, Arc::clone(&kept));
     }
+    if let Some(reading) = reading {
+        reading.announce(&kept);
+    }
     answer(&kept, matches(&conditional, &kept.etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(body: &'static str, generation: u64) -> Arc<Kept> {
+        Arc::new(Kept {
+            route: None,
+            at: Instant::now(),
+            generation,
+            etag: etag_of(body.as_bytes()),
+            content_type: None,
+            body: Bytes::from_static(body.as_bytes()),
+            refreshing: AtomicBool::new(false),
+        })
+    }
+
+    #[tokio::test]
+    async fn one_request_reads_an_answer_the_others_wait_for() {
+        let cache = DeliveryCache::default();
+        let key = [7u8; 32];
+        let Turn::Read(reading) = cache.turn(key, 1) else {
+            panic!("the first request reads");
+        };
+        let Turn::Wait(mut waiting) = cache.turn(key, 1) else {
+            panic!("the second one waits");
+        };
+        // Under another change counter the answer being read is not the one wanted: that
+        // request reads its own (and, dropped here, takes its entry away with it; the first
+        // reading still announces to those already waiting).
+        assert!(matches!(cache.turn(key, 2), Turn::Read(_)));
+        let answer = kept("{}", 1);
+        reading.announce(&answer);
+        let got = waiting.wait_for(Option::is_some).await.unwrap().clone();
+        assert!(Arc::ptr_eq(&got.unwrap(), &answer));
+    }
+
+    #[tokio::test]
+    async fn a_reading_given_up_lets_the_waiting_requests_read() {
+        let cache = DeliveryCache::default();
+        let key = [9u8; 32];
+        let Turn::Read(reading) = cache.turn(key, 1) else {
+            panic!("the first request reads");
+        };
+        let Turn::Wait(mut waiting) = cache.turn(key, 1) else {
+            panic!("the second one waits");
+        };
+        drop(reading);
+        assert!(waiting.wait_for(Option::is_some).await.is_err());
+        // And the next request reads it itself.
+        assert!(matches!(cache.turn(key, 1), Turn::Read(_)));
+    }
 }
