@@ -22,7 +22,9 @@
 //!
 //! Requests for an answer that is being read (under the same change counter) wait for it
 //! instead of reading it too, so an answer slower to read than [`TTL`] under load is read once
-//! per expiry, not once per request.
+//! per expiry, not once per request; when an older answer read under the same counter is
+//! kept, they are given that one meanwhile (so a change made through another instance shows
+//! within [`TTL`] plus the time one reading of the answer takes).
 //!
 //! When a kept answer is older than [`TTL`] but nothing changed, one request reads it again
 //! while the others are still answered from it (for at most another [`TTL`]), so an expiry
@@ -131,6 +133,17 @@ impl DeliveryCache {
             return Some(Arc::clone(kept));
         }
         None
+    }
+
+    /// The answer kept for `key` under `generation`, however old: what the requests waiting
+    /// for a new reading of it are given meanwhile.
+    fn stale(&self, key: &Key, generation: u64) -> Option<Arc<Kept>> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner
+            .map
+            .get(key)
+            .filter(|k| k.generation == generation)
+            .cloned()
     }
 
     /// The turn of a request that found no answer kept for `key`: several requests for the
@@ -310,6 +323,13 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
     let reading = match state.delivered().turn(key, generation) {
         Turn::Read(reading) => Some(reading),
         Turn::Wait(mut announced) => {
+            // Nothing changed on this instance since the answer kept was read: it is given
+            // while the new reading runs, however long that takes.
+            if let Some(kept) = state.delivered().stale(&key, generation) {
+                metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "stale")
+                    .increment(1);
+                return answer(&kept, matches(&conditional, &kept.etag));
+            }
             // The reading request's answer, read under the same change counter; when it
             // gives up (its client left) or answers something else than a 200, read it here.
             let shared = announced
@@ -390,6 +410,20 @@ mod tests {
         reading.announce(&answer);
         let got = waiting.wait_for(Option::is_some).await.unwrap().clone();
         assert!(Arc::ptr_eq(&got.unwrap(), &answer));
+    }
+
+    #[test]
+    fn an_old_answer_is_there_for_its_change_counter_only() {
+        let cache = DeliveryCache::default();
+        let key = [3u8; 32];
+        let old = Arc::new(Kept {
+            at: Instant::now() - 10 * TTL,
+            ..Arc::into_inner(kept("[]", 4)).unwrap()
+        });
+        cache.put(key, Arc::clone(&old));
+        assert!(cache.get(&key, Instant::now(), 4).is_none(), "expired");
+        assert!(Arc::ptr_eq(&cache.stale(&key, 4).unwrap(), &old));
+        assert!(cache.stale(&key, 5).is_none(), "read before a change");
     }
 
     #[tokio::test]
