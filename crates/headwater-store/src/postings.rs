@@ -845,6 +845,12 @@ impl Engine {
         true
     }
 
+    /// Drops everything held; what is loaded next reflects the database from `head` on.
+    fn restart_at(&mut self, head: i64) {
+        self.drop_all();
+        self.applied = Some(head);
+    }
+
     async fn catch_up(&mut self, c: &mut Conn, head: i64, tail: i64) -> Result<()> {
         let Some(applied) = self.applied else {
             self.applied = Some(head);
@@ -856,8 +862,7 @@ impl Engine {
         // The log restarted (a restored database), was pruned past what was applied, or is
         // too far ahead to re-read row by row: start over.
         if head < applied || tail > applied + 1 || head - applied > MAX_CATCH_UP {
-            self.drop_all();
-            self.applied = Some(head);
+            self.restart_at(head);
             return Ok(());
         }
         if self.fields.is_empty() && self.orders.is_empty() {
@@ -889,8 +894,7 @@ impl Engine {
             return Ok(());
         };
         if head < applied {
-            self.drop_all();
-            self.applied = Some(head);
+            self.restart_at(head);
             return Ok(());
         }
         if self.fields.is_empty() && self.orders.is_empty() {
@@ -911,8 +915,7 @@ impl Engine {
         let floor = oi(&row, "floor")?.unwrap_or(0);
         let changed = seq_list(&os(&row, "seqs")?.unwrap_or_default())?;
         if floor > applied || changed.len() as i64 > MAX_CATCH_UP {
-            self.drop_all();
-            self.applied = Some(head);
+            self.restart_at(head);
             return Ok(());
         }
         self.reread(c, &changed, crate::Backend::Postgres).await?;

@@ -376,6 +376,33 @@ async fn deleting_a_stack_removes_its_field_index(app: TestApp) {
     assert_eq!(index_rows(&app).await, (0, 0));
 }
 
+/// Replaces an entry's document.
+async fn update(app: &TestApp, w: &World, uid: &str, doc: Value) {
+    let url = format!("/v3/content_types/doc/entries/{uid}");
+    let (s, b) = send(
+        app.as_user(Method::PUT, &url, &w.owner, &w.api_key)
+            .json(&json!({ "entry": doc })),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+}
+
+/// Entries `e00`, `e01`, … with the rating and body `of(k)` gives the k-th; their uids.
+async fn create_numbered(
+    app: &TestApp,
+    w: &World,
+    n: usize,
+    of: impl Fn(usize) -> (usize, &'static str),
+) -> Vec<String> {
+    let mut uids = Vec::with_capacity(n);
+    for k in 0..n {
+        let (rating, body) = of(k);
+        let doc = json!({"title": format!("e{k:02}"), "rating": rating, "body": body});
+        uids.push(create(app, w, doc, None).await);
+    }
+    uids
+}
+
 /// Titles and count of a filtered listing: in the default order (`updated_at` newest first)
 /// unless `extra` names another.
 async fn newest_first(app: &TestApp, w: &World, query: &Value, extra: &str) -> (Vec<String>, u64) {
@@ -393,17 +420,10 @@ async fn newest_first(app: &TestApp, w: &World, query: &Value, extra: &str) -> (
 /// the next answer equals a full scan's, and pages and totals stay exact.
 async fn posting_lists_in_memory_follow_every_write(app: TestApp) {
     let w = world(&app).await;
-    let mut uids = Vec::new();
-    for k in 0..30 {
-        let uid = create(
-            &app,
-            &w,
-            json!({"title": format!("e{k:02}"), "rating": k % 10, "body": if k % 3 == 0 { "tech" } else { "news" }}),
-            None,
-        )
-        .await;
-        uids.push(uid);
-    }
+    let uids = create_numbered(&app, &w, 30, |k| {
+        (k % 10, if k % 3 == 0 { "tech" } else { "news" })
+    })
+    .await;
     let q = json!({"body": "tech", "rating": {"$gte": 3}});
     let check = |want: usize| {
         let q = q.clone();
@@ -452,12 +472,7 @@ async fn posting_lists_in_memory_follow_every_write(app: TestApp) {
         ),
     ];
     for (k, doc, want) in updates {
-        let (s, b) = send(
-            app.as_user(Method::PUT, &url(&uids[k]), &w.owner, &w.api_key)
-                .json(&json!({ "entry": doc })),
-        )
-        .await;
-        assert_eq!(s, 200, "{b}");
+        update(&app, &w, &uids[k], doc).await;
         check(want).await;
     }
     assert_eq!(
@@ -517,18 +532,10 @@ async fn posting_lists_see_commits_behind_an_older_open_transaction(app: TestApp
         return;
     }
     let w = world(&app).await;
-    let mut uids = Vec::new();
-    for k in 0..12 {
-        let body = if k % 2 == 0 { "tech" } else { "news" };
-        let uid = create(
-            &app,
-            &w,
-            json!({"title": format!("e{k:02}"), "rating": k, "body": body}),
-            None,
-        )
-        .await;
-        uids.push(uid);
-    }
+    let uids = create_numbered(&app, &w, 12, |k| {
+        (k, if k % 2 == 0 { "tech" } else { "news" })
+    })
+    .await;
     let q = json!({"body": "tech", "rating": {"$gte": 4}});
     let check = |want: usize| {
         let q = q.clone();
@@ -566,12 +573,7 @@ async fn posting_lists_see_commits_behind_an_older_open_transaction(app: TestApp
         (4, json!({"title": "e04", "rating": 1, "body": "tech"}), 4),
         (3, json!({"title": "e03", "rating": 9, "body": "tech"}), 5),
     ] {
-        let (s, b) = send(
-            app.as_user(Method::PUT, &url(&uids[k]), &w.owner, &w.api_key)
-                .json(&json!({ "entry": doc })),
-        )
-        .await;
-        assert_eq!(s, 200, "{b}");
+        update(&app, &w, &uids[k], doc).await;
         check(want).await;
     }
     create(
@@ -594,12 +596,7 @@ async fn posting_lists_see_commits_behind_an_older_open_transaction(app: TestApp
         (8, json!({"title": "e08", "rating": 0, "body": "tech"})),
         (5, json!({"title": "e05", "rating": 5, "body": "news"})),
     ] {
-        let (s, b) = send(
-            app.as_user(Method::PUT, &url(&uids[k]), &w.owner, &w.api_key)
-                .json(&json!({ "entry": doc })),
-        )
-        .await;
-        assert_eq!(s, 200, "{b}");
+        update(&app, &w, &uids[k], doc).await;
     }
     app.db
         .execute_admin("SELECT entry_changes_prune_keeping(0)")
