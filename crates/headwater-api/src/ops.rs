@@ -17,6 +17,8 @@
 //! - `headwater_rate_limited_total{class}`;
 //! - `headwater_token_verifications_total{result}`, `headwater_token_cache_lookups_total{result}`,
 //!   `headwater_revocation_notices_total`, `headwater_revocation_listener_up`;
+//! - `headwater_delivery_cache_lookups_total{result}` (`hit`, `miss`, `shared`, `stale`:
+//!   `cda_cache`);
 //! - `headwater_webhook_queue_depth`, `headwater_webhook_deliveries_total{outcome}`;
 //! - `headwater_db_pool_connections{pool,state}`, `headwater_db_pool_max_connections`,
 //!   `headwater_db_acquires_total`, `headwater_db_acquire_wait_seconds_total`;
