@@ -1,8 +1,8 @@
 //! Posting lists in memory: the field index (`entry_values`) of the fields that filtered
 //! listings ask about, held per field as value → sorted entry `seq`s, and each listed scope's
 //! `updated_at` per entry, so that an exactly indexed condition is counted and ranked without
-//! reading index ranges from the database (listings of current versions on both backends;
-//! published listings on SQLite).
+//! reading index ranges from the database (both backends; listings of current versions and of
+//! what is published to an environment).
 //!
 //! Why: reading the two index ranges of a condition such as `category = X and rating ≥ 90`
 //! costs time in proportion to what each side matches (about 3 ms per 10,000 index entries on
@@ -10,8 +10,9 @@
 //! microseconds.
 //!
 //! Staying exact: every change of an `entries` or `entry_values` row appends the row's `seq` to
-//! `entry_changes` (triggers, migrations 0020 and 0021), in the writing transaction, whichever
-//! code path or process wrote it.
+//! `entry_changes` (and a change of an entry's publication or a rewritten version, the `seq`
+//! of the entry row behind it: triggers, migrations 0020 and 0021), in the writing
+//! transaction, whichever code path or process wrote it.
 //! - SQLite has one writer at a time, so the log's ids follow commit order. Before answering,
 //!   the engine reads the log's newest id and, if it moved, re-reads the changed `seq`s' rows
 //!   for what it holds (or drops everything when it fell behind the log's pruned tail).
@@ -532,9 +533,6 @@ impl Postings {
         let Some(pool) = self.reader.clone() else {
             return Ok(None);
         };
-        if self.postgres && ask.published_in.is_some() {
-            return Ok(None);
-        }
         let mut paths = Vec::new();
         if !probe_paths(ask.plan, &mut paths) {
             return Ok(None);
@@ -664,7 +662,7 @@ impl Postings {
             }
             Source::Published(..) => {
                 (missing.is_empty() && e.orders.contains_key(&source))
-                    || e.load_published(c, &source, &wanted).await?
+                    || e.load_published(c, &source, &wanted, self.postgres).await?
             }
         };
         // Every holding this answer needs is in place (a later load may have dropped an
@@ -1029,10 +1027,7 @@ impl Engine {
         if published {
             let mut got = Vec::new();
             {
-                let sql = format!(
-                    "{} AND e.seq IN (SELECT value FROM json_each($1))",
-                    published_rows()
-                );
+                let sql = format!("{} AND e.seq IN ({ints})", published_rows());
                 let mut rows = sqlx::query(&sql).bind(&list).fetch(&mut *c);
                 while let Some(r) = rows.try_next().await? {
                     let source = Source::Published(
@@ -1193,6 +1188,7 @@ impl Engine {
         c: &mut Conn,
         source: &Source,
         keys: &[FieldKey],
+        postgres: bool,
     ) -> Result<bool> {
         let Source::Published(scope, env) = source else {
             return Ok(false);
@@ -1207,11 +1203,21 @@ impl Engine {
             // first path is repeated when it is the only one): the documents are not read
             // here. Every published row of the scope must join its entry row (the posting
             // lists are keyed by that row's `seq`): a row without one refuses the scope.
+            // PostgreSQL takes each path as a text array literal (`{author,name}`): only paths
+            // of plain names are held there.
+            let plain = |path: &str| {
+                path.split('.').all(|seg| {
+                    !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                })
+            };
             let mut paths: Vec<String> = fields
                 .iter()
                 .filter_map(|(k, _)| match k {
-                    FieldKey::Published(_, _, path) => Some(format!("$.{path}")),
-                    FieldKey::Id(_) => None,
+                    FieldKey::Published(_, _, path) if !postgres => Some(format!("$.{path}")),
+                    FieldKey::Published(_, _, path) if plain(path) => {
+                        Some(format!("{{{}}}", path.replace('.', ",")))
+                    }
+                    _ => None,
                 })
                 .collect();
             if paths.len() != fields.len() {
@@ -1224,6 +1230,12 @@ impl Engine {
             let args: Vec<String> = (0..paths.len()).map(|k| format!("${}", 5 + k)).collect();
             let extract = if wanted == 0 {
                 "NULL".to_string()
+            } else if postgres {
+                let each: Vec<String> = args
+                    .iter()
+                    .map(|a| format!("CAST(v.doc AS jsonb) #> CAST({a} AS text[])"))
+                    .collect();
+                format!("CAST(json_build_array({}) AS text)", each.join(", "))
             } else {
                 format!("json_extract(v.doc, {})", args.join(", "))
             };

@@ -6,8 +6,9 @@
 -- transaction older than that had finished, and its rows were read then.
 --
 -- Every insert, update or delete of an `entries` row or an `entry_values` row appends the
--- row's `seq`, in the writing transaction, whatever wrote it (statement-level triggers: one
--- insert per statement). Old rows are pruned now and then; `entry_changes_floor` holds the
+-- row's `seq`, of an entry's `publications` row the `seq` of the entry row whose version it
+-- publishes, and any rewrite of an `entry_versions` row that of its entry row, in the writing
+-- transaction, whatever wrote it (statement-level triggers: one insert per statement). Old rows are pruned now and then; `entry_changes_floor` holds the
 -- newest transaction id pruned below, and a reader behind it reloads what it holds.
 CREATE TABLE entry_changes (
     id BIGSERIAL PRIMARY KEY,
@@ -88,3 +89,53 @@ CREATE TRIGGER entry_changes_entry_update AFTER UPDATE ON entries
     FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_both();
 CREATE TRIGGER entry_changes_entry_delete AFTER DELETE ON entries
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_old();
+
+-- The entry row behind a publication (its version is that row's uid and locale, or the
+-- source locale it falls back to).
+CREATE FUNCTION entry_changes_log_publications() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO entry_changes (seq)
+            SELECT e.seq FROM new_rows p JOIN entries e ON e.stack_uid = p.stack_uid
+                AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale)
+            WHERE p.item_type = 'entry' AND e.seq IS NOT NULL;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        INSERT INTO entry_changes (seq)
+            SELECT e.seq FROM old_rows p JOIN entries e ON e.stack_uid = p.stack_uid
+                AND e.uid = p.item_uid AND e.locale = COALESCE(p.source_locale, p.locale)
+            WHERE p.item_type = 'entry' AND e.seq IS NOT NULL;
+    END IF;
+    PERFORM entry_changes_prune();
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER entry_changes_publication_insert AFTER INSERT ON publications
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_publications();
+CREATE TRIGGER entry_changes_publication_update AFTER UPDATE ON publications
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_publications();
+CREATE TRIGGER entry_changes_publication_delete AFTER DELETE ON publications
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_publications();
+
+-- Versions are never rewritten by the server; one rewritten another way changes what is
+-- published of its entry row all the same.
+CREATE FUNCTION entry_changes_log_versions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO entry_changes (seq)
+        SELECT e.seq FROM new_rows v JOIN entries e ON e.stack_uid = v.stack_uid
+            AND e.uid = v.uid AND e.locale = v.locale WHERE e.seq IS NOT NULL
+        UNION
+        SELECT e.seq FROM old_rows v JOIN entries e ON e.stack_uid = v.stack_uid
+            AND e.uid = v.uid AND e.locale = v.locale WHERE e.seq IS NOT NULL;
+    PERFORM entry_changes_prune();
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER entry_changes_version_update AFTER UPDATE ON entry_versions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION entry_changes_log_versions();
