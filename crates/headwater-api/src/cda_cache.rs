@@ -244,9 +244,9 @@ fn answer(kept: &Kept, not_modified: bool) -> Response {
 }
 
 /// Set on a request whose kept answer [`before_routing`] looked for and did not find (or found
-/// expired): [`validate`] does not look again.
+/// expired), with the key it looked under: [`validate`] neither works it out nor looks again.
 #[derive(Clone, Copy)]
-struct LookedUp;
+struct LookedUp(Key);
 
 /// Middleware around the whole application, before routing: a delivery `GET` that carries no
 /// management credential (`authorization`, `authtoken`: those are checked, and refused when
@@ -283,7 +283,7 @@ pub async fn before_routing(
             resp
         }
         None => {
-            req.extensions_mut().insert(LookedUp);
+            req.extensions_mut().insert(LookedUp(key));
             next.run(req).await
         }
     }
@@ -303,17 +303,17 @@ pub async fn validate(State(state): State<AppState>, req: Request, next: Next) -
     if req.method() != Method::GET {
         return next.run(req).await;
     }
-    let key = key_of(&req);
+    let looked_up = req.extensions().get::<LookedUp>().map(|l| l.0);
+    let key = looked_up.unwrap_or_else(|| key_of(&req));
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .cloned();
-    let looked_up = req.extensions().get::<LookedUp>().is_some();
     let conditional = if_none_match(&req);
     // Read before the database is: a change committed meanwhile makes this answer stale.
     let generation = state.generation().current();
     let now = Instant::now();
-    if !looked_up {
+    if looked_up.is_none() {
         if let Some(kept) = state.delivered().get(&key, now, generation) {
             metrics::counter!("headwater_delivery_cache_lookups_total", "result" => "hit")
                 .increment(1);

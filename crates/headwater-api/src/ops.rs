@@ -59,7 +59,6 @@ pub fn handle() -> &'static PrometheusHandle {
 
 /// Middleware: counts and times every request by route template, status and credential.
 pub async fn track(req: Request, next: Next) -> Response {
-    handle();
     let route = req.extensions().get::<MatchedPath>().cloned();
     let method = req.method().clone();
     let credential = credential_kind(&req);
