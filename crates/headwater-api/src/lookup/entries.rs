@@ -214,14 +214,15 @@ fn is_sort_field(s: &str) -> bool {
 }
 
 /// [`load`] with the entry's publications, in one statement per locale tried: on the calling
-/// thread when the database offers it (`Db::direct`, SQLite), else on `c`.
+/// thread when the database offers it (`Db::direct`, SQLite; kept there until the next
+/// commit), else on `c`.
 pub(crate) async fn load_with_publications(
     r: &mut LazyReader<'_>,
     ctx: &StackCtx,
     ct: &str,
     uid: &str,
     locale: &str,
-) -> ApiResult<(Entry, Vec<Publication>)> {
+) -> ApiResult<entries::WithPublications> {
     let master = ctx.stack.master_locale.as_str();
     let tried: &[&str] = if locale == master {
         &[master]
@@ -231,9 +232,9 @@ pub(crate) async fn load_with_publications(
     for &locale in tried {
         let found = match r.db.direct() {
             Some(d) => entries::get_with_publications_direct(d, &ctx.space, ct, uid, locale)?,
-            None => {
-                entries::get_with_publications(r.get().await?, &ctx.space, ct, uid, locale).await?
-            }
+            None => entries::get_with_publications(r.get().await?, &ctx.space, ct, uid, locale)
+                .await?
+                .map(std::sync::Arc::new),
         };
         if let Some(found) = found {
             return Ok(found);

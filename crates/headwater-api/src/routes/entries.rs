@@ -25,7 +25,7 @@ use headwater_store::batch::Batch;
 use headwater_store::repo::audit::{self, Event};
 use headwater_store::repo::entries::{self, Entry, EntryWrite, ListQuery, UniqueProbe};
 use headwater_store::repo::locales;
-use headwater_store::repo::publications;
+use headwater_store::repo::publications::{self, Publication};
 use headwater_store::repo::publish_jobs::NewItem;
 use headwater_store::repo::webhooks;
 use headwater_store::Exec;
@@ -169,14 +169,16 @@ pub async fn fetch(
     let locale = locale_of_lazy(&mut r, &ctx, &q).await?;
     // An entry found is of an existing content type (deleting a type deletes its entries), so
     // the type is looked up only to tell "no such type" (118) from "no such entry" (141).
-    let (mut entry, pubs) = match load_with_publications(&mut r, &ctx, &ct, &uid, &locale).await {
+    let found = match load_with_publications(&mut r, &ctx, &ct, &uid, &locale).await {
         Ok(found) => found,
         Err(e) => {
             content_type_exists(r.get().await?, &ctx, &ct).await?;
             return Err(e);
         }
     };
+    let (entry, pubs) = &*found;
     if let Some(v) = q.get("version") {
+        let mut entry = entry.clone();
         let n: i64 = v
             .parse()
             .map_err(|_| ApiError::invalid("version", "must be a whole number."))?;
@@ -192,10 +194,16 @@ pub async fn fetch(
         entry.version = n;
         entry.updated_by = by;
         entry.updated_at = at;
+        return Ok(answer(&entry, pubs, &q));
     }
-    let mut v = entry_json(&entry, Some(&pubs));
+    Ok(answer(entry, pubs, &q))
+}
+
+/// An entry read's body: the entry with its publications, projected as the query asks.
+fn answer(entry: &Entry, pubs: &[Publication], q: &Query) -> Json<Value> {
+    let mut v = entry_json(entry, Some(pubs));
     project(&mut v, &q.all("only[BASE][]"), &q.all("except[BASE][]"));
-    Ok(Json(json!({ "entry": v })))
+    Json(json!({ "entry": v }))
 }
 
 pub async fn create(

@@ -1,7 +1,9 @@
 //! What the read caches promise: delivery answers carry validators (`ETag`, `304` on
 //! `If-None-Match`, a `Cache-Control` a CDN can use) and change as soon as what they show
 //! changes; a user's cached standing (authtoken session, roles, membership) never outlives a
-//! change of it, on this instance at once and on another one within the cache's lifetime.
+//! change of it, on this instance at once and on another one within the cache's lifetime;
+//! a management read of an entry (kept on SQLite until the next commit) shows every commit at
+//! once, whoever made it.
 
 use crate::common::world;
 use headwater_testkit::{assert_error, on_both_backends, send, test_config, TestApp};
@@ -16,6 +18,7 @@ on_both_backends!(
     a_deleted_delivery_token_or_an_unpublish_shows_on_the_next_read,
     standings_follow_role_membership_and_logout_at_once,
     another_instance_drops_a_cached_standing,
+    management_entry_reads_show_every_commit_at_once,
 );
 
 struct Site {
@@ -367,5 +370,93 @@ async fn another_instance_drops_a_cached_standing(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(refused, "the other instance kept the old standing");
+    other.stop().await;
+}
+
+/// On SQLite an entry read is kept until the next commit to the file (`direct::read_kept`): a
+/// write through this instance, through another instance on the same database, or by another
+/// program on the file shows on the very next read. On PostgreSQL every read goes to the
+/// database; the same promises hold.
+async fn management_entry_reads_show_every_commit_at_once(app: TestApp) {
+    let site = site(&app).await;
+    let path = format!("/v3/content_types/page/entries/{}", site.entry);
+    let mut other = app.another(test_config()).await;
+    let title_on = |a: &TestApp| {
+        let rb = a.as_user(Method::GET, &path, &site.owner, &site.api_key);
+        async move {
+            let (s, b) = send(rb).await;
+            assert_eq!(s, 200, "{b}");
+            b["entry"]["title"].as_str().unwrap().to_string()
+        }
+    };
+    let hits = || app.db.direct().map(|d| d.kept_hits());
+    let before = hits();
+    assert_eq!(title_on(&app).await, "Home");
+    assert_eq!(title_on(&app).await, "Home");
+    assert_eq!(title_on(&other).await, "Home");
+    if let (Some(before), Some(after)) = (before, hits()) {
+        assert!(
+            after > before,
+            "a second read with no commit between is kept"
+        );
+    }
+
+    // Through this instance, read on both.
+    let update = |a: &TestApp, title: &str| {
+        a.as_user(Method::PUT, &path, &site.owner, &site.api_key)
+            .json(&json!({"entry": {"title": title}}))
+    };
+    let (s, b) = send(update(&app, "First")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(title_on(&app).await, "First");
+    assert_eq!(title_on(&other).await, "First");
+    // Through the other instance.
+    let (s, b) = send(update(&other, "Second")).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(title_on(&app).await, "Second");
+    assert_eq!(title_on(&other).await, "Second");
+
+    // By another program on the database itself.
+    match app.backend {
+        headwater_store::Backend::Sqlite => {
+            let file = app.database_url().trim_start_matches("sqlite://");
+            let file = file.split('?').next().unwrap();
+            let out = std::process::Command::new("python3")
+                .args([
+                    "-c",
+                    "import sqlite3, sys\n\
+                     c = sqlite3.connect(sys.argv[1], timeout=30)\n\
+                     c.execute(\"UPDATE entries SET title = 'Outside' WHERE uid = ?\", (sys.argv[2],))\n\
+                     c.commit()",
+                    file,
+                    &site.entry,
+                ])
+                .output()
+                .expect("python3 runs");
+            assert!(out.status.success(), "{out:?}");
+        }
+        _ => {
+            let side = headwater_store::Db::connect(app.database_url())
+                .await
+                .expect("side connection");
+            side.execute_admin(&format!(
+                "UPDATE entries SET title = 'Outside' WHERE uid = '{}'",
+                site.entry
+            ))
+            .await
+            .expect("update outside the server");
+            side.close().await;
+        }
+    }
+    assert_eq!(title_on(&app).await, "Outside");
+    assert_eq!(title_on(&other).await, "Outside");
+
+    // A delete: gone on the next read, on both.
+    let (s, b) = send(app.as_user(Method::DELETE, &path, &site.owner, &site.api_key)).await;
+    assert_eq!(s, 200, "{b}");
+    for a in [&app, &other] {
+        let (s, b) = send(a.as_user(Method::GET, &path, &site.owner, &site.api_key)).await;
+        assert_error(s, &b, 422, 141);
+    }
     other.stop().await;
 }

@@ -12,6 +12,7 @@ use crate::Backend;
 use headwater_core::clock;
 use headwater_core::query::{Cond, Op, Scalar};
 use serde_json::Value;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -1150,29 +1151,46 @@ pub async fn get_with_publications(
     with_publications_of(&row, content_type_uid)
 }
 
+/// An entry with its publications, as [`get_with_publications_direct`] answers it (shared: the
+/// same answer may be given to many requests).
+pub type WithPublications = Arc<(Entry, Vec<super::publications::Publication>)>;
+
 /// [`get_with_publications`] on the calling thread (`direct`, SQLite): the same statement and
-/// the same answer, without the round trip to the driver's worker thread.
+/// the same answer, without the round trip to the driver's worker thread, and kept in memory
+/// until the next commit to the database ([`Direct::read_kept`](crate::direct::Direct::read_kept)).
 pub fn get_with_publications_direct(
     d: &crate::direct::Direct,
     stack_uid: &str,
     content_type_uid: &str,
     uid: &str,
     locale: &str,
-) -> Result<Option<(Entry, Vec<super::publications::Publication>)>> {
+) -> Result<Option<WithPublications>> {
     static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let sql = SQL.get_or_init(|| with_publications_sql(Backend::Sqlite));
-    d.read(|c| {
+    // The row by its key, whatever its content type (checked below, as `get` does).
+    let key = format!("entry\0{stack_uid}\0{uid}\0{locale}");
+    let found: Option<WithPublications> = d.read_kept(&key, |c| {
         let mut st = c.prepare_cached(sql)?;
         let mut rows = st.query(rusqlite::named_params! {
             "$1": stack_uid,
             "$2": uid,
             "$3": locale,
         })?;
-        match rows.next()? {
-            Some(row) => with_publications_of(row, content_type_uid),
-            None => Ok(None),
-        }
-    })
+        let Some(row) = rows.next()? else {
+            return Ok((None, 0));
+        };
+        let weight = ["doc", "tags", "pubs"]
+            .iter()
+            .map(|col| {
+                row.get_ref(*col)
+                    .map(|v| v.as_bytes().map_or(0, <[u8]>::len))
+            })
+            .sum::<rusqlite::Result<usize>>()?;
+        let entry = from_row(row)?;
+        let pubs = json_as(row, "pubs")?;
+        Ok((Some(Arc::new((entry, pubs))), weight + 512))
+    })?;
+    Ok(found.filter(|e| e.0.content_type_uid == content_type_uid))
 }
 
 /// An entry row with its publications (`pubs`, a JSON array), by stack, uid and locale.
