@@ -44,8 +44,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// closed again after use).
 const KEPT: usize = 8;
 
-/// The most bytes (as the caller weighs them) of answers kept; past it they start over.
-const KEPT_BYTES: usize = 8 * 1024 * 1024;
+/// The most memory (as callers weigh their answers) kept answers may take; past it they start
+/// over.
+const KEPT_BYTES: usize = 16 * 1024 * 1024;
 /// Answers weighing more than this are never kept.
 const KEPT_ONE: usize = 256 * 1024;
 
@@ -158,7 +159,7 @@ impl Direct {
 
     /// [`read`](Self::read), with the answer kept under `key` until the next commit to the
     /// database, by anyone (see the module's documentation). `f` answers the value and its
-    /// weight in bytes (what keeping it costs, roughly). `key` names everything the answer
+    /// weight: the memory keeping it takes, roughly, in bytes. `key` names everything the answer
     /// depends on, what is read included (`"entry\0…"`): two reads under one key must be the
     /// same read.
     pub fn read_kept<T>(

@@ -1179,7 +1179,8 @@ pub fn get_with_publications_direct(
         let Some(row) = rows.next()? else {
             return Ok((None, 0));
         };
-        let weight = ["doc", "tags", "pubs"]
+        // Parsed JSON takes a few times its text in memory.
+        let text = ["doc", "tags", "pubs"]
             .iter()
             .map(|col| {
                 row.get_ref(*col)
@@ -1188,7 +1189,7 @@ pub fn get_with_publications_direct(
             .sum::<rusqlite::Result<usize>>()?;
         let entry = from_row(row)?;
         let pubs = json_as(row, "pubs")?;
-        Ok((Some(Arc::new((entry, pubs))), weight + 512))
+        Ok((Some(Arc::new((entry, pubs))), 4 * text + 512))
     })?;
     Ok(found.filter(|e| e.0.content_type_uid == content_type_uid))
 }
