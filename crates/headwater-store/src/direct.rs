@@ -101,7 +101,9 @@ impl Marks {
                 r.get::<_, i64>(0)
             })
             .ok()?;
-        let shm = File::open(format!("{path}-shm")).ok()?;
+        // SQLite names the index after the file's real path (symbolic links resolved).
+        let real = std::fs::canonicalize(path).ok()?;
+        let shm = File::open(format!("{}-shm", real.display())).ok()?;
         let marks = Marks {
             shm,
             _keeper: Mutex::new(keeper),
@@ -295,6 +297,25 @@ mod tests {
         value(&d, "big", KEPT_ONE + 1, &mut reads);
         assert_eq!(reads, before + 2);
         drop(d);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_file_named_through_a_symbolic_link_is_watched_at_its_real_path() {
+        let (path, writer) = file("link", true);
+        let link = path.with_extension("link.db");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let d = Direct::new(link.display().to_string());
+        let mut reads = 0;
+        assert_eq!(value(&d, "a", 10, &mut reads), "one");
+        assert_eq!(value(&d, "a", 10, &mut reads), "one");
+        assert_eq!(d.kept_hits(), 1);
+        writer
+            .execute("UPDATE t SET v = 'two' WHERE k = 'a'", [])
+            .unwrap();
+        assert_eq!(value(&d, "a", 10, &mut reads), "two");
+        drop(d);
+        let _ = std::fs::remove_file(&link);
         let _ = std::fs::remove_file(&path);
     }
 
