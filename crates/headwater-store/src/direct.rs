@@ -189,13 +189,14 @@ impl Direct {
         // means a later mark, under which this answer is never given.
         let (value, weight) = self.read(f)?;
         if weight <= KEPT_ONE {
+            let cost = weight + key.len();
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if kept.mark != Some(mark) || kept.bytes + weight > KEPT_BYTES {
+            if kept.mark != Some(mark) || kept.bytes + cost > KEPT_BYTES {
                 kept.answers.clear();
                 kept.bytes = 0;
                 kept.mark = Some(mark);
             }
-            kept.bytes += weight + key.len();
+            kept.bytes += cost;
             kept.answers
                 .insert(key.to_string(), Arc::new(value.clone()));
         }
